@@ -1,0 +1,50 @@
+# make run  — set everything up and start the bot (sandbox + web chat when BOT_TOKEN is not set)
+# make test — set everything up and run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PO     := $(wildcard locales/*/LC_MESSAGES/messages.po)
+MO     := $(PO:.po=.mo)
+
+.PHONY: run test setup locales extract check-data bench browser clean
+
+run: setup
+	$(PY) -m bot run
+
+test: setup browser
+	$(PY) -m pytest
+
+setup: $(STAMP) $(MO)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
+	$(VENV)/bin/pybabel compile --use-fuzzy -d locales -D messages -l $* >/dev/null
+
+locales: $(MO)
+
+# Refresh the template and the catalogues after changing texts in code
+extract: $(STAMP)
+	$(VENV)/bin/pybabel extract -k _ -k __ -k ngettext:1,2 -k lazy_gettext -k N_ --no-location --sort-output -o locales/messages.pot bot dialogs
+	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --ignore-obsolete
+
+# Debian's Chromium for the browser test of the web chat
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium for the browser test"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "could not install chromium: the browser test will fail"; }
+
+check-data: setup
+	$(PY) -m bot check-data
+
+bench: setup
+	$(PY) benchmarks/search_quality.py
+
+clean:
+	rm -rf $(VENV) locales/*/LC_MESSAGES/*.mo

@@ -1,0 +1,1 @@
+"""Resident help bot of a territorial community."""

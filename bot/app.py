@@ -1,0 +1,114 @@
+"""Assembly of the bot: settings, database, catalogue, dispatcher, and the polling loop."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Optional
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+from aiogram.utils.i18n import I18n
+
+from bot.catalogue.loader import load_catalogue
+from bot.catalogue.search import SearchEngine
+from bot.config import PROJECT_ROOT, Settings
+from bot.runtime.middlewares import LocaleMiddleware, ResidentMiddleware, UpdateLogMiddleware
+from bot.services import Services
+from bot.storage.db import Database
+from bot.storage.fsm import SQLiteStorage
+from bot.storage.residents import ResidentRepo
+
+log = logging.getLogger(__name__)
+LOCALES_DIR = PROJECT_ROOT / "locales"
+
+
+@dataclass
+class App:
+    settings: Settings
+    services: Services
+    dispatcher: Dispatcher
+    i18n: I18n
+
+    async def close(self) -> None:
+        await self.dispatcher.storage.close()
+        await self.services.db.close()
+
+
+async def build_services(settings: Settings) -> Services:
+    catalogue = load_catalogue(settings.data_dir, settings.communities or None)
+    db = await Database(settings.database_path).connect()
+    return Services(
+        settings=settings,
+        db=db,
+        catalogue=catalogue,
+        search=SearchEngine(catalogue),
+        residents=ResidentRepo(db),
+    )
+
+
+def make_i18n(settings: Settings) -> I18n:
+    return I18n(path=LOCALES_DIR, default_locale=settings.default_locale, domain="messages")
+
+
+async def build_app(settings: Settings) -> App:
+    from dialogs import setup_routers
+
+    services = await build_services(settings)
+    i18n = make_i18n(settings)
+    dp = Dispatcher(storage=SQLiteStorage(services.db), services=services, settings=settings)
+    dp.update.outer_middleware(UpdateLogMiddleware())
+    dp.update.outer_middleware(ResidentMiddleware())
+    LocaleMiddleware(i18n, settings.default_locale).setup(dp)
+    setup_routers(dp)
+    return App(settings=settings, services=services, dispatcher=dp, i18n=i18n)
+
+
+def make_bot(settings: Settings, token: Optional[str] = None, api_url: Optional[str] = None) -> Bot:
+    url = api_url or settings.telegram_api_url
+    session = AiohttpSession(api=TelegramAPIServer.from_base(url)) if url else AiohttpSession()
+    return Bot(
+        token=token or settings.token or "",
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+async def set_commands(bot: Bot, i18n: I18n) -> None:
+    """The command menu in each language."""
+    for locale in i18n.available_locales:
+        with i18n.use_locale(locale):
+            commands = [
+                BotCommand(command="start", description=i18n.gettext("Start and choose the language")),
+                BotCommand(command="menu", description=i18n.gettext("Main menu")),
+                BotCommand(command="help", description=i18n.gettext("What this bot can do")),
+                BotCommand(command="cancel", description=i18n.gettext("Stop what I am doing")),
+            ]
+        language = None if locale == i18n.default_locale else locale
+        await bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats(), language_code=language)
+
+
+async def run_polling(app: App, bot: Bot, stop: Optional[asyncio.Event] = None) -> None:
+    """Poll until cancelled (or until `stop` is set)."""
+    me = await bot.get_me()
+    log.info("bot @%s started; serving %s", me.username, ", ".join(app.services.served))
+    try:
+        await set_commands(bot, app.i18n)
+    except Exception as exc:  # the command menu is a convenience, not a reason to stop
+        log.warning("could not set the command menu: %s", type(exc).__name__)
+    polling = asyncio.create_task(
+        app.dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=10)
+    )
+    if stop is None:
+        await polling
+        return
+    waiter = asyncio.create_task(stop.wait())
+    await asyncio.wait({polling, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if not polling.done():
+        await app.dispatcher.stop_polling()
+        await polling
+    waiter.cancel()

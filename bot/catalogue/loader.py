@@ -1,0 +1,252 @@
+"""Load data/ into validated models and check every cross-reference."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import yaml
+from pydantic import ValidationError
+
+from bot.catalogue.models import (
+    Community,
+    Hotline,
+    Institution,
+    Service,
+    ServiceType,
+    SharedData,
+    Situation,
+    TargetGroup,
+)
+
+SHARED_FILES = {
+    "target_groups": "target_groups.yaml",
+    "situations": "situations.yaml",
+    "service_types": "service_types.yaml",
+    "hotlines": "hotlines.yaml",
+    "synonyms": "synonyms.yaml",
+}
+COMMUNITY_FILE = "community.yaml"
+
+
+class CatalogueError(Exception):
+    """Raised with every problem found, one `file: path.to.field: problem` line each."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass
+class CommunityView:
+    """A community with indexes for quick lookups."""
+
+    model: Community
+    institutions: dict[str, Institution] = field(default_factory=dict)
+    services: dict[str, Service] = field(default_factory=dict)
+
+    @property
+    def slug(self) -> str:
+        return self.model.slug
+
+    def services_for_situation(self, situation_id: str) -> list[Service]:
+        return _ordered(s for s in self.services.values() if situation_id in s.situations)
+
+    def services_for_group(self, group_id: str) -> list[Service]:
+        return _ordered(s for s in self.services.values() if group_id in s.target_groups)
+
+    def services_of(self, institution_id: str) -> list[Service]:
+        return _ordered(
+            s for s in self.services.values() if s.provider == institution_id or institution_id in s.co_providers
+        )
+
+
+def _ordered(services: Iterable[Service]) -> list[Service]:
+    """Running services first, then planned ones; stable otherwise."""
+    return sorted(services, key=lambda s: s.status.value != "active")
+
+
+@dataclass
+class Catalogue:
+    shared: SharedData
+    communities: dict[str, CommunityView]
+
+    @property
+    def situations(self) -> dict[str, Situation]:
+        return {s.id: s for s in sorted(self.shared.situations, key=lambda s: s.order)}
+
+    @property
+    def target_groups(self) -> dict[str, TargetGroup]:
+        return {g.id: g for g in sorted(self.shared.target_groups, key=lambda g: g.order)}
+
+    @property
+    def service_types(self) -> dict[str, ServiceType]:
+        return {t.id: t for t in self.shared.service_types}
+
+    @property
+    def hotlines(self) -> list[Hotline]:
+        return sorted(self.shared.hotlines, key=lambda h: h.order)
+
+    def community(self, slug: Optional[str]) -> Optional[CommunityView]:
+        return self.communities.get(slug) if slug else None
+
+    def situations_of(self, community: CommunityView) -> list[Situation]:
+        used = {sid for s in community.services.values() for sid in s.situations}
+        return [s for s in self.situations.values() if s.id in used]
+
+    def groups_of(self, community: CommunityView) -> list[TargetGroup]:
+        used = {gid for s in community.services.values() for gid in s.target_groups}
+        return [g for g in self.target_groups.values() if g.id in used]
+
+
+def _read_yaml(path: Path, problems: list[str]) -> Any:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except FileNotFoundError:
+        problems.append(f"{path}: file is missing")
+    except yaml.YAMLError as exc:
+        problems.append(f"{path}: not valid YAML: {exc}".replace("\n", " "))
+    return None
+
+
+def _loc_path(loc: tuple[Any, ...], raw: Any) -> str:
+    """Turn a pydantic location into `services[early-help].name.en`, naming list items by their id."""
+    parts: list[str] = []
+    node = raw
+    for item in loc:
+        if isinstance(item, int):
+            label = str(item)
+            if isinstance(node, list) and 0 <= item < len(node):
+                node = node[item]
+                if isinstance(node, dict) and node.get("id"):
+                    label = str(node["id"])
+            else:
+                node = None
+            if parts:
+                parts[-1] = f"{parts[-1]}[{label}]"
+            else:
+                parts.append(f"[{label}]")
+        else:
+            parts.append(str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    return ".".join(parts) or "(top)"
+
+
+def _validation_problems(path: Path, exc: ValidationError, raw: Any, prefix: tuple[Any, ...] = ()) -> list[str]:
+    out = []
+    for err in exc.errors():
+        loc = prefix + tuple(err["loc"])
+        message = err["msg"]
+        if err["type"] == "missing" and loc and loc[-1] in ("uk", "en"):
+            message = f"missing translation ({loc[-1]})"
+        out.append(f"{path}: {_loc_path(loc, raw)}: {message}")
+    return out
+
+
+def _duplicates(ids: Iterable[str]) -> set[str]:
+    seen: set[str] = set()
+    dup: set[str] = set()
+    for item in ids:
+        (dup if item in seen else seen).add(item)
+    return dup
+
+
+def load_shared(data_dir: Path, problems: list[str]) -> Optional[SharedData]:
+    shared_dir = data_dir / "shared"
+    raw: dict[str, Any] = {}
+    for key, filename in SHARED_FILES.items():
+        raw[key] = _read_yaml(shared_dir / filename, problems)
+    if any(value is None for value in raw.values()):
+        return None
+    try:
+        shared = SharedData.model_validate(raw)
+    except ValidationError as exc:
+        for err in exc.errors():
+            key = err["loc"][0]
+            path = shared_dir / SHARED_FILES.get(str(key), "?")
+            message = err["msg"]
+            if err["type"] == "missing" and err["loc"][-1] in ("uk", "en"):
+                message = f"missing translation ({err['loc'][-1]})"
+            problems.append(f"{path}: {_loc_path(tuple(err['loc'][1:]), raw[key])}: {message}")
+        return None
+    for key in ("target_groups", "situations", "service_types", "hotlines"):
+        for dup in sorted(_duplicates(item.id for item in getattr(shared, key))):
+            problems.append(f"{shared_dir / SHARED_FILES[key]}: [{dup}]: duplicate id")
+    return shared
+
+
+def check_community(path: Path, community: Community, shared: SharedData) -> list[str]:
+    problems = []
+    inst_ids = [i.id for i in community.institutions]
+    svc_ids = [s.id for s in community.services]
+    for dup in sorted(_duplicates(inst_ids)):
+        problems.append(f"{path}: institutions[{dup}]: duplicate id")
+    for dup in sorted(_duplicates(svc_ids)):
+        problems.append(f"{path}: services[{dup}]: duplicate id")
+    known_inst = set(inst_ids)
+    groups = {g.id for g in shared.target_groups}
+    situations = {s.id for s in shared.situations}
+    types = {t.id for t in shared.service_types}
+    for field_name in ("intake_institution", "children_institution"):
+        value = getattr(community, field_name)
+        if value not in known_inst:
+            problems.append(f"{path}: {field_name}: unknown institution '{value}'")
+    if path.parent.name != community.slug:
+        problems.append(f"{path}: slug: '{community.slug}' differs from its folder '{path.parent.name}'")
+    for service in community.services:
+        where = f"{path}: services[{service.id}]"
+        if service.provider not in known_inst:
+            problems.append(f"{where}.provider: unknown institution '{service.provider}'")
+        for other in service.co_providers:
+            if other not in known_inst:
+                problems.append(f"{where}.co_providers: unknown institution '{other}'")
+        for gid in service.target_groups:
+            if gid not in groups:
+                problems.append(f"{where}.target_groups: unknown target group '{gid}'")
+        for sid in service.situations:
+            if sid not in situations:
+                problems.append(f"{where}.situations: unknown life situation '{sid}'")
+        if service.service_type and service.service_type not in types:
+            problems.append(f"{where}.service_type: unknown service type '{service.service_type}'")
+        if service.status.value == "planned" and service.planned_year is None:
+            problems.append(f"{where}.planned_year: a planned service needs the year it is planned for")
+        if service.planned_until is not None and (service.planned_year or 0) > service.planned_until:
+            problems.append(f"{where}.planned_until: ends before planned_year")
+    return problems
+
+
+def load_catalogue(data_dir: Path, only: Optional[Iterable[str]] = None) -> Catalogue:
+    """Load shared data and every community folder (or just `only`). Raises CatalogueError."""
+    data_dir = Path(data_dir)
+    problems: list[str] = []
+    shared = load_shared(data_dir, problems)
+    wanted = set(only or [])
+    communities: dict[str, CommunityView] = {}
+    folders = sorted(p for p in data_dir.iterdir() if p.is_dir() and (p / COMMUNITY_FILE).exists())
+    for unknown in sorted(wanted - {p.name for p in folders}):
+        problems.append(f"{data_dir / unknown}: community '{unknown}' is not in {data_dir}")
+    for folder in folders:
+        if wanted and folder.name not in wanted:
+            continue
+        path = folder / COMMUNITY_FILE
+        raw = _read_yaml(path, problems)
+        if raw is None:
+            continue
+        try:
+            community = Community.model_validate(raw)
+        except ValidationError as exc:
+            problems.extend(_validation_problems(path, exc, raw))
+            continue
+        if shared is not None:
+            problems.extend(check_community(path, community, shared))
+        communities[community.slug] = CommunityView(
+            community,
+            institutions={i.id: i for i in community.institutions},
+            services={s.id: s for s in community.services},
+        )
+    if not communities and not problems:
+        problems.append(f"{data_dir}: no community folder with {COMMUNITY_FILE}")
+    if problems or shared is None:
+        raise CatalogueError(problems)
+    return Catalogue(shared=shared, communities=communities)

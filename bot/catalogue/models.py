@@ -1,0 +1,165 @@
+"""Pydantic models of the catalogue: everything in data/ is validated by them at load."""
+from __future__ import annotations
+
+from enum import Enum
+from typing import Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,40}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Strict):
+    """A text in both languages; both must be present and non-empty."""
+
+    uk: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    @field_validator("uk", "en")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+    def get(self, locale: str) -> str:
+        return self.en if locale == "en" else self.uk
+
+
+class Contacts(Strict):
+    """Known contacts of an institution. Empty means "уточнюється": never invent."""
+
+    phones: list[str] = []
+    address: Optional[Text] = None
+    email: Optional[str] = None
+    website: Optional[str] = None
+    hours: Optional[Text] = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.phones or self.address or self.email or self.website or self.hours)
+
+
+class InstitutionKind(str, Enum):
+    css = "css"  # центр соціальних служб
+    ssd = "ssd"  # служба у справах дітей
+    uszn = "uszn"  # управління / департамент соціального захисту
+    tcso = "tcso"  # територіальний центр соціального обслуговування
+    irc = "irc"  # інклюзивно-ресурсний центр
+    rehab = "rehab"  # реабілітаційна установа
+    health = "health"  # заклад охорони здоров'я
+    education = "education"  # управління / заклад освіти
+    cnap = "cnap"  # ЦНАП
+    police = "police"  # ювенальна превенція, поліція
+    ngo = "ngo"  # громадська / благодійна організація
+    other = "other"
+
+
+class Institution(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    kind: InstitutionKind
+    name: Text
+    short_name: Text
+    description: Text
+    contacts: Contacts = Contacts()
+    response_days: Optional[int] = Field(default=None, ge=1, le=60)
+    seed_ref: str = Field(min_length=1, description="where the seed names it")
+
+
+class Access(str, Enum):
+    application = "application"  # written application of the person or representative
+    referral = "referral"  # referral by another body (ССД, УСЗН, school, doctor, ...)
+    on_record = "on_record"  # for people on a register (e.g. families in СЖО, ВПО)
+    direct = "direct"  # just come / call, no paperwork
+    identified = "identified"  # the institution finds the person itself (outreach)
+
+
+class Cost(str, Enum):
+    free = "free"
+    paid = "paid"
+    mixed = "mixed"  # free for some, paid for others
+    unknown = "unknown"
+
+
+class Status(str, Enum):
+    active = "active"
+    planned = "planned"
+
+
+class Service(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: Text
+    provider: str
+    co_providers: list[str] = []
+    service_type: Optional[str] = None
+    summary: Text
+    who: Text
+    how: Text
+    access: list[Access] = Field(min_length=1)
+    cost: Cost = Cost.unknown
+    cost_note: Optional[Text] = None
+    status: Status = Status.active
+    planned_year: Optional[int] = Field(default=None, ge=2020, le=2035)
+    planned_until: Optional[int] = Field(default=None, ge=2020, le=2035)  # when the seed gives a period
+    target_groups: list[str] = Field(min_length=1)
+    situations: list[str] = []
+    keywords: list[str] = []
+    consultation: bool = False
+    seed_ref: str = Field(min_length=1)
+
+
+class Community(Strict):
+    slug: str = Field(pattern=ID_PATTERN)
+    name: Text
+    short_name: Text
+    oblast: Text
+    programme: Text
+    source_file: str
+    intake_institution: str
+    children_institution: str
+    institutions: list[Institution] = Field(min_length=1)
+    services: list[Service] = Field(min_length=1)
+
+
+class TargetGroup(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: Text
+    order: int = 100
+
+
+class Situation(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: Text  # as a resident would say it, first person where natural
+    danger: bool = False
+    keywords: list[str] = []
+    order: int = 100
+
+
+class ServiceType(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: Text
+    basic: bool = False
+
+
+class Hotline(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    number: str
+    dial: str  # what goes after tel:
+    name: Text
+    hours: Text
+    topics: list[str] = []
+    source: str
+    check_before_deployment: bool = True
+    order: int = 100
+
+
+class SharedData(Strict):
+    target_groups: list[TargetGroup]
+    situations: list[Situation]
+    service_types: list[ServiceType]
+    hotlines: list[Hotline]
+    synonyms: dict[str, list[str]] = {}

@@ -1,0 +1,182 @@
+"""Command line: python -m bot run | check-data | search | sandbox."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from typing import Optional, Sequence
+
+from bot.catalogue.loader import CatalogueError, load_catalogue
+from bot.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("bot")
+NO_TOKEN_HINT = (
+    "BOT_TOKEN is not set. Get a token from @BotFather in Telegram and start the bot with\n"
+    "  BOT_TOKEN=123456:ABC... make run\n"
+    "or put BOT_TOKEN=... into the file .env next to the Makefile."
+)
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("pymorphy3").setLevel(logging.WARNING)
+
+
+def cmd_check_data(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        catalogue = load_catalogue(args.data or settings.data_dir, settings.communities or None)
+    except CatalogueError as exc:
+        for line in exc.problems:
+            print(line)
+        print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
+        return 1
+    print(f"{'community':<14} {'institutions':>12} {'services':>9} {'planned':>8} {'situations':>10}")
+    for slug, view in catalogue.communities.items():
+        planned = sum(1 for s in view.services.values() if s.status.value == "planned")
+        situations = len(catalogue.situations_of(view))
+        print(f"{slug:<14} {len(view.institutions):>12} {len(view.services):>9} {planned:>8} {situations:>10}")
+    shared = catalogue.shared
+    print(
+        f"shared: {len(shared.target_groups)} target groups, {len(shared.situations)} life situations, "
+        f"{len(shared.service_types)} service types, {len(shared.hotlines)} national lines "
+        f"({sum(h.check_before_deployment for h in shared.hotlines)} to check before deployment)"
+    )
+    return 0
+
+
+def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.catalogue.search import SearchEngine
+
+    catalogue = load_catalogue(settings.data_dir, [args.community])
+    engine = SearchEngine(catalogue)
+    view = catalogue.communities[args.community]
+    hits = engine.search(args.community, " ".join(args.query), limit=args.limit)
+    rows = [
+        {
+            "id": hit.service.id,
+            "name": hit.service.name.uk,
+            "provider": view.institutions[hit.service.provider].name.uk,
+            "status": hit.service.status.value,
+            "score": round(hit.score, 3),
+        }
+        for hit in hits
+    ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif not rows:
+        print("нічого не знайдено")
+    else:
+        for number, row in enumerate(rows, 1):
+            print(f"{number}. {row['name']} — {row['provider']} [{row['id']}, {row['score']}]")
+    return 0
+
+
+async def _run(settings: Settings) -> int:
+    from bot.app import build_app, make_bot, run_polling
+
+    app = await build_app(settings)
+    bot = make_bot(settings)
+    try:
+        await run_polling(app, bot)
+    finally:
+        await bot.session.close()
+        await app.close()
+    return 0
+
+
+async def _run_with_sandbox(settings: Settings, port: Optional[int] = None) -> int:
+    """No token: start the local Bot API sandbox with its web chat and the bot against it."""
+    try:
+        from bot.sandbox.server import Sandbox
+    except ImportError:
+        print(NO_TOKEN_HINT, file=sys.stderr)
+        return 2
+    from bot.app import build_app, make_bot, run_polling
+
+    sandbox = Sandbox()
+    await sandbox.start(settings.sandbox_host, settings.sandbox_port if port is None else port)
+    token = sandbox.default_token
+    app = await build_app(settings)
+    bot = make_bot(settings, token=token, api_url=sandbox.api_url)
+    print(
+        f"\n  Web chat with the bot: {sandbox.url}/\n"
+        "  (local sandbox, no Telegram needed; stop with Ctrl+C)\n",
+        flush=True,
+    )
+    try:
+        await run_polling(app, bot)
+    finally:
+        await bot.session.close()
+        await app.close()
+        await sandbox.stop()
+    return 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        load_catalogue(settings.data_dir, settings.communities or None)
+    except CatalogueError as exc:
+        print("the catalogue in data/ has problems; run `python -m bot check-data`:", file=sys.stderr)
+        for line in exc.problems[:10]:
+            print("  " + line, file=sys.stderr)
+        return 1
+    runner = _run(settings) if settings.token else _run_with_sandbox(settings)
+    try:
+        return asyncio.run(runner)
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.sandbox.server import run_sandbox
+
+    try:
+        asyncio.run(run_sandbox(settings.sandbox_host, args.port or settings.sandbox_port))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Resident help bot of a community")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="start the bot (with BOT_TOKEN: Telegram; without: the local sandbox)")
+    check = sub.add_parser("check-data", help="validate data/ and print counts per community")
+    check.add_argument("--data", help="data folder (default DATA_DIR)")
+    search = sub.add_parser("search", help="search services of a community as a resident would")
+    search.add_argument("--community", required=True)
+    search.add_argument("--limit", type=int, default=5)
+    search.add_argument("--json", action="store_true")
+    search.add_argument("query", nargs="+")
+    sandbox = sub.add_parser("sandbox", help="serve the local Bot API sandbox and its web chat")
+    sandbox.add_argument("--port", type=int)
+    return parser
+
+
+COMMANDS = {"run": cmd_run, "check-data": cmd_check_data, "search": cmd_search, "sandbox": cmd_sandbox}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level)
+    if args.command == "search" and args.community not in _community_slugs(settings):
+        print(f"unknown community '{args.community}'; known: {', '.join(_community_slugs(settings))}", file=sys.stderr)
+        return 2
+    return COMMANDS[args.command](settings, args)
+
+
+def _community_slugs(settings: Settings) -> list[str]:
+    return sorted(p.name for p in settings.data_dir.iterdir() if (p / "community.yaml").exists())

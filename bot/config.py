@@ -1,0 +1,122 @@
+"""Configuration read once from the environment and `.env`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ("uk", "en")
+TOKEN_PATTERN = r"^\d{3,15}:[A-Za-z0-9_-]{20,}$"
+
+
+class ConfigError(Exception):
+    """A configuration value is wrong; the message is one readable line."""
+
+
+def _split(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+    if isinstance(value, int):
+        return [value]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: Optional[SecretStr] = Field(default=None, alias="BOT_TOKEN")
+    telegram_api_url: str = Field(default="https://api.telegram.org", alias="TELEGRAM_API_URL")
+    database_path: Path = Field(default=PROJECT_ROOT / "var" / "bot.sqlite3", alias="DATABASE_PATH")
+    communities: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="COMMUNITIES")
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list, alias="ADMIN_IDS")
+    default_locale: str = Field(default="uk", alias="DEFAULT_LOCALE")
+    timezone: str = Field(default="Europe/Kyiv", alias="TIMEZONE")
+    data_dir: Path = Field(default=PROJECT_ROOT / "data", alias="DATA_DIR")
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    sandbox_host: str = Field(default="127.0.0.1", alias="SANDBOX_HOST")
+    sandbox_port: int = Field(default=8080, ge=0, le=65535, alias="SANDBOX_PORT")
+
+    @field_validator("bot_token", mode="before")
+    @classmethod
+    def _token(cls, value: object) -> object:
+        import re
+
+        if value in (None, ""):
+            return None
+        text = str(value.get_secret_value() if isinstance(value, SecretStr) else value).strip()
+        if not re.match(TOKEN_PATTERN, text):
+            raise ValueError("does not look like a token from @BotFather (digits, colon, letters)")
+        return text
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("communities", mode="before")
+    @classmethod
+    def _communities(cls, value: object) -> object:
+        return [slug.lower() for slug in _split(value)] if value is not None else []
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admins(cls, value: object) -> object:
+        items = _split(value) if value is not None else []
+        for item in items:
+            if isinstance(item, str) and not item.lstrip("-").isdigit():
+                raise ValueError(f"{item!r} is not a Telegram user id (digits only)")
+        return items
+
+    @field_validator("default_locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in LOCALES:
+            raise ValueError(f"must be one of: {', '.join(LOCALES)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not a time zone name such as Europe/Kyiv") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def token(self) -> Optional[str]:
+        return self.bot_token.get_secret_value() if self.bot_token else None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; turn a validation failure into one line naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = err["loc"][0] if err["loc"] else "?"
+            name = Settings.model_fields[field].alias if field in Settings.model_fields else str(field).upper()
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}: {message}")
+        raise ConfigError("configuration error: " + "; ".join(problems)) from None

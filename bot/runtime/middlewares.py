@@ -1,0 +1,84 @@
+"""Cross-cutting work on every update: an operator's log line, the resident's context, the language."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Awaitable, Callable, Optional
+
+from aiogram import BaseMiddleware
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.types import TelegramObject, Update, User
+from aiogram.utils.i18n import I18n, I18nMiddleware
+
+from bot.config import LOCALES
+
+log = logging.getLogger("bot.updates")
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+def update_kind(update: Update) -> str:
+    """The update's type plus a coarse, non-personal detail (a command name or 'text')."""
+    kind = update.event_type
+    message = update.message
+    if message is not None:
+        if message.text and message.text.startswith("/"):
+            return f"message:{message.text.split()[0].split('@')[0][:32]}"
+        return f"message:{message.content_type}"
+    if update.callback_query is not None and update.callback_query.data:
+        return f"callback:{update.callback_query.data.split(':')[0][:16]}"
+    return kind
+
+
+class UpdateLogMiddleware(BaseMiddleware):
+    """One line per handled update: id, type, duration, outcome. Never texts, phones or names."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            result = await handler(event, data)
+            if result is UNHANDLED:
+                outcome = "unhandled"
+            return result
+        except Exception as exc:
+            outcome = f"error:{type(exc).__name__}"
+            raise
+        finally:
+            log.info(
+                "update=%s type=%s ms=%.1f outcome=%s",
+                event.update_id,
+                update_kind(event),
+                (time.perf_counter() - started) * 1000,
+                outcome,
+            )
+
+
+class ResidentMiddleware(BaseMiddleware):
+    """Put the resident's stored record into handler data as `resident`."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: Optional[User] = data.get("event_from_user")
+        services = data["services"]
+        data["resident"] = await services.residents.get(user.id) if user else None
+        return await handler(event, data)
+
+
+class LocaleMiddleware(I18nMiddleware):
+    """The resident's chosen language; before a choice, Telegram's language when we speak it."""
+
+    def __init__(self, i18n: I18n, default_locale: str):
+        super().__init__(i18n)
+        self.default_locale = default_locale
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        resident = data.get("resident")
+        if resident is not None and resident.locale in LOCALES:
+            return resident.locale
+        user: Optional[User] = data.get("event_from_user")
+        return telegram_locale(user, self.default_locale)
+
+
+def telegram_locale(user: Optional[User], default: str) -> str:
+    code = (user.language_code or "").split("-")[0].lower() if user else ""
+    return code if code in LOCALES else default

@@ -1,0 +1,3 @@
+from bot.storage.db import Database
+
+__all__ = ["Database"]

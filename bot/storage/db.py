@@ -1,0 +1,115 @@
+"""SQLite through aiosqlite in WAL mode, with numbered migrations."""
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """Numbered migrations shipped with the package, in order."""
+    found = []
+    for entry in resources.files("bot.storage").joinpath("migrations").iterdir():
+        match = MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    numbers = [number for number, _, _ in found]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..N without gaps, found {numbers}")
+    return found
+
+
+class Database:
+    """One shared connection; aiosqlite serialises access on its own thread."""
+
+    def __init__(self, path: Path | str):
+        self.path = str(path)
+        self._conn: Optional[aiosqlite.Connection] = None
+
+    async def connect(self) -> "Database":
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = await aiosqlite.connect(self.path)
+        self._conn.row_factory = aiosqlite.Row
+        await self._conn.execute("PRAGMA journal_mode=WAL")
+        await self._conn.execute("PRAGMA synchronous=NORMAL")
+        await self._conn.execute("PRAGMA foreign_keys=ON")
+        await self._conn.execute("PRAGMA busy_timeout=5000")
+        await self.migrate()
+        return self
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise RuntimeError("database is not connected")
+        return self._conn
+
+    async def migrate(self) -> int:
+        """Apply every migration newer than the stored schema version; return the version."""
+        await self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        current = await self.schema_version()
+        for number, name, sql in migrations():
+            if number <= current:
+                continue
+            log.info("applying migration %s", name)
+            try:
+                await self.conn.execute("BEGIN")
+                for statement in _statements(sql):
+                    await self.conn.execute(statement)
+                await self.conn.execute(
+                    "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (number, utcnow())
+                )
+                await self.conn.commit()
+            except Exception:
+                await self.conn.rollback()
+                raise
+            current = number
+        return current
+
+    async def schema_version(self) -> int:
+        async with self.conn.execute("SELECT MAX(version) FROM schema_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0] or 0)
+
+    async def journal_mode(self) -> str:
+        async with self.conn.execute("PRAGMA journal_mode") as cur:
+            row = await cur.fetchone()
+        return str(row[0])
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Optional[aiosqlite.Row]:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> None:
+        await self.conn.execute(sql, tuple(params))
+        await self.conn.commit()
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (no semicolons inside string literals in our migrations)."""
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]

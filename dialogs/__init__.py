@@ -1,0 +1,41 @@
+"""Conversation flows as aiogram routers."""
+from __future__ import annotations
+
+import logging
+
+from aiogram import Dispatcher, F, Router
+from aiogram.types import CallbackQuery, ErrorEvent
+from aiogram.utils.i18n import gettext as _
+
+from dialogs import resident
+
+log = logging.getLogger("bot.errors")
+fallback = Router(name="fallback")
+
+
+@fallback.callback_query()
+async def stale_button(query: CallbackQuery) -> None:
+    """A button we do not know (old, forged or from another version): say so kindly."""
+    await query.answer(_("This button is out of date. Please open the menu again: /menu"), show_alert=True)
+
+
+async def on_error(event: ErrorEvent) -> bool:
+    log.error("handler failed: %s", type(event.exception).__name__, exc_info=event.exception)
+    update = event.update
+    target = update.message or (update.callback_query.message if update.callback_query else None)
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        if target is not None and target.chat.type == "private":
+            await target.answer(
+                _("Sorry, something went wrong on our side. Please try again, or open the menu: /menu")
+            )
+    except Exception as exc:  # the apology itself may fail when Telegram is unreachable
+        log.warning("could not apologise to the user: %s", type(exc).__name__)
+    return True
+
+
+def setup_routers(dp: Dispatcher) -> None:
+    dp.include_router(resident.router())
+    dp.include_router(fallback)
+    dp.errors.register(on_error)

@@ -1,0 +1,125 @@
+"""Pieces every dialog uses: callback data, keyboards, menu buttons in any language."""
+from __future__ import annotations
+
+from html import escape
+from typing import Any, Iterable, Optional, Sequence
+
+from aiogram.filters import BaseFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+)
+from aiogram.utils.i18n import I18n, get_i18n
+from aiogram.utils.i18n import gettext as _
+
+PAGE_SIZE = 8
+
+
+
+def N_(message: str) -> str:
+    """Mark a message id for extraction; it is translated where it is shown."""
+    return message
+
+
+# Main menu buttons: message ids, translated when shown and matched in every language.
+BTN_FIND = N_("🧭 Find help")
+BTN_SEARCH = N_("🔎 Search")
+BTN_EMERGENCY = N_("🆘 Emergency help")
+BTN_SETTINGS = N_("⚙️ Settings")
+BTN_HELP = N_("❓ How to use")
+
+
+class Nav(CallbackData, prefix="n"):
+    """Where a button leads: a screen, an item on it and a page."""
+
+    screen: str
+    item: str = ""
+    page: int = 0
+
+
+class Pick(CallbackData, prefix="p"):
+    """A choice in settings or at the start: language or community."""
+
+    what: str
+    value: str
+
+
+def locale() -> str:
+    return get_i18n().current_locale
+
+
+def h(text: Any) -> str:
+    """Escape any text that goes into an HTML message."""
+    return escape(str(text), quote=False)
+
+
+class MenuButton(BaseFilter):
+    """Matches a reply-keyboard button's text in any language we speak."""
+
+    def __init__(self, *message_ids: str):
+        self.ids = message_ids
+
+    async def __call__(self, message: Message, i18n: I18n) -> bool:
+        if not message.text:
+            return False
+        text = message.text.strip()
+        for msgid in self.ids:
+            for loc in i18n.available_locales:
+                if text == i18n.gettext(msgid, locale=loc):
+                    return True
+        return False
+
+
+def main_menu() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[
+            [KeyboardButton(text=_(BTN_FIND)), KeyboardButton(text=_(BTN_SEARCH))],
+            [KeyboardButton(text=_(BTN_EMERGENCY))],
+            [KeyboardButton(text=_(BTN_SETTINGS)), KeyboardButton(text=_(BTN_HELP))],
+        ],
+        resize_keyboard=True,
+        is_persistent=True,
+        input_field_placeholder=_("Write what happened, in your own words"),
+    )
+
+
+def button(text: str, screen: str, item: str = "", page: int = 0) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=Nav(screen=screen, item=item, page=page).pack())
+
+
+def nav_row(back: Optional[tuple[str, str, int]] = None) -> list[InlineKeyboardButton]:
+    row = []
+    if back is not None:
+        row.append(button(_("◀️ Back"), *back))
+    row.append(button(_("🏠 Menu"), "menu"))
+    return row
+
+
+def paged(
+    items: Sequence[tuple[str, str, str]],
+    screen: str,
+    item: str,
+    page: int,
+    back: Optional[tuple[str, str, int]],
+) -> tuple[InlineKeyboardMarkup, int, int]:
+    """A keyboard of one button per row for (text, screen, item) items, one page of them, with paging."""
+    pages = max(1, (len(items) + PAGE_SIZE - 1) // PAGE_SIZE)
+    page = min(max(page, 0), pages - 1)
+    rows = [[button(text, target, key)] for text, target, key in items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]]
+    if pages > 1:
+        paging = []
+        if page > 0:
+            paging.append(button(_("⬅️ Previous"), screen, item, page - 1))
+        if page < pages - 1:
+            paging.append(button(_("Next ➡️"), screen, item, page + 1))
+        rows.append(paging)
+    rows.append(nav_row(back))
+    return InlineKeyboardMarkup(inline_keyboard=rows), page, pages
+
+
+def keyboard(rows: Iterable[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[row for row in rows if row])

@@ -1,0 +1,10 @@
+"""Resident flows."""
+from aiogram import Router
+
+from dialogs.resident import browse, emergency, search, start
+
+
+def router() -> Router:
+    root = Router(name="resident")
+    root.include_routers(start.router, browse.router, emergency.router, search.router)
+    return root

@@ -1,0 +1,172 @@
+"""Texts the resident reads: service and institution cards, emergency help, search results."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+
+from bot.catalogue.loader import Catalogue, CommunityView
+from bot.catalogue.models import Access, Cost, Institution, Service
+from dialogs.common import N_, h, locale
+
+ACCESS = {
+    Access.application: N_("a written application (you or your representative)"),
+    Access.referral: N_("a referral from another body (for example the children's service or a doctor)"),
+    Access.on_record: N_("for people already on the institution's register"),
+    Access.direct: N_("just call or come, no papers needed"),
+    Access.identified: N_("specialists find and visit people who need it themselves"),
+}
+COST = {
+    Cost.free: N_("Free of charge."),
+    Cost.paid: N_("Paid."),
+    Cost.mixed: N_("Free for some people, paid for others."),
+    Cost.unknown: N_("Whether it is free: ask the institution."),
+}
+CONTACT_PENDING = N_("Contacts are being clarified.")
+
+
+def contacts_lines(institution: Institution) -> list[str]:
+    loc = locale()
+    c = institution.contacts
+    if c.empty:
+        return ["📇 " + _(CONTACT_PENDING)]
+    lines = []
+    for phone in c.phones:
+        lines.append(f"📞 {h(phone)}")
+    if c.address:
+        lines.append(f"📍 {h(c.address.get(loc))}")
+    if c.hours:
+        lines.append(f"🕘 {h(c.hours.get(loc))}")
+    if c.email:
+        lines.append(f"✉️ {h(c.email)}")
+    if c.website:
+        lines.append(f"🌐 {h(c.website)}")
+    return lines
+
+
+def service_title(service: Service) -> str:
+    name = service.name.get(locale())
+    return f"🕓 {name}" if service.status.value == "planned" else name
+
+
+def service_card(catalogue: Catalogue, community: CommunityView, service: Service) -> str:
+    loc = locale()
+    provider = community.institutions[service.provider]
+    parts = [f"<b>{h(service.name.get(loc))}</b>"]
+    if service.status.value == "planned":
+        if service.planned_year and service.planned_until and service.planned_until != service.planned_year:
+            parts.append(
+                "🕓 "
+                + _("Planned for {start}–{end}; not available yet.").format(
+                    start=service.planned_year, end=service.planned_until
+                )
+            )
+        elif service.planned_year:
+            parts.append(
+                "🕓 " + _("Planned for {year}; not available yet.").format(year=service.planned_year)
+            )
+        else:
+            parts.append("🕓 " + _("Planned; not available yet."))
+    parts.append(h(service.summary.get(loc)))
+    parts.append(f"<b>{_('Who can get it')}</b>\n{h(service.who.get(loc))}")
+    ways = "\n".join(f"• {h(_(ACCESS[a]))}" for a in service.access)
+    parts.append(f"<b>{_('How to get it')}</b>\n{h(service.how.get(loc))}\n{ways}")
+    cost = _(COST[service.cost])
+    if service.cost_note:
+        cost += " " + h(service.cost_note.get(loc))
+    parts.append(f"<b>{_('Cost')}</b>\n{cost}")
+    provider_lines = [h(provider.name.get(loc)), *contacts_lines(provider)]
+    for other_id in service.co_providers:
+        other = community.institutions.get(other_id)
+        if other:
+            provider_lines.append(_("Together with: {name}").format(name=h(other.short_name.get(loc))))
+    parts.append(f"<b>{_('Who provides it')}</b>\n" + "\n".join(provider_lines))
+    return "\n\n".join(parts)
+
+
+def institution_card(community: CommunityView, institution: Institution) -> str:
+    loc = locale()
+    services = community.services_of(institution.id)
+    parts = [
+        f"<b>{h(institution.name.get(loc))}</b>",
+        h(institution.description.get(loc)),
+        "\n".join(contacts_lines(institution)),
+    ]
+    if services:
+        parts.append(
+            ngettext("It provides {n} service:", "It provides {n} services:", len(services)).format(n=len(services))
+        )
+    return "\n\n".join(parts)
+
+
+def emergency_text(catalogue: Catalogue, community: CommunityView | None, kinds: Iterable[str] = ()) -> str:
+    loc = locale()
+    kinds = set(kinds)
+    lines = [f"<b>🆘 {_('If you or someone else is in danger right now, call 112 or 102.')}</b>"]
+    if "suicide" in kinds:
+        lines.append(
+            _("You are not alone. Please call 7333 now: they listen and help, day and night, free of charge.")
+        )
+    if "violence" in kinds or "child" in kinds or "trafficking" in kinds:
+        lines.append(_("What is happening is not your fault. You can get help confidentially."))
+    lines.append("")
+    hotlines = catalogue.hotlines
+    if kinds:
+        topics = {"violence": {"violence", "danger"}, "child": {"children", "violence"},
+                  "suicide": {"suicide", "psychological"}, "trafficking": {"trafficking"}}
+        wanted = set().union(*(topics.get(kind, set()) for kind in kinds))
+        hotlines = sorted(hotlines, key=lambda line: (not (set(line.topics) & wanted), line.order))
+    for line in hotlines:
+        lines.append(f"📞 <b>{h(line.number)}</b> — {h(line.name.get(loc))} ({h(line.hours.get(loc))})")
+    if community is not None:
+        lines.append("")
+        lines.append(_("<b>In your community</b>"))
+        for inst in local_helpers(community):
+            detail = " · ".join(contacts_lines(inst))
+            lines.append(f"• {h(inst.short_name.get(loc))}: {detail}")
+        lines.append(_("Below are services that help in such situations."))
+    lines.append("")
+    lines.append("<i>" + _("These are national lines, free of charge.") + "</i>")
+    return "\n".join(lines)
+
+
+DANGER_SITUATIONS = ("domestic_violence", "child_at_risk", "trafficking")
+
+
+def local_helpers(community: CommunityView) -> list[Institution]:
+    """The children's service and the institutions that provide help in danger situations."""
+    found: list[Institution] = []
+
+    def add(inst_id: str) -> None:
+        inst = community.institutions.get(inst_id)
+        if inst and inst not in found:
+            found.append(inst)
+
+    add(community.model.children_institution)
+    for sid in DANGER_SITUATIONS:
+        for service in community.services_for_situation(sid):
+            add(service.provider)
+    return found[:5]
+
+
+def emergency_services(community: CommunityView) -> list[Service]:
+    seen: dict[str, Service] = {}
+    for sid in DANGER_SITUATIONS:
+        for service in community.services_for_situation(sid):
+            seen.setdefault(service.id, service)
+    return list(seen.values())
+
+
+def search_results(community: CommunityView, services: list[Service]) -> str:
+    loc = locale()
+    lines = [
+        ngettext("I found {n} service that may help:", "I found {n} services that may help:", len(services)).format(
+            n=len(services)
+        )
+    ]
+    for number, service in enumerate(services, 1):
+        provider = community.institutions[service.provider]
+        lines.append(f"\n{number}. <b>{h(service_title(service))}</b>\n{h(provider.short_name.get(loc))}")
+    lines.append("\n" + _("Tap a service to see how to get it."))
+    return "\n".join(lines)

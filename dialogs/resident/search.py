@@ -1,0 +1,76 @@
+"""Free-text search: the Search button, and any text sent outside a dialog."""
+from __future__ import annotations
+
+from typing import Optional
+
+from aiogram import F, Router
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.catalogue.danger import detect
+from bot.services import Services
+from bot.storage.residents import Resident
+from dialogs.common import BTN_SEARCH, MenuButton, button, keyboard, nav_row
+from dialogs.resident import render
+from dialogs.resident.browse import ask_community, community_of
+from dialogs.resident.emergency import send_emergency
+
+router = Router(name="resident.search")
+router.message.filter(F.chat.type == "private")
+MAX_QUERY = 500
+
+
+class SearchForm(StatesGroup):
+    waiting = State()
+
+
+@router.message(MenuButton(BTN_SEARCH), StateFilter("*"))
+async def ask_query(message: Message, state: FSMContext) -> None:
+    await state.set_state(SearchForm.waiting)
+    await message.answer(
+        _(
+            "Write in your own words what happened or what help you need. For example:\n"
+            "• <i>my son is 2 and has a disability</i>\n"
+            "• <i>grandmother lives alone and needs help at home</i>\n"
+            "• <i>we moved here from another city</i>"
+        )
+    )
+
+
+@router.message(SearchForm.waiting, F.text)
+@router.message(StateFilter(None), F.text, ~F.text.startswith("/"))
+async def run_search(message: Message, state: FSMContext, services: Services, resident: Optional[Resident]) -> None:
+    await state.set_state(None)
+    community = community_of(services, resident)
+    if community is None:
+        await ask_community(message)
+        return
+    text = message.text[:MAX_QUERY]
+    kinds = detect(text, services.search.morph)
+    if kinds:
+        await send_emergency(message, services, resident, kinds)
+    hits = services.search.search(community.slug, text, limit=5)
+    if not hits:
+        await message.answer(
+            _(
+                "I am sorry, I did not find a service for these words. Try other words, "
+                "or choose your situation from the list."
+            ),
+            reply_markup=keyboard([[button(_("📋 Choose a life situation"), "sits")], nav_row()]),
+        )
+        return
+    found = [hit.service for hit in hits]
+    rows = [[button(f"{n}. {render.service_title(s)}", "svc", s.id)] for n, s in enumerate(found, 1)]
+    rows.append([button(_("📋 Choose a life situation"), "sits")])
+    rows.append(nav_row())
+    await state.update_data(back=["find", "", 0])
+    await message.answer(render.search_results(community, found), reply_markup=keyboard(rows))
+
+
+@router.message(SearchForm.waiting)
+@router.message(StateFilter(None), ~F.text)
+async def not_text(message: Message) -> None:
+    await message.answer(_("I can only read text for now. Please write in words what help you need."))

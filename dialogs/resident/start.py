@@ -1,0 +1,211 @@
+"""First contact, language and community, the main menu, help, cancel and settings."""
+from __future__ import annotations
+
+from typing import Optional
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.services import Services
+from bot.storage.residents import Resident
+from dialogs.common import (
+    BTN_HELP,
+    BTN_SETTINGS,
+    MenuButton,
+    Nav,
+    Pick,
+    button,
+    h,
+    keyboard,
+    main_menu,
+    nav_row,
+)
+
+router = Router(name="resident.start")
+router.message.filter(F.chat.type == "private")
+router.callback_query.filter(F.message.chat.type == "private")
+
+LANGUAGES = {"uk": "🇺🇦 Українська", "en": "🇬🇧 English"}
+
+
+def language_keyboard():
+    return keyboard([[InlineKeyboardButton(text=label, callback_data=Pick(what="lang", value=code).pack())]
+                     for code, label in LANGUAGES.items()])
+
+
+def community_keyboard(services: Services):
+    rows = []
+    for slug, view in services.catalogue.communities.items():
+        name = view.model.short_name.get(_locale())
+        rows.append([InlineKeyboardButton(text=name, callback_data=Pick(what="comm", value=slug).pack())])
+    return keyboard(rows)
+
+
+def _locale() -> str:
+    from dialogs.common import locale
+
+    return locale()
+
+
+def community_name(services: Services, slug: Optional[str]) -> str:
+    view = services.catalogue.community(slug)
+    return view.model.name.get(_locale()) if view else ""
+
+
+async def show_menu(message: Message, services: Services, resident: Optional[Resident], intro: bool = False) -> None:
+    slug = resident.community if resident else None
+    if intro:
+        text = _(
+            "Here is the menu. You can:\n"
+            "🧭 <b>Find help</b> by your situation, by who needs it or by institution;\n"
+            "🔎 <b>Search</b>: write in your own words what happened;\n"
+            "🆘 <b>Emergency help</b>: numbers to call at once.\n\n"
+            "You can also just write your question here at any time."
+        )
+    else:
+        text = _("Main menu. What would you like to do?")
+    if slug:
+        text += "\n\n" + _("Community: {name}").format(name=h(community_name(services, slug)))
+    await message.answer(text, reply_markup=main_menu())
+
+
+async def ensure_community(message: Message, services: Services, resident: Resident) -> Optional[str]:
+    """The resident's community; when the deployment serves one, it is chosen for them."""
+    if resident.community in services.catalogue.communities:
+        return resident.community
+    if len(services.served) == 1:
+        await services.residents.set_community(resident.user_id, services.served[0])
+        return services.served[0]
+    await message.answer(_("Which community do you live in?"), reply_markup=community_keyboard(services))
+    return None
+
+
+@router.message(CommandStart())
+async def start(message: Message, state: FSMContext, services: Services, i18n: I18n) -> None:
+    await state.clear()
+    user_id = message.from_user.id
+    existing = await services.residents.get(user_id)
+    resident = await services.residents.ensure(user_id)
+    if existing is None or existing.locale is None:
+        await services.residents.set_locale(user_id, i18n.current_locale)
+        await message.answer(
+            _(
+                "Hello! I am the help bot of your community.\n\n"
+                "I will help you find social services for your situation, tell you who provides them "
+                "and how to get them. Everything here is free.\n\n"
+                "Please choose the language:"
+            ),
+            reply_markup=language_keyboard(),
+        )
+        return
+    await message.answer(_("Hello again! I am glad to see you."))
+    if await ensure_community(message, services, resident):
+        await show_menu(message, services, await services.residents.get(user_id), intro=False)
+
+
+@router.callback_query(Pick.filter(F.what == "lang"))
+async def picked_language(query: CallbackQuery, callback_data: Pick, services: Services, i18n: I18n) -> None:
+    if callback_data.value not in LANGUAGES:
+        await query.answer(_("This button is out of date."), show_alert=False)
+        return
+    user_id = query.from_user.id
+    await services.residents.set_locale(user_id, callback_data.value)
+    i18n.current_locale = callback_data.value
+    await query.answer()
+    await query.message.edit_text(_("Language: {language}").format(language=LANGUAGES[callback_data.value]))
+    resident = await services.residents.get(user_id)
+    if await ensure_community(query.message, services, resident):
+        await show_menu(query.message, services, await services.residents.get(user_id), intro=True)
+
+
+@router.callback_query(Pick.filter(F.what == "comm"))
+async def picked_community(query: CallbackQuery, callback_data: Pick, services: Services) -> None:
+    if callback_data.value not in services.catalogue.communities:
+        await query.answer(_("This button is out of date."))
+        return
+    await services.residents.set_community(query.from_user.id, callback_data.value)
+    await query.answer()
+    await query.message.edit_text(
+        _("Community: {name}").format(name=h(community_name(services, callback_data.value)))
+    )
+    await show_menu(query.message, services, await services.residents.get(query.from_user.id), intro=True)
+
+
+@router.message(Command("menu"), StateFilter("*"))
+async def menu_command(message: Message, state: FSMContext, services: Services, resident: Optional[Resident]) -> None:
+    await state.clear()
+    await show_menu(message, services, resident)
+
+
+@router.callback_query(Nav.filter(F.screen == "menu"))
+async def menu_button(query: CallbackQuery, state: FSMContext, services: Services, resident: Optional[Resident]) -> None:
+    await state.clear()
+    await query.answer()
+    await show_menu(query.message, services, resident)
+
+
+@router.message(Command("cancel"), StateFilter("*"))
+async def cancel(message: Message, state: FSMContext) -> None:
+    had_state = await state.get_state() is not None
+    await state.clear()
+    text = _("Done, I stopped that. Nothing was saved.") if had_state else _("There is nothing to stop.")
+    await message.answer(text + "\n" + _("You are in the main menu."), reply_markup=main_menu())
+
+
+@router.message(Command("help"), StateFilter("*"))
+@router.message(MenuButton(BTN_HELP), StateFilter("*"))
+async def help_command(message: Message) -> None:
+    await message.answer(
+        _(
+            "<b>How to use this bot</b>\n\n"
+            "🧭 <b>Find help</b>: choose what happened (for example, violence at home or an older person "
+            "who needs care), who needs help, or an institution, and see the services.\n"
+            "🔎 <b>Search</b>: write in ordinary words, for example «my son is 2 and has a disability».\n"
+            "🆘 <b>Emergency help</b>: phone numbers to call at once.\n"
+            "⚙️ <b>Settings</b>: language and community.\n\n"
+            "Commands: /menu returns to the menu from anywhere, /cancel stops what is going on.\n\n"
+            "The bot does not replace a call to 112 when someone is in danger."
+        ),
+        reply_markup=main_menu(),
+    )
+
+
+@router.message(Command("settings"), StateFilter("*"))
+@router.message(MenuButton(BTN_SETTINGS), StateFilter("*"))
+async def settings(message: Message, state: FSMContext, services: Services, resident: Optional[Resident]) -> None:
+    await state.clear()
+    await _show_settings(message, services, resident)
+
+
+@router.callback_query(Nav.filter(F.screen == "settings"))
+async def settings_button(query: CallbackQuery, services: Services, resident: Optional[Resident]) -> None:
+    await query.answer()
+    await _show_settings(query.message, services, resident)
+
+
+async def _show_settings(message: Message, services: Services, resident: Optional[Resident]) -> None:
+    language = LANGUAGES.get(resident.locale if resident else "", LANGUAGES["uk"])
+    lines = [f"<b>{_('Settings')}</b>", _("Language: {language}").format(language=language)]
+    rows = [[button(_("🌐 Change language"), "set_lang")]]
+    if len(services.served) > 1:
+        slug = resident.community if resident else None
+        lines.append(_("Community: {name}").format(name=h(community_name(services, slug) or "—")))
+        rows.append([button(_("🏘 Change community"), "set_comm")])
+    rows.append(nav_row())
+    await message.answer("\n".join(lines), reply_markup=keyboard(rows))
+
+
+@router.callback_query(Nav.filter(F.screen == "set_lang"))
+async def change_language(query: CallbackQuery) -> None:
+    await query.answer()
+    await query.message.answer(_("Please choose the language:"), reply_markup=language_keyboard())
+
+
+@router.callback_query(Nav.filter(F.screen == "set_comm"))
+async def change_community(query: CallbackQuery, services: Services) -> None:
+    await query.answer()
+    await query.message.answer(_("Which community do you live in?"), reply_markup=community_keyboard(services))
