@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Dispatcher, F, Router
+from aiogram import Dispatcher
 from aiogram.types import CallbackQuery, ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
 from dialogs import resident
+from dialogs.common import Routes
 
 log = logging.getLogger("bot.errors")
-fallback = Router(name="fallback")
+fallback = Routes("fallback", private=False)
 
 
 @fallback.callback_query()
@@ -37,5 +38,5 @@ async def on_error(event: ErrorEvent) -> bool:
 
 def setup_routers(dp: Dispatcher) -> None:
     dp.include_router(resident.router())
-    dp.include_router(fallback)
+    dp.include_router(fallback.build())
     dp.errors.register(on_error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any, Iterable, Optional, Sequence
 
+from aiogram import F, Router
 from aiogram.filters import BaseFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
@@ -123,3 +124,34 @@ def paged(
 
 def keyboard(rows: Iterable[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[row for row in rows if row])
+
+
+class Routes:
+    """Handlers collected by decorators at import time; `build()` gives a fresh Router for each app."""
+
+    def __init__(self, name: str, *, private: bool = True):
+        self.name = name
+        self.private = private
+        self.entries: list[tuple[str, Any, tuple[Any, ...], dict[str, Any]]] = []
+
+    def _collect(self, observer: str, filters: tuple[Any, ...], kwargs: dict[str, Any]):
+        def decorator(handler):
+            self.entries.append((observer, handler, filters, kwargs))
+            return handler
+
+        return decorator
+
+    def message(self, *filters: Any, **kwargs: Any):
+        return self._collect("message", filters, kwargs)
+
+    def callback_query(self, *filters: Any, **kwargs: Any):
+        return self._collect("callback_query", filters, kwargs)
+
+    def build(self) -> Router:
+        router = Router(name=self.name)
+        if self.private:
+            router.message.filter(F.chat.type == "private")
+            router.callback_query.filter(F.message.chat.type == "private")
+        for observer, handler, filters, kwargs in self.entries:
+            getattr(router, observer).register(handler, *filters, **kwargs)
+        return router

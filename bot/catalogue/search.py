@@ -136,7 +136,7 @@ class SearchEngine:
                 continue
             add(lemma, 1.0)
             if lemma not in vocabulary and word not in vocabulary and not self.morph.known(word):
-                for fixed in self.morph.corrections(word, vocabulary)[:3]:
+                for fixed in self._corrections(word, vocabulary):
                     add(fixed, TYPO_WEIGHT)
                     for synonym in self.synonyms.get(fixed, []):
                         add(synonym, SYNONYM_WEIGHT * TYPO_WEIGHT)
@@ -148,6 +148,11 @@ class SearchEngine:
                     for term in YOUNG_CHILD_TERMS:
                         add(term, SYNONYM_WEIGHT)
         return terms
+
+    def _corrections(self, word: str, vocabulary: set[str]) -> list[str]:
+        """Corrections that the catalogue or the synonym list knows, best three."""
+        fixed = [lemma for lemma in self.morph.corrections(word) if lemma in vocabulary or lemma in self.synonyms]
+        return fixed[:3]
 
     def search(self, community: str, text: str, limit: int = 5) -> list[Hit]:
         index = self.indexes.get(community)

@@ -55,11 +55,16 @@ class Morphology:
         return out
 
     def corrections(self, word: str, vocabulary: Optional[set[str]] = None) -> list[str]:
-        """Known words one edit away from an unknown word, as lemmas (preferring ones in `vocabulary`)."""
-        if len(word) < 4 or word.isdigit():
+        """Known words one edit away from an unknown word, as lemmas (preferring ones in `vocabulary`).
+
+        A missing apostrophe ("бє" for "б'є") is tried first and for short words too.
+        """
+        if word.isdigit() or len(word) < 2:
             return []
         found: list[str] = []
-        for candidate in _edits1(word):
+        with_apostrophe = [word[:i] + "'" + word[i:] for i in range(1, len(word))]
+        candidates = with_apostrophe if len(word) < 4 else [*with_apostrophe, *_edits1(word)]
+        for candidate in candidates:
             if self.known(candidate):
                 lemma = self.lemma(candidate)
                 if lemma not in found:

@@ -23,7 +23,7 @@ def update_kind(update: Update) -> str:
     if message is not None:
         if message.text and message.text.startswith("/"):
             return f"message:{message.text.split()[0].split('@')[0][:32]}"
-        return f"message:{message.content_type}"
+        return f"message:{getattr(message.content_type, 'value', message.content_type)}"
     if update.callback_query is not None and update.callback_query.data:
         return f"callback:{update.callback_query.data.split(':')[0][:16]}"
     return kind

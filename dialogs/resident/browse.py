@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -13,12 +13,10 @@ from bot.catalogue.loader import CommunityView
 from bot.catalogue.models import Service
 from bot.services import Services
 from bot.storage.residents import Resident
-from dialogs.common import BTN_FIND, MenuButton, Nav, button, h, keyboard, locale, nav_row, paged
+from dialogs.common import Routes, BTN_FIND, MenuButton, Nav, button, h, keyboard, locale, nav_row, paged
 from dialogs.resident import render
 
-router = Router(name="resident.browse")
-router.message.filter(F.chat.type == "private")
-router.callback_query.filter(F.message.chat.type == "private")
+router = Routes("resident.browse")
 
 
 def community_of(services: Services, resident: Optional[Resident]) -> Optional[CommunityView]:

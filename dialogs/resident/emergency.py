@@ -3,19 +3,18 @@ from __future__ import annotations
 
 from typing import Optional
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.services import Services
 from bot.storage.residents import Resident
-from dialogs.common import BTN_EMERGENCY, MenuButton, Nav, button, keyboard, nav_row
+from dialogs.common import Routes, BTN_EMERGENCY, MenuButton, Nav, button, keyboard, nav_row
 from dialogs.resident import render
 from dialogs.resident.browse import community_of
 
-router = Router(name="resident.emergency")
-router.message.filter(F.chat.type == "private")
+router = Routes("resident.emergency")
 
 
 def emergency_keyboard(community):

@@ -26,6 +26,10 @@ COST = {
 CONTACT_PENDING = N_("Contacts are being clarified.")
 
 
+def bold(text: str) -> str:
+    return f"<b>{text}</b>"
+
+
 def contacts_lines(institution: Institution) -> list[str]:
     loc = locale()
     c = institution.contacts
@@ -69,19 +73,19 @@ def service_card(catalogue: Catalogue, community: CommunityView, service: Servic
         else:
             parts.append("🕓 " + _("Planned; not available yet."))
     parts.append(h(service.summary.get(loc)))
-    parts.append(f"<b>{_('Who can get it')}</b>\n{h(service.who.get(loc))}")
+    parts.append(bold(_("Who can get it")) + "\n" + h(service.who.get(loc)))
     ways = "\n".join(f"• {h(_(ACCESS[a]))}" for a in service.access)
-    parts.append(f"<b>{_('How to get it')}</b>\n{h(service.how.get(loc))}\n{ways}")
+    parts.append(bold(_("How to get it")) + "\n" + h(service.how.get(loc)) + "\n" + ways)
     cost = _(COST[service.cost])
     if service.cost_note:
         cost += " " + h(service.cost_note.get(loc))
-    parts.append(f"<b>{_('Cost')}</b>\n{cost}")
+    parts.append(bold(_("Cost")) + "\n" + cost)
     provider_lines = [h(provider.name.get(loc)), *contacts_lines(provider)]
     for other_id in service.co_providers:
         other = community.institutions.get(other_id)
         if other:
             provider_lines.append(_("Together with: {name}").format(name=h(other.short_name.get(loc))))
-    parts.append(f"<b>{_('Who provides it')}</b>\n" + "\n".join(provider_lines))
+    parts.append(bold(_("Who provides it")) + "\n" + "\n".join(provider_lines))
     return "\n\n".join(parts)
 
 
@@ -103,7 +107,7 @@ def institution_card(community: CommunityView, institution: Institution) -> str:
 def emergency_text(catalogue: Catalogue, community: CommunityView | None, kinds: Iterable[str] = ()) -> str:
     loc = locale()
     kinds = set(kinds)
-    lines = [f"<b>🆘 {_('If you or someone else is in danger right now, call 112 or 102.')}</b>"]
+    lines = [bold("🆘 " + _("If you or someone else is in danger right now, call 112 or 102."))]
     if "suicide" in kinds:
         lines.append(
             _("You are not alone. Please call 7333 now: they listen and help, day and night, free of charge.")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -13,13 +13,12 @@ from aiogram.utils.i18n import gettext as _
 from bot.catalogue.danger import detect
 from bot.services import Services
 from bot.storage.residents import Resident
-from dialogs.common import BTN_SEARCH, MenuButton, button, keyboard, nav_row
+from dialogs.common import Routes, BTN_SEARCH, MenuButton, button, keyboard, nav_row
 from dialogs.resident import render
 from dialogs.resident.browse import ask_community, community_of
 from dialogs.resident.emergency import send_emergency
 
-router = Router(name="resident.search")
-router.message.filter(F.chat.type == "private")
+router = Routes("resident.search")
 MAX_QUERY = 500
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.services import Services
 from bot.storage.residents import Resident
 from dialogs.common import (
+    Routes,
     BTN_HELP,
     BTN_SETTINGS,
     MenuButton,
@@ -25,9 +26,7 @@ from dialogs.common import (
     nav_row,
 )
 
-router = Router(name="resident.start")
-router.message.filter(F.chat.type == "private")
-router.callback_query.filter(F.message.chat.type == "private")
+router = Routes("resident.start")
 
 LANGUAGES = {"uk": "🇺🇦 Українська", "en": "🇬🇧 English"}
 
@@ -189,7 +188,8 @@ async def settings_button(query: CallbackQuery, services: Services, resident: Op
 
 async def _show_settings(message: Message, services: Services, resident: Optional[Resident]) -> None:
     language = LANGUAGES.get(resident.locale if resident else "", LANGUAGES["uk"])
-    lines = [f"<b>{_('Settings')}</b>", _("Language: {language}").format(language=language)]
+    title = _("Settings")
+    lines = [f"<b>{title}</b>", _("Language: {language}").format(language=language)]
     rows = [[button(_("🌐 Change language"), "set_lang")]]
     if len(services.served) > 1:
         slug = resident.community if resident else None
