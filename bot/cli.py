@@ -12,11 +12,8 @@ from bot.catalogue.loader import CatalogueError, load_catalogue
 from bot.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("bot")
-NO_TOKEN_HINT = (
-    "BOT_TOKEN is not set. Get a token from @BotFather in Telegram and start the bot with\n"
-    "  BOT_TOKEN=123456:ABC... make run\n"
-    "or put BOT_TOKEN=... into the file .env next to the Makefile."
-)
+# The bot's token inside the local sandbox only; it means nothing to Telegram.
+SANDBOX_TOKEN = "7000000001:local-sandbox-token-not-for-telegram"
 
 
 def setup_logging(level: str) -> None:
@@ -94,21 +91,17 @@ async def _run(settings: Settings) -> int:
 
 async def _run_with_sandbox(settings: Settings, port: Optional[int] = None) -> int:
     """No token: start the local Bot API sandbox with its web chat and the bot against it."""
-    try:
-        from bot.sandbox.server import Sandbox
-    except ImportError:
-        print(NO_TOKEN_HINT, file=sys.stderr)
-        return 2
+    from bot.sandbox.server import Sandbox
     from bot.app import build_app, make_bot, run_polling
 
-    sandbox = Sandbox()
+    sandbox = Sandbox(bot_token=SANDBOX_TOKEN)
     await sandbox.start(settings.sandbox_host, settings.sandbox_port if port is None else port)
-    token = sandbox.default_token
     app = await build_app(settings)
-    bot = make_bot(settings, token=token, api_url=sandbox.api_url)
+    bot = make_bot(settings, token=SANDBOX_TOKEN, api_url=sandbox.api_url)
     print(
-        f"\n  Web chat with the bot: {sandbox.url}/\n"
-        "  (local sandbox, no Telegram needed; stop with Ctrl+C)\n",
+        f"\n  BOT_TOKEN is not set, so the bot runs against the local sandbox.\n"
+        f"  Open the web chat: {sandbox.url}/\n"
+        "  (no Telegram needed; stop with Ctrl+C; to use Telegram set BOT_TOKEN)\n",
         flush=True,
     )
     try:

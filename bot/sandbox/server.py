@@ -1,0 +1,212 @@
+"""HTTP server of the sandbox: the Bot API, file downloads, the control API and the web chat.
+
+Start it with ``python -m bot.sandbox [--port 8080] [--flood] [--state FILE] [--token TOKEN]``
+or from code with :class:`Sandbox`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from .botapi import BotApi
+from .control import ControlApi
+from .core import SandboxConfig, SandboxCore
+from .errors import ApiError, bad_request, not_found
+from .files import Upload
+import contextlib
+
+if TYPE_CHECKING:
+    from .client import SandboxClient
+
+log = logging.getLogger("bot.sandbox")
+CORE_KEY: web.AppKey[SandboxCore] = web.AppKey("sandbox_core", SandboxCore)
+BOT_API_KEY: web.AppKey[BotApi] = web.AppKey("sandbox_bot_api", BotApi)
+STATIC_DIR = Path(__file__).with_name("static")
+MAX_REQUEST = 60 * 1024 * 1024
+
+
+async def _request_params(request: web.Request) -> tuple[dict[str, Any], dict[str, Upload]]:
+    """Parameters from the query string and a JSON, urlencoded or multipart body."""
+    raw: dict[str, Any] = dict(request.query)
+    uploads: dict[str, Upload] = {}
+    if request.method != "POST" or not request.can_read_body:
+        return raw, uploads
+    if request.content_type == "application/json":
+        try:
+            body = await request.json()
+        except ValueError:
+            raise bad_request("can't parse request JSON object") from None
+        if not isinstance(body, dict):
+            raise bad_request("can't parse request JSON object")
+        raw.update(body)
+    elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for key, value in (await request.post()).items():
+            if isinstance(value, web.FileField):
+                upload = Upload(value.filename or key, value.file.read(), value.content_type)
+                uploads[key] = raw[key] = upload
+            else:
+                raw[key] = value
+    return raw, uploads
+
+
+async def _bot_api(request: web.Request) -> web.Response:
+    api = request.app[BOT_API_KEY]
+    token, name = request.match_info["token"], request.match_info["method"]
+    try:
+        raw, uploads = await _request_params(request)
+    except ApiError as error:
+        return web.json_response(error.to_json(), status=error.code)
+    status, body = await api.call(token, name, raw, uploads)
+    return web.json_response(body, status=status)
+
+
+async def _download(request: web.Request) -> web.StreamResponse:
+    core = request.app[CORE_KEY]
+    try:
+        core.authenticate(request.match_info["token"])
+        record = core.file_by_path(request.match_info["path"])
+        if record is None:
+            raise not_found()
+    except ApiError as error:
+        return web.json_response(error.to_json(), status=error.code)
+    return web.Response(body=record.content, content_type=record.mime_type)
+
+
+async def _index(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+def create_app(config: SandboxConfig | None = None) -> web.Application:
+    """The aiohttp application of one sandbox (its state lives in the app)."""
+    core = SandboxCore(config or SandboxConfig())
+    app = web.Application(client_max_size=MAX_REQUEST)
+    app[CORE_KEY] = core
+    app[BOT_API_KEY] = BotApi(core)
+    ControlApi(core).add_routes(app)
+    app.router.add_route("*", "/bot{token}/{method}", _bot_api)
+    app.router.add_get("/file/bot{token}/{path:.+}", _download)
+    app.router.add_get("/", _index)
+    app.router.add_static("/static/", STATIC_DIR)
+
+    async def on_startup(_: web.Application) -> None:
+        await core.start()
+
+    async def on_shutdown(_: web.Application) -> None:
+        await core.stop()
+
+    app.on_startup.append(on_startup)
+    app.on_shutdown.append(on_shutdown)
+    return app
+
+
+class Sandbox:
+    """A sandbox server for tests and local runs: ``await Sandbox().start(port=0)``."""
+
+    def __init__(
+        self,
+        *,
+        flood_control: bool = False,
+        state_file: str | Path | None = None,
+        bot_token: str | None = None,
+        config: SandboxConfig | None = None,
+        **options: Any,
+    ) -> None:
+        self.config = config or SandboxConfig(
+            flood_control=flood_control,
+            state_file=Path(state_file) if state_file else None,
+            bot_token=bot_token,
+            **options,
+        )
+        self.app: web.Application | None = None
+        self._runner: web.AppRunner | None = None
+        self.host = "127.0.0.1"
+        self.port = 0
+
+    @property
+    def core(self) -> SandboxCore:
+        if self.app is None:
+            raise RuntimeError("the sandbox is not started")
+        return self.app[CORE_KEY]
+
+    @property
+    def url(self) -> str:
+        """Base URL of the web chat and the control API."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """Base URL for aiogram: ``TelegramAPIServer.from_base(sandbox.api_url)``."""
+        return self.url
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> Sandbox:
+        self.app = create_app(self.config)
+        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=2.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        self.host = host
+        self.port = self._runner.addresses[0][1]
+        log.info("sandbox at %s", self.url)
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Sandbox:
+        return await self.start(self.host, self.port)
+
+    async def __aexit__(self, *_: Any) -> None:
+        await self.stop()
+
+    def client(self) -> SandboxClient:
+        """A :class:`~bot.sandbox.client.SandboxClient` for this sandbox (close it when done)."""
+        from .client import SandboxClient
+
+        return SandboxClient(self.url)
+
+
+async def run_sandbox(
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    flood_control: bool = False,
+    state_file: str | Path | None = None,
+    bot_token: str | None = None,
+) -> None:
+    """Serve until cancelled (Ctrl+C)."""
+    sandbox = Sandbox(flood_control=flood_control, state_file=state_file, bot_token=bot_token)
+    await sandbox.start(host, port)
+    print(f"Sandbox: web chat {sandbox.url}/ ; Bot API base {sandbox.api_url}", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await sandbox.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.sandbox", description="Local Telegram Bot API sandbox")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--flood", action="store_true", help="enable flood control (429 answers)")
+    parser.add_argument("--state", default=None, help="JSON file to restore from and save to")
+    parser.add_argument("--token", default=None, help="token of the default bot (registered at start)")
+    parser.add_argument("--debug", action="store_true", help="log every Bot API call")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO, format="%(asctime)s %(message)s")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            run_sandbox(args.host, args.port, flood_control=args.flood, state_file=args.state, bot_token=args.token)
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
