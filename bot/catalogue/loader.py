@@ -192,6 +192,11 @@ def check_community(path: Path, community: Community, shared: SharedData) -> lis
         value = getattr(community, field_name)
         if value not in known_inst:
             problems.append(f"{path}: {field_name}: unknown institution '{value}'")
+    for situation_id, inst in community.situation_routes.items():
+        if situation_id not in situations:
+            problems.append(f"{path}: situation_routes.{situation_id}: unknown life situation")
+        if inst not in known_inst:
+            problems.append(f"{path}: situation_routes.{situation_id}: unknown institution '{inst}'")
     if path.parent.name != community.slug:
         problems.append(f"{path}: slug: '{community.slug}' differs from its folder '{path.parent.name}'")
     for service in community.services:

@@ -123,6 +123,8 @@ class Community(Strict):
     children_institution: str
     institutions: list[Institution] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)
+    # life situation -> institution that receives requests about it; unmatched ones go to intake
+    situation_routes: dict[str, str] = {}
 
 
 class TargetGroup(Strict):

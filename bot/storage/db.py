@@ -1,12 +1,14 @@
 """SQLite through aiosqlite in WAL mode, with numbered migrations."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, AsyncIterator, Iterable, Optional
 
 import aiosqlite
 
@@ -38,6 +40,7 @@ class Database:
     def __init__(self, path: Path | str):
         self.path = str(path)
         self._conn: Optional[aiosqlite.Connection] = None
+        self._write = asyncio.Lock()  # one writer at a time on the shared connection
 
     async def connect(self) -> "Database":
         if self.path != ":memory:":
@@ -99,9 +102,24 @@ class Database:
         async with self.conn.execute(sql, tuple(params)) as cur:
             return list(await cur.fetchall())
 
-    async def execute(self, sql: str, params: Iterable[Any] = ()) -> None:
-        await self.conn.execute(sql, tuple(params))
-        await self.conn.commit()
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run one writing statement in its own transaction; return the number of changed rows."""
+        async with self._write:
+            cursor = await self.conn.execute(sql, tuple(params))
+            await self.conn.commit()
+            return cursor.rowcount
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Several statements that land together or not at all."""
+        async with self._write:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.rollback()
+                raise
+            await self.conn.commit()
 
     async def close(self) -> None:
         if self._conn is not None:

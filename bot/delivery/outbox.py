@@ -1,0 +1,190 @@
+"""The durable outbox: everything sent to someone other than the user who just wrote.
+
+Rows are written in the same transaction as the change that causes them, then sent in order per
+target by one worker with retries, backoff and `retry_after`. Nothing here knows Telegram types:
+a Sender turns a row into Bot API calls and raises the errors below.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Optional, Protocol
+
+from bot.storage.db import Database, utcnow
+
+log = logging.getLogger("bot.outbox")
+
+MAX_ATTEMPTS = 8
+BASE_DELAY = 2.0  # seconds; doubles with every failed attempt
+MAX_DELAY = 600.0
+BATCH = 50
+
+
+class DeliveryError(Exception):
+    """Base of what a Sender may raise."""
+
+
+class RetryAfter(DeliveryError):
+    def __init__(self, seconds: float):
+        super().__init__(f"retry after {seconds}s")
+        self.seconds = seconds
+
+
+class RecipientBlocked(DeliveryError):
+    """The resident blocked the bot: never retry."""
+
+
+class NoGroup(DeliveryError):
+    """The institution has no bound group yet: hold until one is bound."""
+
+
+class GroupUnreachable(DeliveryError):
+    """The group removed the bot or is gone: hold, tell the administrators."""
+
+    def __init__(self, chat_id: int, reason: str):
+        super().__init__(reason)
+        self.chat_id = chat_id
+
+
+class Permanent(DeliveryError):
+    """Telegram refused the content itself; retrying will not help."""
+
+
+class Transient(DeliveryError):
+    """A network error or a 5xx: try again later."""
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    kind: str
+    target: str
+    request_id: Optional[int]
+    payload: dict[str, Any]
+    attempts: int
+
+
+class Sender(Protocol):
+    async def deliver(self, item: Item) -> None: ...
+
+    async def on_held(self, item: Item, reason: str) -> None: ...
+
+    async def on_blocked(self, item: Item) -> None: ...
+
+
+def _later(seconds: float) -> str:
+    return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat(timespec="seconds")
+
+
+class Outbox:
+    def __init__(self, db: Database, sender: Sender, *, max_attempts: int = MAX_ATTEMPTS,
+                 base_delay: float = BASE_DELAY):
+        self.db = db
+        self.sender = sender
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self._wake = asyncio.Event()
+        self._paused_until = 0.0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def due(self, limit: int = BATCH) -> list[Item]:
+        rows = await self.db.fetchall(
+            "SELECT id, kind, target, request_id, payload, attempts FROM outbox "
+            "WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+            (utcnow(), limit),
+        )
+        return [Item(r["id"], r["kind"], r["target"], r["request_id"], json.loads(r["payload"]), r["attempts"])
+                for r in rows]
+
+    async def process_once(self) -> int:
+        """Send what is due, in order per target; return how many rows were sent."""
+        sent = 0
+        stuck: set[str] = set()  # a target whose earlier row did not go out waits as a whole
+        for item in await self.due():
+            if item.target in stuck:
+                continue
+            wait = self._paused_until - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if await self._send(item):
+                sent += 1
+            else:
+                stuck.add(item.target)
+        return sent
+
+    async def _send(self, item: Item) -> bool:
+        try:
+            await self.sender.deliver(item)
+        except RetryAfter as exc:
+            self._paused_until = time.monotonic() + exc.seconds
+            log.warning("outbox %s: flood limit, everything waits %.0fs", item.id, exc.seconds)
+            await self._reschedule(item, exc.seconds, str(exc), count=False)
+            return False
+        except RecipientBlocked:
+            log.info("outbox %s: the resident blocked the bot; dropped", item.id)
+            await self._finish(item, "dropped", "blocked")
+            await self.sender.on_blocked(item)
+            return False
+        except (NoGroup, GroupUnreachable) as exc:
+            reason = "no_group" if isinstance(exc, NoGroup) else "unreachable"
+            log.warning("outbox %s: %s for %s; held until a group is bound", item.id, reason, item.target)
+            await self._finish(item, "held", reason)
+            await self.sender.on_held(item, reason)
+            return False
+        except Permanent as exc:
+            log.error("outbox %s (%s): refused: %s", item.id, item.kind, exc)
+            await self._finish(item, "failed", str(exc)[:300])
+            return False
+        except Exception as exc:  # Transient and anything unexpected: retry with backoff
+            attempts = item.attempts + 1
+            if attempts >= self.max_attempts:
+                log.error("outbox %s (%s): failed after %d attempts: %s", item.id, item.kind, attempts,
+                          type(exc).__name__)
+                await self._finish(item, "failed", f"{type(exc).__name__}: {str(exc)[:200]}")
+                return False
+            delay = min(self.base_delay * 2 ** item.attempts, MAX_DELAY)
+            log.warning("outbox %s (%s): attempt %d failed (%s), retry in %.0fs", item.id, item.kind, attempts,
+                        type(exc).__name__, delay)
+            await self._reschedule(item, delay, f"{type(exc).__name__}: {str(exc)[:200]}", count=True)
+            return False
+        await self._finish(item, "sent", None)
+        return True
+
+    async def _reschedule(self, item: Item, seconds: float, error: str, *, count: bool) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET attempts = attempts + ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+            (int(count), _later(seconds), error, item.id),
+        )
+
+    async def _finish(self, item: Item, status: str, error: Optional[str]) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET status = ?, last_error = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, "
+            "attempts = attempts + 1 WHERE id = ?",
+            (status, error, status, utcnow(), item.id),
+        )
+
+    async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
+        """Work until `stop` is set; wake early when something is queued."""
+        while not stop.is_set():
+            try:
+                sent = await self.process_once()
+            except Exception:  # the worker must outlive any single bad row or a locked database
+                log.exception("outbox pass failed")
+                sent = 0
+            if sent:
+                continue
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=idle)
+            except asyncio.TimeoutError:
+                pass
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self.db.fetchall("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
+        return {r["status"]: r["n"] for r in rows}

@@ -1,0 +1,134 @@
+"""Plain data of requests, their history and the drafts residents compose."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Optional
+
+
+class Status(str, Enum):
+    new = "new"  # stored; on its way to or waiting in the institution's group
+    in_progress = "in_progress"  # a staff member took it
+    resolved = "resolved"  # staff say the help was given
+    closed = "closed"  # closed without more work
+    withdrawn = "withdrawn"  # the resident withdrew it
+
+    @property
+    def open(self) -> bool:
+        return self in (Status.new, Status.in_progress)
+
+
+class ForWhom(str, Enum):
+    self = "self"
+    child = "child"
+    other = "other"
+
+
+class Contact(str, Enum):
+    telegram = "telegram"  # the resident shared their Telegram contact
+    phone = "phone"  # the resident typed a phone number
+    chat = "chat"  # only here in the chat
+
+
+MAX_FILES = 5
+MAX_FILE_BYTES = 20 * 1024 * 1024  # what a bot may download through the Bot API
+MAX_DESCRIPTION = 3000
+
+
+@dataclass
+class Attachment:
+    kind: str  # photo | document | voice
+    file_id: str
+    file_name: Optional[str] = None
+    size: Optional[int] = None
+
+
+@dataclass
+class Draft:
+    community: str
+    resident_id: int
+    kind: str = "help"  # help | report
+    service_id: Optional[str] = None
+    situation_id: Optional[str] = None
+    for_whom: Optional[str] = None
+    about_child: bool = False
+    anonymous: bool = False
+    description: str = ""
+    contact_method: str = Contact.chat.value
+    contact_phone: Optional[str] = None
+    contact_name: Optional[str] = None
+    files: list[Attachment] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["files"] = [a.__dict__ for a in self.files]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Draft":
+        values = dict(data)
+        values["files"] = [Attachment(**a) for a in values.get("files", [])]
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Request:
+    id: int
+    public_id: str
+    community: str
+    resident_id: Optional[int]
+    kind: str
+    anonymous: bool
+    service_id: Optional[str]
+    situation_id: Optional[str]
+    for_whom: Optional[str]
+    institution_id: str
+    description: Optional[str]
+    contact_method: Optional[str]
+    contact_phone: Optional[str]
+    contact_name: Optional[str]
+    urgent: bool
+    danger: Optional[str]
+    status: Status
+    assignee_id: Optional[int]
+    assignee_label: Optional[str]
+    created_at: str
+    updated_at: str
+    due_at: str
+    first_response_at: Optional[str]
+    closed_at: Optional[str]
+    rating: Optional[int]
+    rating_comment: Optional[str]
+    group_chat_id: Optional[int]
+    thread_id: Optional[int]
+    card_message_id: Optional[int]
+    purged_at: Optional[str]
+
+    @property
+    def delivered(self) -> bool:
+        return self.card_message_id is not None
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    request_id: int
+    at: str
+    actor: str
+    actor_id: Optional[int]
+    actor_label: Optional[str]
+    kind: str
+    text: Optional[str]
+    public: bool
+    institution_id: Optional[str]
+    files: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class Group:
+    chat_id: int
+    community: str
+    institution_id: str
+    title: Optional[str]
+    is_forum: bool
+    active: bool

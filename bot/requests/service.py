@@ -1,0 +1,586 @@
+"""Requests for help: intake, staff handling, the resident's view, deletion. No Telegram types here."""
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Optional
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+
+from bot.catalogue.loader import Catalogue
+from bot.requests.models import Attachment, Draft, Event, Group, Request, Status
+from bot.requests.routing import route
+from bot.storage.db import Database, utcnow
+
+DEFAULT_RESPONSE_DAYS = 3  # a clearly marked default: answer within 3 working days
+BIND_CODE_HOURS = 48
+
+
+class RequestError(Exception):
+    """An action that is not allowed; `reason` is a short key the dialogs translate."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def add_working_days(start: datetime, days: int, tz: ZoneInfo) -> datetime:
+    """The moment `days` working days (Monday to Friday) after `start`, in UTC."""
+    moment = start.astimezone(tz)
+    added = 0
+    while added < days:
+        moment += timedelta(days=1)
+        if moment.weekday() < 5:
+            added += 1
+    return moment.astimezone(timezone.utc)
+
+
+def _row_to_request(row: aiosqlite.Row) -> Request:
+    data = dict(row)
+    data["anonymous"] = bool(data["anonymous"])
+    data["urgent"] = bool(data["urgent"])
+    data["status"] = Status(data["status"])
+    data.pop("reminded_at", None)
+    return Request(**data)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What the outbox must send when something changes; stored in the same transaction."""
+
+    kind: str
+    target: str
+    payload: dict[str, Any]
+    dedupe_key: Optional[str] = None
+
+
+def to_resident(resident_id: Optional[int], kind: str, request_id: int, **extra: Any) -> list[Outgoing]:
+    if resident_id is None:
+        return []
+    return [Outgoing(kind, f"resident:{resident_id}", {"request_id": request_id, **extra})]
+
+
+def to_group(request: Request, kind: str, **extra: Any) -> Outgoing:
+    return Outgoing(kind, f"institution:{request.community}/{request.institution_id}",
+                    {"request_id": request.id, **extra})
+
+
+class RequestService:
+    def __init__(self, db: Database, catalogue: Catalogue, tz: ZoneInfo):
+        self.db = db
+        self.catalogue = catalogue
+        self.tz = tz
+
+    # ----- intake -------------------------------------------------------------------------------------------
+
+    def response_days(self, community: str, institution_id: str) -> int:
+        view = self.catalogue.communities[community]
+        institution = view.institutions.get(institution_id)
+        return (institution.response_days if institution and institution.response_days else DEFAULT_RESPONSE_DAYS)
+
+    async def create(self, draft: Draft, *, update_id: Optional[int] = None, danger: Iterable[str] = ()) -> Request:
+        """Store the request, its first history entry, its files and its delivery, all at once.
+
+        The same update handed twice creates one request: the second call returns the first one."""
+        view = self.catalogue.communities[draft.community]
+        institution_id = route(
+            view,
+            service_id=draft.service_id,
+            situation_id=draft.situation_id,
+            about_child=draft.about_child or draft.for_whom == "child",
+            report=draft.kind == "report",
+        )
+        danger = sorted(set(danger))
+        now = datetime.now(timezone.utc)
+        due = add_working_days(now, self.response_days(draft.community, institution_id), self.tz)
+        stamp = now.isoformat(timespec="seconds")
+        async with self.db.transaction() as conn:
+            if update_id is not None:
+                cursor = await conn.execute(
+                    "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)", (update_id, stamp)
+                )
+                if cursor.rowcount == 0:
+                    existing = await conn.execute(
+                        "SELECT id FROM requests WHERE resident_id = ? ORDER BY id DESC LIMIT 1", (draft.resident_id,)
+                    )
+                    row = await existing.fetchone()
+                    if row is not None:
+                        return await self._get(row[0], conn)
+            public_id = await self._next_public_id(conn, now.astimezone(self.tz).year)
+            cursor = await conn.execute(
+                """INSERT INTO requests (public_id, community, resident_id, kind, anonymous, service_id, situation_id,
+                   for_whom, institution_id, description, contact_method, contact_phone, contact_name, urgent, danger,
+                   status, created_at, updated_at, due_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    public_id, draft.community, draft.resident_id, draft.kind, int(draft.anonymous), draft.service_id,
+                    draft.situation_id, draft.for_whom, institution_id, draft.description, draft.contact_method,
+                    None if draft.anonymous else draft.contact_phone, None if draft.anonymous else draft.contact_name,
+                    int(bool(danger)), ",".join(danger) or None, Status.new.value, stamp, stamp,
+                    due.isoformat(timespec="seconds"),
+                ),
+            )
+            request_id = cursor.lastrowid
+            event_id = await self._event(conn, request_id, "resident", draft.resident_id, None, "created",
+                                         None, True, institution_id)
+            await self._files(conn, request_id, event_id, draft.files)
+            request = await self._get(request_id, conn)
+            await self._queue(conn, [to_group(request, "card")], request_id)
+        return request
+
+    async def _next_public_id(self, conn: aiosqlite.Connection, year: int) -> str:
+        await conn.execute(
+            "INSERT INTO request_counters (year, last) VALUES (?, 1) "
+            "ON CONFLICT(year) DO UPDATE SET last = last + 1",
+            (year,),
+        )
+        cursor = await conn.execute("SELECT last FROM request_counters WHERE year = ?", (year,))
+        number = (await cursor.fetchone())[0]
+        return f"{year}-{number:06d}"
+
+    async def _event(
+        self, conn: aiosqlite.Connection, request_id: int, actor: str, actor_id: Optional[int],
+        actor_label: Optional[str], kind: str, text: Optional[str], public: bool, institution_id: Optional[str],
+    ) -> int:
+        cursor = await conn.execute(
+            "INSERT INTO request_events (request_id, at, actor, actor_id, actor_label, kind, text, public, "
+            "institution_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (request_id, utcnow(), actor, actor_id, actor_label, kind, text, int(public), institution_id),
+        )
+        return int(cursor.lastrowid)
+
+    async def _files(self, conn: aiosqlite.Connection, request_id: int, event_id: int,
+                     files: Iterable[Attachment]) -> None:
+        for item in files:
+            await conn.execute(
+                "INSERT INTO request_files (request_id, event_id, kind, file_id, file_name, size) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (request_id, event_id, item.kind, item.file_id, item.file_name, item.size),
+            )
+
+    async def _queue(self, conn: aiosqlite.Connection, items: Iterable[Outgoing], request_id: Optional[int]) -> None:
+        now = utcnow()
+        for item in items:
+            await conn.execute(
+                "INSERT OR IGNORE INTO outbox (kind, target, request_id, payload, status, next_attempt_at, created_at,"
+                " dedupe_key) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
+                (item.kind, item.target, request_id, json.dumps(item.payload, ensure_ascii=False), now, now,
+                 item.dedupe_key),
+            )
+
+    # ----- reading ------------------------------------------------------------------------------------------
+
+    async def _get(self, request_id: int, conn: Optional[aiosqlite.Connection] = None) -> Request:
+        if conn is not None:
+            cursor = await conn.execute("SELECT * FROM requests WHERE id = ?", (request_id,))
+            row = await cursor.fetchone()
+        else:
+            row = await self.db.fetchone("SELECT * FROM requests WHERE id = ?", (request_id,))
+        if row is None:
+            raise RequestError("not_found")
+        return _row_to_request(row)
+
+    async def get(self, request_id: int) -> Optional[Request]:
+        row = await self.db.fetchone("SELECT * FROM requests WHERE id = ?", (request_id,))
+        return _row_to_request(row) if row else None
+
+    async def for_resident(self, resident_id: int, limit: int = 20, offset: int = 0) -> list[Request]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM requests WHERE resident_id = ? ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?",
+            (resident_id, limit, offset),
+        )
+        return [_row_to_request(r) for r in rows]
+
+    async def count_for_resident(self, resident_id: int) -> int:
+        row = await self.db.fetchone("SELECT COUNT(*) FROM requests WHERE resident_id = ?", (resident_id,))
+        return int(row[0])
+
+    async def owned(self, resident_id: int, request_id: int) -> Request:
+        """The resident's own request; anyone else's is 'not found', never shown."""
+        request = await self.get(request_id)
+        if request is None or request.resident_id != resident_id:
+            raise RequestError("not_found")
+        return request
+
+    async def history(self, request_id: int, *, public_only: bool) -> list[Event]:
+        sql = "SELECT * FROM request_events WHERE request_id = ?" + (" AND public = 1" if public_only else "")
+        rows = await self.db.fetchall(sql + " ORDER BY id", (request_id,))
+        files = await self.db.fetchall(
+            "SELECT event_id, kind, file_id, file_name, size FROM request_files WHERE request_id = ?", (request_id,)
+        )
+        by_event: dict[int, list[Attachment]] = {}
+        for f in files:
+            by_event.setdefault(f["event_id"], []).append(Attachment(f["kind"], f["file_id"], f["file_name"], f["size"]))
+        return [
+            Event(r["id"], r["request_id"], r["at"], r["actor"], r["actor_id"], r["actor_label"], r["kind"], r["text"],
+                  bool(r["public"]), r["institution_id"], tuple(by_event.get(r["id"], ())))
+            for r in rows
+        ]
+
+    async def files(self, request_id: int) -> list[Attachment]:
+        rows = await self.db.fetchall(
+            "SELECT kind, file_id, file_name, size FROM request_files WHERE request_id = ? ORDER BY id", (request_id,)
+        )
+        return [Attachment(r["kind"], r["file_id"], r["file_name"], r["size"]) for r in rows]
+
+    async def open_for_institution(self, community: str, institution_id: str, limit: int = 50) -> list[Request]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM requests WHERE community = ? AND institution_id = ? AND status IN ('new', 'in_progress') "
+            "ORDER BY urgent DESC, created_at LIMIT ?",
+            (community, institution_id, limit),
+        )
+        return [_row_to_request(r) for r in rows]
+
+    async def by_thread(self, chat_id: int, thread_id: int) -> Optional[Request]:
+        row = await self.db.fetchone(
+            "SELECT * FROM requests WHERE group_chat_id = ? AND thread_id = ? ORDER BY id DESC LIMIT 1",
+            (chat_id, thread_id),
+        )
+        return _row_to_request(row) if row else None
+
+    async def by_card(self, chat_id: int, message_id: int) -> Optional[Request]:
+        row = await self.db.fetchone(
+            "SELECT * FROM requests WHERE group_chat_id = ? AND card_message_id = ?", (chat_id, message_id)
+        )
+        return _row_to_request(row) if row else None
+
+    # ----- resident actions ---------------------------------------------------------------------------------
+
+    async def resident_message(self, resident_id: int, request_id: int, text: str,
+                               files: Iterable[Attachment] = (), *, update_id: Optional[int] = None) -> Event:
+        request = await self.owned(resident_id, request_id)
+        if not request.status.open:
+            raise RequestError("closed")
+        files = list(files)
+        async with self.db.transaction() as conn:
+            if update_id is not None and not await self._first_time(conn, update_id):
+                raise RequestError("duplicate")
+            event_id = await self._event(conn, request_id, "resident", resident_id, None, "resident_message",
+                                         text, True, request.institution_id)
+            await self._files(conn, request_id, event_id, files)
+            await self._touch(conn, request_id)
+            await self._queue(conn, [to_group(request, "relay_to_group", event_id=event_id)], request_id)
+        return (await self.history(request_id, public_only=True))[-1]
+
+    async def withdraw(self, resident_id: int, request_id: int) -> Request:
+        request = await self.owned(resident_id, request_id)
+        if not request.status.open:
+            raise RequestError("closed")
+        async with self.db.transaction() as conn:
+            await self._set_status(conn, request_id, Status.withdrawn, closed=True)
+            await self._event(conn, request_id, "resident", resident_id, None, "withdrawn", None, True,
+                              request.institution_id)
+            await self._queue(conn, [to_group(request, "card_update"), to_group(request, "group_notice",
+                                                                               notice="withdrawn")], request_id)
+        return await self._get(request_id)
+
+    async def rate(self, resident_id: int, request_id: int, rating: int, comment: Optional[str] = None) -> Request:
+        request = await self.owned(resident_id, request_id)
+        if request.status not in (Status.resolved, Status.closed):
+            raise RequestError("not_finished")
+        if not 1 <= rating <= 5:
+            raise RequestError("bad_rating")
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE requests SET rating = ?, rating_comment = COALESCE(?, rating_comment), updated_at = ? "
+                "WHERE id = ?", (rating, comment, utcnow(), request_id),
+            )
+            await self._event(conn, request_id, "resident", resident_id, None, "rated",
+                              f"{rating}" + (f": {comment}" if comment else ""), True, request.institution_id)
+            await self._queue(conn, [to_group(request, "group_notice", notice="rated", rating=rating)], request_id)
+        return await self._get(request_id)
+
+    async def _first_time(self, conn: aiosqlite.Connection, update_id: int) -> bool:
+        cursor = await conn.execute(
+            "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)", (update_id, utcnow())
+        )
+        return cursor.rowcount == 1
+
+    async def _touch(self, conn: aiosqlite.Connection, request_id: int) -> None:
+        await conn.execute("UPDATE requests SET updated_at = ? WHERE id = ?", (utcnow(), request_id))
+
+    async def _set_status(self, conn: aiosqlite.Connection, request_id: int, status: Status, *,
+                          closed: bool = False) -> None:
+        now = utcnow()
+        await conn.execute(
+            "UPDATE requests SET status = ?, updated_at = ?, closed_at = CASE WHEN ? THEN ? ELSE NULL END "
+            "WHERE id = ?",
+            (status.value, now, int(closed), now, request_id),
+        )
+
+    # ----- staff actions ------------------------------------------------------------------------------------
+
+    async def group(self, chat_id: int) -> Optional[Group]:
+        row = await self.db.fetchone("SELECT * FROM groups WHERE chat_id = ?", (chat_id,))
+        if row is None:
+            return None
+        return Group(row["chat_id"], row["community"], row["institution_id"], row["title"], bool(row["is_forum"]),
+                     bool(row["active"]))
+
+    async def for_group(self, chat_id: int, request_id: int) -> Request:
+        """A request the group's institution may act on; anything else is refused."""
+        group = await self.group(chat_id)
+        if group is None or not group.active:
+            raise RequestError("group_not_bound")
+        request = await self.get(request_id)
+        if request is None or (request.community, request.institution_id) != (group.community, group.institution_id):
+            raise RequestError("other_institution")
+        return request
+
+    async def take(self, chat_id: int, request_id: int, staff_id: int, label: str) -> Request:
+        request = await self.for_group(chat_id, request_id)
+        if not request.status.open:
+            raise RequestError("closed")
+        if request.assignee_id is not None and request.assignee_id != staff_id:
+            raise RequestError("taken_by_other")
+        if request.assignee_id == staff_id:
+            return request
+        async with self.db.transaction() as conn:
+            now = utcnow()
+            await conn.execute(
+                "UPDATE requests SET status = 'in_progress', assignee_id = ?, assignee_label = ?, updated_at = ?, "
+                "first_response_at = COALESCE(first_response_at, ?) WHERE id = ?",
+                (staff_id, label, now, now, request_id),
+            )
+            await self._event(conn, request_id, "staff", staff_id, label, "taken", None, True, request.institution_id)
+            await self._queue(conn, [to_group(request, "card_update"),
+                                     *to_resident(request.resident_id, "status", request_id, status="in_progress")],
+                              request_id)
+        return await self._get(request_id)
+
+    async def note(self, chat_id: int, request_id: int, staff_id: int, label: str, text: str) -> Event:
+        request = await self.for_group(chat_id, request_id)
+        async with self.db.transaction() as conn:
+            await self._event(conn, request_id, "staff", staff_id, label, "note", text, False, request.institution_id)
+            await self._touch(conn, request_id)
+        return (await self.history(request_id, public_only=False))[-1]
+
+    async def reply(self, chat_id: int, request_id: int, staff_id: int, label: str, text: str,
+                    files: Iterable[Attachment] = (), *, update_id: Optional[int] = None) -> Event:
+        request = await self.for_group(chat_id, request_id)
+        if request.status == Status.withdrawn:
+            raise RequestError("closed")
+        if request.resident_id is None:
+            raise RequestError("no_resident")
+        files = list(files)
+        async with self.db.transaction() as conn:
+            if update_id is not None and not await self._first_time(conn, update_id):
+                raise RequestError("duplicate")
+            now = utcnow()
+            event_id = await self._event(conn, request_id, "staff", staff_id, label, "reply", text, True,
+                                         request.institution_id)
+            await self._files(conn, request_id, event_id, files)
+            await conn.execute(
+                "UPDATE requests SET updated_at = ?, first_response_at = COALESCE(first_response_at, ?), "
+                "status = CASE WHEN status = 'new' THEN 'in_progress' ELSE status END, "
+                "assignee_id = COALESCE(assignee_id, ?), assignee_label = COALESCE(assignee_label, ?) WHERE id = ?",
+                (now, now, staff_id, label, request_id),
+            )
+            await self._queue(conn, [*to_resident(request.resident_id, "reply", request_id, event_id=event_id)],
+                              request_id)
+            if request.status == Status.new:
+                await self._queue(conn, [to_group(request, "card_update")], request_id)
+        return (await self.history(request_id, public_only=False))[-1]
+
+    async def redirect(self, chat_id: int, request_id: int, staff_id: int, label: str, to_institution: str,
+                       reason: str) -> Request:
+        request = await self.for_group(chat_id, request_id)
+        if not request.status.open:
+            raise RequestError("closed")
+        view = self.catalogue.communities[request.community]
+        if to_institution not in view.institutions or to_institution == request.institution_id:
+            raise RequestError("bad_institution")
+        now = datetime.now(timezone.utc)
+        due = add_working_days(now, self.response_days(request.community, to_institution), self.tz)
+        async with self.db.transaction() as conn:
+            await self._queue(conn, [to_group(request, "card_update")], request_id)
+            await conn.execute(
+                "UPDATE requests SET institution_id = ?, status = 'new', assignee_id = NULL, assignee_label = NULL, "
+                "group_chat_id = NULL, thread_id = NULL, card_message_id = NULL, due_at = ?, updated_at = ?, "
+                "reminded_at = NULL WHERE id = ?",
+                (to_institution, due.isoformat(timespec="seconds"), utcnow(), request_id),
+            )
+            await self._event(conn, request_id, "staff", staff_id, label, "redirected", reason, True, to_institution)
+            moved = await self._get(request_id, conn)
+            await self._queue(conn, [to_group(moved, "card"),
+                                     *to_resident(request.resident_id, "redirected", request_id)], request_id)
+        return await self._get(request_id)
+
+    async def finish(self, chat_id: int, request_id: int, staff_id: int, label: str, resolved: bool,
+                     text: Optional[str] = None) -> Request:
+        request = await self.for_group(chat_id, request_id)
+        if not request.status.open:
+            raise RequestError("closed")
+        status = Status.resolved if resolved else Status.closed
+        async with self.db.transaction() as conn:
+            await self._set_status(conn, request_id, status, closed=True)
+            await conn.execute(
+                "UPDATE requests SET first_response_at = COALESCE(first_response_at, closed_at) WHERE id = ?",
+                (request_id,),
+            )
+            await self._event(conn, request_id, "staff", staff_id, label, status.value, text, True,
+                              request.institution_id)
+            await self._queue(conn, [to_group(request, "card_update"),
+                                     *to_resident(request.resident_id, "finished", request_id, status=status.value)],
+                              request_id)
+        return await self._get(request_id)
+
+    async def reopen(self, chat_id: int, request_id: int, staff_id: int, label: str) -> Request:
+        request = await self.for_group(chat_id, request_id)
+        if request.status not in (Status.resolved, Status.closed):
+            raise RequestError("not_finished")
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE requests SET status = 'in_progress', closed_at = NULL, updated_at = ?, "
+                "assignee_id = COALESCE(assignee_id, ?), assignee_label = COALESCE(assignee_label, ?) WHERE id = ?",
+                (utcnow(), staff_id, label, request_id),
+            )
+            await self._event(conn, request_id, "staff", staff_id, label, "reopened", None, True,
+                              request.institution_id)
+            await self._queue(conn, [to_group(request, "card_update"),
+                                     *to_resident(request.resident_id, "status", request_id, status="in_progress")],
+                              request_id)
+        return await self._get(request_id)
+
+    async def set_card(self, request_id: int, chat_id: int, thread_id: Optional[int], message_id: int) -> None:
+        await self.db.execute(
+            "UPDATE requests SET group_chat_id = ?, thread_id = ?, card_message_id = ? WHERE id = ?",
+            (chat_id, thread_id, message_id, request_id),
+        )
+
+    # ----- binding groups -----------------------------------------------------------------------------------
+
+    async def create_bind_code(self, community: str, institution_id: str, created_by: Optional[int]) -> str:
+        view = self.catalogue.communities.get(community)
+        if view is None or institution_id not in view.institutions:
+            raise RequestError("bad_institution")
+        code = secrets.token_hex(4).upper()
+        now = datetime.now(timezone.utc)
+        await self.db.execute(
+            "INSERT INTO bind_codes (code, community, institution_id, created_by, created_at, expires_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (code, community, institution_id, created_by, now.isoformat(timespec="seconds"),
+             (now + timedelta(hours=BIND_CODE_HOURS)).isoformat(timespec="seconds")),
+        )
+        return code
+
+    async def bind(self, chat_id: int, code: str, *, title: Optional[str], is_forum: bool,
+                   user_id: Optional[int]) -> Group:
+        code = code.strip().upper()
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute("SELECT * FROM bind_codes WHERE code = ?", (code,))
+            row = await cursor.fetchone()
+            if row is None:
+                raise RequestError("bad_code")
+            if row["used_at"] is not None:
+                raise RequestError("used_code")
+            if row["expires_at"] < utcnow():
+                raise RequestError("expired_code")
+            now = utcnow()
+            await conn.execute("UPDATE bind_codes SET used_at = ?, used_in = ? WHERE code = ?", (now, chat_id, code))
+            # one active group per institution: binding a new one retires the old one
+            await conn.execute(
+                "UPDATE groups SET active = 0 WHERE community = ? AND institution_id = ? AND chat_id != ?",
+                (row["community"], row["institution_id"], chat_id),
+            )
+            await conn.execute(
+                "INSERT INTO groups (chat_id, community, institution_id, title, is_forum, bound_at, bound_by, active) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT(chat_id) DO UPDATE SET community = excluded.community, "
+                "institution_id = excluded.institution_id, title = excluded.title, is_forum = excluded.is_forum, "
+                "bound_at = excluded.bound_at, bound_by = excluded.bound_by, active = 1, unreachable_at = NULL",
+                (chat_id, row["community"], row["institution_id"], title, int(is_forum), now, user_id),
+            )
+            if user_id is not None:
+                await conn.execute(
+                    "INSERT OR IGNORE INTO staff (chat_id, user_id, added_at) VALUES (?, ?, ?)", (chat_id, user_id, now)
+                )
+            # whatever waited for this institution goes out now
+            target = f"institution:{row['community']}/{row['institution_id']}"
+            await conn.execute(
+                "UPDATE outbox SET status = 'pending', next_attempt_at = ? WHERE target = ? AND status = 'held'",
+                (now, target),
+            )
+        group = await self.group(chat_id)
+        assert group is not None
+        return group
+
+    async def group_for(self, community: str, institution_id: str) -> Optional[Group]:
+        row = await self.db.fetchone(
+            "SELECT chat_id FROM groups WHERE community = ? AND institution_id = ? AND active = 1 "
+            "ORDER BY bound_at DESC LIMIT 1",
+            (community, institution_id),
+        )
+        return await self.group(row["chat_id"]) if row else None
+
+    async def mark_group_unreachable(self, chat_id: int) -> None:
+        await self.db.execute(
+            "UPDATE groups SET active = 0, unreachable_at = ? WHERE chat_id = ?", (utcnow(), chat_id)
+        )
+
+    async def staff_role(self, chat_id: int, user_id: int) -> Optional[str]:
+        row = await self.db.fetchone("SELECT role FROM staff WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))
+        return row["role"] if row else None
+
+    async def set_staff_role(self, chat_id: int, user_id: int, role: Optional[str]) -> None:
+        await self.db.execute(
+            "INSERT INTO staff (chat_id, user_id, role, added_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(chat_id, user_id) DO UPDATE SET role = excluded.role",
+            (chat_id, user_id, role, utcnow()),
+        )
+
+    # ----- consent and personal data ------------------------------------------------------------------------
+
+    async def has_consent(self, user_id: int, version: int) -> bool:
+        row = await self.db.fetchone("SELECT version FROM consents WHERE user_id = ?", (user_id,))
+        return row is not None and row["version"] >= version
+
+    async def give_consent(self, user_id: int, version: int) -> None:
+        await self.db.execute(
+            "INSERT INTO consents (user_id, version, given_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(user_id) DO UPDATE SET version = excluded.version, given_at = excluded.given_at",
+            (user_id, version, utcnow()),
+        )
+
+    async def delete_personal_data(self, resident_id: int) -> int:
+        """Remove what identifies the resident and every text they or staff wrote; keep anonymous counts."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute("SELECT id FROM requests WHERE resident_id = ?", (resident_id,))
+            ids = [row[0] for row in await cursor.fetchall()]
+            await self._purge(conn, ids)
+            await conn.execute("DELETE FROM consents WHERE user_id = ?", (resident_id,))
+            await conn.execute("DELETE FROM fsm_state WHERE key LIKE ?", (f"%:{resident_id}:{resident_id}:%",))
+            await conn.execute(
+                "DELETE FROM outbox WHERE target = ? AND status IN ('pending', 'held')", (f"resident:{resident_id}",)
+            )
+            await conn.execute("UPDATE residents SET locale = NULL, community = community WHERE user_id = ?",
+                               (resident_id,))
+        return len(ids)
+
+    async def purge_closed(self, older_than_days: int) -> int:
+        """Retention: personal data of requests closed longer ago than the configured period."""
+        limit = (datetime.now(timezone.utc) - timedelta(days=older_than_days)).isoformat(timespec="seconds")
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "SELECT id FROM requests WHERE closed_at IS NOT NULL AND closed_at < ? AND purged_at IS NULL", (limit,)
+            )
+            ids = [row[0] for row in await cursor.fetchall()]
+            await self._purge(conn, ids)
+        return len(ids)
+
+    async def _purge(self, conn: aiosqlite.Connection, ids: list[int]) -> None:
+        now = utcnow()
+        for request_id in ids:
+            await conn.execute(
+                "UPDATE requests SET resident_id = NULL, description = NULL, contact_phone = NULL, "
+                "contact_name = NULL, rating_comment = NULL, purged_at = ?, updated_at = ? WHERE id = ?",
+                (now, now, request_id),
+            )
+            await conn.execute(
+                "UPDATE request_events SET text = NULL, actor_id = CASE WHEN actor = 'resident' THEN NULL "
+                "ELSE actor_id END WHERE request_id = ?",
+                (request_id,),
+            )
+            await conn.execute("DELETE FROM request_files WHERE request_id = ?", (request_id,))

@@ -1,0 +1,274 @@
+"""Requests without Telegram: intake, routing, staff actions, ownership, deletion, the outbox."""
+from __future__ import annotations
+
+import json
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.delivery.outbox import GroupUnreachable, Item, NoGroup, Outbox, RecipientBlocked, RetryAfter, Transient
+from bot.requests.models import Attachment, Draft, Status
+from bot.requests.routing import route
+from bot.requests.service import RequestError, RequestService, add_working_days
+from bot.storage.db import Database
+
+KYIV = ZoneInfo("Europe/Kyiv")
+
+
+@pytest.fixture
+async def db(tmp_path):
+    database = await Database(tmp_path / "r.sqlite3").connect()
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def service(db, catalogue):
+    return RequestService(db, catalogue, KYIV)
+
+
+def draft(**values):
+    base = dict(community="lutsk", resident_id=100, service_id="home-care", for_whom="self",
+                description="Потрібна допомога вдома", contact_method="phone", contact_phone="+380671234567")
+    base.update(values)
+    return Draft(**base)
+
+
+async def outbox_rows(db):
+    rows = await db.fetchall("SELECT kind, target, status, payload FROM outbox ORDER BY id")
+    return [(r["kind"], r["target"], r["status"], json.loads(r["payload"])) for r in rows]
+
+
+async def bound(service, community="lutsk", institution="tcso", chat_id=-100, forum=True):
+    code = await service.create_bind_code(community, institution, created_by=1)
+    return await service.bind(chat_id, code, title="Група", is_forum=forum, user_id=7)
+
+
+@pytest.mark.parametrize("slug", ["druzhkivka", "kakhovka", "lutsk", "pervomaiskyi", "volodymyr"])
+def test_routing_rules_for_every_community(catalogue, slug):
+    view = catalogue.communities[slug]
+    model = view.model
+    for service in view.services.values():
+        assert route(view, service_id=service.id) == service.provider
+    assert route(view) == model.intake_institution
+    assert route(view, situation_id="no-such") == model.intake_institution
+    assert route(view, report=True, about_child=True) == model.children_institution
+    assert route(view, situation_id="child_at_risk") == model.children_institution
+    assert route(view, service_id="unknown-service") == model.intake_institution
+
+
+def test_working_days_skip_weekends():
+    from datetime import datetime, timezone
+
+    friday = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
+    assert add_working_days(friday, 3, KYIV).date().isoformat() == "2026-12-02"
+
+
+async def test_create_numbers_routes_and_queues_the_card(service, db):
+    first = await service.create(draft(files=[Attachment("photo", "F1", None, 1000)]))
+    second = await service.create(draft(resident_id=101))
+    assert first.public_id.endswith("-000001") and second.public_id.endswith("-000002")
+    assert first.institution_id == "tcso" and first.status == Status.new and not first.urgent
+    rows = await outbox_rows(db)
+    assert [(k, t) for k, t, _, _ in rows] == [("card", "institution:lutsk/tcso")] * 2
+    assert (await service.files(first.id))[0].file_id == "F1"
+
+
+async def test_same_update_twice_creates_one_request(service):
+    one = await service.create(draft(), update_id=555)
+    two = await service.create(draft(), update_id=555)
+    assert one.id == two.id
+    assert await service.count_for_resident(100) == 1
+
+
+async def test_danger_marks_urgent_and_sorts_first(service):
+    await service.create(draft(resident_id=1))
+    urgent = await service.create(draft(resident_id=2), danger={"violence"})
+    listed = await service.open_for_institution("lutsk", "tcso")
+    assert listed[0].id == urgent.id and urgent.urgent and urgent.danger == "violence"
+
+
+async def test_report_about_a_child_goes_to_the_childrens_service(service, catalogue):
+    request = await service.create(draft(community="volodymyr", kind="report", service_id=None, about_child=True,
+                                         anonymous=True, contact_phone="+380501112233"))
+    assert request.institution_id == catalogue.communities["volodymyr"].model.children_institution
+    assert request.anonymous and request.contact_phone is None
+
+
+async def test_staff_flow_and_history(service, db):
+    await bound(service)
+    request = await service.create(draft())
+    taken = await service.take(-100, request.id, 7, "соціальний працівник")
+    assert taken.status == Status.in_progress and taken.first_response_at
+    with pytest.raises(RequestError) as info:
+        await service.take(-100, request.id, 8, "інший")
+    assert info.value.reason == "taken_by_other"
+    await service.note(-100, request.id, 7, "соціальний працівник", "внутрішня примітка")
+    await service.reply(-100, request.id, 7, "соціальний працівник", "Прийдемо у вівторок")
+    await service.resident_message(100, request.id, "Дякую, чекатиму")
+    done = await service.finish(-100, request.id, 7, "соціальний працівник", resolved=True)
+    assert done.status == Status.resolved and done.closed_at
+    rated = await service.rate(100, request.id, 5, "Дуже дякую")
+    assert rated.rating == 5
+    public = [e.kind for e in await service.history(request.id, public_only=True)]
+    everything = [e.kind for e in await service.history(request.id, public_only=False)]
+    assert public == ["created", "taken", "reply", "resident_message", "resolved", "rated"]
+    assert "note" in everything and "note" not in public
+    reopened = await service.reopen(-100, request.id, 7, "соціальний працівник")
+    assert reopened.status == Status.in_progress and reopened.closed_at is None
+
+
+async def test_other_people_and_other_groups_are_refused(service):
+    await bound(service, institution="tcso", chat_id=-100)
+    await bound(service, institution="dsvp", chat_id=-200)
+    request = await service.create(draft())
+    for call in (
+        service.owned(999, request.id),
+        service.withdraw(999, request.id),
+        service.resident_message(999, request.id, "чуже"),
+        service.rate(999, request.id, 5),
+    ):
+        with pytest.raises(RequestError) as info:
+            await call
+        assert info.value.reason == "not_found"
+    for chat in (-200, -300, 100):
+        with pytest.raises(RequestError):
+            await service.take(chat, request.id, 7, "x")
+        with pytest.raises(RequestError):
+            await service.reply(chat, request.id, 7, "x", "текст")
+
+
+async def test_redirect_moves_to_another_institution(service, db):
+    await bound(service)
+    request = await service.create(draft())
+    moved = await service.redirect(-100, request.id, 7, "працівник", "dsvp", "Це питання департаменту")
+    assert moved.institution_id == "dsvp" and moved.status == Status.new and moved.card_message_id is None
+    kinds = [(k, t) for k, t, _, _ in await outbox_rows(db)]
+    assert ("card", "institution:lutsk/dsvp") in kinds and ("redirected", "resident:100") in kinds
+    with pytest.raises(RequestError):
+        await service.take(-100, request.id, 7, "x")  # the old group no longer acts on it
+
+
+async def test_withdraw(service):
+    request = await service.create(draft())
+    withdrawn = await service.withdraw(100, request.id)
+    assert withdrawn.status == Status.withdrawn
+    with pytest.raises(RequestError):
+        await service.resident_message(100, request.id, "ще")
+
+
+async def test_binding_codes_are_one_time(service):
+    code = await service.create_bind_code("lutsk", "tcso", created_by=1)
+    await service.bind(-100, code, title="A", is_forum=False, user_id=1)
+    with pytest.raises(RequestError) as info:
+        await service.bind(-101, code, title="B", is_forum=False, user_id=1)
+    assert info.value.reason == "used_code"
+    with pytest.raises(RequestError):
+        await service.bind(-101, "NOPE", title="B", is_forum=False, user_id=1)
+    with pytest.raises(RequestError):
+        await service.create_bind_code("lutsk", "no-such", created_by=1)
+
+
+async def test_delete_personal_data_keeps_counts(service, db):
+    await bound(service)
+    request = await service.create(draft(files=[Attachment("photo", "F1")]))
+    await service.reply(-100, request.id, 7, "працівник", "Відповідь з іменем Петро")
+    assert await service.delete_personal_data(100) == 1
+    kept = await service.get(request.id)
+    assert kept.resident_id is None and kept.description is None and kept.contact_phone is None
+    assert kept.purged_at and kept.institution_id == "tcso" and kept.service_id == "home-care"
+    assert all(e.text is None for e in await service.history(request.id, public_only=False))
+    assert await service.files(request.id) == []
+    assert await service.for_resident(100) == []
+
+
+async def test_retention_purges_old_closed_requests(service, db):
+    await bound(service)
+    request = await service.create(draft())
+    await service.finish(-100, request.id, 7, "працівник", resolved=True)
+    await db.execute("UPDATE requests SET closed_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", (request.id,))
+    open_one = await service.create(draft(resident_id=101))
+    assert await service.purge_closed(older_than_days=30) == 1
+    assert (await service.get(request.id)).description is None
+    assert (await service.get(open_one.id)).description == "Потрібна допомога вдома"
+
+
+class FakeSender:
+    def __init__(self, script):
+        self.script = list(script)
+        self.delivered: list[Item] = []
+        self.held: list[str] = []
+        self.blocked: list[Item] = []
+
+    async def deliver(self, item):
+        outcome = self.script.pop(0) if self.script else None
+        if outcome is not None:
+            raise outcome
+        self.delivered.append(item)
+
+    async def on_held(self, item, reason):
+        self.held.append(reason)
+
+    async def on_blocked(self, item):
+        self.blocked.append(item)
+
+
+async def test_outbox_retries_with_backoff_then_sends(service, db):
+    await service.create(draft())
+    sender = FakeSender([Transient("timeout")])
+    box = Outbox(db, sender, base_delay=0)
+    assert await box.process_once() == 0
+    assert await box.process_once() == 1
+    assert (await box.counts()) == {"sent": 1}
+
+
+async def test_outbox_holds_without_group_and_releases_on_binding(service, db):
+    await service.create(draft())
+    sender = FakeSender([NoGroup()])
+    box = Outbox(db, sender)
+    await box.process_once()
+    assert sender.held == ["no_group"] and (await box.counts()) == {"held": 1}
+    await bound(service)
+    assert await box.process_once() == 1
+    assert (await box.counts()) == {"sent": 1}
+
+
+async def test_outbox_unreachable_group_and_blocked_resident(service, db):
+    await service.create(draft())
+    sender = FakeSender([GroupUnreachable(-100, "bot was kicked")])
+    box = Outbox(db, sender)
+    await box.process_once()
+    assert sender.held == ["unreachable"]
+    await db.execute("DELETE FROM outbox")
+    await service.create(draft(resident_id=300))
+    await db.execute("UPDATE outbox SET target = 'resident:300', kind = 'status'")
+    sender.script = [RecipientBlocked()]
+    await box.process_once()
+    assert (await box.counts()) == {"dropped": 1} and len(sender.blocked) == 1
+
+
+async def test_outbox_honours_retry_after_and_order(service, db):
+    await service.create(draft())
+    await service.create(draft(resident_id=101))
+    sender = FakeSender([RetryAfter(1)])
+    box = Outbox(db, sender)
+    assert await box.process_once() == 0  # the second row for the same group waits behind the first
+    assert sender.delivered == []
+    rows = await db.fetchall("SELECT attempts, last_error FROM outbox ORDER BY id")
+    assert rows[0]["attempts"] == 0 and "retry after" in rows[0]["last_error"]  # a flood wait is not a failure
+    assert rows[1]["last_error"] is None
+    import asyncio
+
+    await asyncio.sleep(2.05)
+    assert await box.process_once() == 2
+    assert [i.payload["request_id"] for i in sender.delivered] == [1, 2]
+    assert (await box.counts()) == {"sent": 2}
+
+
+async def test_outbox_gives_up_after_max_attempts(service, db):
+    await service.create(draft())
+    sender = FakeSender([Transient("x")] * 3)
+    box = Outbox(db, sender, max_attempts=3, base_delay=0)
+    for _ in range(3):
+        await box.process_once()
+    assert (await box.counts()) == {"failed": 1}
