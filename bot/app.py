@@ -18,6 +18,7 @@ from bot.catalogue.loader import load_catalogue
 from bot.catalogue.search import SearchEngine
 from bot.config import PROJECT_ROOT, Settings
 from bot.runtime.middlewares import LocaleMiddleware, ResidentMiddleware, UpdateLogMiddleware
+from bot.requests.service import RequestService
 from bot.services import Services
 from bot.storage.db import Database
 from bot.storage.fsm import SQLiteStorage
@@ -48,6 +49,7 @@ async def build_services(settings: Settings) -> Services:
         catalogue=catalogue,
         search=SearchEngine(catalogue),
         residents=ResidentRepo(db),
+        requests=RequestService(db, catalogue, settings.tz),
     )
 
 
@@ -93,22 +95,38 @@ async def set_commands(bot: Bot, i18n: I18n) -> None:
 
 
 async def run_polling(app: App, bot: Bot, stop: Optional[asyncio.Event] = None) -> None:
-    """Poll until cancelled (or until `stop` is set)."""
+    """Poll until cancelled (or until `stop` is set); the outbox and the reminders work alongside."""
+    from dialogs.delivery import TelegramSender
+    from bot.delivery.outbox import Outbox
+    from bot.requests.reminders import housekeeping
+
     me = await bot.get_me()
     log.info("bot @%s started; serving %s", me.username, ", ".join(app.services.served))
     try:
         await set_commands(bot, app.i18n)
     except Exception as exc:  # the command menu is a convenience, not a reason to stop
         log.warning("could not set the command menu: %s", type(exc).__name__)
+    services = app.services
+    services.outbox = Outbox(services.db, TelegramSender(bot, services, app.i18n))
+    halt = asyncio.Event()
+    workers = [
+        asyncio.create_task(services.outbox.run(halt), name="outbox"),
+        asyncio.create_task(housekeeping(services, halt), name="housekeeping"),
+    ]
     polling = asyncio.create_task(
         app.dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=10)
     )
-    if stop is None:
-        await polling
-        return
-    waiter = asyncio.create_task(stop.wait())
-    await asyncio.wait({polling, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    if not polling.done():
-        await app.dispatcher.stop_polling()
-        await polling
-    waiter.cancel()
+    try:
+        if stop is None:
+            await polling
+        else:
+            waiter = asyncio.create_task(stop.wait())
+            await asyncio.wait({polling, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            if not polling.done():
+                await app.dispatcher.stop_polling()
+                await polling
+    finally:
+        halt.set()
+        await asyncio.gather(*workers, return_exceptions=True)
+        services.outbox = None

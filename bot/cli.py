@@ -76,6 +76,30 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bind_code(settings: Settings, args: argparse.Namespace) -> int:
+    """A one-time code that binds a Telegram group to an institution."""
+    from bot.requests.service import RequestError, RequestService
+    from bot.storage.db import Database
+
+    async def make() -> str:
+        catalogue = load_catalogue(settings.data_dir, settings.communities or None)
+        db = await Database(settings.database_path).connect()
+        try:
+            return await RequestService(db, catalogue, settings.tz).create_bind_code(args.community, args.institution,
+                                                                                   None)
+        finally:
+            await db.close()
+
+    try:
+        code = asyncio.run(make())
+    except RequestError:
+        print(f"unknown institution '{args.institution}' in '{args.community}'; see data/{args.community}/",
+              file=sys.stderr)
+        return 2
+    print(f"code: {code}\nsend in the institution's Telegram group: /bind {code}\n(works once, for 48 hours)")
+    return 0
+
+
 async def _run(settings: Settings) -> int:
     from bot.app import build_app, make_bot, run_polling
 
@@ -149,12 +173,16 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--limit", type=int, default=5)
     search.add_argument("--json", action="store_true")
     search.add_argument("query", nargs="+")
+    bind = sub.add_parser("bind-code", help="a one-time code that binds a staff group to an institution")
+    bind.add_argument("--community", required=True)
+    bind.add_argument("institution")
     sandbox = sub.add_parser("sandbox", help="serve the local Bot API sandbox and its web chat")
     sandbox.add_argument("--port", type=int)
     return parser
 
 
-COMMANDS = {"run": cmd_run, "check-data": cmd_check_data, "search": cmd_search, "sandbox": cmd_sandbox}
+COMMANDS = {"run": cmd_run, "check-data": cmd_check_data, "search": cmd_search, "sandbox": cmd_sandbox,
+            "bind-code": cmd_bind_code}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -165,7 +193,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     setup_logging(settings.log_level)
-    if args.command == "search" and args.community not in _community_slugs(settings):
+    if args.command in ("search", "bind-code") and args.community not in _community_slugs(settings):
         print(f"unknown community '{args.community}'; known: {', '.join(_community_slugs(settings))}", file=sys.stderr)
         return 2
     return COMMANDS[args.command](settings, args)

@@ -37,8 +37,20 @@ class Settings(BaseSettings):
     timezone: str = Field(default="Europe/Kyiv", alias="TIMEZONE")
     data_dir: Path = Field(default=PROJECT_ROOT / "data", alias="DATA_DIR")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    admin_chat_id: Optional[int] = Field(default=None, alias="ADMIN_CHAT_ID")
+    retention_days: int = Field(default=365, ge=1, le=3650, alias="RETENTION_DAYS")
+    remind_after_hours: int = Field(default=24, ge=1, le=720, alias="REMIND_AFTER_HOURS")
     sandbox_host: str = Field(default="127.0.0.1", alias="SANDBOX_HOST")
     sandbox_port: int = Field(default=8080, ge=0, le=65535, alias="SANDBOX_PORT")
+
+    @field_validator("admin_chat_id", mode="before")
+    @classmethod
+    def _admin_chat(cls, value: object) -> object:
+        if value in (None, ""):
+            return None
+        if isinstance(value, str) and not value.strip().lstrip("-").isdigit():
+            raise ValueError(f"{value!r} is not a Telegram chat id (digits, may start with -)")
+        return value
 
     @field_validator("bot_token", mode="before")
     @classmethod

@@ -1,13 +1,18 @@
 """The services the dialogs call; no Telegram types here."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Optional
 
 from bot.catalogue.loader import Catalogue
 from bot.catalogue.search import SearchEngine
 from bot.config import Settings
+from bot.delivery.outbox import Outbox
+from bot.requests.service import RequestService
 from bot.storage.db import Database
 from bot.storage.residents import ResidentRepo
+
+CONSENT_VERSION = 1
 
 
 @dataclass
@@ -17,8 +22,17 @@ class Services:
     catalogue: Catalogue
     search: SearchEngine
     residents: ResidentRepo
+    requests: RequestService
+    outbox: Optional[Outbox] = field(default=None)
 
     @property
     def served(self) -> list[str]:
         """Slugs of the communities this deployment serves, in catalogue order."""
         return list(self.catalogue.communities)
+
+    def wake_outbox(self) -> None:
+        if self.outbox is not None:
+            self.outbox.wake()
+
+    def is_admin(self, user_id: int) -> bool:
+        return user_id in self.settings.admin_ids

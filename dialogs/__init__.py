@@ -7,11 +7,11 @@ from aiogram import Dispatcher
 from aiogram.types import CallbackQuery, ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
-from dialogs import resident
+from dialogs import resident, staff
 from dialogs.common import Routes
 
 log = logging.getLogger("bot.errors")
-fallback = Routes("fallback", private=False)
+fallback = Routes("fallback", chats=None)
 
 
 @fallback.callback_query()
@@ -37,6 +37,8 @@ async def on_error(event: ErrorEvent) -> bool:
 
 
 def setup_routers(dp: Dispatcher) -> None:
+    dp.include_router(staff.admin.build())
     dp.include_router(resident.router())
+    dp.include_router(staff.build())
     dp.include_router(fallback.build())
     dp.errors.register(on_error)

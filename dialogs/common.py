@@ -32,6 +32,9 @@ BTN_SEARCH = N_("🔎 Search")
 BTN_EMERGENCY = N_("🆘 Emergency help")
 BTN_SETTINGS = N_("⚙️ Settings")
 BTN_HELP = N_("❓ How to use")
+BTN_ASK = N_("📝 Ask for help")
+BTN_MY = N_("📂 My requests")
+BTN_REPORT = N_("🙋 Report a person in need")
 
 
 class Nav(CallbackData, prefix="n"):
@@ -79,7 +82,9 @@ def main_menu() -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(
         keyboard=[
             [KeyboardButton(text=_(BTN_FIND)), KeyboardButton(text=_(BTN_SEARCH))],
+            [KeyboardButton(text=_(BTN_ASK)), KeyboardButton(text=_(BTN_MY))],
             [KeyboardButton(text=_(BTN_EMERGENCY))],
+            [KeyboardButton(text=_(BTN_REPORT))],
             [KeyboardButton(text=_(BTN_SETTINGS)), KeyboardButton(text=_(BTN_HELP))],
         ],
         resize_keyboard=True,
@@ -129,9 +134,9 @@ def keyboard(rows: Iterable[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup
 class Routes:
     """Handlers collected by decorators at import time; `build()` gives a fresh Router for each app."""
 
-    def __init__(self, name: str, *, private: bool = True):
+    def __init__(self, name: str, *, chats: Optional[tuple[str, ...]] = ("private",)):
         self.name = name
-        self.private = private
+        self.chats = chats
         self.entries: list[tuple[str, Any, tuple[Any, ...], dict[str, Any]]] = []
 
     def _collect(self, observer: str, filters: tuple[Any, ...], kwargs: dict[str, Any]):
@@ -149,9 +154,9 @@ class Routes:
 
     def build(self) -> Router:
         router = Router(name=self.name)
-        if self.private:
-            router.message.filter(F.chat.type == "private")
-            router.callback_query.filter(F.message.chat.type == "private")
+        if self.chats:
+            router.message.filter(F.chat.type.in_(self.chats))
+            router.callback_query.filter(F.message.chat.type.in_(self.chats))
         for observer, handler, filters, kwargs in self.entries:
             getattr(router, observer).register(handler, *filters, **kwargs)
         return router

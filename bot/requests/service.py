@@ -445,6 +445,29 @@ class RequestService:
                               request_id)
         return await self._get(request_id)
 
+    async def event(self, event_id: int) -> Event:
+        row = await self.db.fetchone("SELECT request_id FROM request_events WHERE id = ?", (event_id,))
+        if row is None:
+            raise RequestError("not_found")
+        for event in await self.history(row["request_id"], public_only=False):
+            if event.id == event_id:
+                return event
+        raise RequestError("not_found")
+
+    async def notify_admins_once(self, request_id: int, target: str, reason: str) -> None:
+        """Tell the administrators once a day per institution that its requests are waiting."""
+        async with self.db.transaction() as conn:
+            await self._queue(conn, [Outgoing("admin_notice", "admins", {"request_id": request_id, "notice": reason},
+                                              dedupe_key=f"{reason}:{target}:{utcnow()[:10]}")], request_id)
+
+    async def queue_reminder(self, request_id: int) -> None:
+        request = await self._get(request_id)
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE requests SET reminded_at = ? WHERE id = ?", (utcnow(), request_id))
+            await self._queue(conn, [to_group(request, "group_notice", notice="reminder"),
+                                     Outgoing("admin_notice", "admins", {"request_id": request_id,
+                                                                        "notice": "overdue"})], request_id)
+
     async def set_card(self, request_id: int, chat_id: int, thread_id: Optional[int], message_id: int) -> None:
         await self.db.execute(
             "UPDATE requests SET group_chat_id = ?, thread_id = ?, card_message_id = ? WHERE id = ?",

@@ -72,6 +72,9 @@ class LocaleMiddleware(I18nMiddleware):
         self.default_locale = default_locale
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        chat = data.get("event_chat")
+        if chat is not None and chat.type != "private":
+            return self.default_locale  # staff groups speak the deployment's language
         resident = data.get("resident")
         if resident is not None and resident.locale in LOCALES:
             return resident.locale

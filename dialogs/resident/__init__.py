@@ -1,10 +1,11 @@
 """Resident flows."""
 from aiogram import Router
 
-from dialogs.resident import browse, emergency, search, start
+from dialogs.resident import browse, emergency, requests, search, start
 
 
 def router() -> Router:
     root = Router(name="resident")
-    root.include_routers(start.router.build(), browse.router.build(), emergency.router.build(), search.router.build())
+    for module in (start, browse, emergency, requests, search):
+        root.include_router(module.router.build())
     return root

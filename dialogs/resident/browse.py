@@ -160,6 +160,10 @@ async def service_card(
         return
     back = (await state.get_data()).get("back")
     back_target = tuple(back) if isinstance(back, list) and len(back) == 3 else ("find", "", 0)
-    rows = [[button("🏛 " + community.institutions[service.provider].short_name.get(locale()), "inst", service.provider)]]
+    rows = []
+    if service.status.value == "active":
+        rows.append([button(_("📝 Ask for this help"), "ask", service.id)])
+    rows.append([button("🏛 " + community.institutions[service.provider].short_name.get(locale()), "inst",
+                        service.provider)])
     rows.append(nav_row(back_target))  # type: ignore[arg-type]
     await show(query, render.service_card(services.catalogue, community, service), keyboard(rows))

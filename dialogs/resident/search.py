@@ -58,12 +58,14 @@ async def run_search(message: Message, state: FSMContext, services: Services, re
                 "I am sorry, I did not find a service for these words. Try other words, "
                 "or choose your situation from the list."
             ),
-            reply_markup=keyboard([[button(_("📋 Choose a life situation"), "sits")], nav_row()]),
+            reply_markup=keyboard([[button(_("📋 Choose a life situation"), "sits")],
+                                   [button(_("📝 Ask for help without papers"), "ask")], nav_row()]),
         )
         return
     found = [hit.service for hit in hits]
     rows = [[button(f"{n}. {render.service_title(s)}", "svc", s.id)] for n, s in enumerate(found, 1)]
     rows.append([button(_("📋 Choose a life situation"), "sits")])
+    rows.append([button(_("📝 Ask for help without papers"), "ask")])
     rows.append(nav_row())
     await state.update_data(back=["find", "", 0])
     await message.answer(render.search_results(community, found), reply_markup=keyboard(rows))

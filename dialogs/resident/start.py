@@ -195,8 +195,33 @@ async def _show_settings(message: Message, services: Services, resident: Optiona
         slug = resident.community if resident else None
         lines.append(_("Community: {name}").format(name=h(community_name(services, slug) or "—")))
         rows.append([button(_("🏘 Change community"), "set_comm")])
+    rows.append([button(_("🗑 Delete my data"), "del")])
     rows.append(nav_row())
     await message.answer("\n".join(lines), reply_markup=keyboard(rows))
+
+
+@router.callback_query(Nav.filter(F.screen == "del"))
+async def delete_ask(query: CallbackQuery) -> None:
+    await query.answer()
+    await query.message.answer(
+        _(
+            "Delete your data? Your descriptions, files, contacts and messages in all your requests will be "
+            "deleted, and open requests will lose the way to reach you. Anonymous counts stay for the "
+            "community's reports. This cannot be undone."
+        ),
+        reply_markup=keyboard([[button(_("🗑 Yes, delete"), "del_yes")], nav_row()]),
+    )
+
+
+@router.callback_query(Nav.filter(F.screen == "del_yes"))
+async def delete_confirmed(query: CallbackQuery, state: FSMContext, services: Services) -> None:
+    await state.clear()
+    count = await services.requests.delete_personal_data(query.from_user.id)
+    await query.answer()
+    await query.message.edit_text(
+        _("Your data is deleted ({n} requests cleared). You can keep using the bot; to ask for help again "
+          "you will be asked for consent.").format(n=count)
+    )
 
 
 @router.callback_query(Nav.filter(F.screen == "set_lang"))

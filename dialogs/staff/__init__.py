@@ -1,0 +1,334 @@
+"""Staff groups: binding, the request card's buttons, answers to residents, notes, redirects, the open list."""
+from __future__ import annotations
+
+import logging
+from typing import Optional
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from aiogram.utils.i18n import gettext as _
+
+from bot.requests.models import MAX_DESCRIPTION, Request
+from bot.requests.service import RequestError
+from bot.services import Services
+from dialogs.common import N_, Routes, h
+from dialogs.requests_view import Staff, institution_name, status_label, topic_of
+from dialogs.resident.requests import attachment_of
+
+log = logging.getLogger("bot.staff")
+router = Routes("staff", chats=("group", "supergroup"))
+MEMBER_STATUSES = {"creator", "administrator", "member", "restricted"}
+
+REASONS = {
+    "group_not_bound": N_("This group is not bound to an institution. An administrator gives a code: /bind CODE."),
+    "other_institution": N_("This request belongs to another institution; this group cannot act on it."),
+    "taken_by_other": N_("A colleague has already taken this request."),
+    "closed": N_("This request is already finished."),
+    "not_finished": N_("This request is still open."),
+    "no_resident": N_("The resident deleted their data or reported anonymously: there is nobody to answer."),
+    "bad_institution": N_("This institution cannot receive the request."),
+    "not_found": N_("Request not found."),
+    "not_staff": N_("Only members of this group act for the institution."),
+    "bad_code": N_("This code is not known. Ask the administrator for a new one."),
+    "used_code": N_("This code was already used. Ask the administrator for a new one."),
+    "expired_code": N_("This code has expired. Ask the administrator for a new one."),
+}
+
+
+class StaffForm(StatesGroup):
+    reply = State()
+    note = State()
+    reason = State()
+
+
+def reason_text(reason: str) -> str:
+    return _(REASONS.get(reason, N_("This action is not possible now.")))
+
+
+async def is_member(bot: Bot, chat_id: int, user_id: int) -> bool:
+    try:
+        member = await bot.get_chat_member(chat_id, user_id)
+    except TelegramAPIError:
+        return False
+    return member.status in MEMBER_STATUSES
+
+
+async def label_of(services: Services, chat_id: int, user_id: int) -> str:
+    role = await services.requests.staff_role(chat_id, user_id)
+    return role or _("specialist")
+
+
+def prompt_markup(request_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
+        text=_("❌ Cancel"), callback_data=Staff(action="cancel", rid=request_id).pack())]])
+
+
+# ----- binding --------------------------------------------------------------------------------------------------
+
+@router.message(Command("bind"))
+async def bind(message: Message, command: CommandObject, services: Services) -> None:
+    code = (command.args or "").strip()
+    if not code:
+        await message.answer(_("Send the code from the administrator like this: /bind CODE"))
+        return
+    try:
+        group = await services.requests.bind(message.chat.id, code, title=message.chat.title,
+                                             is_forum=bool(message.chat.is_forum), user_id=message.from_user.id)
+    except RequestError as exc:
+        await message.answer(reason_text(exc.reason))
+        return
+    view = services.catalogue.communities[group.community]
+    name = view.institutions[group.institution_id].name.get(services.settings.default_locale)
+    text = "✅ " + _("This group now receives the requests of «{name}».").format(name=h(name))
+    if group.is_forum:
+        text += "\n" + _("Each request gets its own topic. Write in the topic to answer the resident.")
+    else:
+        text += "\n" + _("Answer a resident by replying to the request's card. Tip: turn on topics in the group "
+                         "settings to keep every request apart.")
+    text += "\n" + _("Set how you sign your answers: /role social worker. The open requests: /open.")
+    await message.answer(text)
+    services.wake_outbox()
+
+
+@router.message(Command("role"))
+async def role(message: Message, command: CommandObject, services: Services, bot: Bot) -> None:
+    if not await is_member(bot, message.chat.id, message.from_user.id):
+        return
+    text = (command.args or "").strip()[:60]
+    if not text:
+        current = await label_of(services, message.chat.id, message.from_user.id)
+        await message.answer(_("Your answers are signed: «{role}». Change it: /role psychologist").format(
+            role=h(current)))
+        return
+    await services.requests.set_staff_role(message.chat.id, message.from_user.id, text)
+    await message.answer(_("Done. Your answers are signed: «{role}».").format(role=h(text)))
+
+
+@router.message(Command("open"))
+async def open_list(message: Message, services: Services) -> None:
+    group = await services.requests.group(message.chat.id)
+    if group is None or not group.active:
+        await message.answer(reason_text("group_not_bound"))
+        return
+    requests = await services.requests.open_for_institution(group.community, group.institution_id)
+    if not requests:
+        await message.answer(_("No open requests. Thank you!"))
+        return
+    lines = ["<b>" + _("Open requests: {n}").format(n=len(requests)) + "</b>"]
+    for r in requests:
+        mark = "🔴 " if r.urgent else ""
+        who = f" · {h(r.assignee_label)}" if r.assignee_label else ""
+        lines.append(f"{mark}№ {r.public_id} · {status_label(r.status)}{who}\n{h(topic_of(services.catalogue, r))}")
+    await message.answer("\n\n".join(lines)[:4096])
+
+
+# ----- the card's buttons ---------------------------------------------------------------------------------------
+
+@router.callback_query(Staff.filter())
+async def card_action(query: CallbackQuery, callback_data: Staff, state: FSMContext, services: Services,
+                      bot: Bot) -> None:
+    chat_id = query.message.chat.id
+    user_id = query.from_user.id
+    if not await is_member(bot, chat_id, user_id):
+        await query.answer(reason_text("not_staff"), show_alert=True)
+        return
+    action = callback_data.action
+    if action == "cancel":
+        await state.clear()
+        await query.answer()
+        await query.message.edit_text(_("Cancelled."))
+        return
+    try:
+        request = await services.requests.for_group(chat_id, callback_data.rid)
+    except RequestError as exc:
+        await query.answer(reason_text(exc.reason), show_alert=True)
+        return
+    label = await label_of(services, chat_id, user_id)
+    try:
+        await act(query, action, callback_data.arg, request, state, services, label)
+    except RequestError as exc:
+        await query.answer(reason_text(exc.reason), show_alert=True)
+        return
+    services.wake_outbox()
+
+
+async def act(query: CallbackQuery, action: str, arg: str, request: Request, state: FSMContext, services: Services,
+              label: str) -> None:
+    chat_id, user_id = query.message.chat.id, query.from_user.id
+    thread_id = query.message.message_thread_id if query.message.is_topic_message else None
+    requests = services.requests
+    if action == "take":
+        await requests.take(chat_id, request.id, user_id, label)
+        await query.answer(_("You took request No. {number}.").format(number=request.public_id))
+    elif action in ("reply", "note"):
+        await state.set_state(StaffForm.reply if action == "reply" else StaffForm.note)
+        await state.update_data(rid=request.id)
+        await query.answer()
+        prompt = (_("Write the answer to the resident in your next message (text, photo, document or voice).")
+                  if action == "reply" else
+                  _("Write the internal note in your next message. The resident will not see it."))
+        await query.message.answer(prompt, message_thread_id=thread_id, reply_markup=prompt_markup(request.id))
+    elif action == "redirect":
+        view = services.catalogue.communities[request.community]
+        rows = [[InlineKeyboardButton(text=inst.short_name.get(services.settings.default_locale)[:60],
+                                      callback_data=Staff(action="to", rid=request.id, arg=inst.id).pack())]
+                for inst in view.model.institutions if inst.id != request.institution_id]
+        rows.append([InlineKeyboardButton(text=_("❌ Cancel"), callback_data=Staff(action="cancel",
+                                                                                  rid=request.id).pack())])
+        await query.answer()
+        await query.message.answer(_("Where should request No. {number} go?").format(number=request.public_id),
+                                   message_thread_id=thread_id,
+                                   reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    elif action == "to":
+        view = services.catalogue.communities[request.community]
+        if arg not in view.institutions or arg == request.institution_id:
+            raise RequestError("bad_institution")
+        await state.set_state(StaffForm.reason)
+        await state.update_data(rid=request.id, target=arg)
+        await query.answer()
+        await query.message.edit_text(
+            _("Write in one message why it goes to «{name}». The resident will see this reason.").format(
+                name=h(view.institutions[arg].short_name.get(services.settings.default_locale))),
+            reply_markup=prompt_markup(request.id),
+        )
+    elif action in ("resolve", "close"):
+        await requests.finish(chat_id, request.id, user_id, label, resolved=action == "resolve")
+        await query.answer(_("Done. The resident is told and asked to rate the help."))
+    elif action == "reopen":
+        await requests.reopen(chat_id, request.id, user_id, label)
+        await query.answer(_("The request is back in work."))
+    else:
+        await query.answer(_("This button is out of date."), show_alert=True)
+
+
+# ----- messages in the group ------------------------------------------------------------------------------------
+
+@router.message(StaffForm.reply)
+@router.message(StaffForm.note)
+@router.message(StaffForm.reason)
+async def staff_input(message: Message, state: FSMContext, services: Services, bot: Bot,
+                      event_update: Update) -> None:
+    data = await state.get_data()
+    current = await state.get_state()
+    await state.clear()
+    request_id = int(data.get("rid") or 0)
+    label = await label_of(services, message.chat.id, message.from_user.id)
+    text = message.text or message.caption or ""
+    try:
+        if current == StaffForm.note.state:
+            if not text:
+                await message.reply(_("A note is text only. Please press «Note» again and write it."))
+                return
+            await services.requests.note(message.chat.id, request_id, message.from_user.id, label,
+                                         text[:MAX_DESCRIPTION])
+            await message.reply("📝 " + _("Note saved. The resident does not see it."))
+        elif current == StaffForm.reason.state:
+            if not text:
+                await message.reply(_("Please write the reason in words."))
+                return
+            request = await services.requests.redirect(message.chat.id, request_id, message.from_user.id, label,
+                                                       data.get("target", ""), text[:1000])
+            await message.reply("↪️ " + _("Request No. {number} went to «{name}». The resident is told.").format(
+                number=request.public_id, name=h(institution_name(services.catalogue, request))))
+        else:
+            await answer_resident(message, services, request_id, label, event_update)
+    except RequestError as exc:
+        await message.reply(reason_text(exc.reason))
+        return
+    services.wake_outbox()
+
+
+async def answer_resident(message: Message, services: Services, request_id: int, label: str,
+                          event_update: Update) -> None:
+    attachment = attachment_of(message)
+    text = message.text or message.caption or ""
+    if not text and attachment is None:
+        await message.reply(_("Only text, photos, documents and voice messages reach the resident."))
+        return
+    if len(text) > 4000:
+        await message.reply(_("The answer is longer than 4000 characters; please split it into two messages."))
+        return
+    try:
+        await services.requests.reply(message.chat.id, request_id, message.from_user.id, label, text,
+                                      [attachment] if attachment else [], update_id=event_update.update_id)
+    except RequestError as exc:
+        if exc.reason == "duplicate":
+            return
+        raise
+    await message.reply("📨 " + _("Sent to the resident."))
+
+
+@router.message(F.message_thread_id, ~F.text.startswith("/"), StateFilter(None))
+async def topic_message(message: Message, services: Services, bot: Bot, event_update: Update) -> None:
+    """Writing in a request's topic answers the resident."""
+    if not (message.text or message.photo or message.document or message.voice) or message.from_user.is_bot:
+        return
+    request = await services.requests.by_thread(message.chat.id, message.message_thread_id)
+    if request is None:
+        return
+    await relay_from_group(message, services, bot, request, event_update)
+
+
+@router.message(F.reply_to_message, ~F.text.startswith("/"), StateFilter(None))
+async def reply_to_card(message: Message, services: Services, bot: Bot, event_update: Update) -> None:
+    """Replying to a request's card (in a group without topics) answers the resident."""
+    request = await services.requests.by_card(message.chat.id, message.reply_to_message.message_id)
+    if request is None:
+        return
+    await relay_from_group(message, services, bot, request, event_update)
+
+
+async def relay_from_group(message: Message, services: Services, bot: Bot, request: Request,
+                           event_update: Update) -> None:
+    if not await is_member(bot, message.chat.id, message.from_user.id):
+        return
+    label = await label_of(services, message.chat.id, message.from_user.id)
+    try:
+        await answer_resident(message, services, request.id, label, event_update)
+    except RequestError as exc:
+        await message.reply(reason_text(exc.reason))
+        return
+    services.wake_outbox()
+
+
+def build() -> Router:
+    return router.build()
+
+
+# ----- the administrator's binding codes ------------------------------------------------------------------------
+
+admin = Routes("admin.bind", chats=None)
+
+
+@admin.message(Command("bind_code"))
+async def bind_code(message: Message, command: CommandObject, services: Services) -> None:
+    if not services.is_admin(message.from_user.id):
+        await message.answer(_("This command is for the community's administrators."))
+        return
+    args = (command.args or "").split()
+    served = services.served
+    if len(args) == 1 and len(served) == 1:
+        args = [served[0], args[0]]
+    if len(args) != 2 or args[0] not in services.catalogue.communities:
+        lines = [_("Usage: /bind_code COMMUNITY INSTITUTION. Institutions:")]
+        loc = services.settings.default_locale
+        for slug in served:
+            for inst in services.catalogue.communities[slug].model.institutions:
+                lines.append(f"<code>{slug} {inst.id}</code> — {h(inst.short_name.get(loc))}")
+        await message.answer("\n".join(lines)[:4096])
+        return
+    try:
+        code = await services.requests.create_bind_code(args[0], args[1], message.from_user.id)
+    except RequestError as exc:
+        await message.answer(reason_text(exc.reason))
+        return
+    await message.answer(
+        _("The code for «{name}»: <code>{code}</code>\nAdd the bot to the institution's group (as an administrator "
+          "if the group has topics) and send there: <code>/bind {code}</code>\nThe code works once, for 48 hours.")
+        .format(name=h(services.catalogue.communities[args[0]].institutions[args[1]].name.get(
+            services.settings.default_locale)), code=code)
+    )

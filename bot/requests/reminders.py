@@ -1,0 +1,54 @@
+"""Housekeeping on a timer: reminders about requests nobody took or answered, and retention purges."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+from bot.storage.db import utcnow
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger("bot.housekeeping")
+EVERY_SECONDS = 300
+
+
+async def remind(services: "Services") -> int:
+    """Announce again the requests not taken in time or past their answer date; tell the administrators."""
+    hours = services.settings.remind_after_hours
+    now = datetime.now(timezone.utc)
+    late = (now - timedelta(hours=hours)).isoformat(timespec="seconds")
+    rows = await services.db.fetchall(
+        "SELECT id FROM requests WHERE status IN ('new', 'in_progress') "
+        "AND ((status = 'new' AND created_at < ?) OR due_at < ?) "
+        "AND (reminded_at IS NULL OR reminded_at < ?)",
+        (late, now.isoformat(timespec="seconds"), late),
+    )
+    for row in rows:
+        await services.requests.queue_reminder(row["id"])
+    if rows:
+        services.wake_outbox()
+    return len(rows)
+
+
+async def housekeeping(services: "Services", stop: asyncio.Event, every: float = EVERY_SECONDS) -> None:
+    last_purge = ""
+    while not stop.is_set():
+        try:
+            reminded = await remind(services)
+            if reminded:
+                log.info("reminded about %d request(s)", reminded)
+            today = utcnow()[:10]
+            if today != last_purge:
+                purged = await services.requests.purge_closed(services.settings.retention_days)
+                last_purge = today
+                if purged:
+                    log.info("retention: removed personal data of %d closed request(s)", purged)
+        except Exception:
+            log.exception("housekeeping failed")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=every)
+        except asyncio.TimeoutError:
+            pass
