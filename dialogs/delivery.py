@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from contextlib import contextmanager
+from typing import Any, Awaitable, Callable, Iterator, Optional
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -54,6 +55,7 @@ class TelegramSender:
         handler = self.handlers.get(item.kind)
         if handler is None:
             raise Permanent(f"unknown outbox kind {item.kind}")
+        self._chat: Optional[int] = None  # the group a handler is sending to, for the error's sake
         try:
             await handler(item, request)
         except TelegramRetryAfter as exc:
@@ -61,25 +63,21 @@ class TelegramSender:
         except TelegramForbiddenError as exc:
             if item.target.startswith("resident:"):
                 raise RecipientBlocked(str(exc)) from exc
-            raise GroupUnreachable(request.group_chat_id or 0, str(exc)) from exc
+            raise GroupUnreachable(self._chat or request.group_chat_id or 0, str(exc)) from exc
         except TelegramBadRequest as exc:
             message = str(exc).lower()
             if item.target.startswith("institution:") and any(word in message for word in GONE):
-                raise GroupUnreachable(request.group_chat_id or 0, str(exc)) from exc
+                raise GroupUnreachable(self._chat or request.group_chat_id or 0, str(exc)) from exc
             if item.target.startswith("resident:") and "chat not found" in message:
                 raise RecipientBlocked(str(exc)) from exc
             raise Permanent(str(exc)) from exc
         except (TelegramNetworkError, TelegramServerError, TelegramNotFound) as exc:
             raise Transient(str(exc)) from exc
 
-    async def on_held(self, item: Item, reason: str) -> None:
+    async def on_held(self, item: Item, reason: str, chat_id: Optional[int]) -> None:
         if item.target.startswith("institution:"):
-            group_chat = None
-            if reason == "unreachable":
-                request = await self.services.requests.get(item.payload.get("request_id", -1))
-                group_chat = request.group_chat_id if request else None
-                if group_chat:
-                    await self.services.requests.mark_group_unreachable(group_chat)
+            if reason == "unreachable" and chat_id:
+                await self.services.requests.mark_group_unreachable(chat_id)
             if item.request_id is not None:
                 await self.services.requests.notify_admins_once(item.request_id, item.target, reason)
 
@@ -88,6 +86,12 @@ class TelegramSender:
         await self.services.residents.mark_blocked(resident_id)
 
     # ----- helpers ----------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _speaking(self, locale: str) -> Iterator[None]:
+        """Translations work outside handlers too: the outbox runs on its own."""
+        with self.i18n.context(), self.i18n.use_locale(locale):
+            yield
 
     def _locale_of_group(self) -> str:
         return self.services.settings.default_locale
@@ -100,6 +104,7 @@ class TelegramSender:
         group = await self.services.requests.group_for(request.community, request.institution_id)
         if group is None:
             raise NoGroup()
+        self._chat = group.chat_id
         return group.chat_id, request.thread_id if request.group_chat_id == group.chat_id else None, group.is_forum
 
     async def _send_files(self, chat_id: int, files: list[Attachment], thread_id: Optional[int] = None,
@@ -125,10 +130,11 @@ class TelegramSender:
             raise NoGroup()
         if request.card_message_id and request.group_chat_id == group.chat_id:
             return  # already delivered to this group
+        self._chat = group.chat_id
         catalogue = self.services.catalogue
         tz = self.services.settings.tz
         files = await self.services.requests.files(request.id)
-        with self.i18n.use_locale(self._locale_of_group()):
+        with self._speaking(self._locale_of_group()):
             thread_id = None
             if group.is_forum:
                 topic = await self.bot.create_forum_topic(group.chat_id, topic_name(catalogue, request),
@@ -146,7 +152,7 @@ class TelegramSender:
             return  # the card will show the current state when it is delivered
         files = await self.services.requests.files(request.id)
         chat_id = item.payload.get("chat_id", request.group_chat_id)
-        with self.i18n.use_locale(self._locale_of_group()):
+        with self._speaking(self._locale_of_group()):
             text = staff_card(self.services.catalogue, request, len(files), self.services.settings.tz)
             try:
                 await self.bot.edit_message_text(text, chat_id=chat_id, message_id=request.card_message_id,
@@ -161,7 +167,7 @@ class TelegramSender:
         if request.group_chat_id != chat_id or not request.card_message_id:
             raise NoGroup()  # the card has not reached the group yet: keep the order
         event = await self.services.requests.event(item.payload["event_id"])
-        with self.i18n.use_locale(self._locale_of_group()):
+        with self._speaking(self._locale_of_group()):
             header = "💬 " + _("The resident wrote about request No. {number}:").format(number=request.public_id)
             reply_to = None if thread_id else request.card_message_id
             chunks = split_text(event.text or "", 3500) or [""]
@@ -174,7 +180,7 @@ class TelegramSender:
     async def _group_notice(self, item: Item, request: Request) -> None:
         chat_id, thread_id, _forum = await self._group(request)
         notice = item.payload.get("notice")
-        with self.i18n.use_locale(self._locale_of_group()):
+        with self._speaking(self._locale_of_group()):
             if notice == "withdrawn":
                 text = "↩️ " + _("The resident withdrew request No. {number}.").format(number=request.public_id)
             elif notice == "rated":
@@ -192,7 +198,7 @@ class TelegramSender:
 
     async def _admin_notice(self, item: Item, request: Request) -> None:
         notice = item.payload.get("notice")
-        with self.i18n.use_locale(self._locale_of_group()):
+        with self._speaking(self._locale_of_group()):
             if notice == "overdue":
                 if not request.status.open:
                     return
@@ -223,7 +229,7 @@ class TelegramSender:
     async def _resident_notice(self, item: Item, request: Request) -> None:
         resident_id = int(item.target.split(":", 1)[1])
         markup = None
-        with self.i18n.use_locale(await self._resident_locale(resident_id)):
+        with self._speaking(await self._resident_locale(resident_id)):
             number = request.public_id
             institution = h(institution_name(self.services.catalogue, request, short=False))
             if item.kind == "redirected":
@@ -250,7 +256,7 @@ class TelegramSender:
     async def _resident_reply(self, item: Item, request: Request) -> None:
         resident_id = int(item.target.split(":", 1)[1])
         event = await self.services.requests.event(item.payload["event_id"])
-        with self.i18n.use_locale(await self._resident_locale(resident_id)):
+        with self._speaking(await self._resident_locale(resident_id)):
             header = "💬 " + _("Answer to your request No. {number}").format(number=request.public_id)
             signature = _("{role}, {institution}").format(
                 role=h(event.actor_label or _("specialist")),

@@ -55,6 +55,21 @@ def test_routing_rules_for_every_community(catalogue, slug):
     assert route(view, report=True, about_child=True) == model.children_institution
     assert route(view, situation_id="child_at_risk") == model.children_institution
     assert route(view, service_id="unknown-service") == model.intake_institution
+    for situation in catalogue.situations:
+        target = route(view, situation_id=situation)
+        providers = {s.provider for s in view.services_for_situation(situation) if s.status.value == "active"}
+        expected = model.situation_routes.get(situation) or (model.children_institution
+                                                            if situation == "child_at_risk" else None)
+        if expected:
+            assert target == expected
+        elif providers:
+            assert target in providers, (situation, target)
+        else:
+            assert target == model.intake_institution
+
+
+def test_older_care_in_lutsk_goes_to_the_territorial_centre(catalogue):
+    assert route(catalogue.communities["lutsk"], situation_id="older_care") == "tcso"
 
 
 def test_working_days_skip_weekends():
@@ -206,7 +221,7 @@ class FakeSender:
             raise outcome
         self.delivered.append(item)
 
-    async def on_held(self, item, reason):
+    async def on_held(self, item, reason, chat_id):
         self.held.append(reason)
 
     async def on_blocked(self, item):

@@ -71,7 +71,7 @@ class Item:
 class Sender(Protocol):
     async def deliver(self, item: Item) -> None: ...
 
-    async def on_held(self, item: Item, reason: str) -> None: ...
+    async def on_held(self, item: Item, reason: str, chat_id: Optional[int]) -> None: ...
 
     async def on_blocked(self, item: Item) -> None: ...
 
@@ -135,7 +135,7 @@ class Outbox:
             reason = "no_group" if isinstance(exc, NoGroup) else "unreachable"
             log.warning("outbox %s: %s for %s; held until a group is bound", item.id, reason, item.target)
             await self._finish(item, "held", reason)
-            await self.sender.on_held(item, reason)
+            await self.sender.on_held(item, reason, getattr(exc, "chat_id", None))
             return False
         except Permanent as exc:
             log.error("outbox %s (%s): refused: %s", item.id, item.kind, exc)

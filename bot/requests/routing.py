@@ -1,6 +1,7 @@
 """Which institution receives a request."""
 from __future__ import annotations
 
+from collections import Counter
 from typing import Optional
 
 from bot.catalogue.loader import CommunityView
@@ -17,7 +18,8 @@ def route(
     report: bool = False,
 ) -> str:
     """A service goes to its provider; a report about a child or a child at risk to the children's service;
-    a life situation to the institution named for it in data/; everything else to the intake institution."""
+    a life situation to the institution named for it in data/ (`situation_routes`), or else to the one that
+    provides most of the running services for it; everything else to the intake institution."""
     model = community.model
     if report and about_child:
         return model.children_institution
@@ -27,4 +29,19 @@ def route(
         return community.services[service_id].provider
     if situation_id and situation_id in model.situation_routes:
         return model.situation_routes[situation_id]
+    if situation_id:
+        provider = main_provider(community, situation_id)
+        if provider:
+            return provider
     return model.intake_institution
+
+
+def main_provider(community: CommunityView, situation_id: str) -> Optional[str]:
+    """The institution with the most running services for a situation; the intake one wins a tie."""
+    counts = Counter(s.provider for s in community.services_for_situation(situation_id) if s.status.value == "active")
+    if not counts:
+        return None
+    best = max(counts.values())
+    leaders = [inst for inst, n in counts.items() if n == best]
+    intake = community.model.intake_institution
+    return intake if intake in leaders else sorted(leaders)[0]

@@ -619,15 +619,22 @@ class SandboxCore:
         self._signal(bot.id).fire()
         self.changes.fire()
         deadline = time.monotonic() + min(max(timeout, 0.0), self.config.max_poll_timeout)
-        while True:
-            if self._poll_generation.get(bot.id) != generation:
-                raise ApiError(409, CONFLICT_POLLING)
-            if bot.webhook_url:
-                raise ApiError(409, CONFLICT_WEBHOOK)
-            remaining = deadline - time.monotonic()
-            if bot.updates or remaining <= 0 or self.closing:
-                return [dict(update) for update in bot.updates[: max(1, min(limit, 100))]]
-            await self._signal(bot.id).wait(remaining)
+        try:
+            while True:
+                if self._poll_generation.get(bot.id) != generation:
+                    raise ApiError(409, CONFLICT_POLLING)
+                if bot.webhook_url:
+                    raise ApiError(409, CONFLICT_WEBHOOK)
+                remaining = deadline - time.monotonic()
+                if bot.updates or remaining <= 0 or self.closing:
+                    return [dict(update) for update in bot.updates[: max(1, min(limit, 100))]]
+                await self._signal(bot.id).wait(remaining)
+        except asyncio.CancelledError:
+            # The poller hung up (the bot stopped): it no longer listens unless a newer poll runs.
+            if self._poll_generation.get(bot.id) == generation:
+                self._polling_bots.discard(bot.id)
+                self.changes.fire()
+            raise
 
     @staticmethod
     def _confirm(bot: BotRecord, offset: int | None) -> None:

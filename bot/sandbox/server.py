@@ -146,7 +146,9 @@ class Sandbox:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> Sandbox:
         self.app = create_app(self.config)
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=2.0)
+        # A request whose client has gone (a bot stopped while long polling) ends there, as in
+        # Telegram: it neither holds the bot "listening" nor logs a 409 that nobody receives.
+        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=2.0, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()

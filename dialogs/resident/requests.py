@@ -585,7 +585,8 @@ async def open_request(query: CallbackQuery, callback_data: Req, services: Servi
     if request is None:
         return
     await query.answer()
-    await query.message.answer(*await request_screen(services, request))
+    text, markup = await request_screen(services, request)
+    await query.message.answer(text, reply_markup=markup)
 
 
 async def request_screen(services: Services, request) -> tuple[str, InlineKeyboardMarkup]:

@@ -159,7 +159,6 @@ async def card_action(query: CallbackQuery, callback_data: Staff, state: FSMCont
 async def act(query: CallbackQuery, action: str, arg: str, request: Request, state: FSMContext, services: Services,
               label: str) -> None:
     chat_id, user_id = query.message.chat.id, query.from_user.id
-    thread_id = query.message.message_thread_id if query.message.is_topic_message else None
     requests = services.requests
     if action == "take":
         await requests.take(chat_id, request.id, user_id, label)
@@ -171,7 +170,7 @@ async def act(query: CallbackQuery, action: str, arg: str, request: Request, sta
         prompt = (_("Write the answer to the resident in your next message (text, photo, document or voice).")
                   if action == "reply" else
                   _("Write the internal note in your next message. The resident will not see it."))
-        await query.message.answer(prompt, message_thread_id=thread_id, reply_markup=prompt_markup(request.id))
+        await query.message.answer(prompt, reply_markup=prompt_markup(request.id))
     elif action == "redirect":
         view = services.catalogue.communities[request.community]
         rows = [[InlineKeyboardButton(text=inst.short_name.get(services.settings.default_locale)[:60],
@@ -181,7 +180,6 @@ async def act(query: CallbackQuery, action: str, arg: str, request: Request, sta
                                                                                   rid=request.id).pack())])
         await query.answer()
         await query.message.answer(_("Where should request No. {number} go?").format(number=request.public_id),
-                                   message_thread_id=thread_id,
                                    reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
     elif action == "to":
         view = services.catalogue.communities[request.community]
