@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 PO     := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO     := $(PO:.po=.mo)
 
-.PHONY: run test setup locales extract check-data bench browser clean
+.PHONY: run test setup locales extract check-data bench browser lint clean
 
 run: setup
 	$(PY) -m bot run
@@ -39,6 +39,9 @@ browser:
 	  echo "installing Debian chromium for the browser test"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "could not install chromium: the browser test will fail"; }
+
+lint: setup
+	$(VENV)/bin/ruff check bot dialogs tests benchmarks
 
 check-data: setup
 	$(PY) -m bot check-data

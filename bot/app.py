@@ -17,8 +17,8 @@ from aiogram.utils.i18n import I18n
 from bot.catalogue.loader import load_catalogue
 from bot.catalogue.search import SearchEngine
 from bot.config import PROJECT_ROOT, Settings
-from bot.runtime.middlewares import LocaleMiddleware, ResidentMiddleware, UpdateLogMiddleware
 from bot.requests.service import RequestService
+from bot.runtime.middlewares import LocaleMiddleware, ResidentMiddleware, UpdateLogMiddleware
 from bot.services import Services
 from bot.storage.db import Database
 from bot.storage.fsm import SQLiteStorage
@@ -96,9 +96,9 @@ async def set_commands(bot: Bot, i18n: I18n) -> None:
 
 async def run_polling(app: App, bot: Bot, stop: Optional[asyncio.Event] = None) -> None:
     """Poll until cancelled (or until `stop` is set); the outbox and the reminders work alongside."""
-    from dialogs.delivery import TelegramSender
     from bot.delivery.outbox import Outbox
     from bot.requests.reminders import housekeeping
+    from dialogs.delivery import TelegramSender
 
     me = await bot.get_me()
     log.info("bot @%s started; serving %s", me.username, ", ".join(app.services.served))

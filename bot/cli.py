@@ -115,8 +115,8 @@ async def _run(settings: Settings) -> int:
 
 async def _run_with_sandbox(settings: Settings, port: Optional[int] = None) -> int:
     """No token: start the local Bot API sandbox with its web chat and the bot against it."""
-    from bot.sandbox.server import Sandbox
     from bot.app import build_app, make_bot, run_polling
+    from bot.sandbox.server import Sandbox
 
     sandbox = Sandbox(bot_token=SANDBOX_TOKEN)
     await sandbox.start(settings.sandbox_host, settings.sandbox_port if port is None else port)

@@ -213,7 +213,8 @@ class RequestService:
         )
         by_event: dict[int, list[Attachment]] = {}
         for f in files:
-            by_event.setdefault(f["event_id"], []).append(Attachment(f["kind"], f["file_id"], f["file_name"], f["size"]))
+            attachment = Attachment(f["kind"], f["file_id"], f["file_name"], f["size"])
+            by_event.setdefault(f["event_id"], []).append(attachment)
         return [
             Event(r["id"], r["request_id"], r["at"], r["actor"], r["actor_id"], r["actor_label"], r["kind"], r["text"],
                   bool(r["public"]), r["institution_id"], tuple(by_event.get(r["id"], ())))

@@ -9,8 +9,8 @@ async with SandboxClient(sandbox.url) as client:
 from __future__ import annotations
 
 import base64
-from typing import Any
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import aiohttp
 

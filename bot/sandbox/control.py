@@ -9,8 +9,8 @@ import base64
 import binascii
 import json
 import time
-from typing import Any
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,6 @@ from .control import ControlApi
 from .core import SandboxConfig, SandboxCore
 from .errors import ApiError, bad_request, not_found
 from .files import Upload
-import contextlib
 
 if TYPE_CHECKING:
     from .client import SandboxClient

@@ -13,7 +13,7 @@ from bot.catalogue.loader import CommunityView
 from bot.catalogue.models import Service
 from bot.services import Services
 from bot.storage.residents import Resident
-from dialogs.common import Routes, BTN_FIND, MenuButton, Nav, button, h, keyboard, locale, nav_row, paged
+from dialogs.common import BTN_FIND, MenuButton, Nav, Routes, button, h, keyboard, locale, nav_row, paged
 from dialogs.resident import render
 
 router = Routes("resident.browse")
@@ -88,7 +88,9 @@ async def lists(
     catalogue = services.catalogue
     if callback_data.screen == "sits":
         title = _("What happened? Choose what fits best:")
-        items = [(("⚠️ " if s.danger else "") + s.name.get(loc), "sit", s.id) for s in catalogue.situations_of(community)]
+        items = [
+            (("⚠️ " if s.danger else "") + s.name.get(loc), "sit", s.id) for s in catalogue.situations_of(community)
+        ]
     elif callback_data.screen == "grps":
         title = _("Who needs help?")
         items = [(g.name.get(loc), "grp", g.id) for g in catalogue.groups_of(community)]

@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.services import Services
 from bot.storage.residents import Resident
-from dialogs.common import Routes, BTN_EMERGENCY, MenuButton, Nav, button, keyboard, nav_row
+from dialogs.common import BTN_EMERGENCY, MenuButton, Nav, Routes, button, keyboard, nav_row
 from dialogs.resident import render
 from dialogs.resident.browse import community_of
 

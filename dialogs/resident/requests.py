@@ -36,7 +36,6 @@ from dialogs.common import (
     MenuButton,
     Nav,
     Routes,
-    button,
     h,
     keyboard,
     locale,

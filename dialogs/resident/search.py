@@ -13,7 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.catalogue.danger import detect
 from bot.services import Services
 from bot.storage.residents import Resident
-from dialogs.common import Routes, BTN_SEARCH, MenuButton, button, keyboard, nav_row
+from dialogs.common import BTN_SEARCH, MenuButton, Routes, button, keyboard, nav_row
 from dialogs.resident import render
 from dialogs.resident.browse import ask_community, community_of
 from dialogs.resident.emergency import send_emergency

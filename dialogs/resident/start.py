@@ -13,12 +13,12 @@ from aiogram.utils.i18n import gettext as _
 from bot.services import Services
 from bot.storage.residents import Resident
 from dialogs.common import (
-    Routes,
     BTN_HELP,
     BTN_SETTINGS,
     MenuButton,
     Nav,
     Pick,
+    Routes,
     button,
     h,
     keyboard,
@@ -141,7 +141,9 @@ async def menu_command(message: Message, state: FSMContext, services: Services, 
 
 
 @router.callback_query(Nav.filter(F.screen == "menu"))
-async def menu_button(query: CallbackQuery, state: FSMContext, services: Services, resident: Optional[Resident]) -> None:
+async def menu_button(
+    query: CallbackQuery, state: FSMContext, services: Services, resident: Optional[Resident]
+) -> None:
     await state.clear()
     await query.answer()
     await show_menu(query.message, services, resident)

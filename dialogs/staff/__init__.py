@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Optional
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError

@@ -119,15 +119,8 @@ def summarise(call: dict[str, Any]) -> str:
     return f"#{call['seq']} {call['method']}({', '.join(gist)}) -> {call.get('error_code')} {call.get('description')}"
 
 
-ALLOWED_ERRORS: list[tuple[str, str]] = []  # (method, part of the description) a test provokes on purpose
-
-
 async def failed_calls(client: SandboxClient, since: int) -> list[dict[str, Any]]:
-    def allowed(call: dict[str, Any]) -> bool:
-        return any(call["method"] == method and part in str(call.get("description"))
-                   for method, part in ALLOWED_ERRORS)
-
-    return [call for call in await client.calls(since=since) if not call["ok"] and not allowed(call)]
+    return [call for call in await client.calls(since=since) if not call["ok"]]
 
 
 async def last_call_seq(client: SandboxClient) -> int:
@@ -219,6 +212,7 @@ class World:
     client: SandboxClient
     running: RunningBot
     allowed: list[Allowance] = field(default_factory=list)
+    reported: set[int] = field(default_factory=set)  # seqs of refused calls a test has already failed on
 
     def allow_errors(self, description: str, chat_id: int | None = None) -> None:
         """Tolerate refused calls whose description contains ``description`` (to ``chat_id`` only, if given)
@@ -244,11 +238,6 @@ class World:
     def services(self) -> Any:
         return self.running.app.services
 
-    @staticmethod
-    def allow_error(method: str, description_part: str) -> None:
-        """A Bot API error the test provokes on purpose (a group that removed the bot, a blocked user)."""
-        ALLOWED_ERRORS.append((method, description_part))
-
 
 @pytest_asyncio.fixture(scope=LOOP, loop_scope=LOOP)
 async def world_once(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
@@ -261,7 +250,7 @@ async def world_once(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
         await client.wait_bot_ready(timeout=10)
         world = World(sandbox, client, running)
         yield world
-        failed = world.unexpected(await client.calls())
+        failed = [c for c in world.unexpected(await client.calls()) if c["seq"] not in world.reported]
     finally:
         if running is not None:
             await running.stop()
@@ -279,6 +268,7 @@ async def world(world_once: World) -> AsyncIterator[World]:
     yield world_once
     await settle_calls(client, since)
     failed = world_once.unexpected(await client.calls(since=since))
+    world_once.reported.update(call["seq"] for call in failed)
     if failed:
         pytest.fail("Bot API calls answered with an error:\n" + "\n".join(map(summarise, failed)), pytrace=False)
 
