@@ -17,6 +17,7 @@ from aiogram.utils.i18n import I18n
 from bot.catalogue.loader import load_catalogue
 from bot.catalogue.search import SearchEngine
 from bot.config import PROJECT_ROOT, Settings
+from bot.consult.service import ConsultService
 from bot.requests.service import RequestService
 from bot.runtime.middlewares import LocaleMiddleware, ResidentMiddleware, UpdateLogMiddleware
 from bot.services import Services
@@ -43,13 +44,15 @@ class App:
 async def build_services(settings: Settings) -> Services:
     catalogue = load_catalogue(settings.data_dir, settings.communities or None)
     db = await Database(settings.database_path).connect()
+    requests = RequestService(db, catalogue, settings.tz)
     return Services(
         settings=settings,
         db=db,
         catalogue=catalogue,
         search=SearchEngine(catalogue),
         residents=ResidentRepo(db),
-        requests=RequestService(db, catalogue, settings.tz),
+        requests=requests,
+        consult=ConsultService(db, catalogue, settings.tz, requests),
     )
 
 

@@ -7,6 +7,7 @@ from typing import Optional
 from bot.catalogue.loader import Catalogue
 from bot.catalogue.search import SearchEngine
 from bot.config import Settings
+from bot.consult.service import ConsultService
 from bot.delivery.outbox import Outbox
 from bot.requests.service import RequestService
 from bot.storage.db import Database
@@ -23,6 +24,7 @@ class Services:
     search: SearchEngine
     residents: ResidentRepo
     requests: RequestService
+    consult: ConsultService
     outbox: Optional[Outbox] = field(default=None)
 
     @property

@@ -9,6 +9,7 @@ from aiogram.utils.i18n import gettext as _
 
 from dialogs import resident, staff
 from dialogs.common import Routes
+from dialogs.staff import consult as staff_consult
 
 log = logging.getLogger("bot.errors")
 fallback = Routes("fallback", chats=None)
@@ -39,6 +40,7 @@ async def on_error(event: ErrorEvent) -> bool:
 def setup_routers(dp: Dispatcher) -> None:
     dp.include_router(staff.admin.build())
     dp.include_router(resident.router())
+    dp.include_router(staff_consult.build())
     dp.include_router(staff.build())
     dp.include_router(fallback.build())
     dp.errors.register(on_error)

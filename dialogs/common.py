@@ -35,6 +35,7 @@ BTN_HELP = N_("❓ How to use")
 BTN_ASK = N_("📝 Ask for help")
 BTN_MY = N_("📂 My requests")
 BTN_REPORT = N_("🙋 Report a person in need")
+BTN_CONSULT = N_("💬 Online consultation")
 
 
 class Nav(CallbackData, prefix="n"):
@@ -83,6 +84,7 @@ def main_menu() -> ReplyKeyboardMarkup:
         keyboard=[
             [KeyboardButton(text=_(BTN_FIND)), KeyboardButton(text=_(BTN_SEARCH))],
             [KeyboardButton(text=_(BTN_ASK)), KeyboardButton(text=_(BTN_MY))],
+            [KeyboardButton(text=_(BTN_CONSULT))],
             [KeyboardButton(text=_(BTN_EMERGENCY))],
             [KeyboardButton(text=_(BTN_REPORT))],
             [KeyboardButton(text=_(BTN_SETTINGS)), KeyboardButton(text=_(BTN_HELP))],

@@ -34,7 +34,7 @@ class TelegramSender:
         self.bot = bot
         self.services = services
         self.i18n = i18n
-        self.handlers: dict[str, Callable[[Item, Request], Awaitable[None]]] = {
+        about_request = {
             "card": self._card,
             "card_update": self._card_update,
             "relay_to_group": self._relay_to_group,
@@ -45,34 +45,47 @@ class TelegramSender:
             "finished": self._resident_notice,
             "admin_notice": self._admin_notice,
         }
+        self.handlers: dict[str, Callable[[Item], Awaitable[None]]] = {
+            kind: self._about_request(handler) for kind, handler in about_request.items()
+        }
+        from dialogs.consult_delivery import consult_handlers
+
+        self.handlers.update(consult_handlers(self))
 
     # ----- entry points the outbox calls ------------------------------------------------------------------------
 
     async def deliver(self, item: Item) -> None:
-        request = await self.services.requests.get(item.payload.get("request_id", -1))
-        if request is None:
-            raise Permanent("the request no longer exists")
         handler = self.handlers.get(item.kind)
         if handler is None:
             raise Permanent(f"unknown outbox kind {item.kind}")
         self._chat: Optional[int] = None  # the group a handler is sending to, for the error's sake
+        resident_target = item.target.startswith("resident:")
         try:
-            await handler(item, request)
+            await handler(item)
         except TelegramRetryAfter as exc:
             raise RetryAfter(exc.retry_after) from exc
         except TelegramForbiddenError as exc:
-            if item.target.startswith("resident:"):
+            if resident_target:
                 raise RecipientBlocked(str(exc)) from exc
-            raise GroupUnreachable(self._chat or request.group_chat_id or 0, str(exc)) from exc
+            raise GroupUnreachable(self._chat or 0, str(exc)) from exc
         except TelegramBadRequest as exc:
             message = str(exc).lower()
-            if item.target.startswith("institution:") and any(word in message for word in GONE):
-                raise GroupUnreachable(self._chat or request.group_chat_id or 0, str(exc)) from exc
-            if item.target.startswith("resident:") and "chat not found" in message:
+            if not resident_target and any(word in message for word in GONE):
+                raise GroupUnreachable(self._chat or 0, str(exc)) from exc
+            if resident_target and "chat not found" in message:
                 raise RecipientBlocked(str(exc)) from exc
             raise Permanent(str(exc)) from exc
         except (TelegramNetworkError, TelegramServerError, TelegramNotFound) as exc:
             raise Transient(str(exc)) from exc
+
+    def _about_request(self, handler: Callable[[Item, Request], Awaitable[None]]):
+        async def run(item: Item) -> None:
+            request = await self.services.requests.get(item.payload.get("request_id", -1))
+            if request is None:
+                raise Permanent("the request no longer exists")
+            await handler(item, request)
+
+        return run
 
     async def on_held(self, item: Item, reason: str, chat_id: Optional[int]) -> None:
         if item.target.startswith("institution:"):

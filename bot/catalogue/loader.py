@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from bot.catalogue.models import (
     Community,
+    ConsultationTopic,
     Hotline,
     Institution,
     Service,
@@ -25,6 +26,8 @@ SHARED_FILES = {
     "service_types": "service_types.yaml",
     "hotlines": "hotlines.yaml",
     "synonyms": "synonyms.yaml",
+    "consultation_topics": "consultation_topics.yaml",
+    "schedule": "schedule.yaml",
 }
 COMMUNITY_FILE = "community.yaml"
 
@@ -82,6 +85,10 @@ class Catalogue:
     @property
     def service_types(self) -> dict[str, ServiceType]:
         return {t.id: t for t in self.shared.service_types}
+
+    @property
+    def consultation_topics(self) -> list[ConsultationTopic]:
+        return sorted(self.shared.consultation_topics, key=lambda t: t.order)
 
     @property
     def hotlines(self) -> list[Hotline]:
@@ -170,7 +177,11 @@ def load_shared(data_dir: Path, problems: list[str]) -> Optional[SharedData]:
                 message = f"missing translation ({err['loc'][-1]})"
             problems.append(f"{path}: {_loc_path(tuple(err['loc'][1:]), raw[key])}: {message}")
         return None
-    for key in ("target_groups", "situations", "service_types", "hotlines"):
+    for topic in shared.consultation_topics:
+        if topic.situation and topic.situation not in {s.id for s in shared.situations}:
+            problems.append(f"{shared_dir / SHARED_FILES['consultation_topics']}: [{topic.id}].situation: "
+                            f"unknown life situation '{topic.situation}'")
+    for key in ("target_groups", "situations", "service_types", "hotlines", "consultation_topics"):
         for dup in sorted(_duplicates(item.id for item in getattr(shared, key))):
             problems.append(f"{shared_dir / SHARED_FILES[key]}: [{dup}]: duplicate id")
     return shared
@@ -197,6 +208,12 @@ def check_community(path: Path, community: Community, shared: SharedData) -> lis
             problems.append(f"{path}: situation_routes.{situation_id}: unknown life situation")
         if inst not in known_inst:
             problems.append(f"{path}: situation_routes.{situation_id}: unknown institution '{inst}'")
+    topics = {t.id for t in shared.consultation_topics}
+    for line in community.consultation:
+        if line.topic not in topics:
+            problems.append(f"{path}: consultation[{line.topic}].topic: unknown consultation topic")
+        if line.institution and line.institution not in known_inst:
+            problems.append(f"{path}: consultation[{line.topic}].institution: unknown institution '{line.institution}'")
     if path.parent.name != community.slug:
         problems.append(f"{path}: slug: '{community.slug}' differs from its folder '{path.parent.name}'")
     for service in community.services:

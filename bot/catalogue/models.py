@@ -1,10 +1,11 @@
 """Pydantic models of the catalogue: everything in data/ is validated by them at load."""
 from __future__ import annotations
 
+from datetime import date, time
 from enum import Enum
-from typing import Optional
+from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,40}$"
 
@@ -112,6 +113,38 @@ class Service(Strict):
     seed_ref: str = Field(min_length=1)
 
 
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Hours(Strict):
+    """When a consultation line works, in the deployment's time zone."""
+
+    days: list[Day] = Field(min_length=1)
+    start: time
+    end: time
+    slot_minutes: int = Field(ge=10, le=240)
+    wait_minutes: int = Field(ge=1, le=240)
+    booking_days_ahead: int = Field(ge=1, le=30)
+
+    @model_validator(mode="after")
+    def _order(self) -> "Hours":
+        if self.start >= self.end:
+            raise ValueError("start must be before end")
+        return self
+
+    def works_on(self, day: date) -> bool:
+        return DAYS[day.weekday()] in self.days
+
+
+class ConsultationLine(Strict):
+    """A community's line for one topic: who answers and, if not the default, when."""
+
+    topic: str
+    institution: Optional[str] = None
+    hours: Optional[Hours] = None
+
+
 class Community(Strict):
     slug: str = Field(pattern=ID_PATTERN)
     name: Text
@@ -125,6 +158,7 @@ class Community(Strict):
     services: list[Service] = Field(min_length=1)
     # life situation -> institution that receives requests about it; unmatched ones go to intake
     situation_routes: dict[str, str] = {}
+    consultation: list[ConsultationLine] = []
 
 
 class TargetGroup(Strict):
@@ -159,9 +193,23 @@ class Hotline(Strict):
     order: int = 100
 
 
+class ConsultationTopic(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: Text
+    situation: Optional[str] = None
+    order: int = 100
+
+
+class Schedule(Strict):
+    default: Hours
+    holidays: list[date] = []
+
+
 class SharedData(Strict):
     target_groups: list[TargetGroup]
     situations: list[Situation]
     service_types: list[ServiceType]
     hotlines: list[Hotline]
     synonyms: dict[str, list[str]] = {}
+    consultation_topics: list[ConsultationTopic] = []
+    schedule: Schedule

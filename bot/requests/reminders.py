@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger("bot.housekeeping")
-EVERY_SECONDS = 300
+EVERY_SECONDS = 30
 
 
 async def remind(services: "Services") -> int:
@@ -33,10 +33,20 @@ async def remind(services: "Services") -> int:
     return len(rows)
 
 
+async def consultation_clock(services: "Services") -> int:
+    """Consultations nobody took in time, and reminders of booked times."""
+    timed_out = await services.consult.time_out()
+    reminded = await services.consult.remind_bookings()
+    if timed_out or reminded:
+        services.wake_outbox()
+    return len(timed_out) + reminded
+
+
 async def housekeeping(services: "Services", stop: asyncio.Event, every: float = EVERY_SECONDS) -> None:
     last_purge = ""
     while not stop.is_set():
         try:
+            await consultation_clock(services)
             reminded = await remind(services)
             if reminded:
                 log.info("reminded about %d request(s)", reminded)

@@ -165,6 +165,8 @@ async def service_card(
     rows = []
     if service.status.value == "active":
         rows.append([button(_("📝 Ask for this help"), "ask", service.id)])
+        if service.consultation:
+            rows.append([button(_("💬 Ask a specialist online"), "consult")])
     rows.append([button("🏛 " + community.institutions[service.provider].short_name.get(locale()), "inst",
                         service.provider)])
     rows.append(nav_row(back_target))  # type: ignore[arg-type]

@@ -42,6 +42,7 @@ from dialogs.common import (
     main_menu,
     nav_row,
 )
+from dialogs.consult_view import Cons
 from dialogs.requests_view import FOR_WHOM, Req, institution_name, resident_history, resident_list, topic_of
 from dialogs.resident import render
 from dialogs.resident.browse import ask_community, community_of
@@ -173,6 +174,13 @@ async def consent(query: CallbackQuery, callback_data: AskCb, state: FSMContext,
                                         "the numbers in 🆘 Emergency help."))
         return
     await services.requests.give_consent(query.from_user.id, CONSENT_VERSION)
+    follow = (await state.get_data()).get("after_consent")
+    if follow:
+        from dialogs.resident.consult import after_consent
+
+        await query.message.edit_text(_("Thank you."))
+        await after_consent(query.message, state, services, follow)
+        return
     await query.message.edit_text(_("Thank you. Let us fill in the request, it takes a minute."))
     draft = await draft_of(state)
     if draft is None:
@@ -558,6 +566,8 @@ async def list_screen(services: Services, user_id: int, page: int) -> tuple[str,
         paging.append(InlineKeyboardButton(text=_("Next ➡️"),
                                            callback_data=Req(action="list", rid=0, arg=str(page + 1)).pack()))
     rows.append(paging)
+    rows.append([InlineKeyboardButton(text=_("📅 My bookings and consultations"),
+                                      callback_data=Cons(action="bookings").pack())])
     rows.append(nav_row())
     return resident_list(services.catalogue, items, services.settings.tz), keyboard(rows)
 

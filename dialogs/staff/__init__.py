@@ -265,18 +265,28 @@ async def topic_message(message: Message, services: Services, bot: Bot, event_up
     if not (message.text or message.photo or message.document or message.voice) or message.from_user.is_bot:
         return
     request = await services.requests.by_thread(message.chat.id, message.message_thread_id)
-    if request is None:
+    if request is not None:
+        await relay_from_group(message, services, bot, request, event_update)
         return
-    await relay_from_group(message, services, bot, request, event_update)
+    consultation = await services.consult.by_thread(message.chat.id, message.message_thread_id)
+    if consultation is not None:
+        from dialogs.staff.consult import relay
+
+        await relay(message, services, bot, consultation, event_update)
 
 
 @router.message(F.reply_to_message, ~F.text.startswith("/"), StateFilter(None))
 async def reply_to_card(message: Message, services: Services, bot: Bot, event_update: Update) -> None:
     """Replying to a request's card (in a group without topics) answers the resident."""
     request = await services.requests.by_card(message.chat.id, message.reply_to_message.message_id)
-    if request is None:
+    if request is not None:
+        await relay_from_group(message, services, bot, request, event_update)
         return
-    await relay_from_group(message, services, bot, request, event_update)
+    consultation = await services.consult.by_card(message.chat.id, message.reply_to_message.message_id)
+    if consultation is not None:
+        from dialogs.staff.consult import relay
+
+        await relay(message, services, bot, consultation, event_update)
 
 
 async def relay_from_group(message: Message, services: Services, bot: Bot, request: Request,

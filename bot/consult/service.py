@@ -1,0 +1,498 @@
+"""The online consultation line: queue, live chat, end and rating, timeouts, transfers, bookings.
+
+No Telegram types here. Everything that goes to someone other than the person acting is queued in
+the outbox in the same transaction as the change.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable, Optional
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+
+from bot.catalogue.loader import Catalogue
+from bot.catalogue.models import Hours
+from bot.consult import schedule
+from bot.requests.models import Attachment, Draft
+from bot.requests.routing import route
+from bot.requests.service import RequestError, RequestService
+from bot.storage.db import Database
+
+OPEN = ("queued", "active")
+Clock = Callable[[], datetime]
+
+
+def utc(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Consultation:
+    id: int
+    community: str
+    resident_id: Optional[int]
+    topic: str
+    institution_id: str
+    status: str
+    specialist_id: Optional[int]
+    specialist_label: Optional[str]
+    group_chat_id: Optional[int]
+    thread_id: Optional[int]
+    card_message_id: Optional[int]
+    asked_at: str
+    taken_at: Optional[str]
+    ended_at: Optional[str]
+    ended_by: Optional[str]
+    rating: Optional[int]
+    rating_comment: Optional[str]
+    request_id: Optional[int]
+    booking_id: Optional[int]
+    purged_at: Optional[str]
+
+    @property
+    def open(self) -> bool:
+        return self.status in OPEN
+
+
+@dataclass(frozen=True)
+class Line:
+    topic: str
+    institution_id: str
+    hours: Hours
+
+
+@dataclass(frozen=True)
+class Booking:
+    id: int
+    community: str
+    resident_id: Optional[int]
+    topic: str
+    institution_id: str
+    starts_at: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Said:
+    id: int
+    at: str
+    sender: str
+    kind: str
+    text: Optional[str]
+    file_id: Optional[str]
+    public: bool
+
+
+class ConsultService:
+    def __init__(self, db: Database, catalogue: Catalogue, tz: ZoneInfo, requests: RequestService,
+                 clock: Optional[Clock] = None):
+        self.db = db
+        self.catalogue = catalogue
+        self.tz = tz
+        self.requests = requests
+        self.clock: Clock = clock or (lambda: datetime.now(timezone.utc))
+
+    # ----- lines and hours ----------------------------------------------------------------------------------
+
+    @property
+    def holidays(self):
+        return self.catalogue.shared.schedule.holidays
+
+    def line(self, community: str, topic: str) -> Line:
+        view = self.catalogue.communities[community]
+        topics = {t.id: t for t in self.catalogue.consultation_topics}
+        if topic not in topics:
+            raise RequestError("bad_topic")
+        configured = next((line for line in view.model.consultation if line.topic == topic), None)
+        institution = configured.institution if configured and configured.institution else None
+        if institution is None:
+            institution = route(view, situation_id=topics[topic].situation)
+        hours = configured.hours if configured and configured.hours else self.catalogue.shared.schedule.default
+        return Line(topic, institution, hours)
+
+    def is_open(self, line: Line) -> bool:
+        return schedule.is_open(self.clock(), line.hours, self.holidays, self.tz)
+
+    def next_opening(self, line: Line) -> datetime:
+        return schedule.next_opening(self.clock(), line.hours, self.holidays, self.tz)
+
+    # ----- reading ------------------------------------------------------------------------------------------
+
+    async def get(self, consultation_id: int) -> Optional[Consultation]:
+        row = await self.db.fetchone("SELECT * FROM consultations WHERE id = ?", (consultation_id,))
+        return Consultation(**dict(row)) if row else None
+
+    async def _get(self, conn: aiosqlite.Connection, consultation_id: int) -> Consultation:
+        cursor = await conn.execute("SELECT * FROM consultations WHERE id = ?", (consultation_id,))
+        row = await cursor.fetchone()
+        if row is None:
+            raise RequestError("not_found")
+        return Consultation(**dict(row))
+
+    async def open_for_resident(self, resident_id: int) -> Optional[Consultation]:
+        row = await self.db.fetchone(
+            "SELECT * FROM consultations WHERE resident_id = ? AND status IN ('queued', 'active') "
+            "ORDER BY id DESC LIMIT 1", (resident_id,))
+        return Consultation(**dict(row)) if row else None
+
+    async def past_for_resident(self, resident_id: int, limit: int = 10) -> list[Consultation]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM consultations WHERE resident_id = ? ORDER BY id DESC LIMIT ?", (resident_id, limit))
+        return [Consultation(**dict(r)) for r in rows]
+
+    async def by_thread(self, chat_id: int, thread_id: int) -> Optional[Consultation]:
+        row = await self.db.fetchone(
+            "SELECT * FROM consultations WHERE group_chat_id = ? AND thread_id = ? ORDER BY id DESC LIMIT 1",
+            (chat_id, thread_id))
+        return Consultation(**dict(row)) if row else None
+
+    async def by_card(self, chat_id: int, message_id: int) -> Optional[Consultation]:
+        row = await self.db.fetchone(
+            "SELECT * FROM consultations WHERE group_chat_id = ? AND card_message_id = ?", (chat_id, message_id))
+        return Consultation(**dict(row)) if row else None
+
+    async def position(self, consultation: Consultation) -> int:
+        """1 for the first in the institution's queue."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM consultations WHERE community = ? AND institution_id = ? AND status = 'queued' "
+            "AND id <= ?", (consultation.community, consultation.institution_id, consultation.id))
+        return int(row[0])
+
+    async def transcript(self, consultation_id: int, *, public_only: bool = True) -> list[Said]:
+        sql = "SELECT * FROM consultation_messages WHERE consultation_id = ?" + (" AND public = 1" if public_only
+                                                                                 else "")
+        rows = await self.db.fetchall(sql + " ORDER BY id", (consultation_id,))
+        return [Said(r["id"], r["at"], r["sender"], r["kind"], r["text"], r["file_id"], bool(r["public"]))
+                for r in rows]
+
+    async def said(self, message_id: int) -> Said:
+        r = await self.db.fetchone("SELECT * FROM consultation_messages WHERE id = ?", (message_id,))
+        if r is None:
+            raise RequestError("not_found")
+        return Said(r["id"], r["at"], r["sender"], r["kind"], r["text"], r["file_id"], bool(r["public"]))
+
+    async def queue_of(self, community: str, institution_id: str) -> list[Consultation]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM consultations WHERE community = ? AND institution_id = ? AND status IN "
+            "('queued', 'active') ORDER BY asked_at", (community, institution_id))
+        return [Consultation(**dict(r)) for r in rows]
+
+    async def bookings_of_day(self, community: str, institution_id: str, day: datetime) -> list[Booking]:
+        local = day.astimezone(self.tz)
+        start = datetime.combine(local.date(), datetime.min.time(), tzinfo=self.tz)
+        rows = await self.db.fetchall(
+            "SELECT * FROM bookings WHERE community = ? AND institution_id = ? AND status = 'booked' "
+            "AND starts_at >= ? AND starts_at < ? ORDER BY starts_at",
+            (community, institution_id, utc(start), utc(start + timedelta(days=1))))
+        return [self._booking(r) for r in rows]
+
+    # ----- the resident -------------------------------------------------------------------------------------
+
+    async def start(self, resident_id: int, community: str, topic: str, question: str,
+                    files: Iterable[Attachment] = (), *, update_id: Optional[int] = None) -> Consultation:
+        line = self.line(community, topic)
+        if await self.open_for_resident(resident_id):
+            raise RequestError("already_open")
+        now = utc(self.clock())
+        async with self.db.transaction() as conn:
+            if update_id is not None and not await self.requests._first_time(conn, update_id):
+                raise RequestError("duplicate")
+            cursor = await conn.execute(
+                "INSERT INTO consultations (community, resident_id, topic, institution_id, status, asked_at) "
+                "VALUES (?, ?, ?, ?, 'queued', ?)", (community, resident_id, topic, line.institution_id, now))
+            cid = int(cursor.lastrowid)
+            await self._say(conn, cid, "resident", resident_id, question, files)
+            consultation = await self._get(conn, cid)
+            await self._queue(conn, [self._to_group(consultation, "consult_card")], cid)
+        return consultation
+
+    async def resident_says(self, resident_id: int, text: str, files: Iterable[Attachment] = (),
+                            *, update_id: Optional[int] = None) -> Consultation:
+        consultation = await self.open_for_resident(resident_id)
+        if consultation is None:
+            raise RequestError("not_found")
+        async with self.db.transaction() as conn:
+            if update_id is not None and not await self.requests._first_time(conn, update_id):
+                raise RequestError("duplicate")
+            ids = await self._say(conn, consultation.id, "resident", resident_id, text, files)
+            await self._queue(conn, [self._to_group(consultation, "consult_to_group", message_ids=ids)],
+                              consultation.id)
+        return consultation
+
+    async def end_by_resident(self, resident_id: int) -> Consultation:
+        consultation = await self.open_for_resident(resident_id)
+        if consultation is None:
+            raise RequestError("not_found")
+        return await self._end(consultation, "resident", tell_resident=False)
+
+    async def rate(self, resident_id: int, consultation_id: int, rating: int, comment: Optional[str] = None) -> None:
+        consultation = await self.get(consultation_id)
+        if consultation is None or consultation.resident_id != resident_id:
+            raise RequestError("not_found")
+        if consultation.status != "ended" or not 1 <= rating <= 5:
+            raise RequestError("not_finished")
+        await self.db.execute(
+            "UPDATE consultations SET rating = ?, rating_comment = COALESCE(?, rating_comment) WHERE id = ?",
+            (rating, comment, consultation_id))
+
+    # ----- the specialist -----------------------------------------------------------------------------------
+
+    async def for_group(self, chat_id: int, consultation_id: int) -> Consultation:
+        group = await self.requests.group(chat_id)
+        consultation = await self.get(consultation_id)
+        if group is None or not group.active:
+            raise RequestError("group_not_bound")
+        if consultation is None or (consultation.community, consultation.institution_id) != (
+                group.community, group.institution_id):
+            raise RequestError("other_institution")
+        return consultation
+
+    async def take(self, chat_id: int, consultation_id: int, staff_id: int, label: str) -> Consultation:
+        """The first specialist to press «Взяти» gets it; the others are told who did."""
+        await self.for_group(chat_id, consultation_id)
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE consultations SET status = 'active', specialist_id = ?, specialist_label = ?, taken_at = ? "
+                "WHERE id = ? AND status = 'queued'", (staff_id, label, utc(self.clock()), consultation_id))
+            if cursor.rowcount == 0:
+                current = await self._get(conn, consultation_id)
+                raise RequestError("taken_by_other" if current.status == "active" else "closed")
+            taken = await self._get(conn, consultation_id)
+            await self._queue(conn, [self._to_group(taken, "consult_card_update"),
+                                     *self._to_resident(taken, "consult_taken")], consultation_id)
+        return taken
+
+    async def specialist_says(self, chat_id: int, consultation_id: int, staff_id: int, text: str,
+                              files: Iterable[Attachment] = (), *, update_id: Optional[int] = None) -> None:
+        consultation = await self.for_group(chat_id, consultation_id)
+        if consultation.status != "active":
+            raise RequestError("not_taken" if consultation.status == "queued" else "closed")
+        if consultation.specialist_id != staff_id:
+            raise RequestError("taken_by_other")
+        async with self.db.transaction() as conn:
+            if update_id is not None and not await self.requests._first_time(conn, update_id):
+                raise RequestError("duplicate")
+            ids = await self._say(conn, consultation.id, "specialist", staff_id, text, files)
+            await self._queue(conn, self._to_resident(consultation, "consult_to_resident", message_ids=ids),
+                              consultation.id)
+
+    async def note(self, chat_id: int, consultation_id: int, staff_id: int, text: str) -> None:
+        consultation = await self.for_group(chat_id, consultation_id)
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO consultation_messages (consultation_id, at, sender, sender_id, kind, text, public) "
+                "VALUES (?, ?, 'specialist', ?, 'note', ?, 0)", (consultation.id, utc(self.clock()), staff_id, text))
+
+    async def end_by_specialist(self, chat_id: int, consultation_id: int) -> Consultation:
+        consultation = await self.for_group(chat_id, consultation_id)
+        if not consultation.open:
+            raise RequestError("closed")
+        return await self._end(consultation, "specialist", tell_resident=True)
+
+    async def transfer(self, chat_id: int, consultation_id: int, *, topic: Optional[str] = None,
+                       institution_id: Optional[str] = None) -> Consultation:
+        consultation = await self.for_group(chat_id, consultation_id)
+        if not consultation.open:
+            raise RequestError("closed")
+        view = self.catalogue.communities[consultation.community]
+        new_topic = topic or consultation.topic
+        target = institution_id or self.line(consultation.community, new_topic).institution_id
+        if target not in view.institutions or (target, new_topic) == (consultation.institution_id,
+                                                                          consultation.topic):
+            raise RequestError("bad_institution")
+        async with self.db.transaction() as conn:
+            await self._queue(conn, [self._to_group(consultation, "consult_card_update")], consultation_id)
+            await conn.execute(
+                "UPDATE consultations SET topic = ?, institution_id = ?, status = 'queued', specialist_id = NULL, "
+                "specialist_label = NULL, group_chat_id = NULL, thread_id = NULL, card_message_id = NULL, "
+                "taken_at = NULL WHERE id = ?", (new_topic, target, consultation_id))
+            moved = await self._get(conn, consultation_id)
+            await self._queue(conn, [self._to_group(moved, "consult_card"),
+                                     *self._to_resident(moved, "consult_transferred")], consultation_id)
+        return moved
+
+    async def convert(self, chat_id: int, consultation_id: int, staff_id: int, label: str):
+        """Turn the consultation into an ordinary request, keeping the transcript."""
+        consultation = await self.for_group(chat_id, consultation_id)
+        if consultation.resident_id is None:
+            raise RequestError("no_resident")
+        request = await self.request_from(consultation, "converted")
+        await self._end(consultation, "specialist", tell_resident=False, status="converted", request_id=request.id)
+        return request
+
+    async def request_from(self, consultation: Consultation, why: str):
+        lines = []
+        for said in await self.transcript(consultation.id):
+            who = {"resident": "Мешканець", "specialist": "Фахівець"}.get(said.sender, "Бот")
+            lines.append(f"{who}: {said.text or '[' + said.kind + ']'}")
+        topic = next(t for t in self.catalogue.consultation_topics if t.id == consultation.topic)
+        draft = Draft(community=consultation.community, resident_id=consultation.resident_id or 0,
+                      situation_id=topic.situation, for_whom="self",
+                      description=("\n".join(lines))[:3000] or "—", contact_method="chat")
+        return await self.requests.create(draft)
+
+    async def _end(self, consultation: Consultation, by: str, *, tell_resident: bool, status: str = "ended",
+                   request_id: Optional[int] = None) -> Consultation:
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE consultations SET status = ?, ended_at = ?, ended_by = ?, request_id = COALESCE(?, "
+                "request_id) WHERE id = ? AND status IN ('queued', 'active')",
+                (status, utc(self.clock()), by, request_id, consultation.id))
+            if cursor.rowcount == 0:
+                raise RequestError("closed")
+            ended = await self._get(conn, consultation.id)
+            items = [self._to_group(ended, "consult_card_update"),
+                     self._to_group(ended, "consult_group_notice", notice=f"ended_by_{by}")]
+            if tell_resident or status == "converted":
+                items += self._to_resident(ended, "consult_ended" if status == "ended" else "consult_converted",
+                                           request_id=request_id)
+            await self._queue(conn, items, consultation.id)
+        return ended
+
+    # ----- time: waiting too long, reminders ----------------------------------------------------------------
+
+    async def time_out(self) -> list[Consultation]:
+        """Queued consultations nobody took within the line's waiting time."""
+        now = self.clock()
+        out = []
+        rows = await self.db.fetchall("SELECT * FROM consultations WHERE status = 'queued'")
+        for row in rows:
+            consultation = Consultation(**dict(row))
+            line = self.line(consultation.community, consultation.topic)
+            asked = datetime.fromisoformat(consultation.asked_at)
+            if now - asked < timedelta(minutes=line.hours.wait_minutes) and self.is_open(line):
+                continue
+            async with self.db.transaction() as conn:
+                cursor = await conn.execute(
+                    "UPDATE consultations SET status = 'timed_out', ended_at = ?, ended_by = 'timeout' "
+                    "WHERE id = ? AND status = 'queued'", (utc(now), consultation.id))
+                if cursor.rowcount == 0:
+                    continue
+                ended = await self._get(conn, consultation.id)
+                await self._queue(conn, [self._to_group(ended, "consult_card_update"),
+                                         *self._to_resident(ended, "consult_timed_out")], consultation.id)
+            out.append(ended)
+        return out
+
+    async def remind_bookings(self) -> int:
+        now = self.clock()
+        count = 0
+        rows = await self.db.fetchall(
+            "SELECT * FROM bookings WHERE status = 'booked' AND starts_at > ? AND starts_at <= ?",
+            (utc(now), utc(now + timedelta(days=1))))
+        for row in rows:
+            booking = self._booking(row)
+            starts = datetime.fromisoformat(booking.starts_at)
+            which = "hour" if starts - now <= timedelta(hours=1) else "day"
+            column = f"reminded_{which}_at"
+            if row[column] or (which == "hour" and row["reminded_hour_at"]):
+                continue
+            async with self.db.transaction() as conn:
+                await conn.execute(f"UPDATE bookings SET {column} = ? WHERE id = ?", (utc(now), booking.id))
+                if which == "hour":
+                    await conn.execute("UPDATE bookings SET reminded_day_at = COALESCE(reminded_day_at, ?) "
+                                       "WHERE id = ?", (utc(now), booking.id))
+                await self._queue(conn, [self._booking_notice(booking, f"booking_reminder_{which}")], None)
+            count += 1
+        return count
+
+    # ----- bookings -----------------------------------------------------------------------------------------
+
+    async def free_slots(self, community: str, topic: str) -> list[datetime]:
+        line = self.line(community, topic)
+        rows = await self.db.fetchall(
+            "SELECT starts_at FROM bookings WHERE community = ? AND institution_id = ? AND topic = ? "
+            "AND status = 'booked' AND starts_at >= ?", (community, line.institution_id, topic, utc(self.clock())))
+        taken = [datetime.fromisoformat(r["starts_at"]) for r in rows]
+        return schedule.slots(self.clock(), line.hours, self.holidays, self.tz, taken)
+
+    async def book(self, resident_id: int, community: str, topic: str, starts_at: datetime) -> Booking:
+        line = self.line(community, topic)
+        if starts_at.astimezone(timezone.utc) not in await self.free_slots(community, topic):
+            raise RequestError("slot_taken")
+        async with self.db.transaction() as conn:
+            try:
+                cursor = await conn.execute(
+                    "INSERT INTO bookings (community, resident_id, topic, institution_id, starts_at, status, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, 'booked', ?)",
+                    (community, resident_id, topic, line.institution_id, utc(starts_at), utc(self.clock())))
+            except aiosqlite.IntegrityError:
+                raise RequestError("slot_taken") from None
+            cursor = await conn.execute("SELECT * FROM bookings WHERE id = ?", (cursor.lastrowid,))
+            booking = self._booking(await cursor.fetchone())
+            await self._queue(conn, [self._booking_notice(booking, "booking_to_group")], None)
+        return booking
+
+    async def bookings_of(self, resident_id: int) -> list[Booking]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM bookings WHERE resident_id = ? AND status = 'booked' AND starts_at >= ? "
+            "ORDER BY starts_at", (resident_id, utc(self.clock() - timedelta(hours=1))))
+        return [self._booking(r) for r in rows]
+
+    async def cancel_booking(self, resident_id: int, booking_id: int) -> Booking:
+        row = await self.db.fetchone("SELECT * FROM bookings WHERE id = ?", (booking_id,))
+        if row is None or row["resident_id"] != resident_id or row["status"] != "booked":
+            raise RequestError("not_found")
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE bookings SET status = 'cancelled' WHERE id = ?", (booking_id,))
+            booking = self._booking(row)
+            await self._queue(conn, [self._booking_notice(booking, "booking_cancelled_to_group")], None)
+        return booking
+
+    @staticmethod
+    def _booking(row: aiosqlite.Row) -> Booking:
+        return Booking(row["id"], row["community"], row["resident_id"], row["topic"], row["institution_id"],
+                       row["starts_at"], row["status"])
+
+    # ----- plumbing -----------------------------------------------------------------------------------------
+
+    async def _say(self, conn: aiosqlite.Connection, cid: int, sender: str, sender_id: Optional[int], text: str,
+                   files: Iterable[Attachment]) -> list[int]:
+        now = utc(self.clock())
+        ids = []
+        if text:
+            cursor = await conn.execute(
+                "INSERT INTO consultation_messages (consultation_id, at, sender, sender_id, kind, text) "
+                "VALUES (?, ?, ?, ?, 'text', ?)", (cid, now, sender, sender_id, text))
+            ids.append(int(cursor.lastrowid))
+        for item in files:
+            cursor = await conn.execute(
+                "INSERT INTO consultation_messages (consultation_id, at, sender, sender_id, kind, file_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)", (cid, now, sender, sender_id, item.kind, item.file_id))
+            ids.append(int(cursor.lastrowid))
+        return ids
+
+    @staticmethod
+    def _to_group(consultation: Consultation, kind: str, **extra: Any) -> tuple[str, str, dict[str, Any]]:
+        return (kind, f"institution:{consultation.community}/{consultation.institution_id}",
+                {"consultation_id": consultation.id, **extra})
+
+    @staticmethod
+    def _to_resident(consultation: Consultation, kind: str, **extra: Any) -> list[tuple[str, str, dict[str, Any]]]:
+        if consultation.resident_id is None:
+            return []
+        return [(kind, f"resident:{consultation.resident_id}", {"consultation_id": consultation.id, **extra})]
+
+    @staticmethod
+    def _booking_notice(booking: Booking, kind: str) -> tuple[str, str, dict[str, Any]]:
+        if kind.startswith("booking_reminder"):
+            return (kind, f"resident:{booking.resident_id}", {"booking_id": booking.id})
+        return (kind, f"institution:{booking.community}/{booking.institution_id}", {"booking_id": booking.id})
+
+    async def _queue(self, conn: aiosqlite.Connection, items: Iterable[tuple[str, str, dict[str, Any]]],
+                     consultation_id: Optional[int]) -> None:
+        now = utc(self.clock())
+        real_now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        for kind, target, payload in items:
+            await conn.execute(
+                "INSERT INTO outbox (kind, target, payload, status, next_attempt_at, created_at) "
+                "VALUES (?, ?, ?, 'pending', ?, ?)",
+                (kind, target, json.dumps(payload, ensure_ascii=False), min(now, real_now), now))
+
+    async def set_card(self, consultation_id: int, chat_id: int, thread_id: Optional[int], message_id: int) -> None:
+        await self.db.execute(
+            "UPDATE consultations SET group_chat_id = ?, thread_id = ?, card_message_id = ? WHERE id = ?",
+            (chat_id, thread_id, message_id, consultation_id))

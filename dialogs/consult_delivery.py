@@ -1,0 +1,191 @@
+"""Outbox handlers of the consultation line: cards and relays both ways, notices, booking reminders."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Awaitable, Callable
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.utils.i18n import gettext as _
+
+from bot.delivery.outbox import Item, NoGroup, Permanent
+from bot.requests.models import Attachment
+from dialogs.common import h
+from dialogs.consult_view import after_timeout_keyboard, rating_keyboard, staff_card, staff_keyboard, topic_name, when
+
+if TYPE_CHECKING:
+    from dialogs.delivery import TelegramSender
+
+
+def consult_handlers(sender: "TelegramSender") -> dict[str, Callable[[Item], Awaitable[None]]]:
+    services = sender.services
+    consult = services.consult
+    tz = services.settings.tz
+    group_locale = services.settings.default_locale
+
+    async def subject(item: Item):
+        consultation = await consult.get(item.payload.get("consultation_id", -1))
+        if consultation is None:
+            raise Permanent("the consultation no longer exists")
+        return consultation
+
+    async def group_of(consultation) -> tuple[int, int | None, bool]:
+        group = await services.requests.group_for(consultation.community, consultation.institution_id)
+        if group is None:
+            raise NoGroup()
+        sender._chat = group.chat_id
+        same = consultation.group_chat_id == group.chat_id
+        return group.chat_id, consultation.thread_id if same else None, group.is_forum
+
+    async def card(item: Item) -> None:
+        consultation = await subject(item)
+        chat_id, _thread, forum = await group_of(consultation)
+        if consultation.card_message_id and consultation.group_chat_id == chat_id:
+            return
+        said = await consult.transcript(consultation.id)
+        first = [s for s in said if s.sender == "resident"]
+        with sender._speaking(group_locale):
+            thread_id = None
+            if forum:
+                name = f"💬 {consultation.id} · {topic_name(services.catalogue, consultation.topic)}"[:128]
+                topic = await sender.bot.create_forum_topic(chat_id, name, icon_color=0x6FB9F0)
+                thread_id = topic.message_thread_id
+            sent = await sender.bot.send_message(chat_id, staff_card(services.catalogue, consultation, first, tz),
+                                                 message_thread_id=thread_id,
+                                                 reply_markup=staff_keyboard(consultation))
+            await consult.set_card(consultation.id, chat_id, thread_id, sent.message_id)
+            files = [Attachment(s.kind, s.file_id) for s in first if s.file_id]
+            await sender._send_files(chat_id, files, thread_id, None if thread_id else sent.message_id)
+
+    async def card_update(item: Item) -> None:
+        consultation = await subject(item)
+        if not consultation.card_message_id:
+            return
+        first = [s for s in await consult.transcript(consultation.id) if s.sender == "resident"][:3]
+        with sender._speaking(group_locale):
+            try:
+                await sender.bot.edit_message_text(staff_card(services.catalogue, consultation, first, tz),
+                                                   chat_id=consultation.group_chat_id,
+                                                   message_id=consultation.card_message_id,
+                                                   reply_markup=staff_keyboard(consultation))
+            except TelegramBadRequest as exc:
+                if "not modified" in str(exc) or "not found" in str(exc):
+                    return
+                raise
+
+    async def relay_messages(item: Item, chat_id: int, thread_id: int | None, reply_to: int | None,
+                             prefix: str) -> None:
+        for message_id in item.payload.get("message_ids", []):
+            said = await consult.said(message_id)
+            extra = {"message_thread_id": thread_id} if thread_id else {}
+            if reply_to:
+                extra["reply_to_message_id"] = reply_to
+            if said.kind == "text":
+                await sender.bot.send_message(chat_id, f"{prefix}{h(said.text or '')}"[:4096], **extra)
+            elif said.kind == "photo":
+                await sender.bot.send_photo(chat_id, said.file_id, caption=prefix.strip() or None, **extra)
+            elif said.kind == "voice":
+                await sender.bot.send_voice(chat_id, said.file_id, caption=prefix.strip() or None, **extra)
+            else:
+                await sender.bot.send_document(chat_id, said.file_id, caption=prefix.strip() or None, **extra)
+
+    async def to_group(item: Item) -> None:
+        consultation = await subject(item)
+        chat_id, thread_id, _forum = await group_of(consultation)
+        if consultation.group_chat_id != chat_id:
+            raise NoGroup()
+        reply_to = None if thread_id else consultation.card_message_id
+        await relay_messages(item, chat_id, thread_id, reply_to, "👤 ")
+
+    async def to_resident(item: Item) -> None:
+        consultation = await subject(item)
+        if consultation.resident_id is None:
+            return
+        label = h(consultation.specialist_label or "")
+        await relay_messages(item, consultation.resident_id, None, None, f"🧑‍💼 <b>{label}</b>: " if label else "")
+
+    async def resident_notice(item: Item) -> None:
+        consultation = await subject(item)
+        if consultation.resident_id is None:
+            return
+        locale = await sender._resident_locale(consultation.resident_id)
+        markup = None
+        with sender._speaking(locale):
+            if item.kind == "consult_taken":
+                text = "👋 " + _("A specialist joined: {who}. Write your questions here, you can also send "
+                                "photos, documents and voice messages.").format(who=h(consultation.specialist_label))
+            elif item.kind == "consult_ended":
+                text = "✅ " + _("The specialist ended the consultation. How helpful was it? Please rate from 1 to 5:")
+                markup = rating_keyboard(consultation.id)
+            elif item.kind == "consult_timed_out":
+                text = ("⏳ " + _("I am sorry: no specialist could answer in time. You can book a time for a "
+                                 "consultation or ask them to call you back."))
+                markup = after_timeout_keyboard(consultation)
+            elif item.kind == "consult_transferred":
+                text = "↪️ " + _("Your question went to another specialist: {topic}. Please wait a little.").format(
+                    topic=h(topic_name(services.catalogue, consultation.topic)))
+            elif item.kind == "consult_converted":
+                request = await services.requests.get(item.payload.get("request_id") or -1)
+                number = request.public_id if request else "—"
+                text = "📝 " + _("The specialist turned the consultation into request No. {number}, so that the "
+                                "institution can help further. Follow it in «📂 My requests».").format(number=number)
+            else:
+                raise Permanent(f"unknown consultation notice {item.kind}")
+            await sender.bot.send_message(consultation.resident_id, text, reply_markup=markup)
+
+    async def group_notice(item: Item) -> None:
+        consultation = await subject(item)
+        chat_id, thread_id, _forum = await group_of(consultation)
+        if consultation.group_chat_id != chat_id:
+            return
+        notice = item.payload.get("notice")
+        with sender._speaking(group_locale):
+            text = ("🔚 " + _("The resident ended the consultation.") if notice == "ended_by_resident"
+                    else "🔚 " + _("The consultation is ended."))
+            extra = {"message_thread_id": thread_id} if thread_id else {
+                "reply_to_message_id": consultation.card_message_id}
+            await sender.bot.send_message(chat_id, text, **extra)
+
+    async def booking(item: Item) -> None:
+        row = await services.db.fetchone("SELECT * FROM bookings WHERE id = ?", (item.payload.get("booking_id"),))
+        if row is None:
+            raise Permanent("the booking no longer exists")
+        starts = datetime.fromisoformat(row["starts_at"])
+        if item.kind.startswith("booking_reminder"):
+            if row["status"] != "booked" or row["resident_id"] is None:
+                return
+            with sender._speaking(await sender._resident_locale(row["resident_id"])):
+                text = "⏰ " + (_("Reminder: your consultation «{topic}» is tomorrow, {when}.")
+                               if item.kind.endswith("day") else
+                               _("Reminder: your consultation «{topic}» starts in an hour, {when}. The specialist "
+                                 "will write to you here.")).format(
+                    topic=h(topic_name(services.catalogue, row["topic"])), when=when(starts, tz))
+                await sender.bot.send_message(row["resident_id"], text)
+            return
+        group = await services.requests.group_for(row["community"], row["institution_id"])
+        if group is None:
+            raise NoGroup()
+        sender._chat = group.chat_id
+        with sender._speaking(group_locale):
+            if item.kind == "booking_to_group":
+                text = "📅 " + _("New booking: «{topic}», {when}.")
+            else:
+                text = "❎ " + _("A booking was cancelled: «{topic}», {when}.")
+            await sender.bot.send_message(group.chat_id, text.format(
+                topic=h(topic_name(services.catalogue, row["topic"])), when=when(starts, tz)))
+
+    return {
+        "consult_card": card,
+        "consult_card_update": card_update,
+        "consult_to_group": to_group,
+        "consult_to_resident": to_resident,
+        "consult_taken": resident_notice,
+        "consult_ended": resident_notice,
+        "consult_timed_out": resident_notice,
+        "consult_transferred": resident_notice,
+        "consult_converted": resident_notice,
+        "consult_group_notice": group_notice,
+        "booking_to_group": booking,
+        "booking_cancelled_to_group": booking,
+        "booking_reminder_day": booking,
+        "booking_reminder_hour": booking,
+    }

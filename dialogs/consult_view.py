@@ -1,0 +1,109 @@
+"""How consultations and bookings look, and their buttons."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from babel.dates import format_datetime
+
+from bot.catalogue.loader import Catalogue
+from bot.catalogue.models import DAYS, Hours
+from bot.consult.service import Consultation, Said
+from dialogs.common import N_, h, locale
+from dialogs.requests_view import clip
+
+
+class Cons(CallbackData, prefix="c"):
+    """A resident's choice on the consultation line."""
+
+    action: str
+    value: str = ""
+
+
+class Spec(CallbackData, prefix="k"):
+    """A specialist's action on a consultation card."""
+
+    action: str
+    cid: int
+    arg: str = ""
+
+
+DAY_NAMES = {"mon": N_("Mon"), "tue": N_("Tue"), "wed": N_("Wed"), "thu": N_("Thu"), "fri": N_("Fri"),
+             "sat": N_("Sat"), "sun": N_("Sun")}
+STATUS = {"queued": N_("waiting for a specialist"), "active": N_("in progress"), "ended": N_("ended"),
+          "timed_out": N_("nobody answered in time"), "converted": N_("turned into a request")}
+
+
+def topic_name(catalogue: Catalogue, topic_id: str) -> str:
+    topic = next((t for t in catalogue.consultation_topics if t.id == topic_id), None)
+    return topic.name.get(locale()) if topic else topic_id
+
+
+def hours_text(hours: Hours) -> str:
+    days = [d for d in DAYS if d in hours.days]
+    if len(days) > 2 and DAYS.index(days[-1]) - DAYS.index(days[0]) == len(days) - 1:
+        span = f"{_(DAY_NAMES[days[0]])}–{_(DAY_NAMES[days[-1]])}"
+    else:
+        span = ", ".join(_(DAY_NAMES[d]) for d in days)
+    return f"{span} {hours.start:%H:%M}–{hours.end:%H:%M}"
+
+
+def when(moment: datetime, tz) -> str:
+    """«пн, 30.11 о 09:00» in the reader's language, in Kyiv time."""
+    local = moment.astimezone(tz)
+    day = _(DAY_NAMES[DAYS[local.weekday()]])
+    return _("{day}, {date} at {time}").format(day=day, date=f"{local:%d.%m}", time=f"{local:%H:%M}")
+
+
+def slot_code(moment: datetime) -> str:
+    return f"{moment:%Y%m%d%H%M}"
+
+
+def staff_card(catalogue: Catalogue, consultation: Consultation, first: list[Said], tz) -> str:
+    lines = ["💬 <b>" + _("Online consultation No. {number}").format(number=consultation.id) + "</b>",
+             _("Topic: {topic}").format(topic=h(topic_name(catalogue, consultation.topic))),
+             _("Status: {status}").format(status=_(STATUS.get(consultation.status, consultation.status)))]
+    if consultation.specialist_label and consultation.status in ("active", "ended", "converted"):
+        lines.append(_("Taken by: {who}").format(who=h(consultation.specialist_label)))
+    asked = datetime.fromisoformat(consultation.asked_at).astimezone(tz)
+    lines.append(_("Asked: {time}").format(time=format_datetime(asked, "dd.MM.yyyy HH:mm", locale=locale())))
+    question = " ".join(s.text for s in first if s.text) or "—"
+    lines += ["", "<b>" + _("Question") + "</b>", h(clip(question, 3000))]
+    if any(s.kind != "text" for s in first):
+        lines.append("📎 " + _("The resident attached files; they follow below."))
+    if consultation.status == "queued":
+        lines += ["", _("Press «Take» and write in this topic: the resident gets your messages through the bot.")]
+    return "\n".join(lines)
+
+
+def staff_keyboard(consultation: Consultation) -> InlineKeyboardMarkup:
+    def b(text: str, action: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text=text, callback_data=Spec(action=action, cid=consultation.id).pack())
+
+    if consultation.status == "queued":
+        return InlineKeyboardMarkup(inline_keyboard=[[b(_("🙋 Take"), "take")], [b(_("↪️ Transfer"), "transfer")]])
+    if consultation.status == "active":
+        return InlineKeyboardMarkup(inline_keyboard=[
+            [b(_("🗒 Internal note"), "note"), b(_("↪️ Transfer"), "transfer")],
+            [b(_("📝 Turn into a request"), "convert")],
+            [b(_("✅ End the consultation"), "end")],
+        ])
+    return InlineKeyboardMarkup(inline_keyboard=[])
+
+
+def rating_keyboard(consultation_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[
+        InlineKeyboardButton(text=str(n), callback_data=Cons(action="rate", value=f"{consultation_id}.{n}").pack())
+        for n in range(1, 6)
+    ]])
+
+
+def after_timeout_keyboard(consultation: Consultation) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[
+        [InlineKeyboardButton(text=_("📅 Book a time"), callback_data=Cons(action="book",
+                                                                           value=consultation.topic).pack())],
+        [InlineKeyboardButton(text=_("📞 Ask them to call me back"),
+                              callback_data=Cons(action="callback", value=str(consultation.id)).pack())],
+    ])

@@ -1,0 +1,370 @@
+"""The online consultation line for residents: topic, question, live chat, end and rating; booking a time."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from aiogram import F
+from aiogram.filters import BaseFilter, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from aiogram.utils.i18n import gettext as _
+
+from bot.requests.models import MAX_DESCRIPTION, MAX_FILE_BYTES
+from bot.requests.service import RequestError
+from bot.services import CONSENT_VERSION, Services
+from bot.storage.residents import Resident
+from dialogs.common import BTN_CONSULT, N_, MenuButton, Nav, Routes, h, keyboard, locale, main_menu, nav_row
+from dialogs.consult_view import Cons, hours_text, slot_code, topic_name, when
+from dialogs.resident.browse import ask_community, community_of
+from dialogs.resident.requests import attachment_of, consent_text
+
+router = Routes("resident.consult")
+BTN_END = N_("❌ End the consultation")
+SLOTS_SHOWN = 12
+
+
+class Consult(StatesGroup):
+    question = State()
+    comment = State()
+
+
+class InConsultation(BaseFilter):
+    """The resident has an open consultation: what they write goes to the specialist."""
+
+    async def __call__(self, message: Message, services: Services) -> bool | dict[str, Any]:
+        consultation = await services.consult.open_for_resident(message.from_user.id)
+        return {"consultation": consultation} if consultation else False
+
+
+def chat_keyboard() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(keyboard=[[KeyboardButton(text=_(BTN_END))]], resize_keyboard=True,
+                               is_persistent=True, input_field_placeholder=_("Write to the specialist"))
+
+
+def cons(text: str, action: str, value: str = "") -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=Cons(action=action, value=value).pack())
+
+
+# ----- choosing a topic -----------------------------------------------------------------------------------------
+
+@router.message(MenuButton(BTN_CONSULT), StateFilter("*"))
+async def consult_menu(message: Message, state: FSMContext, services: Services, resident: Optional[Resident]) -> None:
+    await state.clear()
+    await show_topics(message, services, resident)
+
+
+@router.callback_query(Nav.filter(F.screen == "consult"))
+async def consult_button(query: CallbackQuery, services: Services, resident: Optional[Resident]) -> None:
+    await query.answer()
+    await show_topics(query.message, services, resident)
+
+
+async def show_topics(message: Message, services: Services, resident: Optional[Resident]) -> None:
+    community = community_of(services, resident)
+    if community is None:
+        await ask_community(message)
+        return
+    current = await services.consult.open_for_resident(message.chat.id)
+    if current is not None:
+        await message.answer(_("You already have an open consultation. Write here and the specialist will "
+                               "answer, or end it with the button below."), reply_markup=chat_keyboard())
+        return
+    rows = [[cons(t.name.get(locale()), "topic", t.id)] for t in services.catalogue.consultation_topics]
+    rows.append(nav_row())
+    await message.answer(_("💬 <b>Online consultation</b>\nA specialist answers your question here, in the chat. "
+                           "Choose the topic:"), reply_markup=keyboard(rows))
+
+
+@router.callback_query(Cons.filter(F.action == "topic"))
+async def topic(query: CallbackQuery, callback_data: Cons, state: FSMContext, services: Services,
+                resident: Optional[Resident]) -> None:
+    community = community_of(services, resident)
+    try:
+        line = services.consult.line(community.slug, callback_data.value) if community else None
+    except RequestError:
+        line = None
+    if line is None:
+        await query.answer(_("This button is out of date."), show_alert=True)
+        return
+    await query.answer()
+    institution = community.institutions[line.institution_id].name.get(locale())
+    text = (f"<b>{h(topic_name(services.catalogue, line.topic))}</b>\n"
+            + _("Answers: {institution}").format(institution=h(institution)) + "\n"
+            + _("Hours: {hours} (Kyiv time)").format(hours=hours_text(line.hours)))
+    if not await services.requests.has_consent(query.from_user.id, CONSENT_VERSION):
+        await state.update_data(after_consent=f"consult:{line.topic}")
+        from dialogs.resident.requests import Ask, AskCb
+
+        await state.set_state(Ask.consent)
+        await query.message.answer(text)
+        await query.message.answer(consent_text(services), reply_markup=keyboard([
+            [InlineKeyboardButton(text=_("✅ I agree"), callback_data=AskCb(step="consent", value="yes").pack())],
+            [InlineKeyboardButton(text=_("No, thank you"), callback_data=AskCb(step="consent", value="no").pack())],
+        ]))
+        return
+    await offer(query.message, state, services, line.topic, header=text)
+
+
+async def offer(message: Message, state: FSMContext, services: Services, topic_id: str, header: str = "") -> None:
+    """Within hours: ask for the question. Outside: say so honestly and offer a time or a call back."""
+    community = services.catalogue.communities[(await services.residents.get(message.chat.id)).community]
+    line = services.consult.line(community.slug, topic_id)
+    if services.consult.is_open(line):
+        await state.set_state(Consult.question)
+        await state.update_data(topic=topic_id)
+        await message.answer((header + "\n\n" if header else "") + _(
+            "Write your question in one message. You can also send a photo, a document or a voice message."),
+            reply_markup=keyboard([[cons(_("❌ Cancel"), "cancel")]]))
+        return
+    opening = services.consult.next_opening(line)
+    await message.answer(
+        (header + "\n\n" if header else "") + "🌙 " + _(
+            "The line is closed now. It opens {when}. You can book a time, and the specialist will write to "
+            "you then, or ask them to call you back.").format(when=when(opening, services.settings.tz)),
+        reply_markup=keyboard([[cons(_("📅 Book a time"), "book", topic_id)],
+                               [cons(_("📞 Ask them to call me back"), "callback_new", topic_id)], nav_row()]),
+    )
+
+
+async def after_consent(message: Message, state: FSMContext, services: Services, follow: str) -> None:
+    await state.clear()
+    await offer(message, state, services, follow.split(":", 1)[1])
+
+
+@router.callback_query(Cons.filter(F.action == "cancel"))
+async def cancel(query: CallbackQuery, state: FSMContext) -> None:
+    await query.answer()
+    await state.clear()
+    await query.message.answer(_("You are in the main menu."), reply_markup=main_menu())
+
+
+@router.message(Consult.question)
+async def question(message: Message, state: FSMContext, services: Services, resident: Optional[Resident],
+                   event_update: Update) -> None:
+    topic_id = (await state.get_data()).get("topic", "")
+    text = message.text or message.caption or ""
+    attachment = attachment_of(message)
+    if not text and attachment is None:
+        await message.answer(_("Please write in words, send a voice message, a photo or a document."))
+        return
+    if len(text) > MAX_DESCRIPTION or (attachment and attachment.size and attachment.size > MAX_FILE_BYTES):
+        await message.answer(_("This is too long or too big. Please write it shorter or send a smaller file."))
+        return
+    community = community_of(services, resident)
+    try:
+        consultation = await services.consult.start(message.from_user.id, community.slug, topic_id, text,
+                                                    [attachment] if attachment else [],
+                                                    update_id=event_update.update_id)
+    except RequestError as exc:
+        await state.clear()
+        if exc.reason == "already_open":
+            await message.answer(_("You already have an open consultation."), reply_markup=chat_keyboard())
+        elif exc.reason != "duplicate":
+            await message.answer(_("This button is out of date."), reply_markup=main_menu())
+        return
+    await state.clear()
+    services.wake_outbox()
+    place = await services.consult.position(consultation)
+    line = services.consult.line(consultation.community, consultation.topic)
+    wait = max(line.hours.wait_minutes // 3, 2) * place
+    await message.answer(
+        "📨 " + _("Your question is passed to the specialists. You are number {place} in the queue; the wait is "
+                 "about {minutes} min. I will tell you when a specialist joins.").format(place=place, minutes=wait),
+        reply_markup=chat_keyboard())
+
+
+# ----- while the consultation is open ---------------------------------------------------------------------------
+
+@router.message(MenuButton(BTN_END), StateFilter("*"))
+async def end(message: Message, state: FSMContext, services: Services) -> None:
+    await state.clear()
+    try:
+        consultation = await services.consult.end_by_resident(message.from_user.id)
+    except RequestError:
+        await message.answer(_("You are in the main menu."), reply_markup=main_menu())
+        return
+    services.wake_outbox()
+    await message.answer(_("The consultation is ended. Thank you!"), reply_markup=main_menu())
+    if consultation.specialist_id:
+        from dialogs.consult_view import rating_keyboard
+
+        await message.answer(_("How helpful was it? Please rate from 1 to 5:"),
+                             reply_markup=rating_keyboard(consultation.id))
+
+
+@router.message(StateFilter(None), InConsultation(), ~F.text.startswith("/"))
+async def relay(message: Message, services: Services, event_update: Update, consultation) -> None:
+    attachment = attachment_of(message)
+    text = message.text or message.caption or ""
+    if not text and attachment is None:
+        await message.answer(_("Only text, photos, documents and voice messages reach the specialist."))
+        return
+    if len(text) > 4000:
+        await message.answer(_("This is longer than 4000 characters; please split it into two messages."))
+        return
+    try:
+        await services.consult.resident_says(message.from_user.id, text, [attachment] if attachment else [],
+                                             update_id=event_update.update_id)
+    except RequestError:
+        return
+    services.wake_outbox()
+
+
+# ----- rating, call back, booking -------------------------------------------------------------------------------
+
+@router.callback_query(Cons.filter(F.action == "rate"))
+async def rate(query: CallbackQuery, callback_data: Cons, state: FSMContext, services: Services) -> None:
+    try:
+        cid, rating = (int(x) for x in callback_data.value.split("."))
+        await services.consult.rate(query.from_user.id, cid, rating)
+    except (ValueError, RequestError):
+        await query.answer(_("This button is out of date."), show_alert=True)
+        return
+    await query.answer(_("Thank you!"))
+    await query.message.edit_reply_markup(reply_markup=None)
+    await state.set_state(Consult.comment)
+    await state.update_data(cid=cid)
+    await query.message.answer(_("Thank you for the rating {stars}. Would you like to add a comment? Write it, "
+                                 "or press «Skip».").format(stars="⭐" * rating),
+                               reply_markup=keyboard([[cons(_("Skip"), "cancel")]]))
+
+
+@router.message(Consult.comment, F.text)
+async def comment(message: Message, state: FSMContext, services: Services) -> None:
+    cid = int((await state.get_data()).get("cid") or 0)
+    await state.clear()
+    consultation = await services.consult.get(cid)
+    if consultation and consultation.resident_id == message.from_user.id and consultation.rating:
+        await services.consult.rate(message.from_user.id, cid, consultation.rating, message.text[:1000])
+        await message.answer(_("Thank you, your comment is saved."), reply_markup=main_menu())
+    else:
+        await message.answer(_("You are in the main menu."), reply_markup=main_menu())
+
+
+@router.callback_query(Cons.filter(F.action.in_({"callback", "callback_new"})))
+async def call_back(
+    query: CallbackQuery, callback_data: Cons, services: Services, resident: Optional[Resident]
+) -> None:
+    """A request for a call back becomes an ordinary request."""
+    if callback_data.action == "callback":
+        consultation = await services.consult.get(int(callback_data.value or 0))
+        if consultation is None or consultation.resident_id != query.from_user.id:
+            await query.answer(_("This button is out of date."), show_alert=True)
+            return
+        if consultation.request_id:
+            await query.answer(_("Done already."), show_alert=True)
+            return
+        request = await services.consult.request_from(consultation, "callback")
+        await services.db.execute("UPDATE consultations SET request_id = ? WHERE id = ?", (request.id, consultation.id))
+    else:
+        community = community_of(services, resident)
+        try:
+            line = services.consult.line(community.slug, callback_data.value)
+        except (RequestError, AttributeError):
+            await query.answer(_("This button is out of date."), show_alert=True)
+            return
+        from bot.requests.models import Draft
+
+        topic = next(t for t in services.catalogue.consultation_topics if t.id == line.topic)
+        request = await services.requests.create(Draft(
+            community=community.slug, resident_id=query.from_user.id, situation_id=topic.situation, for_whom="self",
+            description=_("Please call me back about: {topic}").format(topic=topic.name.get(locale())),
+            contact_method="chat"))
+    services.wake_outbox()
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.message.answer(
+        "📞 " + _("Done: request No. {number}. A specialist will contact you; if you want a call, add your phone "
+                 "number in «📂 My requests».").format(number=request.public_id), reply_markup=main_menu())
+
+
+@router.callback_query(Cons.filter(F.action == "book"))
+async def book(query: CallbackQuery, callback_data: Cons, services: Services, resident: Optional[Resident]) -> None:
+    community = community_of(services, resident)
+    try:
+        slots = await services.consult.free_slots(community.slug, callback_data.value)
+    except (RequestError, AttributeError):
+        await query.answer(_("This button is out of date."), show_alert=True)
+        return
+    await query.answer()
+    if not slots:
+        await query.message.answer(_("There are no free times in the next days. Please ask for a call back."))
+        return
+    tz = services.settings.tz
+    rows, row = [], []
+    for moment in slots[:SLOTS_SHOWN]:
+        row.append(cons(when(moment, tz), "slot", f"{callback_data.value}.{slot_code(moment)}"))
+        if len(row) == 2:
+            rows.append(row)
+            row = []
+    if row:
+        rows.append(row)
+    rows.append(nav_row())
+    await query.message.answer(_("Choose a convenient time (Kyiv time):"), reply_markup=keyboard(rows))
+
+
+@router.callback_query(Cons.filter(F.action == "slot"))
+async def slot(query: CallbackQuery, callback_data: Cons, services: Services, resident: Optional[Resident]) -> None:
+    community = community_of(services, resident)
+    try:
+        topic_id, code = callback_data.value.split(".")
+        starts = datetime.strptime(code, "%Y%m%d%H%M").replace(tzinfo=timezone.utc)
+        booking = await services.consult.book(query.from_user.id, community.slug, topic_id, starts)
+    except (ValueError, RequestError, AttributeError):
+        await query.answer(_("Sorry, this time is no longer free. Please choose another."), show_alert=True)
+        return
+    services.wake_outbox()
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.message.answer(
+        "📅 " + _("You are booked: «{topic}», {when}. I will remind you the day before and an hour before. "
+                 "To cancel: «📂 My requests» → «📅 My bookings and consultations».").format(
+            topic=h(topic_name(services.catalogue, booking.topic)),
+            when=when(datetime.fromisoformat(booking.starts_at), services.settings.tz)),
+        reply_markup=main_menu())
+
+
+@router.callback_query(Cons.filter(F.action == "bookings"))
+async def my_bookings(query: CallbackQuery, services: Services) -> None:
+    await query.answer()
+    bookings = await services.consult.bookings_of(query.from_user.id)
+    past = await services.consult.past_for_resident(query.from_user.id, limit=5)
+    tz = services.settings.tz
+    lines = ["<b>" + _("My bookings") + "</b>"]
+    rows = []
+    for booking in bookings:
+        moment = when(datetime.fromisoformat(booking.starts_at), tz)
+        lines.append(f"📅 {moment} · {h(topic_name(services.catalogue, booking.topic))}")
+        rows.append([cons(_("❎ Cancel {when}").format(when=moment), "unbook", str(booking.id))])
+    if not bookings:
+        lines.append(_("No booked times."))
+    if past:
+        lines += ["", "<b>" + _("Past consultations") + "</b>"]
+        for consultation in past:
+            asked = when(datetime.fromisoformat(consultation.asked_at), tz)
+            stars = " " + "⭐" * consultation.rating if consultation.rating else ""
+            lines.append(f"💬 {asked} · {h(topic_name(services.catalogue, consultation.topic))}{stars}")
+    rows.append(nav_row())
+    await query.message.answer("\n".join(lines), reply_markup=keyboard(rows))
+
+
+@router.callback_query(Cons.filter(F.action == "unbook"))
+async def unbook(query: CallbackQuery, callback_data: Cons, services: Services) -> None:
+    try:
+        booking = await services.consult.cancel_booking(query.from_user.id, int(callback_data.value or 0))
+    except (ValueError, RequestError):
+        await query.answer(_("This button is out of date."), show_alert=True)
+        return
+    services.wake_outbox()
+    await query.answer(_("Cancelled."))
+    await query.message.answer("❎ " + _("The booking for {when} is cancelled.").format(
+        when=when(datetime.fromisoformat(booking.starts_at), services.settings.tz)), reply_markup=main_menu())

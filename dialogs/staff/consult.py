@@ -1,0 +1,168 @@
+"""Specialists on the consultation line: take, chat through the topic, note, transfer, turn into a request, end."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiogram import Bot
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from aiogram.utils.i18n import gettext as _
+
+from bot.consult.service import Consultation
+from bot.requests.service import RequestError
+from bot.services import Services
+from dialogs.common import N_, Routes, h
+from dialogs.consult_view import Spec, topic_name, when
+from dialogs.resident.requests import attachment_of
+from dialogs.staff import is_member, label_of, reason_text
+
+router = Routes("staff.consult", chats=("group", "supergroup"))
+
+REASONS = {
+    "not_taken": N_("Press «Take» first: then your messages reach the resident."),
+    "bad_topic": N_("This topic is not known."),
+}
+
+
+class SpecForm(StatesGroup):
+    note = State()
+
+
+def why(reason: str) -> str:
+    return _(REASONS[reason]) if reason in REASONS else reason_text(reason)
+
+
+def specialist_label(role: str, first_name: str) -> str:
+    """Residents see the role and the first name only."""
+    return f"{role} {first_name}".strip()[:80]
+
+
+@router.callback_query(Spec.filter())
+async def card_action(query: CallbackQuery, callback_data: Spec, state: FSMContext, services: Services,
+                      bot: Bot) -> None:
+    chat_id, user = query.message.chat.id, query.from_user
+    if not await is_member(bot, chat_id, user.id):
+        await query.answer(reason_text("not_staff"), show_alert=True)
+        return
+    consult = services.consult
+    try:
+        consultation = await consult.for_group(chat_id, callback_data.cid)
+        action, arg = callback_data.action, callback_data.arg
+        if action == "take":
+            role = await label_of(services, chat_id, user.id)
+            await consult.take(chat_id, consultation.id, user.id, specialist_label(role, user.first_name))
+            await query.answer(_("It is yours. Write in this topic: the resident gets your messages."))
+        elif action == "note":
+            await state.set_state(SpecForm.note)
+            await state.update_data(cid=consultation.id)
+            await query.answer()
+            await query.message.answer(_("Write the internal note in your next message. The resident will not "
+                                         "see it."))
+        elif action == "transfer":
+            await query.answer()
+            await query.message.answer(_("Where should the consultation go?"),
+                                       reply_markup=transfer_keyboard(services, consultation))
+        elif action == "to_topic":
+            await consult.transfer(chat_id, consultation.id, topic=arg)
+            await query.answer(_("Transferred. The resident is told."))
+        elif action == "to_inst":
+            await consult.transfer(chat_id, consultation.id, institution_id=arg)
+            await query.answer(_("Transferred. The resident is told."))
+        elif action == "convert":
+            role = await label_of(services, chat_id, user.id)
+            request = await consult.convert(chat_id, consultation.id, user.id, role)
+            await query.answer(_("Request No. {number} is created with the transcript.").format(
+                number=request.public_id), show_alert=True)
+        elif action == "end":
+            await consult.end_by_specialist(chat_id, consultation.id)
+            await query.answer(_("Ended. The resident is asked to rate it."))
+        else:
+            await query.answer(_("This button is out of date."), show_alert=True)
+            return
+    except RequestError as exc:
+        if exc.reason == "taken_by_other":
+            current = await consult.get(callback_data.cid)
+            who = current.specialist_label if current else "—"
+            await query.answer(_("{who} has already taken it.").format(who=who), show_alert=True)
+        else:
+            await query.answer(why(exc.reason), show_alert=True)
+        return
+    services.wake_outbox()
+
+
+def transfer_keyboard(services: Services, consultation: Consultation) -> InlineKeyboardMarkup:
+    rows = []
+    for topic in services.catalogue.consultation_topics:
+        if topic.id != consultation.topic:
+            rows.append([InlineKeyboardButton(text="💬 " + topic.name.get(services.settings.default_locale),
+                                              callback_data=Spec(action="to_topic", cid=consultation.id,
+                                                                 arg=topic.id).pack())])
+    view = services.catalogue.communities[consultation.community]
+    for inst in view.model.institutions:
+        if inst.id != consultation.institution_id:
+            rows.append([InlineKeyboardButton(text="🏛 " + inst.short_name.get(services.settings.default_locale)[:50],
+                                              callback_data=Spec(action="to_inst", cid=consultation.id,
+                                                                 arg=inst.id).pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+@router.message(SpecForm.note)
+async def note(message: Message, state: FSMContext, services: Services) -> None:
+    cid = int((await state.get_data()).get("cid") or 0)
+    await state.clear()
+    if not message.text:
+        await message.reply(_("A note is text only."))
+        return
+    try:
+        await services.consult.note(message.chat.id, cid, message.from_user.id, message.text[:3000])
+    except RequestError as exc:
+        await message.reply(why(exc.reason))
+        return
+    await message.reply("🗒 " + _("Note saved. The resident does not see it."))
+
+
+async def relay(message: Message, services: Services, bot: Bot, consultation: Consultation,
+                event_update: Update) -> None:
+    """A specialist's message in the consultation's topic (or a reply to its card) goes to the resident."""
+    if not await is_member(bot, message.chat.id, message.from_user.id):
+        return
+    attachment = attachment_of(message)
+    text = message.text or message.caption or ""
+    if not text and attachment is None:
+        return
+    try:
+        await services.consult.specialist_says(message.chat.id, consultation.id, message.from_user.id, text,
+                                               [attachment] if attachment else [], update_id=event_update.update_id)
+    except RequestError as exc:
+        if exc.reason != "duplicate":
+            await message.reply(why(exc.reason))
+        return
+    services.wake_outbox()
+
+
+@router.message(Command("queue"), StateFilter("*"))
+async def queue(message: Message, services: Services) -> None:
+    group = await services.requests.group(message.chat.id)
+    if group is None or not group.active:
+        await message.answer(reason_text("group_not_bound"))
+        return
+    tz = services.settings.tz
+    waiting = await services.consult.queue_of(group.community, group.institution_id)
+    today = await services.consult.bookings_of_day(group.community, group.institution_id, services.consult.clock())
+    lines = ["<b>" + _("Consultations now: {n}").format(n=len(waiting)) + "</b>"]
+    for c in waiting:
+        state = _("waiting") if c.status == "queued" else _("with {who}").format(who=h(c.specialist_label or ""))
+        asked = when(datetime.fromisoformat(c.asked_at), tz)
+        lines.append(f"💬 {c.id} · {h(topic_name(services.catalogue, c.topic))} · {state} · {asked}")
+    lines += ["", "<b>" + _("Booked for today: {n}").format(n=len(today)) + "</b>"]
+    for b in today:
+        moment = when(datetime.fromisoformat(b.starts_at), tz)
+        lines.append(f"📅 {moment} · {h(topic_name(services.catalogue, b.topic))}")
+    await message.answer("\n".join(lines)[:4096])
+
+
+def build():
+    return router.build()
+

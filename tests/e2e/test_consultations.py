@@ -1,0 +1,189 @@
+"""The online consultation line end to end, with a controllable clock."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.requests.reminders import consultation_clock
+from bot.sandbox.client import message_text
+from tests.e2e.conftest import Person, World, buttons
+from tests.e2e.test_requests import staff_group
+
+pytestmark = pytest.mark.asyncio(loop_scope="package")
+KYIV = ZoneInfo("Europe/Kyiv")
+TUESDAY_10 = datetime(2026, 12, 1, 10, 0, tzinfo=KYIV).astimezone(timezone.utc)
+SATURDAY_12 = datetime(2026, 12, 5, 12, 0, tzinfo=KYIV).astimezone(timezone.utc)
+
+
+@pytest.fixture
+def clock(world: World):
+    """Set the consultation line's time; restored after the test."""
+    consult = world.services.consult
+    original = consult.clock
+    now = {"value": TUESDAY_10}
+    consult.clock = lambda: now["value"]
+    yield now
+    consult.clock = original
+
+
+async def line_group(world: World, topic: str, community: str = "lutsk"):
+    line = world.services.consult.line(community, topic)
+    return await staff_group(world, line.institution_id, community=community, title=f"Лінія {topic}")
+
+
+async def choose_topic(person: Person, topic_label: str) -> list:
+    await person.say("💬 Онлайн-консультація")
+    answers = await person.tap(topic_label, new=1)
+    if "Перш ніж" in message_text(answers[-1]):
+        answers = await person.tap("✅ Погоджуюся", new=1)
+    return answers
+
+
+async def ask(world: World, person: Person, topic_label: str, question: str) -> None:
+    answers = await choose_topic(person, topic_label)
+    assert "Напишіть своє питання" in message_text(answers[-1])
+    [queued] = await person.say(question)
+    assert "у черзі" in message_text(queued) and "1-й" in message_text(queued)
+    assert person.keyboard == ["❌ Завершити консультацію"]
+
+
+async def test_a_consultation_in_hours(world: World, clock) -> None:
+    group_id, first = await line_group(world, "psychological")
+    second_user = await world.client.create_user("Богдан")
+    await world.client.add_member(group_id, second_user)
+    person = await world.resident("lutsk", name="Лариса")
+    after = await world.client.last_id(group_id)
+    await ask(world, person, "Психологічна підтримка", "Після переїзду не можу спати, постійна тривога")
+    [card] = await world.client.wait_bot_messages(group_id, after, 1, timeout=8)
+    assert "Онлайн-консультація №" in message_text(card) and "постійна тривога" in message_text(card)
+    assert buttons(card)[0] == "🙋 Взяти"
+    thread = card["message_thread_id"]
+
+    # two specialists press «Взяти» at once: only one gets it
+    await world.client.send_text(first.user, "/role психолог", chat_id=group_id)
+    presses = await asyncio.gather(
+        world.client.press_data(first.id, card, buttons_data(card, "🙋 Взяти"), chat_id=group_id),
+        world.client.press_data(second_user["id"], card, buttons_data(card, "🙋 Взяти"), chat_id=group_id),
+    )
+    answers = [await world.client.callback_answer(p) for p in presses]
+    won = [a for a in answers if "Консультація ваша" in a["text"]]
+    lost = [a for a in answers if "вже взяв" in a["text"]]
+    assert len(won) == 1 and len(lost) == 1
+    consultation = await world.services.consult.open_for_resident(person.id)
+    winner_is_first = consultation.specialist_id == first.id
+    specialist = first if winner_is_first else Person(world.client, second_user)
+    specialist.chat_id, specialist.thread_id = group_id, thread
+
+    mark = person._last_id
+    [joined] = await world.client.wait_bot_messages(person.chat_id, mark, 1, timeout=8)
+    person._absorb([joined])
+    assert "До вас приєднався фахівець" in message_text(joined)
+    assert str(specialist.id) not in message_text(joined)
+
+    # both ways: text from the specialist, a photo and a voice note from the resident
+    await world.client.send_text(specialist.user, "Добрий день! Розкажіть, будь ласка, більше.", chat_id=group_id,
+                                 thread_id=thread)
+    [relayed] = await world.client.wait_bot_messages(person.chat_id, person._last_id, 1, timeout=8)
+    person._absorb([relayed])
+    assert "Розкажіть, будь ласка, більше." in message_text(relayed)
+    mark_group = await world.client.last_id(group_id)
+    await person.say("Прокидаюся о третій і не можу заснути", expect=False)
+    await person.send_photo(expect=False)
+    await world.client.send_voice(person.id)
+    got = await world.client.wait_bot_messages(group_id, mark_group, 3, timeout=8, thread_id=thread)
+    assert "о третій" in message_text(got[0]) and got[1].get("photo") and got[2].get("voice")
+
+    # the resident ends it and rates it
+    answers = await person.say("❌ Завершити консультацію", count=2)
+    assert "Консультацію завершено" in message_text(answers[0]) and buttons(answers[1]) == ["1", "2", "3", "4", "5"]
+    await person.tap("5", new=1)
+    done = await world.services.consult.get(consultation.id)
+    assert done.status == "ended" and done.rating == 5 and done.ended_by == "resident"
+    transcript = await world.services.consult.transcript(consultation.id)
+    assert [s.sender for s in transcript] == ["resident", "specialist", "resident", "resident", "resident"]
+    assert [s.kind for s in transcript][-2:] == ["photo", "voice"]
+
+
+def buttons_data(message: dict, text: str) -> str:
+    for row in message["reply_markup"]["inline_keyboard"]:
+        for button in row:
+            if button["text"] == text:
+                return button["callback_data"]
+    raise AssertionError(text)
+
+
+async def test_outside_hours_book_remind_and_cancel(world: World, clock) -> None:
+    clock["value"] = SATURDAY_12
+    group_id, _ = await line_group(world, "legal")
+    person = await world.resident("lutsk", name="Юрій")
+    answers = await choose_topic(person, "Юридичні питання")
+    closed = answers[-1]
+    assert "Зараз лінія не працює" in message_text(closed) and "пн, 07.12 о 09:00" in message_text(closed)
+    [slots] = await person.tap("📅 Записатися на час", new=1)
+    assert buttons(slots)[0] == "пн, 07.12 о 09:00"
+    after = await world.client.last_id(group_id)
+    answers = await person.tap("пн, 07.12 о 09:00", new=1)
+    assert "Вас записано" in message_text(answers[-1])
+    [notice] = await world.client.wait_bot_messages(group_id, after, 1, timeout=8)
+    assert "Новий запис" in message_text(notice)
+
+    slot = datetime(2026, 12, 7, 9, 0, tzinfo=KYIV).astimezone(timezone.utc)
+    for moment, words in ((slot - timedelta(hours=20), "завтра"), (slot - timedelta(minutes=40), "за годину")):
+        clock["value"] = moment
+        mark = person._last_id
+        assert await consultation_clock(world.services) == 1
+        [reminder] = await world.client.wait_bot_messages(person.chat_id, mark, 1, timeout=8)
+        person._absorb([reminder])
+        assert words in message_text(reminder)
+    assert await consultation_clock(world.services) == 0  # each reminder once
+
+    [listing] = await person.say("📂 Мої звернення")
+    [mine] = await person.tap("📅 Мої записи і консультації", new=1)
+    assert "пн, 07.12 о 09:00" in message_text(mine)
+    after = await world.client.last_id(group_id)
+    answers = await person.tap("❎ Скасувати пн, 07.12 о 09:00", new=1)
+    assert "скасовано" in message_text(answers[-1])
+    [cancelled] = await world.client.wait_bot_messages(group_id, after, 1, timeout=8)
+    assert "Запис скасовано" in message_text(cancelled)
+
+
+async def test_nobody_answers_then_a_call_back_request(world: World, clock) -> None:
+    await line_group(world, "benefits")
+    person = await world.resident("lutsk", name="Степан")
+    await ask(world, person, "Соціальна підтримка і пільги", "Як оформити субсидію?")
+    clock["value"] = TUESDAY_10 + timedelta(minutes=20)
+    mark = person._last_id
+    assert await consultation_clock(world.services) >= 1
+    [sorry] = await world.client.wait_bot_messages(person.chat_id, mark, 1, timeout=8)
+    person._absorb([sorry])
+    assert "ніхто з фахівців не встиг" in message_text(sorry)
+    assert buttons(sorry) == ["📅 Записатися на час", "📞 Попросити передзвонити"]
+    answers = await person.tap("📞 Попросити передзвонити", new=1)
+    assert "звернення №" in message_text(answers[-1])
+    request = (await world.services.requests.for_resident(person.id))[0]
+    assert "субсидію" in request.description
+
+
+async def test_transfer_to_another_institution(world: World, clock) -> None:
+    group_id, staff = await line_group(world, "older_care")
+    line = world.services.consult.line("lutsk", "older_care")
+    other_id = "dsvp" if line.institution_id != "dsvp" else "tcso"
+    other_group, _ = await staff_group(world, other_id, title="Інша установа")
+    person = await world.resident("lutsk", name="Надія")
+    after = await world.client.last_id(group_id)
+    await ask(world, person, "Догляд за літньою людиною", "Хто допоможе з пільгами для мами?")
+    [card] = await world.client.wait_bot_messages(group_id, after, 1, timeout=8)
+    staff.thread_id = card["message_thread_id"]
+    await staff.tap("↪️ Передати", new=1)
+    after_other = await world.client.last_id(other_group)
+    mark = person._last_id
+    other_name = world.services.catalogue.communities["lutsk"].institutions[other_id].short_name.uk
+    await staff.tap(next(b for b in staff.buttons if b.startswith("🏛") and other_name in b), expect=False)
+    assert "Передано" in staff.last_answer["text"]
+    [moved] = await world.client.wait_bot_messages(other_group, after_other, 1, timeout=8)
+    assert "пільгами для мами" in message_text(moved)
+    [told] = await world.client.wait_bot_messages(person.chat_id, mark, 1, timeout=8)
+    assert "передано іншому фахівцю" in message_text(told)
