@@ -100,6 +100,30 @@ def cmd_bind_code(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from bot.consult.stats import consultation_stats, render
+    from bot.storage.db import Database
+
+    try:
+        start = date.fromisoformat(args.date_from) if args.date_from else None
+        end = date.fromisoformat(args.date_to) if args.date_to else None
+    except ValueError:
+        print("dates are written as YYYY-MM-DD, e.g. --from 2026-01-01", file=sys.stderr)
+        return 2
+
+    async def collect() -> str:
+        db = await Database(settings.database_path).connect()
+        try:
+            return render(await consultation_stats(db, settings.tz, community=args.community, start=start, end=end))
+        finally:
+            await db.close()
+
+    print(asyncio.run(collect()))
+    return 0
+
+
 async def _run(settings: Settings) -> int:
     from bot.app import build_app, make_bot, run_polling
 
@@ -176,13 +200,18 @@ def build_parser() -> argparse.ArgumentParser:
     bind = sub.add_parser("bind-code", help="a one-time code that binds a staff group to an institution")
     bind.add_argument("--community", required=True)
     bind.add_argument("institution")
+    stats = sub.add_parser("stats", help="figures for reports")
+    stats.add_argument("what", choices=["consultations"])
+    stats.add_argument("--community")
+    stats.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD")
+    stats.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD")
     sandbox = sub.add_parser("sandbox", help="serve the local Bot API sandbox and its web chat")
     sandbox.add_argument("--port", type=int)
     return parser
 
 
 COMMANDS = {"run": cmd_run, "check-data": cmd_check_data, "search": cmd_search, "sandbox": cmd_sandbox,
-            "bind-code": cmd_bind_code}
+            "bind-code": cmd_bind_code, "stats": cmd_stats}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -42,7 +42,7 @@ def consult_handlers(sender: "TelegramSender") -> dict[str, Callable[[Item], Awa
         if consultation.card_message_id and consultation.group_chat_id == chat_id:
             return
         said = await consult.transcript(consultation.id)
-        first = [s for s in said if s.sender == "resident"]
+        first = [s for s in said if s.sender in ("resident", "system")]
         with sender._speaking(group_locale):
             thread_id = None
             if forum:
@@ -60,7 +60,7 @@ def consult_handlers(sender: "TelegramSender") -> dict[str, Callable[[Item], Awa
         consultation = await subject(item)
         if not consultation.card_message_id:
             return
-        first = [s for s in await consult.transcript(consultation.id) if s.sender == "resident"][:3]
+        first = [s for s in await consult.transcript(consultation.id) if s.sender in ("resident", "system")][:3]
         with sender._speaking(group_locale):
             try:
                 await sender.bot.edit_message_text(staff_card(services.catalogue, consultation, first, tz),
@@ -110,7 +110,14 @@ def consult_handlers(sender: "TelegramSender") -> dict[str, Callable[[Item], Awa
         locale = await sender._resident_locale(consultation.resident_id)
         markup = None
         with sender._speaking(locale):
-            if item.kind == "consult_taken":
+            if item.kind == "consult_booked_open":
+                from dialogs.resident.consult import chat_keyboard
+
+                text = "📅 " + _("It is the time of your consultation «{topic}». A specialist will join in a few "
+                                "minutes; you can already write your question here.").format(
+                    topic=h(topic_name(services.catalogue, consultation.topic)))
+                markup = chat_keyboard()
+            elif item.kind == "consult_taken":
                 text = "👋 " + _("A specialist joined: {who}. Write your questions here, you can also send "
                                 "photos, documents and voice messages.").format(who=h(consultation.specialist_label))
             elif item.kind == "consult_ended":
@@ -179,6 +186,7 @@ def consult_handlers(sender: "TelegramSender") -> dict[str, Callable[[Item], Awa
         "consult_to_group": to_group,
         "consult_to_resident": to_resident,
         "consult_taken": resident_notice,
+        "consult_booked_open": resident_notice,
         "consult_ended": resident_notice,
         "consult_timed_out": resident_notice,
         "consult_transferred": resident_notice,

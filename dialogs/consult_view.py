@@ -64,6 +64,8 @@ def slot_code(moment: datetime) -> str:
 def staff_card(catalogue: Catalogue, consultation: Consultation, first: list[Said], tz) -> str:
     lines = ["💬 <b>" + _("Online consultation No. {number}").format(number=consultation.id) + "</b>",
              _("Topic: {topic}").format(topic=h(topic_name(catalogue, consultation.topic))),
+             *(["📅 " + _("Booked in advance: the resident waits for you to write first.")]
+               if consultation.booking_id else []),
              _("Status: {status}").format(status=_(STATUS.get(consultation.status, consultation.status)))]
     if consultation.specialist_label and consultation.status in ("active", "ended", "converted"):
         lines.append(_("Taken by: {who}").format(who=h(consultation.specialist_label)))

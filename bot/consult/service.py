@@ -192,7 +192,8 @@ class ConsultService:
     # ----- the resident -------------------------------------------------------------------------------------
 
     async def start(self, resident_id: int, community: str, topic: str, question: str,
-                    files: Iterable[Attachment] = (), *, update_id: Optional[int] = None) -> Consultation:
+                    files: Iterable[Attachment] = (), *, update_id: Optional[int] = None,
+                    booking_id: Optional[int] = None) -> Consultation:
         line = self.line(community, topic)
         if await self.open_for_resident(resident_id):
             raise RequestError("already_open")
@@ -201,12 +202,16 @@ class ConsultService:
             if update_id is not None and not await self.requests._first_time(conn, update_id):
                 raise RequestError("duplicate")
             cursor = await conn.execute(
-                "INSERT INTO consultations (community, resident_id, topic, institution_id, status, asked_at) "
-                "VALUES (?, ?, ?, ?, 'queued', ?)", (community, resident_id, topic, line.institution_id, now))
+                "INSERT INTO consultations (community, resident_id, topic, institution_id, status, asked_at, "
+                "booking_id) VALUES (?, ?, ?, ?, 'queued', ?, ?)",
+                (community, resident_id, topic, line.institution_id, now, booking_id))
             cid = int(cursor.lastrowid)
-            await self._say(conn, cid, "resident", resident_id, question, files)
+            await self._say(conn, cid, "system" if booking_id else "resident", resident_id, question, files)
             consultation = await self._get(conn, cid)
-            await self._queue(conn, [self._to_group(consultation, "consult_card")], cid)
+            items = [self._to_group(consultation, "consult_card")]
+            if booking_id:
+                items += self._to_resident(consultation, "consult_booked_open")
+            await self._queue(conn, items, cid)
         return consultation
 
     async def resident_says(self, resident_id: int, text: str, files: Iterable[Attachment] = (),
@@ -398,6 +403,23 @@ class ConsultService:
                 await self._queue(conn, [self._booking_notice(booking, f"booking_reminder_{which}")], None)
             count += 1
         return count
+
+    async def open_due_bookings(self) -> list[Consultation]:
+        """At a booked time the line opens a consultation for the resident, for a specialist to take."""
+        now = self.clock()
+        rows = await self.db.fetchall(
+            "SELECT b.* FROM bookings b WHERE b.status = 'booked' AND b.starts_at <= ? AND b.resident_id IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM consultations c WHERE c.booking_id = b.id)", (utc(now),))
+        opened = []
+        for row in rows:
+            booking = self._booking(row)
+            if await self.open_for_resident(booking.resident_id):
+                continue  # already talking; the specialist sees the booking in /queue
+            local = datetime.fromisoformat(booking.starts_at).astimezone(self.tz)
+            text = f"📅 {local:%d.%m.%Y %H:%M}"
+            opened.append(await self.start(booking.resident_id, booking.community, booking.topic, text,
+                                           booking_id=booking.id))
+        return opened
 
     # ----- bookings -----------------------------------------------------------------------------------------
 

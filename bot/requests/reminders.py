@@ -35,11 +35,12 @@ async def remind(services: "Services") -> int:
 
 async def consultation_clock(services: "Services") -> int:
     """Consultations nobody took in time, and reminders of booked times."""
+    opened = await services.consult.open_due_bookings()
     timed_out = await services.consult.time_out()
     reminded = await services.consult.remind_bookings()
-    if timed_out or reminded:
+    if opened or timed_out or reminded:
         services.wake_outbox()
-    return len(timed_out) + reminded
+    return len(opened) + len(timed_out) + reminded
 
 
 async def housekeeping(services: "Services", stop: asyncio.Event, every: float = EVERY_SECONDS) -> None:

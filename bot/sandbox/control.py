@@ -545,7 +545,9 @@ class ControlApi:
             ]
 
         deadline = time.monotonic() + timeout
-        done = await self.core.wait_until(lambda: len(fresh()) >= count or bool(edited()), timeout)
+        done = await self.core.wait_until(
+            lambda: len(fresh()) >= count or bool(edited()), timeout, chat_id=conv.chat_id
+        )
         if done:
             await self._settle(conv, min(_float(query.get("settle"), 0.0), 5.0), deadline)
         return {
@@ -569,7 +571,7 @@ class ControlApi:
                 return latest() != seen
 
             pause = min(quiet, deadline - time.monotonic())
-            if pause <= 0 or not await self.core.wait_until(moved, pause):
+            if pause <= 0 or not await self.core.wait_until(moved, pause, chat_id=conv.chat_id):
                 return
 
     async def calls(self, request: web.Request) -> dict[str, Any]:

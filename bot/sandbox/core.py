@@ -125,6 +125,9 @@ class SandboxCore:
             FloodLimits(config.flood_control, config.per_chat_per_sec, config.per_group_per_min, config.global_per_sec)
         )
         self.changes = Signal()
+        # Changes of one chat's messages: waiting for a bot's answer in a chat wakes only on those,
+        # so many residents waiting at once do not all re-check on every change anywhere.
+        self._chat_signals: dict[int, Signal] = {}
         self.closing = False
         self.http: aiohttp.ClientSession | None = None
         self.method_runner: MethodRunner | None = None
@@ -152,6 +155,8 @@ class SandboxCore:
     async def stop(self) -> None:
         self.closing = True
         self.changes.fire()
+        for chat_signal in self._chat_signals.values():
+            chat_signal.fire()
         for signal in self._bot_signals.values():
             signal.fire()
         for task in self._webhook_tasks.values():
@@ -183,21 +188,34 @@ class SandboxCore:
         self.chat_actions.clear()
         self.pinned.clear()
         self.touch()
+        for chat_signal in self._chat_signals.values():
+            chat_signal.fire()
 
     def touch(self) -> None:
         """Mark a change of messages or chats and wake those who wait for one."""
         self.state.rev += 1
         self.changes.fire()
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
-        """Wait (without polling) until ``predicate()`` holds or the timeout passes."""
+    async def wait_until(
+        self, predicate: Callable[[], bool], timeout: float, *, chat_id: int | None = None
+    ) -> bool:
+        """Wait (without polling) until ``predicate()`` holds or the timeout passes.
+
+        With ``chat_id`` the predicate is re-checked only when a message of that chat changes.
+        """
+        signal = self.changes if chat_id is None else self._chat_signals.setdefault(chat_id, Signal())
         deadline = time.monotonic() + max(0.0, timeout)
         while not predicate():
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self.closing:
                 return False
-            await self.changes.wait(remaining)
+            await signal.wait(remaining)
         return True
+
+    def _message_changed(self, record: MessageRecord) -> None:
+        chat_signal = self._chat_signals.get(record.data.get("chat", {}).get("id", 0))
+        if chat_signal is not None:
+            chat_signal.fire()
 
     # --- bots -----------------------------------------------------------------------------
 
@@ -485,6 +503,7 @@ class SandboxCore:
             record.html = ""
         self.touch()
         record.rev = self.state.rev
+        self._message_changed(record)
 
     def edit_message(
         self,
@@ -507,6 +526,7 @@ class SandboxCore:
         record.deleted = True
         self.touch()
         record.rev = self.state.rev
+        self._message_changed(record)
 
     def message_view(self, record: MessageRecord) -> dict[str, Any]:
         """A message for the control API: the Bot API object plus sandbox details."""

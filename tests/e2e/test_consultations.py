@@ -115,9 +115,9 @@ def buttons_data(message: dict, text: str) -> str:
     raise AssertionError(text)
 
 
-async def test_outside_hours_book_remind_and_cancel(world: World, clock) -> None:
+async def test_outside_hours_book_cancel_remind_and_meet(world: World, clock) -> None:
     clock["value"] = SATURDAY_12
-    group_id, _ = await line_group(world, "legal")
+    group_id, staff = await line_group(world, "legal")
     person = await world.resident("lutsk", name="Юрій")
     answers = await choose_topic(person, "Юридичні питання")
     closed = answers[-1]
@@ -130,6 +130,24 @@ async def test_outside_hours_book_remind_and_cancel(world: World, clock) -> None
     [notice] = await world.client.wait_bot_messages(group_id, after, 1, timeout=8)
     assert "Новий запис" in message_text(notice)
 
+    # a second booking, then cancelled from «Мої звернення»
+    await person.say("💬 Онлайн-консультація")
+    await person.tap("Юридичні питання", new=1)
+    [slots] = await person.tap("📅 Записатися на час", new=1)
+    assert buttons(slots)[0] == "пн, 07.12 о 09:30"  # 09:00 is taken now
+    await person.tap("пн, 07.12 о 09:30", new=1)
+    await person.say("📂 Мої звернення")
+    [mine] = await person.tap("📅 Мої записи і консультації", new=1)
+    assert "пн, 07.12 о 09:00" in message_text(mine) and "пн, 07.12 о 09:30" in message_text(mine)
+    after = await world.client.last_id(group_id)
+    answers = await person.tap("❎ Скасувати пн, 07.12 о 09:30", new=1)
+    assert "скасовано" in message_text(answers[-1])
+    seen = await world.client.wait_bot_messages(group_id, after, 1, timeout=8)
+    if not any("Запис скасовано" in message_text(m) for m in seen):  # the new-booking notice came first
+        seen = await world.client.wait_bot_messages(group_id, seen[-1]["message_id"], 1, timeout=8)
+    assert any("Запис скасовано" in message_text(m) and "09:30" in message_text(m) for m in seen)
+
+    # reminders the day before and an hour before, each once
     slot = datetime(2026, 12, 7, 9, 0, tzinfo=KYIV).astimezone(timezone.utc)
     for moment, words in ((slot - timedelta(hours=20), "завтра"), (slot - timedelta(minutes=40), "за годину")):
         clock["value"] = moment
@@ -138,16 +156,22 @@ async def test_outside_hours_book_remind_and_cancel(world: World, clock) -> None
         [reminder] = await world.client.wait_bot_messages(person.chat_id, mark, 1, timeout=8)
         person._absorb([reminder])
         assert words in message_text(reminder)
-    assert await consultation_clock(world.services) == 0  # each reminder once
+    assert await consultation_clock(world.services) == 0
 
-    [listing] = await person.say("📂 Мої звернення")
-    [mine] = await person.tap("📅 Мої записи і консультації", new=1)
-    assert "пн, 07.12 о 09:00" in message_text(mine)
+    # at the booked time the consultation opens and a specialist takes it
+    clock["value"] = slot
     after = await world.client.last_id(group_id)
-    answers = await person.tap("❎ Скасувати пн, 07.12 о 09:00", new=1)
-    assert "скасовано" in message_text(answers[-1])
-    [cancelled] = await world.client.wait_bot_messages(group_id, after, 1, timeout=8)
-    assert "Запис скасовано" in message_text(cancelled)
+    mark = person._last_id
+    assert await consultation_clock(world.services) == 1
+    [opened] = await world.client.wait_bot_messages(person.chat_id, mark, 1, timeout=8)
+    person._absorb([opened])
+    assert "Настав час вашої консультації" in message_text(opened)
+    [card] = await world.client.wait_bot_messages(group_id, after, 1, timeout=8)
+    assert "Запис заздалегідь" in message_text(card)
+    staff.thread_id = card["message_thread_id"]
+    await staff.tap("🙋 Взяти", expect=False)
+    [joined] = await world.client.wait_bot_messages(person.chat_id, person._last_id, 1, timeout=8)
+    assert "До вас приєднався фахівець" in message_text(joined)
 
 
 async def test_nobody_answers_then_a_call_back_request(world: World, clock) -> None:
