@@ -269,3 +269,31 @@ async def test_delete_my_data(world: World) -> None:
     assert row["n"] == 0
     [listing] = await person.say("📂 Мої звернення")
     assert "поки немає звернень" in message_text(listing)
+
+
+async def test_a_resident_who_blocked_the_bot(world: World) -> None:
+    group_id, staff = await staff_group(world, "tcso")
+    person = await world.resident("lutsk", name="Блокувальник")
+    after = await world.client.last_id(group_id)
+    await file_request(person, situation="Літня людина потребує догляду", contact="chat")
+    [card] = await group_messages(world, group_id, after)
+    staff.thread_id = card["message_thread_id"]
+    world.allow_errors("blocked by the user", chat_id=person.id)
+    await world.client.block(person.id)
+    [sent] = await staff.say("Ми зателефонуємо вам завтра")
+    assert "Надіслано мешканцю" in message_text(sent)
+    for _ in range(50):
+        resident = await world.services.residents.get(person.id)
+        if resident.blocked:
+            break
+        await world.client.calls(wait=0.1)
+    assert resident.blocked
+    row = await world.services.db.fetchone(
+        "SELECT status FROM outbox WHERE target = ? AND kind = 'reply'", (f"resident:{person.id}",))
+    assert row["status"] == "dropped"  # not retried forever
+    # the request and the answer are kept: the resident sees them after unblocking
+    await world.client.block(person.id, blocked=False)
+    await person.say("/start", count=2)
+    request = (await world.services.requests.for_resident(person.id))[0]
+    events = await world.services.requests.history(request.id, public_only=True)
+    assert any(e.kind == "reply" and "завтра" in (e.text or "") for e in events)
