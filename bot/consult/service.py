@@ -86,6 +86,21 @@ class Said:
     public: bool
 
 
+def line_of(catalogue: Catalogue, community: str, topic: str) -> Line:
+    """Who answers a topic in a community, and when: the community's `consultation` section, else the
+    institution that handles the topic's life situation and the shared default hours."""
+    view = catalogue.communities[community]
+    topics = {t.id: t for t in catalogue.consultation_topics}
+    if topic not in topics:
+        raise RequestError("bad_topic")
+    configured = next((line for line in view.model.consultation if line.topic == topic), None)
+    institution = configured.institution if configured and configured.institution else None
+    if institution is None:
+        institution = route(view, situation_id=topics[topic].situation)
+    hours = configured.hours if configured and configured.hours else catalogue.shared.schedule.default
+    return Line(topic, institution, hours)
+
+
 class ConsultService:
     def __init__(self, db: Database, catalogue: Catalogue, tz: ZoneInfo, requests: RequestService,
                  clock: Optional[Clock] = None):
@@ -102,16 +117,7 @@ class ConsultService:
         return self.catalogue.shared.schedule.holidays
 
     def line(self, community: str, topic: str) -> Line:
-        view = self.catalogue.communities[community]
-        topics = {t.id: t for t in self.catalogue.consultation_topics}
-        if topic not in topics:
-            raise RequestError("bad_topic")
-        configured = next((line for line in view.model.consultation if line.topic == topic), None)
-        institution = configured.institution if configured and configured.institution else None
-        if institution is None:
-            institution = route(view, situation_id=topics[topic].situation)
-        hours = configured.hours if configured and configured.hours else self.catalogue.shared.schedule.default
-        return Line(topic, institution, hours)
+        return line_of(self.catalogue, community, topic)
 
     def is_open(self, line: Line) -> bool:
         return schedule.is_open(self.clock(), line.hours, self.holidays, self.tz)

@@ -1,0 +1,232 @@
+"""Consultation line under load: many live consultations at once, relayed through the real bot.
+
+The bot runs as ``python -m bot run`` against the sandbox (both in processes of their own, see
+benchmarks/throughput.py). A copy of data/ opens the line around the clock for the run (hours are
+configuration). N residents each open a consultation; specialists of one staff group take them all;
+then every pair exchanges messages: the resident writes, the message must appear in the
+consultation's topic in the group; the specialist answers in the topic, the answer must appear in the
+resident's chat. Latency is from the control API's send to the message being visible on the other
+side (the sandbox's wait endpoint, no sleeping). Each side pauses ``--think`` seconds between its
+messages, as people do.
+
+    .venv/bin/python benchmarks/consultations.py                 # 200 consultations, 5 exchanges each
+    .venv/bin/python benchmarks/consultations.py --quick         # a small run to see that it works
+
+Target on this 2-core machine: relay p99 under 150 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import throughput  # noqa: E402
+from bot.sandbox.client import SandboxClient, inline_buttons, message_text  # noqa: E402
+
+TOKEN = throughput.TOKEN
+TOPIC_LABEL = "Психологічна підтримка"
+
+
+def open_all_day(data: Path) -> None:
+    schedule = yaml.safe_load((data / "shared" / "schedule.yaml").read_text(encoding="utf-8"))
+    schedule["default"].update(days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"], start="00:00",
+                               end="23:59", wait_minutes=240)
+    (data / "shared" / "schedule.yaml").write_text(yaml.safe_dump(schedule, allow_unicode=True), encoding="utf-8")
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share / 100 * len(ordered)))] if ordered else float("nan")
+
+
+def button_data(message: dict[str, Any], text: str) -> str:
+    for button in inline_buttons(message):
+        if button["text"] == text:
+            return button["callback_data"]
+    raise AssertionError(f"no button {text!r} in {[b['text'] for b in inline_buttons(message)]}")
+
+
+async def open_consultation(client: SandboxClient, index: int) -> int:
+    """A resident goes from /start to a queued consultation (one community served: no choice); returns the id."""
+    user = await client.create_user(f"Мешканець {index}", language_code="uk")
+    uid = user["id"]
+
+    async def until(after: int, predicate) -> dict[str, Any]:
+        """Wait for the bot's message after `after` that satisfies the predicate."""
+        while True:
+            for message in await client.wait_bot_messages(uid, after, 1, timeout=30):
+                after = max(after, message["message_id"])
+                if predicate(message):
+                    return message
+
+    sent = await client.send_text(uid, "/start")
+    greeting = await until(sent["message_id"], lambda m: bool(inline_buttons(m)))
+    await client.press(uid, greeting, "🇺🇦 Українська")
+    await until(greeting["message_id"], lambda m: "Ось меню" in message_text(m))
+    sent = await client.send_text(uid, "💬 Онлайн-консультація")
+    topics = await until(sent["message_id"], lambda m: any(b["text"] == TOPIC_LABEL for b in inline_buttons(m)))
+    await client.press(uid, topics, TOPIC_LABEL)
+    consent = await until(topics["message_id"], lambda m: "✅ Погоджуюся" in [b["text"] for b in inline_buttons(m)])
+    await client.press(uid, consent, "✅ Погоджуюся")
+    await until(consent["message_id"], lambda m: "Напишіть своє питання" in message_text(m))
+    sent = await client.send_text(uid, f"Питання номер {index}: як впоратися з тривогою?")
+    await until(sent["message_id"], lambda m: "у черзі" in message_text(m))
+    return uid
+
+
+async def main(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        workdir = Path(folder)
+        data = workdir / "data"
+        shutil.copytree(ROOT / "data", data)
+        open_all_day(data)
+        database = workdir / "bot.sqlite3"
+        server = await throughput.SandboxServer(args.sandbox, workdir).start()
+        http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
+                                     timeout=aiohttp.ClientTimeout(total=None))
+        client = SandboxClient(server.url, session=http, timeout=args.timeout)
+        env = throughput.child_env(BOT_TOKEN=TOKEN, TELEGRAM_API_URL=server.url, DATABASE_PATH=str(database),
+                                   DATA_DIR=str(data), COMMUNITIES="lutsk", LOG_LEVEL="WARNING")
+        bot = await throughput.Child.start("bot", [sys.executable, "-m", "bot", "run"], env, workdir)
+        try:
+            await client.set_flood(False)
+            await client.wait_bot_ready(timeout=60)
+            return await run(args, client, bot, env, data)
+        finally:
+            await bot.stop()
+            await client.close()
+            await http.close()
+            await server.stop()
+
+
+async def run(args: argparse.Namespace, client: SandboxClient, bot: throughput.Child, env: dict[str, str],
+              data: Path) -> int:
+    from bot.catalogue.loader import load_catalogue
+    from bot.consult.service import line_of
+
+    catalogue = load_catalogue(data, ["lutsk"])
+    topic = next(t for t in catalogue.consultation_topics if t.name.uk == TOPIC_LABEL)
+    institution = line_of(catalogue, "lutsk", topic.id).institution_id
+    staff = [await client.create_user(f"Фахівчиня {k}") for k in range(args.specialists)]
+    group = await client.create_group("Лінія консультацій", forum=True, members=staff)
+    code = subprocess.run([sys.executable, "-m", "bot", "bind-code", "--community", "lutsk", institution],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True)
+    sent = await client.send_text(staff[0], "/bind " + code.stdout.split("code: ", 1)[1].split()[0],
+                                  chat_id=group["id"])
+    await client.wait_bot_messages(group["id"], sent["message_id"], 1, timeout=20)
+
+    gate = asyncio.Semaphore(50)
+
+    async def opened(index: int) -> int:
+        async with gate:
+            return await open_consultation(client, index)
+
+    started = time.perf_counter()
+    residents = await asyncio.gather(*(opened(i) for i in range(args.consultations)))
+    setup = time.perf_counter() - started
+
+    cards: dict[int, dict[str, Any]] = {}
+    deadline = time.monotonic() + 60
+    while len(cards) < args.consultations and time.monotonic() < deadline:
+        for message in await client.messages(group["id"]):
+            text = message_text(message)
+            if message.get("sender") == "bot" and "Онлайн-консультація №" in text and "Питання номер" in text:
+                index = int(text.split("Питання номер ", 1)[1].split(":", 1)[0])
+                cards[index] = message
+        await asyncio.sleep(0.2)
+    if len(cards) < args.consultations:
+        print(f"only {len(cards)} of {args.consultations} consultations reached the group", file=sys.stderr)
+        return 1
+
+    async def take(index: int) -> None:
+        async with gate:
+            specialist = staff[index % len(staff)]
+            query = await client.press_data(specialist["id"], cards[index], button_data(cards[index], "🙋 Взяти"),
+                                            chat_id=group["id"])
+            await client.callback_answer(query)
+
+    await asyncio.gather(*(take(i) for i in range(args.consultations)))
+
+    to_group: list[float] = []
+    to_resident: list[float] = []
+
+    async def arrives(chat_id: int, after: int, text: str, thread: int | None = None) -> int:
+        """Wait until the bot shows `text` in the chat (or topic); return the message id."""
+        while True:
+            for message in await client.wait_bot_messages(chat_id, after, 1, timeout=args.timeout,
+                                                          thread_id=thread):
+                after = max(after, message["message_id"])
+                if text in message_text(message):
+                    return after
+
+    async def talk(index: int) -> None:
+        resident = residents[index]
+        specialist = staff[index % len(staff)]
+        thread = cards[index]["message_thread_id"]
+        group_seen = await client.last_id(group["id"])
+        resident_seen = await client.last_id(resident)
+        for k in range(args.exchanges):
+            text = f"повідомлення {index}-{k}"
+            begin = time.perf_counter()
+            await client.send_text(resident, text)
+            group_seen = await arrives(group["id"], group_seen, text, thread)
+            to_group.append((time.perf_counter() - begin) * 1000)
+            await asyncio.sleep(args.think)
+            text = f"відповідь {index}-{k}"
+            begin = time.perf_counter()
+            await client.send_text(specialist, text, chat_id=group["id"], thread_id=thread)
+            resident_seen = await arrives(resident, resident_seen, text)
+            to_resident.append((time.perf_counter() - begin) * 1000)
+            await asyncio.sleep(args.think)
+
+    cpu_before = throughput.cpu_seconds(bot.pid)
+    started = time.perf_counter()
+    await asyncio.gather(*(talk(i) for i in range(args.consultations)))
+    spent = time.perf_counter() - started
+    cpu = throughput.cpu_seconds(bot.pid) - cpu_before
+    relayed = len(to_group) + len(to_resident)
+    both = to_group + to_resident
+    print(f"{args.consultations} consultations at once ({args.specialists} specialists), {args.exchanges} exchanges "
+          f"each, think {args.think:.1f} s; set-up {setup:.1f} s")
+    print(f"messages relayed: {relayed} in {spent:.1f} s = {relayed / spent:.1f} messages/s; "
+          f"bot CPU {cpu / max(relayed, 1) * 1000:.2f} ms per message; peak RSS of the bot "
+          f"{throughput.peak_rss_mb(bot.pid):.1f} MB")
+    for name, values in (("resident → group", to_group), ("group → resident", to_resident), ("both", both)):
+        print(f"relay latency {name:<17} p50 {percentile(values, 50):7.1f} ms   p95 {percentile(values, 95):7.1f} ms"
+              f"   p99 {percentile(values, 99):7.1f} ms   mean {statistics.fmean(values):7.1f} ms")
+    p99 = percentile(both, 99)
+    print(f"target relay p99 < 150 ms: {'met' if p99 < 150 else 'NOT met'} ({p99:.1f} ms)")
+    return 0
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--consultations", type=int, default=200)
+    parser.add_argument("--specialists", type=int, default=20)
+    parser.add_argument("--exchanges", type=int, default=5)
+    parser.add_argument("--think", type=float, default=1.0, help="seconds each side pauses between messages")
+    parser.add_argument("--timeout", type=float, default=15.0)
+    parser.add_argument("--sandbox", choices=["process", "inline"], default="process")
+    parser.add_argument("--quick", action="store_true", help="10 consultations, 2 exchanges")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.consultations, args.specialists, args.exchanges, args.think = 10, 3, 2, 0.2
+    return args
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main(parse())))
