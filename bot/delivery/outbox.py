@@ -179,6 +179,7 @@ class Outbox:
     async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
         """Work until `stop` is set; wake early when something is queued."""
         while not stop.is_set():
+            self._wake.clear()  # before the pass: a row queued during it wakes the next one at once
             try:
                 sent = await self.process_once()
             except Exception:  # the worker must outlive any single bad row or a locked database
@@ -186,7 +187,6 @@ class Outbox:
                 sent = 0
             if sent:
                 continue
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=idle)
             except asyncio.TimeoutError:
