@@ -263,21 +263,32 @@ async def test_outbox_unreachable_group_and_blocked_resident(service, db):
 
 
 async def test_outbox_honours_retry_after_and_order(service, db):
-    await service.create(draft())
-    await service.create(draft(resident_id=101))
+    request = await service.create(draft())
+    await service.withdraw(100, request.id)  # a card, then its update and a notice: one conversation
+    other = await service.create(draft(resident_id=101))
     sender = FakeSender([RetryAfter(1)])
     box = Outbox(db, sender)
-    assert await box.process_once() == 0  # the second row for the same group waits behind the first
-    assert sender.delivered == []
+    await box.process_once()
+    first_request = [i for i in sender.delivered if i.payload["request_id"] == request.id]
+    assert first_request == []  # the rows after the refused card wait behind it
     rows = await db.fetchall("SELECT attempts, last_error FROM outbox ORDER BY id")
     assert rows[0]["attempts"] == 0 and "retry after" in rows[0]["last_error"]  # a flood wait is not a failure
-    assert rows[1]["last_error"] is None
     import asyncio
 
     await asyncio.sleep(2.05)
-    assert await box.process_once() == 2
-    assert [i.payload["request_id"] for i in sender.delivered] == [1, 2]
-    assert (await box.counts()) == {"sent": 2}
+    await box.process_once()
+    kinds = [i.kind for i in sender.delivered if i.payload["request_id"] == request.id]
+    assert kinds == ["card", "card_update", "group_notice"]
+    assert any(i.payload["request_id"] == other.id for i in sender.delivered)
+    assert (await box.counts()) == {"sent": 4}
+
+
+def test_conversations_of_the_outbox():
+    card = Item(1, "card", "institution:lutsk/tcso", 5, {"request_id": 5}, 0)
+    relay = Item(2, "consult_to_group", "institution:lutsk/tcso", None, {"consultation_id": 5}, 0)
+    resident = Item(3, "reply", "resident:7", 5, {"request_id": 5}, 0)
+    assert card.conversation != relay.conversation  # two topics of one group go side by side
+    assert resident.conversation == "resident:7"  # everything to one person stays in order
 
 
 async def test_outbox_gives_up_after_max_attempts(service, db):

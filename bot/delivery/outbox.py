@@ -22,7 +22,7 @@ MAX_ATTEMPTS = 8
 BASE_DELAY = 2.0  # seconds; doubles with every failed attempt
 MAX_DELAY = 600.0
 BATCH = 200
-PARALLEL_TARGETS = 16  # chats served at once; rows of one chat always go out in order
+PARALLEL_TARGETS = 32  # conversations served at once; rows of one conversation always go out in order
 
 
 class DeliveryError(Exception):
@@ -68,6 +68,18 @@ class Item:
     payload: dict[str, Any]
     attempts: int
 
+    @property
+    def conversation(self) -> str:
+        """What must stay in order: everything to one resident; in a staff group, one request's or one
+        consultation's messages (each has a topic of its own), so that one busy group does not queue
+        every other conversation behind it."""
+        if self.target.startswith("institution:"):
+            subject = self.payload.get("request_id") or self.payload.get("consultation_id")
+            if subject is not None:
+                kind = "c" if "consultation_id" in self.payload else "r"
+                return f"{self.target}#{kind}{subject}"
+        return self.target
+
 
 class Sender(Protocol):
     async def deliver(self, item: Item) -> None: ...
@@ -105,10 +117,10 @@ class Outbox:
                 for r in rows]
 
     async def process_once(self) -> int:
-        """Send what is due: targets side by side, each target's rows in order; return how many were sent."""
+        """Send what is due: conversations side by side, each one's rows in order; return how many were sent."""
         by_target: dict[str, list[Item]] = {}
         for item in await self.due():
-            by_target.setdefault(item.target, []).append(item)
+            by_target.setdefault(item.conversation, []).append(item)
         gate = asyncio.Semaphore(self.parallel)
 
         async def one_target(items: list[Item]) -> int:
@@ -119,7 +131,7 @@ class Outbox:
                     if wait > 0:
                         await asyncio.sleep(wait)
                     if not await self._send(item):
-                        break  # a row that did not go out holds back the later rows of its target
+                        break  # a row that did not go out holds back the later rows of its conversation
                     sent += 1
             return sent
 
