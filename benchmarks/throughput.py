@@ -1,0 +1,574 @@
+"""Throughput: many residents at once against the real bot, through the local Bot API sandbox.
+
+Every simulated resident runs a script of ten updates: /start, a language, a community,
+"🧭 Знайти допомогу", "📋 За життєвою ситуацією", a situation, a service, and three searches in
+their own words. All residents act at the same time; each waits until the bot's answer is visible
+in the chat before the next step (a closed loop, optionally with a pause: ``--think``, varied
+±50 % per step, so residents do not act in step with each other). A script
+always starts with a new Telegram user, so every round goes through the first-contact dialog.
+
+The same load shape (residents, rounds or seconds, kinds of update) then runs against
+``benchmarks/echo_bot.py``, a minimal aiogram bot that echoes texts and answers button presses,
+and our figures are given as a ratio of its figures.
+
+    .venv/bin/python benchmarks/throughput.py                  # 200 residents, 2 rounds each
+    .venv/bin/python benchmarks/throughput.py --residents 50 --seconds 20
+    .venv/bin/python benchmarks/throughput.py --quick          # a small run to see that it works
+
+Processes: each bot runs as ``python -m bot run`` (or ``python benchmarks/echo_bot.py``) with
+BOT_TOKEN, TELEGRAM_API_URL, DATABASE_PATH and LOG_LEVEL=WARNING in its environment, so its peak
+memory (VmHWM, with any children) and CPU time are read from /proc. The sandbox runs in a process of
+its own by default (``--sandbox inline`` runs it in this process): this process then only plays the
+residents, and its work does not stall the server that stands in for Telegram. On a 2-core machine
+three busy processes share two cores; the echo baseline shares them the same way, which is what the
+ratio is for. Flood control of the sandbox is off.
+
+Latency of an update: from the moment the control API is asked to send the message or press the
+button until the sandbox's wait endpoint (long polling, no sleeping) reports the bot's answer in
+the chat: a new message, or the screen edited in place. In a closed loop each resident has one
+update in flight, so once a bot is saturated its updates wait in line and latency comes to about
+residents ÷ updates per second; "bot CPU per update" is the cost of one update on its own, and
+``--think`` pauses residents between steps to measure latency below saturation.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import os
+import random
+import signal
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.sandbox import Sandbox, SandboxClient  # noqa: E402
+from bot.sandbox.client import SandboxError, inline_buttons  # noqa: E402
+
+TOKEN = "7000000001:throughput-benchmark-token-local-only"
+COMMUNITIES = ("Луцька громада", "Дружківська громада", "Володимирська громада", "Каховська громада",
+               "Первомайська громада")
+SEARCHES = (
+    "гарячі обіди",
+    "бабуся живе сама, потрібна допомога вдома",
+    "сину 2 роки, у нього інвалідність",
+    "де безкоштовно поїсти пенсіонеру",
+    "ми переселенці, потрібне житло",
+    "потрібен психолог",
+    "допомога з документами",
+    "реабілітація після травми",
+    "денний центр для дитини з інвалідністю",
+    "мамі 80 років, потрібен догляд",
+    "втратив роботу, нема грошей",
+    "соціальне таксі",
+)
+UPDATES_PER_SCRIPT = 10
+BOT_ENV = ("BOT_TOKEN", "TELEGRAM_API_URL", "DATABASE_PATH", "COMMUNITIES", "ADMIN_IDS", "DEFAULT_LOCALE",
+           "TIMEZONE", "DATA_DIR", "LOG_LEVEL", "SANDBOX_HOST", "SANDBOX_PORT")
+TARGET_UPS, TARGET_RATIO, TARGET_P99 = 500.0, 0.5, 100.0
+OURS_ARGV = [sys.executable, "-m", "bot", "run"]
+ECHO_ARGV = [sys.executable, str(ROOT / "benchmarks" / "echo_bot.py")]
+
+
+class Unanswered(Exception):
+    """The bot did not answer a step in time."""
+
+
+class TimeUp(Exception):
+    """The measured time is over: the resident stops before the next step."""
+
+
+# --- processes ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def process_tree(pid: int) -> list[int]:
+    """The process and all its descendants (from /proc/<pid>/task/*/children)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                queue.extend(int(child) for child in (task / "children").read_text().split())
+    return found
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a process and its children, in MB."""
+    total_kb = 0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total_kb += int(line.split()[1])
+    return total_kb / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process and its children so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+@dataclass
+class Child:
+    """A subprocess this benchmark started (and stops, by its pid)."""
+
+    name: str
+    process: asyncio.subprocess.Process
+    log: Path
+
+    @classmethod
+    async def start(cls, name: str, argv: list[str], env: dict[str, str], cwd: Path) -> Child:
+        log = cwd / f"{name}.log"
+        with log.open("wb") as sink:
+            process = await asyncio.create_subprocess_exec(
+                *argv, env=env, cwd=str(cwd), stdout=sink, stderr=asyncio.subprocess.STDOUT
+            )
+        return cls(name, process, log)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def tail(self, lines: int = 15) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    async def stop(self) -> None:
+        if self.process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self.process.send_signal(signal.SIGINT)
+        try:
+            await asyncio.wait_for(self.process.wait(), 10)
+        except asyncio.TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            await self.process.wait()
+
+
+def child_env(**values: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in BOT_ENV}
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.update(values)
+    return env
+
+
+class SandboxServer:
+    """The sandbox, in a process of its own or in this one."""
+
+    def __init__(self, mode: str, workdir: Path) -> None:
+        self.mode = mode
+        self.workdir = workdir
+        self.url = ""
+        self.child: Optional[Child] = None
+        self.inline: Optional[Sandbox] = None
+
+    async def start(self) -> SandboxServer:
+        if self.mode == "inline":
+            self.inline = await Sandbox(bot_token=TOKEN, flood_control=False).start("127.0.0.1", 0)
+            self.url = self.inline.url
+            return self
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        argv = [sys.executable, "-m", "bot.sandbox", "--port", str(port), "--token", TOKEN]
+        self.child = await Child.start("sandbox", argv, child_env(), self.workdir)
+        deadline = time.monotonic() + 20
+        async with aiohttp.ClientSession() as http:
+            while True:  # start-up only: wait until the port answers
+                try:
+                    async with http.get(self.url + "/sandbox/flood") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                if self.child.process.returncode is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the sandbox did not start:\n" + self.child.tail())
+                await asyncio.sleep(0.05)
+        return self
+
+    async def stop(self) -> None:
+        if self.inline is not None:
+            await self.inline.stop()
+        if self.child is not None:
+            await self.child.stop()
+
+
+# --- residents ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    """What one run of residents measured."""
+
+    latencies: list[float] = field(default_factory=list)  # ms, answered updates only
+    unanswered: int = 0
+    scripts: int = 0
+    seconds: float = 0.0
+
+    @property
+    def updates(self) -> int:
+        return len(self.latencies)
+
+
+class Resident:
+    """One simulated person in a private chat with the bot."""
+
+    def __init__(
+        self, client: SandboxClient, index: int, load: Load, timeout: float, think: float, deadline: Optional[float]
+    ) -> None:
+        self.client = client
+        self.index = index
+        self.load = load
+        self.timeout = timeout
+        self.think = think
+        self.deadline = deadline
+        self.random = random.Random(index)
+        self.user_id = 0
+        self.last_id = 0
+        self.rev = 0
+        self.screen: dict[str, Any] = {}
+
+    async def new_user(self) -> None:
+        user = await self.client.create_user(f"Мешканка {self.index}", language_code="uk")
+        self.user_id, self.last_id, self.rev, self.screen = user["id"], 0, 0, {}
+
+    def _seen(self, result: dict[str, Any]) -> None:
+        changed = [m for m in result.get("edited", []) if not m.get("deleted")] + result["messages"]
+        for message in changed:
+            self.last_id = max(self.last_id, message["message_id"])
+            if inline_buttons(message):
+                self.screen = message
+        self.rev = max(self.rev, int(result["rev"]))
+
+    def _start(self) -> float:
+        now = time.perf_counter()
+        if self.deadline is not None and now >= self.deadline:
+            raise TimeUp
+        return now
+
+    async def _measure(self, started: float, result: dict[str, Any]) -> None:
+        finished = time.perf_counter()
+        if self.deadline is not None and finished > self.deadline:
+            raise TimeUp  # answered after the measured time: not counted
+        if result["timed_out"]:
+            self.load.unanswered += 1
+            raise Unanswered(f"resident {self.index}: no answer in {self.timeout} s")
+        self.load.latencies.append((finished - started) * 1000)
+        self._seen(result)
+        await self.pause()
+
+    async def pause(self, low: float = 0.5, high: float = 1.5) -> None:
+        """Think before the next step (residents do not act in step with each other)."""
+        if self.think:
+            await asyncio.sleep(self.think * self.random.uniform(low, high))
+
+    async def say(self, text: str) -> None:
+        started = self._start()
+        sent = await self.client.send_text(self.user_id, text)
+        result = await self.client.wait(self.user_id, sent["message_id"], 1, self.timeout)
+        await self._measure(started, result)
+
+    async def press(self, data: str, *, edits: bool, force: bool = False) -> None:
+        """Press a button of the newest screen; wait for a new message, or (``edits``) for the screen to change."""
+        message = self.screen or self.last_id
+        started = self._start()
+        await self.client.press_data(self.user_id, message, data, force=force)
+        since_rev = self.rev if edits else None
+        result = await self.client.wait(self.user_id, self.last_id, 1, self.timeout, since_rev=since_rev)
+        await self._measure(started, result)
+
+    def button(self, *, text: str = "", prefix: str = "", avoid: str = "", pick: int = 0) -> str:
+        candidates = [
+            b["callback_data"]
+            for b in inline_buttons(self.screen)
+            if "callback_data" in b
+            and (not text or b["text"] == text)
+            and b["callback_data"].startswith(prefix)
+            and not (avoid and b["text"].startswith(avoid))
+        ]
+        if not candidates:
+            shown = [b["text"] for b in inline_buttons(self.screen)]
+            raise AssertionError(f"resident {self.index}: no button {text or prefix!r} on the screen: {shown}")
+        return candidates[pick % len(candidates)]
+
+
+async def our_script(person: Resident, round_number: int) -> None:
+    n = person.index + round_number
+    await person.say("/start")
+    await person.press(person.button(text="🇺🇦 Українська"), edits=False)  # edit + "У якій громаді…"
+    await person.press(person.button(text=COMMUNITIES[n % len(COMMUNITIES)]), edits=False)  # edit + menu
+    await person.say("🧭 Знайти допомогу")
+    await person.press(person.button(text="📋 За життєвою ситуацією"), edits=True)
+    await person.press(person.button(prefix="n:sit:", avoid="⚠️", pick=n), edits=True)
+    services = [b for b in inline_buttons(person.screen) if b.get("callback_data", "").startswith("n:svc:")]
+    if services:
+        await person.press(person.button(prefix="n:svc:", pick=n), edits=True)
+    else:  # no services listed for this situation here: go back instead, still one update
+        await person.press(person.button(text="◀️ Назад"), edits=True)
+    for k in range(3):
+        await person.say(SEARCHES[(n * 3 + k) % len(SEARCHES)])
+
+
+async def echo_script(person: Resident, round_number: int) -> None:
+    """The same kinds of update in the same order; the echo bot answers each with a new message."""
+    n = person.index + round_number
+    await person.say("/start")
+    await person.press("p:lang:uk", edits=False, force=True)
+    await person.press(f"p:comm:{n % 5}", edits=False, force=True)
+    await person.say("🧭 Знайти допомогу")
+    await person.press("n:sits::0", edits=False, force=True)
+    await person.press(f"n:sit:{n}:0", edits=False, force=True)
+    await person.press(f"n:svc:{n}:0", edits=False, force=True)
+    for k in range(3):
+        await person.say(SEARCHES[(n * 3 + k) % len(SEARCHES)])
+
+
+async def run_load(
+    client: SandboxClient,
+    script: Any,
+    residents: int,
+    *,
+    tickets: Optional[int],
+    seconds: Optional[float],
+    timeout: float,
+    think: float,
+) -> Load:
+    """All residents at once; each takes scripts (tickets) until none are left or time is up.
+
+    With ``seconds`` only the updates answered within that time count, and the residents stop there.
+    """
+    load = Load()
+    left = [tickets]
+    started = time.perf_counter()
+    deadline = started + seconds if seconds else None
+
+    def take() -> bool:
+        if deadline is not None and time.perf_counter() >= deadline:
+            return False
+        if left[0] is not None:
+            if left[0] <= 0:
+                return False
+            left[0] -= 1
+        return True
+
+    async def live(index: int) -> None:
+        person = Resident(client, index, load, timeout, think, deadline)
+        await person.pause(0.0, 1.0)
+        round_number = 0
+        while take():
+            await person.new_user()
+            try:
+                await script(person, round_number)
+                load.scripts += 1
+            except TimeUp:
+                return
+            except (Unanswered, SandboxError, AssertionError) as problem:
+                print(f"  ! {problem}", file=sys.stderr)
+            round_number += 1
+
+    await asyncio.gather(*(live(index) for index in range(residents)))
+    ended = time.perf_counter()
+    load.seconds = (min(ended, deadline) if deadline is not None else ended) - started
+    return load
+
+
+# --- one bot under load -------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    load: Load
+    rss_mb: float
+    cpu_s: float
+    refused: int
+    sandbox_cpu_s: Optional[float] = None
+    harness_cpu_s: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.load.updates / self.load.seconds if self.load.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        values = sorted(self.load.latencies)
+        if not values:
+            return float("nan")
+        rank = max(0, min(len(values) - 1, math.ceil(q / 100 * len(values)) - 1))  # nearest rank
+        return values[rank]
+
+
+class Stage:
+    """One bot under test: its sandbox, the bot process, and a control client, started and ready."""
+
+    def __init__(self, name: str, argv: list[str], args: argparse.Namespace, workdir: Path) -> None:
+        self.name = name
+        self.argv = argv
+        self.args = args
+        self.folder = workdir / name
+        self.server: Optional[SandboxServer] = None
+        self.bot: Optional[Child] = None
+        self.http: Optional[aiohttp.ClientSession] = None
+        self.client: Optional[SandboxClient] = None
+
+    async def start(self) -> Stage:
+        self.folder.mkdir()
+        self.server = await SandboxServer(self.args.sandbox, self.folder).start()
+        self.http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=None)
+        )
+        self.client = SandboxClient(self.server.url, session=self.http, timeout=self.args.timeout)
+        await self.client.set_flood(False)
+        env = child_env(
+            BOT_TOKEN=TOKEN,
+            TELEGRAM_API_URL=self.server.url,
+            DATABASE_PATH=str(self.folder / "bot.sqlite3"),
+            LOG_LEVEL="WARNING",
+        )
+        self.bot = await Child.start(self.name, self.argv, env, self.folder)
+        try:
+            await self.client.wait_bot_ready(timeout=60)
+        except AssertionError:
+            raise RuntimeError(f"{self.name} did not start polling:\n{self.bot.tail()}") from None
+        return self
+
+    async def measure(self, tickets: Optional[int]) -> Result:
+        assert self.client is not None and self.bot is not None and self.server is not None
+        args, client, bot = self.args, self.client, self.bot
+        script = our_script if self.name == "ours" else echo_script
+        warm = min(args.residents, 10)
+        await run_load(client, script, warm, tickets=warm, seconds=None, timeout=args.timeout, think=0)
+        calls_before = await client._get("/sandbox/calls", since=1 << 62)
+        sandbox_pid = self.server.child.pid if self.server.child else None
+        cpu_before = cpu_seconds(bot.pid)
+        sandbox_before = cpu_seconds(sandbox_pid) if sandbox_pid else 0.0
+        harness_before = time.process_time()
+        load = await run_load(
+            client,
+            script,
+            args.residents,
+            tickets=tickets,
+            seconds=None if tickets is not None else args.seconds,
+            timeout=args.timeout,
+            think=args.think / 1000,
+        )
+        harness = time.process_time() - harness_before
+        cpu = cpu_seconds(bot.pid) - cpu_before
+        sandbox_cpu = cpu_seconds(sandbox_pid) - sandbox_before if sandbox_pid else None
+        rss = peak_rss_mb(bot.pid)
+        calls = await client._get("/sandbox/calls", since=calls_before["last_seq"])
+        refused = sum(1 for call in calls["calls"] if not call["ok"])
+        if bot.process.returncode is not None:
+            raise RuntimeError(f"{self.name} exited with {bot.process.returncode}:\n{bot.tail()}")
+        return Result(self.name, load, rss, cpu, refused, sandbox_cpu, harness)
+
+    async def stop(self) -> None:
+        if self.bot is not None:
+            await self.bot.stop()
+        if self.client is not None:
+            await self.client.close()
+        if self.http is not None:
+            await self.http.close()
+        if self.server is not None:
+            await self.server.stop()
+
+
+def report(result: Result) -> None:
+    load = result.load
+    per_update = result.cpu_s / load.updates * 1000 if load.updates else float("nan")
+    print(
+        f"{result.name}: {load.updates} updates handled in {load.seconds:.1f} s = {result.rate:.1f} updates/s; "
+        f"latency p50 {result.percentile(50):.1f} ms, p95 {result.percentile(95):.1f} ms, "
+        f"p99 {result.percentile(99):.1f} ms; peak RSS {result.rss_mb:.1f} MB; "
+        f"bot CPU {per_update:.2f} ms per update; unanswered {load.unanswered}; refused Bot API calls "
+        f"{result.refused}"
+    )
+    busy = [f"bot {result.cpu_s / load.seconds:.0%}"]
+    if result.sandbox_cpu_s is not None:
+        busy.append(f"sandbox {result.sandbox_cpu_s / load.seconds:.0%}")
+    busy.append(f"residents {result.harness_cpu_s / load.seconds:.0%}")
+    print(f"  {result.name}: CPU use during the run (100% = one core): {', '.join(busy)}")
+
+
+def verdict(name: str, ok: bool, shown: str) -> None:
+    print(f"target {name}: {'met' if ok else 'NOT met'} ({shown})")
+
+
+async def main(args: argparse.Namespace) -> int:
+    if args.quick:
+        args.residents, args.rounds, args.seconds = min(args.residents, 10), 1, None
+    tickets = None if args.seconds else args.residents * args.rounds
+    shape = f"{args.seconds:g} s" if args.seconds else f"{args.rounds} round(s)"
+    print(
+        f"throughput: {args.residents} residents at once, {shape}, {UPDATES_PER_SCRIPT} updates per script, "
+        f"think {args.think:g} ms, sandbox {'in its own process' if args.sandbox == 'process' else 'in this process'}, "
+        f"flood control off, {os.cpu_count()} CPU(s)",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="throughput-") as tmp:
+        workdir = Path(tmp)
+        # Both start at once (start-up is the slow part); the echo bot idles in a long poll meanwhile.
+        ours_stage, echo_stage = Stage("ours", OURS_ARGV, args, workdir), Stage("echo", ECHO_ARGV, args, workdir)
+        try:
+            for outcome in await asyncio.gather(ours_stage.start(), echo_stage.start(), return_exceptions=True):
+                if isinstance(outcome, BaseException):
+                    raise outcome
+            ours = await ours_stage.measure(tickets)
+            await ours_stage.stop()
+            report(ours)
+            sys.stdout.flush()
+            echo = await echo_stage.measure(tickets)  # the same residents and rounds (or seconds)
+            report(echo)
+        finally:
+            await ours_stage.stop()
+            await echo_stage.stop()
+    ratio = ours.rate / echo.rate if echo.rate else float("nan")
+    p99 = ours.percentile(99)
+    print(
+        f"ratio ours/echo updates/s: {ratio:.2f}; p99 ours {p99:.1f} ms, echo {echo.percentile(99):.1f} ms"
+    )
+    verdict(f"updates/s >= {TARGET_UPS:g}", ours.rate >= TARGET_UPS, f"{ours.rate:.1f}")
+    verdict(f"ratio >= {TARGET_RATIO:g}", ratio >= TARGET_RATIO, f"{ratio:.2f}")
+    verdict(f"p99 < {TARGET_P99:g} ms", p99 < TARGET_P99, f"{p99:.1f} ms")
+    return 0
+
+
+def parse(argv: Optional[list[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--residents", type=int, default=200, help="residents acting at once (default 200)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--rounds", type=int, default=2, help="scripts per resident (default 2)")
+    group.add_argument("--seconds", type=float, default=None, help="run for this long instead of rounds")
+    parser.add_argument("--think", type=float, default=0.0, help="pause of a resident between steps, ms (default 0)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for an answer (default 30)")
+    parser.add_argument("--sandbox", choices=("process", "inline"), default="process",
+                        help="where the sandbox runs (default: a process of its own)")
+    parser.add_argument("--quick", action="store_true", help="a small run (10 residents, 1 round) for smoke tests")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main(parse())))
