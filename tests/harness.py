@@ -49,6 +49,7 @@ class RecordingSession(BaseSession):
         self.calls: list[TelegramMethod] = []
         self.chats: dict[int, dict[int, Sent]] = {}
         self.callback_answers: list[Any] = []
+        self.not_modified = False  # answer edits of an unchanged screen as Telegram does
         self._ids = itertools.count(1000)
 
     async def close(self) -> None:
@@ -69,6 +70,10 @@ class RecordingSession(BaseSession):
         if name == "EditMessageText":
             chat_id = int(method.chat_id)
             sent = self.chats[chat_id][method.message_id]
+            if self.not_modified and (sent.text, sent.reply_markup) == (method.text, method.reply_markup):
+                from aiogram.exceptions import TelegramBadRequest
+
+                raise TelegramBadRequest(method, "Bad Request: message is not modified")
             sent.text, sent.reply_markup = method.text, method.reply_markup
             return self._message(bot, sent)
         if name == "AnswerCallbackQuery":

@@ -233,3 +233,21 @@ async def test_one_log_line_per_update_without_personal_data(harness, caplog):
     assert len(lines) == 1
     assert "type=message:text" in lines[0] and "outcome=ok" in lines[0] and "ms=" in lines[0]
     assert "0671234567" not in caplog.text and "Петро" not in caplog.text
+
+
+async def test_words_about_suicide_offer_people_to_talk_to(harness):
+    person, _ = await started(harness, 522, "lutsk")
+    answers = await person.say("не хочу жити")
+    assert "7333" in answers[0].text
+    assert all("проживання" not in b.lower() for a in answers for b in a.buttons)
+
+
+async def test_a_double_tap_does_not_duplicate_the_screen(harness):
+    person, _ = await started(harness, 523, "lutsk")
+    [find] = await person.say("🧭 Знайти допомогу")
+    data = find.callback("За життєвою ситуацією")
+    await person.press_data(find, data)
+    shown = len(harness.shown(523))
+    harness.session.not_modified = True
+    await person.press_data(find, data)  # the same button again, on the screen it already opened
+    assert len(harness.shown(523)) == shown

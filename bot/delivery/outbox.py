@@ -199,10 +199,10 @@ class Outbox:
                 sent = 0
             if sent:
                 continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=idle)
-            except asyncio.TimeoutError:
-                pass
+            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
 
     async def counts(self) -> dict[str, int]:
         rows = await self.db.fetchall("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Optional
 
 from aiogram import F
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -58,11 +59,14 @@ async def find_help(message: Message, state: FSMContext, services: Services, res
 
 
 async def show(query: CallbackQuery, text: str, markup) -> None:
-    """Replace the screen in place; a very old message or an identical screen gets a fresh message."""
+    """Replace the screen in place. A double tap (the same screen again) changes nothing; a message that
+    can no longer be edited (too old, deleted) gets a fresh one."""
     await query.answer()
     try:
         await query.message.edit_text(text, reply_markup=markup)
-    except Exception:
+    except TelegramBadRequest as exc:
+        if "message is not modified" in str(exc):
+            return
         await query.message.answer(text, reply_markup=markup)
 
 

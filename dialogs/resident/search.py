@@ -51,6 +51,12 @@ async def run_search(message: Message, state: FSMContext, services: Services, re
     kinds = detect(text, services.search.morph)
     if kinds:
         await send_emergency(message, services, resident, kinds)
+    if "suicide" in kinds:
+        # words about ending one's life are not a query: offer people to talk to, not word matches
+        found = [s for s in community.services_for_situation("psychological") if s.status.value == "active"][:5]
+        if found:
+            await show_results(message, state, community, found)
+        return
     hits = services.search.search(community.slug, text, limit=5)
     if not hits:
         await message.answer(
@@ -62,7 +68,10 @@ async def run_search(message: Message, state: FSMContext, services: Services, re
                                    [button(_("📝 Ask for help without papers"), "ask")], nav_row()]),
         )
         return
-    found = [hit.service for hit in hits]
+    await show_results(message, state, community, [hit.service for hit in hits])
+
+
+async def show_results(message: Message, state: FSMContext, community, found) -> None:
     rows = [[button(f"{n}. {render.service_title(s)}", "svc", s.id)] for n, s in enumerate(found, 1)]
     rows.append([button(_("📋 Choose a life situation"), "sits")])
     rows.append([button(_("📝 Ask for help without papers"), "ask")])
