@@ -74,6 +74,9 @@ async def build_app(settings: Settings) -> App:
 
 
 def make_bot(settings: Settings, token: Optional[str] = None, api_url: Optional[str] = None) -> Bot:
+    from bot.runtime.speedups import keep_response_types
+
+    keep_response_types()
     url = api_url or settings.telegram_api_url
     session = AiohttpSession(api=TelegramAPIServer.from_base(url)) if url else AiohttpSession()
     return Bot(

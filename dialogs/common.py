@@ -6,6 +6,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 from aiogram import F, Router
 from aiogram.filters import BaseFilter
+from magic_filter import MagicFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
     InlineKeyboardButton,
@@ -133,6 +134,21 @@ def keyboard(rows: Iterable[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup
     return InlineKeyboardMarkup(inline_keyboard=[row for row in rows if row])
 
 
+class Magic(BaseFilter):
+    """A magic filter (`F.text`, `F.chat.type == ...`) checked in the event loop. aiogram runs a bare magic
+    filter in a worker thread, which costs a thread switch per filter per update."""
+
+    def __init__(self, magic: MagicFilter):
+        self.magic = magic
+
+    async def __call__(self, event: Any) -> Any:
+        return self.magic.resolve(event)
+
+
+def in_loop(filters: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(Magic(f) if isinstance(f, MagicFilter) else f for f in filters)
+
+
 class Routes:
     """Handlers collected by decorators at import time; `build()` gives a fresh Router for each app."""
 
@@ -157,8 +173,8 @@ class Routes:
     def build(self) -> Router:
         router = Router(name=self.name)
         if self.chats:
-            router.message.filter(F.chat.type.in_(self.chats))
-            router.callback_query.filter(F.message.chat.type.in_(self.chats))
+            router.message.filter(Magic(F.chat.type.in_(self.chats)))
+            router.callback_query.filter(Magic(F.message.chat.type.in_(self.chats)))
         for observer, handler, filters, kwargs in self.entries:
-            getattr(router, observer).register(handler, *filters, **kwargs)
+            getattr(router, observer).register(handler, *in_loop(filters), **kwargs)
         return router

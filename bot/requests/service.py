@@ -579,8 +579,6 @@ class RequestService:
             await conn.execute(
                 "DELETE FROM outbox WHERE target = ? AND status IN ('pending', 'held')", (f"resident:{resident_id}",)
             )
-            await conn.execute("UPDATE residents SET locale = NULL, community = community WHERE user_id = ?",
-                               (resident_id,))
         return len(ids)
 
     async def purge_closed(self, older_than_days: int) -> int:

@@ -1,6 +1,7 @@
 """Residents: language, community and whether they blocked the bot."""
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Optional
 
@@ -15,17 +16,38 @@ class Resident:
     blocked: bool
 
 
+CACHE_SIZE = 50_000
+
+
 class ResidentRepo:
+    """Every update needs the resident's language and community: they are read once and kept in memory.
+    This process is the only writer, and every write below refreshes the kept copy."""
+
     def __init__(self, db: Database):
         self.db = db
+        self._cache: OrderedDict[int, Optional[Resident]] = OrderedDict()
 
     async def get(self, user_id: int) -> Optional[Resident]:
+        if user_id in self._cache:
+            self._cache.move_to_end(user_id)
+            return self._cache[user_id]
         row = await self.db.fetchone(
             "SELECT user_id, locale, community, blocked_at FROM residents WHERE user_id = ?", (user_id,)
         )
-        if row is None:
-            return None
-        return Resident(row["user_id"], row["locale"], row["community"], row["blocked_at"] is not None)
+        resident = None if row is None else Resident(row["user_id"], row["locale"], row["community"],
+                                                     row["blocked_at"] is not None)
+        self._keep(user_id, resident)
+        return resident
+
+    def _keep(self, user_id: int, resident: Optional[Resident]) -> None:
+        self._cache[user_id] = resident
+        self._cache.move_to_end(user_id)
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    async def _reload(self, user_id: int) -> Optional[Resident]:
+        self._cache.pop(user_id, None)
+        return await self.get(user_id)
 
     async def ensure(self, user_id: int) -> Resident:
         now = utcnow()
@@ -34,7 +56,7 @@ class ResidentRepo:
             "ON CONFLICT(user_id) DO UPDATE SET blocked_at = NULL",
             (user_id, now, now),
         )
-        resident = await self.get(user_id)
+        resident = await self._reload(user_id)
         assert resident is not None
         return resident
 
@@ -43,17 +65,20 @@ class ResidentRepo:
         await self.db.execute(
             "UPDATE residents SET locale = ?, updated_at = ? WHERE user_id = ?", (locale, utcnow(), user_id)
         )
+        await self._reload(user_id)
 
     async def set_community(self, user_id: int, community: str) -> None:
         await self.ensure(user_id)
         await self.db.execute(
             "UPDATE residents SET community = ?, updated_at = ? WHERE user_id = ?", (community, utcnow(), user_id)
         )
+        await self._reload(user_id)
 
     async def mark_blocked(self, user_id: int) -> None:
         await self.db.execute(
             "UPDATE residents SET blocked_at = ?, updated_at = ? WHERE user_id = ?", (utcnow(), utcnow(), user_id)
         )
+        await self._reload(user_id)
 
     async def count(self) -> int:
         row = await self.db.fetchone("SELECT COUNT(*) FROM residents")

@@ -219,6 +219,7 @@ async def delete_ask(query: CallbackQuery) -> None:
 async def delete_confirmed(query: CallbackQuery, state: FSMContext, services: Services) -> None:
     await state.clear()
     count = await services.requests.delete_personal_data(query.from_user.id)
+    state.storage.forget(query.from_user.id)
     await query.answer()
     await query.message.edit_text(
         _("Your data is deleted ({n} requests cleared). You can keep using the bot; to ask for help again "
