@@ -5,7 +5,8 @@ from html import escape
 from typing import Any, Iterable, Optional, Sequence
 
 from aiogram import F, Router
-from aiogram.filters import BaseFilter
+from aiogram.filters import BaseFilter, StateFilter
+from aiogram.fsm.state import State, StatesGroup
 from magic_filter import MagicFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
@@ -146,7 +147,15 @@ class Magic(BaseFilter):
 
 
 def in_loop(filters: Iterable[Any]) -> tuple[Any, ...]:
-    return tuple(Magic(f) if isinstance(f, MagicFilter) else f for f in filters)
+    """Filters aiogram would run in a worker thread (magic filters, bare states) as event-loop filters."""
+    out = []
+    for item in filters:
+        if isinstance(item, MagicFilter):
+            item = Magic(item)
+        elif isinstance(item, (State, StatesGroup)) or (isinstance(item, type) and issubclass(item, StatesGroup)):
+            item = StateFilter(item)
+        out.append(item)
+    return tuple(out)
 
 
 class Routes:
