@@ -11,7 +11,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Optional
 from zoneinfo import ZoneInfo
 
-import aiosqlite
 
 from bot.catalogue.loader import Catalogue
 from bot.catalogue.models import Hours
@@ -19,7 +18,7 @@ from bot.consult import schedule
 from bot.requests.models import Attachment, Draft
 from bot.requests.routing import route
 from bot.requests.service import RequestError, RequestService
-from bot.storage.db import Database
+from bot.storage.db import Connection, Database, IntegrityError, Row
 
 OPEN = ("queued", "active")
 Clock = Callable[[], datetime]
@@ -131,7 +130,7 @@ class ConsultService:
         row = await self.db.fetchone("SELECT * FROM consultations WHERE id = ?", (consultation_id,))
         return Consultation(**dict(row)) if row else None
 
-    async def _get(self, conn: aiosqlite.Connection, consultation_id: int) -> Consultation:
+    async def _get(self, conn: Connection, consultation_id: int) -> Consultation:
         cursor = await conn.execute("SELECT * FROM consultations WHERE id = ?", (consultation_id,))
         row = await cursor.fetchone()
         if row is None:
@@ -447,7 +446,7 @@ class ConsultService:
                     "INSERT INTO bookings (community, resident_id, topic, institution_id, starts_at, status, "
                     "created_at) VALUES (?, ?, ?, ?, ?, 'booked', ?)",
                     (community, resident_id, topic, line.institution_id, utc(starts_at), utc(self.clock())))
-            except aiosqlite.IntegrityError:
+            except IntegrityError:
                 raise RequestError("slot_taken") from None
             cursor = await conn.execute("SELECT * FROM bookings WHERE id = ?", (cursor.lastrowid,))
             booking = self._booking(await cursor.fetchone())
@@ -471,13 +470,13 @@ class ConsultService:
         return booking
 
     @staticmethod
-    def _booking(row: aiosqlite.Row) -> Booking:
+    def _booking(row: Row) -> Booking:
         return Booking(row["id"], row["community"], row["resident_id"], row["topic"], row["institution_id"],
                        row["starts_at"], row["status"])
 
     # ----- plumbing -----------------------------------------------------------------------------------------
 
-    async def _say(self, conn: aiosqlite.Connection, cid: int, sender: str, sender_id: Optional[int], text: str,
+    async def _say(self, conn: Connection, cid: int, sender: str, sender_id: Optional[int], text: str,
                    files: Iterable[Attachment]) -> list[int]:
         now = utc(self.clock())
         ids = []
@@ -510,7 +509,7 @@ class ConsultService:
             return (kind, f"resident:{booking.resident_id}", {"booking_id": booking.id})
         return (kind, f"institution:{booking.community}/{booking.institution_id}", {"booking_id": booking.id})
 
-    async def _queue(self, conn: aiosqlite.Connection, items: Iterable[tuple[str, str, dict[str, Any]]],
+    async def _queue(self, conn: Connection, items: Iterable[tuple[str, str, dict[str, Any]]],
                      consultation_id: Optional[int]) -> None:
         now = utc(self.clock())
         real_now = datetime.now(timezone.utc).isoformat(timespec="seconds")

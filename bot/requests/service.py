@@ -8,12 +8,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Optional
 from zoneinfo import ZoneInfo
 
-import aiosqlite
 
 from bot.catalogue.loader import Catalogue
 from bot.requests.models import Attachment, Draft, Event, Group, Request, Status
 from bot.requests.routing import route
-from bot.storage.db import Database, utcnow
+from bot.storage.db import Connection, Database, Row, utcnow
 
 DEFAULT_RESPONSE_DAYS = 3  # a clearly marked default: answer within 3 working days
 BIND_CODE_HOURS = 48
@@ -38,7 +37,7 @@ def add_working_days(start: datetime, days: int, tz: ZoneInfo) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def _row_to_request(row: aiosqlite.Row) -> Request:
+def _row_to_request(row: Row) -> Request:
     data = dict(row)
     data["anonymous"] = bool(data["anonymous"])
     data["urgent"] = bool(data["urgent"])
@@ -131,7 +130,7 @@ class RequestService:
             await self._queue(conn, [to_group(request, "card")], request_id)
         return request
 
-    async def _next_public_id(self, conn: aiosqlite.Connection, year: int) -> str:
+    async def _next_public_id(self, conn: Connection, year: int) -> str:
         await conn.execute(
             "INSERT INTO request_counters (year, last) VALUES (?, 1) "
             "ON CONFLICT(year) DO UPDATE SET last = last + 1",
@@ -142,7 +141,7 @@ class RequestService:
         return f"{year}-{number:06d}"
 
     async def _event(
-        self, conn: aiosqlite.Connection, request_id: int, actor: str, actor_id: Optional[int],
+        self, conn: Connection, request_id: int, actor: str, actor_id: Optional[int],
         actor_label: Optional[str], kind: str, text: Optional[str], public: bool, institution_id: Optional[str],
     ) -> int:
         cursor = await conn.execute(
@@ -152,7 +151,7 @@ class RequestService:
         )
         return int(cursor.lastrowid)
 
-    async def _files(self, conn: aiosqlite.Connection, request_id: int, event_id: int,
+    async def _files(self, conn: Connection, request_id: int, event_id: int,
                      files: Iterable[Attachment]) -> None:
         for item in files:
             await conn.execute(
@@ -161,7 +160,7 @@ class RequestService:
                 (request_id, event_id, item.kind, item.file_id, item.file_name, item.size),
             )
 
-    async def _queue(self, conn: aiosqlite.Connection, items: Iterable[Outgoing], request_id: Optional[int]) -> None:
+    async def _queue(self, conn: Connection, items: Iterable[Outgoing], request_id: Optional[int]) -> None:
         now = utcnow()
         for item in items:
             await conn.execute(
@@ -173,7 +172,7 @@ class RequestService:
 
     # ----- reading ------------------------------------------------------------------------------------------
 
-    async def _get(self, request_id: int, conn: Optional[aiosqlite.Connection] = None) -> Request:
+    async def _get(self, request_id: int, conn: Optional[Connection] = None) -> Request:
         if conn is not None:
             cursor = await conn.execute("SELECT * FROM requests WHERE id = ?", (request_id,))
             row = await cursor.fetchone()
@@ -294,16 +293,16 @@ class RequestService:
             await self._queue(conn, [to_group(request, "group_notice", notice="rated", rating=rating)], request_id)
         return await self._get(request_id)
 
-    async def _first_time(self, conn: aiosqlite.Connection, update_id: int) -> bool:
+    async def _first_time(self, conn: Connection, update_id: int) -> bool:
         cursor = await conn.execute(
             "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)", (update_id, utcnow())
         )
         return cursor.rowcount == 1
 
-    async def _touch(self, conn: aiosqlite.Connection, request_id: int) -> None:
+    async def _touch(self, conn: Connection, request_id: int) -> None:
         await conn.execute("UPDATE requests SET updated_at = ? WHERE id = ?", (utcnow(), request_id))
 
-    async def _set_status(self, conn: aiosqlite.Connection, request_id: int, status: Status, *,
+    async def _set_status(self, conn: Connection, request_id: int, status: Status, *,
                           closed: bool = False) -> None:
         now = utcnow()
         await conn.execute(
@@ -592,7 +591,7 @@ class RequestService:
             await self._purge(conn, ids)
         return len(ids)
 
-    async def _purge(self, conn: aiosqlite.Connection, ids: list[int]) -> None:
+    async def _purge(self, conn: Connection, ids: list[int]) -> None:
         now = utcnow()
         for request_id in ids:
             await conn.execute(

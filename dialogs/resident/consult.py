@@ -105,8 +105,7 @@ async def topic(query: CallbackQuery, callback_data: Cons, state: FSMContext, se
         from dialogs.resident.requests import Ask, AskCb
 
         await state.set_state(Ask.consent)
-        await query.message.answer(text)
-        await query.message.answer(consent_text(services), reply_markup=keyboard([
+        await query.message.answer(text + "\n\n" + consent_text(services), reply_markup=keyboard([
             [InlineKeyboardButton(text=_("✅ I agree"), callback_data=AskCb(step="consent", value="yes").pack())],
             [InlineKeyboardButton(text=_("No, thank you"), callback_data=AskCb(step="consent", value="no").pack())],
         ]))
