@@ -6,8 +6,10 @@ configuration). N residents each open a consultation; specialists of one staff g
 then every pair exchanges messages: the resident writes, the message must appear in the
 consultation's topic in the group; the specialist answers in the topic, the answer must appear in the
 resident's chat. Latency is from the control API's send to the message being visible on the other
-side (the sandbox's wait endpoint, no sleeping). Each side pauses ``--think`` seconds between its
-messages, as people do.
+side (the sandbox's wait endpoint, no sleeping). Each side pauses about ``--think`` seconds between its
+messages (0.5 to 1.5 times it, at random), and every pair starts at a random moment of the first two
+pauses, as people do: nobody types in step with 199 others. ``--lockstep`` removes the randomness
+to show the worst case of everyone writing at the same instant.
 
     .venv/bin/python benchmarks/consultations.py                 # 200 consultations, 5 exchanges each
     .venv/bin/python benchmarks/consultations.py --quick         # a small run to see that it works
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import shutil
 import statistics
 import subprocess
@@ -35,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import throughput  # noqa: E402
+
 from bot.sandbox.client import SandboxClient, inline_buttons, message_text  # noqa: E402
 
 TOKEN = throughput.TOKEN
@@ -173,7 +177,14 @@ async def run(args: argparse.Namespace, client: SandboxClient, bot: throughput.C
                 if text in message_text(message):
                     return after
 
+    rng = random.Random(5)
+
+    def pause() -> float:
+        return args.think if args.lockstep else args.think * rng.uniform(0.5, 1.5)
+
     async def talk(index: int) -> None:
+        if not args.lockstep:
+            await asyncio.sleep(rng.uniform(0, 2 * args.think))
         resident = residents[index]
         specialist = staff[index % len(staff)]
         thread = cards[index]["message_thread_id"]
@@ -185,13 +196,13 @@ async def run(args: argparse.Namespace, client: SandboxClient, bot: throughput.C
             await client.send_text(resident, text)
             group_seen = await arrives(group["id"], group_seen, text, thread)
             to_group.append((time.perf_counter() - begin) * 1000)
-            await asyncio.sleep(args.think)
+            await asyncio.sleep(pause())
             text = f"відповідь {index}-{k}"
             begin = time.perf_counter()
             await client.send_text(specialist, text, chat_id=group["id"], thread_id=thread)
             resident_seen = await arrives(resident, resident_seen, text)
             to_resident.append((time.perf_counter() - begin) * 1000)
-            await asyncio.sleep(args.think)
+            await asyncio.sleep(pause())
 
     cpu_before = throughput.cpu_seconds(bot.pid)
     started = time.perf_counter()
@@ -200,8 +211,9 @@ async def run(args: argparse.Namespace, client: SandboxClient, bot: throughput.C
     cpu = throughput.cpu_seconds(bot.pid) - cpu_before
     relayed = len(to_group) + len(to_resident)
     both = to_group + to_resident
+    shape = "in lockstep" if args.lockstep else "0.5-1.5x at random, random start"
     print(f"{args.consultations} consultations at once ({args.specialists} specialists), {args.exchanges} exchanges "
-          f"each, think {args.think:.1f} s; set-up {setup:.1f} s")
+          f"each, think {args.think:.1f} s ({shape}); set-up {setup:.1f} s")
     print(f"messages relayed: {relayed} in {spent:.1f} s = {relayed / spent:.1f} messages/s; "
           f"bot CPU {cpu / max(relayed, 1) * 1000:.2f} ms per message; peak RSS of the bot "
           f"{throughput.peak_rss_mb(bot.pid):.1f} MB")
@@ -221,6 +233,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--think", type=float, default=1.0, help="seconds each side pauses between messages")
     parser.add_argument("--timeout", type=float, default=15.0)
     parser.add_argument("--sandbox", choices=["process", "inline"], default="process")
+    parser.add_argument("--lockstep", action="store_true", help="everyone writes at the same instant")
     parser.add_argument("--quick", action="store_true", help="10 consultations, 2 exchanges")
     args = parser.parse_args(argv)
     if args.quick:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from dataclasses import dataclass
 from typing import Optional
@@ -114,6 +115,10 @@ async def run_polling(app: App, bot: Bot, stop: Optional[asyncio.Event] = None) 
         log.warning("could not set the command menu: %s", type(exc).__name__)
     services = app.services
     services.outbox = Outbox(services.db, TelegramSender(bot, services, app.i18n))
+    # The catalogue, the search index and the library's models live as long as the process: keep the
+    # garbage collector from walking them again and again (full collections were pauses under load).
+    gc.collect()
+    gc.freeze()
     halt = asyncio.Event()
     workers = [
         asyncio.create_task(services.outbox.run(halt), name="outbox"),

@@ -6,9 +6,8 @@ from typing import Any, Iterable, Optional, Sequence
 
 from aiogram import F, Router
 from aiogram.filters import BaseFilter, StateFilter
-from aiogram.fsm.state import State, StatesGroup
-from magic_filter import MagicFilter
 from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -18,6 +17,7 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
+from magic_filter import MagicFilter
 
 PAGE_SIZE = 8
 

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Optional
 from zoneinfo import ZoneInfo
 
-
 from bot.catalogue.loader import Catalogue
 from bot.catalogue.models import Hours
 from bot.consult import schedule

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Optional
 from zoneinfo import ZoneInfo
 
-
 from bot.catalogue.loader import Catalogue
 from bot.requests.models import Attachment, Draft, Event, Group, Request, Status
 from bot.requests.routing import route

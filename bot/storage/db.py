@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterable, Optional
-
-import sqlite3
 
 log = logging.getLogger(__name__)
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")

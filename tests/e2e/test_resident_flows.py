@@ -254,7 +254,11 @@ async def test_forged_button_data_gets_a_polite_answer(world: World) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["<b>x</b><script>alert(1)</script>", "<b>догляд</b> <script>alert(1)</script> &amp; <a href='x'>", "a < b & c > d"],
+    [
+        "<b>x</b><script>alert(1)</script>",
+        "<b>догляд</b> <script>alert(1)</script> &amp; <a href='x'>",
+        "a < b & c > d",
+    ],
 )
 async def test_markup_in_user_text_is_not_a_problem(world: World, text: str) -> None:
     person = await world.resident("lutsk")
