@@ -26,6 +26,7 @@ from bot.sandbox import Resident, Sandbox, SandboxClient
 from bot.sandbox.client import Message, inline_buttons, message_text
 
 BOT_TOKEN = "7000000001:e2e-sandbox-token-not-for-telegram"
+ADMIN_ID = 900001  # the community's administrator in these tests
 BOT_ID = 7000000001
 LOOP = "package"
 # Variables of a developer's shell that would change what the bot serves.
@@ -71,6 +72,7 @@ def e2e_settings(folder: Path, api_url: str, database: Path | None = None) -> Se
             DATABASE_PATH=str(database or folder / "bot.sqlite3"),
             BOT_TOKEN=BOT_TOKEN,
             TELEGRAM_API_URL=api_url,
+            ADMIN_IDS=str(ADMIN_ID),
         )
 
 
@@ -248,6 +250,10 @@ async def world_once(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
         settings = e2e_settings(tmp_path_factory.mktemp("e2e"), sandbox.api_url)
         running = await RunningBot.start(settings, sandbox)
         await client.wait_bot_ready(timeout=10)
+        # the community's administrator has opened the bot once, as Telegram requires before it can write
+        admin = await client.create_user("Адміністраторка", user_id=ADMIN_ID)
+        sent = await client.send_text(admin, "/start")
+        await client.wait_bot_messages(ADMIN_ID, sent["message_id"], 1, timeout=10)
         world = World(sandbox, client, running)
         yield world
         failed = [c for c in world.unexpected(await client.calls()) if c["seq"] not in world.reported]

@@ -194,11 +194,16 @@ async def test_anonymous_report_about_a_child_goes_to_the_childrens_service(worl
 
 
 async def test_unbound_institution_waits_then_gets_the_card(world: World) -> None:
+    from tests.e2e.conftest import ADMIN_ID
+
+    admin_seen = await world.client.last_id(ADMIN_ID)
     person = await world.resident("kakhovka", name="Олег")
     accepted = await file_request(person, situation="Сім'я у складних обставинах", contact="chat")
     number = number_of(accepted)
     request = (await world.services.requests.for_resident(person.id))[0]
     assert not request.delivered
+    [notice] = await world.client.wait_bot_messages(ADMIN_ID, admin_seen, 1, timeout=8)
+    assert number in message_text(notice) and "не має підключеної групи" in message_text(notice)
     group_id, _ = await staff_group(world, request.institution_id, community="kakhovka")
     messages = await group_messages(world, group_id, 0, count=2)
     assert any(f"Звернення № {number}" in message_text(m) for m in messages)
@@ -207,16 +212,17 @@ async def test_unbound_institution_waits_then_gets_the_card(world: World) -> Non
 async def test_group_that_removed_the_bot(world: World) -> None:
     group_id, staff = await staff_group(world, "tcso")
     world.allow_errors("bot was kicked", chat_id=group_id)
+    from tests.e2e.conftest import ADMIN_ID
+
+    admin_seen = await world.client.last_id(ADMIN_ID)
     await world.client.add_bot(group_id, status="kicked")
     person = await world.resident("lutsk", name="Віра")
     await file_request(person, situation="Літня людина потребує догляду", contact="chat")
     request = (await world.services.requests.for_resident(person.id))[0]
-    for _ in range(50):
-        row = await world.services.db.fetchone("SELECT status FROM outbox WHERE request_id = ? AND kind = 'card'",
-                                               (request.id,))
-        if row and row["status"] == "held":
-            break
-        await world.client.calls(wait=0.1)
+    [notice] = await world.client.wait_bot_messages(ADMIN_ID, admin_seen, 1, timeout=8)
+    assert "недоступна" in message_text(notice)  # the administrators are told
+    row = await world.services.db.fetchone("SELECT status FROM outbox WHERE request_id = ? AND kind = 'card'",
+                                           (request.id,))
     assert row["status"] == "held"
     group = await world.services.requests.group(group_id)
     assert not group.active
@@ -282,11 +288,13 @@ async def test_a_resident_who_blocked_the_bot(world: World) -> None:
     await world.client.block(person.id)
     [sent] = await staff.say("Ми зателефонуємо вам завтра")
     assert "Надіслано мешканцю" in message_text(sent)
-    for _ in range(50):
+    import asyncio
+
+    for _ in range(100):  # the outbox works in the background: give it up to 5 s
         resident = await world.services.residents.get(person.id)
         if resident.blocked:
             break
-        await world.client.calls(wait=0.1)
+        await asyncio.sleep(0.05)
     assert resident.blocked
     row = await world.services.db.fetchone(
         "SELECT status FROM outbox WHERE target = ? AND kind = 'reply'", (f"resident:{person.id}",))
@@ -297,3 +305,26 @@ async def test_a_resident_who_blocked_the_bot(world: World) -> None:
     request = (await world.services.requests.for_resident(person.id))[0]
     events = await world.services.requests.history(request.id, public_only=True)
     assert any(e.kind == "reply" and "завтра" in (e.text or "") for e in events)
+
+
+async def test_an_administrator_binds_a_group_through_the_bot(world: World) -> None:
+    from tests.e2e.conftest import ADMIN_ID
+
+    admin = next(u for u in (await world.client.state())["users"] if u["id"] == ADMIN_ID)
+    boss = Person(world.client, admin)
+    [listing] = await boss.say("/bind_code")
+    assert "lutsk tcso" in message_text(listing)
+    [answer] = await boss.say("/bind_code volodymyr css")
+    code = message_text(answer).split("/bind ", 1)[1].split()[0]
+    assert "діє один раз" in message_text(answer)
+    staff_user = await world.client.create_user("Оксана")
+    group = await world.client.create_group("ЦСС Володимир", forum=True, members=[staff_user])
+    staff = Person(world.client, staff_user)
+    staff.chat_id = group["id"]
+    [bound] = await staff.say(f"/bind {code}")
+    assert "Тепер ця група отримує звернення" in message_text(bound)
+    [again] = await staff.say(f"/bind {code}")
+    assert "уже використано" in message_text(again)
+    stranger = await world.resident("volodymyr", name="Не адмін")
+    [refused] = await stranger.say("/bind_code volodymyr css")
+    assert "для адміністраторів громади" in message_text(refused)
