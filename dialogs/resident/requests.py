@@ -1,9 +1,10 @@
 """Asking for help, reporting someone in need, «Мої звернення», follow-ups, withdrawal and rating."""
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Awaitable, Callable, Optional, Union
 
 from aiogram import F
 from aiogram.filters import StateFilter
@@ -194,6 +195,25 @@ async def lost(message: Message, state: FSMContext) -> None:
     await message.answer(_("This form has expired. Please start again from the menu."), reply_markup=main_menu())
 
 
+def with_draft(handler: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """Give a step of the form its draft as `draft`; when the draft is gone (an old button after a reset),
+    say kindly that the form expired instead of running the step."""
+
+    @functools.wraps(handler)
+    async def step(event: Union[Message, CallbackQuery], *args: Any, state: FSMContext, **kwargs: Any) -> None:
+        draft = await draft_of(state)
+        if draft is None:
+            if isinstance(event, CallbackQuery):
+                await event.answer()
+                await lost(event.message, state)
+            else:
+                await lost(event, state)
+            return
+        await handler(event, *args, state=state, draft=draft, **kwargs)
+
+    return step
+
+
 async def next_step(message: Message, state: FSMContext, services: Services, draft: Draft) -> None:
     """Ask for the first thing the draft still lacks."""
     data = await state.get_data()
@@ -286,10 +306,12 @@ async def cancel_from_keyboard(message: Message, state: FSMContext) -> None:
 
 
 @router.callback_query(Ask.about, AskCb.filter(F.step == "about"))
-async def about(query: CallbackQuery, callback_data: AskCb, state: FSMContext, services: Services) -> None:
+@with_draft
+async def about(
+    query: CallbackQuery, callback_data: AskCb, state: FSMContext, services: Services, draft: Draft,
+) -> None:
     await query.answer()
-    draft = await draft_of(state)
-    if draft is None or callback_data.value not in ("child", "older", "other"):
+    if callback_data.value not in ("child", "older", "other"):
         await lost(query.message, state)
         return
     draft.about_child = callback_data.value == "child"
@@ -300,12 +322,11 @@ async def about(query: CallbackQuery, callback_data: AskCb, state: FSMContext, s
 
 
 @router.callback_query(Ask.topic, AskCb.filter(F.step == "topic"))
-async def topic(query: CallbackQuery, callback_data: AskCb, state: FSMContext, services: Services) -> None:
+@with_draft
+async def topic(
+    query: CallbackQuery, callback_data: AskCb, state: FSMContext, services: Services, draft: Draft,
+) -> None:
     await query.answer()
-    draft = await draft_of(state)
-    if draft is None:
-        await lost(query.message, state)
-        return
     value = callback_data.value
     draft.situation_id = value if value in services.catalogue.situations else None
     await save(state, draft, topic_done=True)
@@ -313,10 +334,10 @@ async def topic(query: CallbackQuery, callback_data: AskCb, state: FSMContext, s
 
 
 @router.callback_query(Ask.whom, AskCb.filter(F.step == "whom"))
-async def whom(query: CallbackQuery, callback_data: AskCb, state: FSMContext, services: Services) -> None:
+@with_draft
+async def whom(query: CallbackQuery, callback_data: AskCb, state: FSMContext, services: Services, draft: Draft) -> None:
     await query.answer()
-    draft = await draft_of(state)
-    if draft is None or callback_data.value not in FOR_WHOM:
+    if callback_data.value not in FOR_WHOM:
         await lost(query.message, state)
         return
     draft.for_whom = callback_data.value
@@ -325,11 +346,10 @@ async def whom(query: CallbackQuery, callback_data: AskCb, state: FSMContext, se
 
 
 @router.message(Ask.description)
-async def description(message: Message, state: FSMContext, services: Services, resident: Optional[Resident]) -> None:
-    draft = await draft_of(state)
-    if draft is None:
-        await lost(message, state)
-        return
+@with_draft
+async def description(
+    message: Message, state: FSMContext, services: Services, resident: Optional[Resident], draft: Draft,
+) -> None:
     attachment = attachment_of(message)
     if attachment is not None:
         if not await add_file(message, state, draft, attachment):
@@ -380,12 +400,9 @@ async def add_file(message: Message, state: FSMContext, draft: Draft, attachment
 
 
 @router.callback_query(Ask.description, AskCb.filter(F.step == "described"))
-async def described(query: CallbackQuery, state: FSMContext, services: Services) -> None:
+@with_draft
+async def described(query: CallbackQuery, state: FSMContext, services: Services, draft: Draft) -> None:
     await query.answer()
-    draft = await draft_of(state)
-    if draft is None:
-        await lost(query.message, state)
-        return
     if not draft.description and not draft.files:
         await ask_description(query.message, state, draft)
         return
@@ -393,12 +410,11 @@ async def described(query: CallbackQuery, state: FSMContext, services: Services)
 
 
 @router.callback_query(Ask.anonymous, AskCb.filter(F.step == "anon"))
-async def anonymous(query: CallbackQuery, callback_data: AskCb, state: FSMContext, services: Services) -> None:
+@with_draft
+async def anonymous(
+    query: CallbackQuery, callback_data: AskCb, state: FSMContext, services: Services, draft: Draft,
+) -> None:
     await query.answer()
-    draft = await draft_of(state)
-    if draft is None:
-        await lost(query.message, state)
-        return
     draft.anonymous = callback_data.value == "yes"
     if draft.anonymous:
         draft.contact_method, draft.contact_phone, draft.contact_name = "chat", None, None
@@ -407,11 +423,8 @@ async def anonymous(query: CallbackQuery, callback_data: AskCb, state: FSMContex
 
 
 @router.message(Ask.contact, F.contact)
-async def shared_contact(message: Message, state: FSMContext, services: Services) -> None:
-    draft = await draft_of(state)
-    if draft is None:
-        await lost(message, state)
-        return
+@with_draft
+async def shared_contact(message: Message, state: FSMContext, services: Services, draft: Draft) -> None:
     contact = message.contact
     if contact.user_id is not None and contact.user_id != message.from_user.id:
         await message.answer(_("This is someone else's contact. Please share your own number with the button, "
@@ -432,11 +445,8 @@ async def will_type(message: Message, state: FSMContext) -> None:
 
 
 @router.message(Ask.contact, MenuButton(BTN_CHAT_ONLY))
-async def chat_only(message: Message, state: FSMContext, services: Services) -> None:
-    draft = await draft_of(state)
-    if draft is None:
-        await lost(message, state)
-        return
+@with_draft
+async def chat_only(message: Message, state: FSMContext, services: Services, draft: Draft) -> None:
     draft.contact_method, draft.contact_phone, draft.contact_name = "chat", None, None
     await save(state, draft, contact_done=True)
     await show_summary(message, state, services, draft)
@@ -449,11 +459,8 @@ async def contact_other(message: Message) -> None:
 
 
 @router.message(Ask.phone, F.text)
-async def typed_phone(message: Message, state: FSMContext, services: Services) -> None:
-    draft = await draft_of(state)
-    if draft is None:
-        await lost(message, state)
-        return
+@with_draft
+async def typed_phone(message: Message, state: FSMContext, services: Services, draft: Draft) -> None:
     phone = normalise_phone(message.text)
     if phone is None:
         await message.answer(_("I could not read this as a Ukrainian phone number. Please type it like "
@@ -502,12 +509,9 @@ async def show_summary(message: Message, state: FSMContext, services: Services, 
 
 
 @router.callback_query(Ask.confirm, AskCb.filter(F.step == "edit"))
-async def edit(query: CallbackQuery, callback_data: AskCb, state: FSMContext) -> None:
+@with_draft
+async def edit(query: CallbackQuery, callback_data: AskCb, state: FSMContext, draft: Draft) -> None:
     await query.answer()
-    draft = await draft_of(state)
-    if draft is None:
-        await lost(query.message, state)
-        return
     if callback_data.value == "contact":
         await state.update_data(contact_done=False)
         await ask_contact(query.message, state)
@@ -518,12 +522,8 @@ async def edit(query: CallbackQuery, callback_data: AskCb, state: FSMContext) ->
 
 
 @router.callback_query(Ask.confirm, AskCb.filter(F.step == "send"))
-async def send(query: CallbackQuery, state: FSMContext, services: Services, event_update: Update) -> None:
-    draft = await draft_of(state)
-    if draft is None:
-        await query.answer()
-        await lost(query.message, state)
-        return
+@with_draft
+async def send(query: CallbackQuery, state: FSMContext, services: Services, event_update: Update, draft: Draft) -> None:
     danger = (await state.get_data()).get("danger") or []
     request = await services.requests.create(draft, update_id=event_update.update_id, danger=danger)
     await state.clear()
