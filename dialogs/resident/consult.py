@@ -18,14 +18,14 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
-from bot.requests.models import MAX_DESCRIPTION, MAX_FILE_BYTES
+from bot.requests.models import MAX_DESCRIPTION
 from bot.requests.service import RequestError
 from bot.services import CONSENT_VERSION, Services
 from bot.storage.residents import Resident
 from dialogs.common import BTN_CONSULT, N_, MenuButton, Nav, Routes, h, keyboard, locale, main_menu, nav_row
 from dialogs.consult_view import Cons, hours_text, slot_code, topic_name, when
 from dialogs.resident.browse import ask_community, community_of
-from dialogs.resident.requests import attachment_of, consent_text
+from dialogs.resident.requests import consent_text, read_input
 
 router = Routes("resident.consult")
 BTN_END = N_("❌ End the consultation")
@@ -150,18 +150,16 @@ async def cancel(query: CallbackQuery, state: FSMContext) -> None:
 async def question(message: Message, state: FSMContext, services: Services, resident: Optional[Resident],
                    event_update: Update) -> None:
     topic_id = (await state.get_data()).get("topic", "")
-    text = message.text or message.caption or ""
-    attachment = attachment_of(message)
-    if not text and attachment is None:
+    text, files, problem = read_input(message, MAX_DESCRIPTION)
+    if problem == "empty":
         await message.answer(_("Please write in words, send a voice message, a photo or a document."))
         return
-    if len(text) > MAX_DESCRIPTION or (attachment and attachment.size and attachment.size > MAX_FILE_BYTES):
+    if problem:
         await message.answer(_("This is too long or too big. Please write it shorter or send a smaller file."))
         return
     community = community_of(services, resident)
     try:
-        consultation = await services.consult.start(message.from_user.id, community.slug, topic_id, text,
-                                                    [attachment] if attachment else [],
+        consultation = await services.consult.start(message.from_user.id, community.slug, topic_id, text, files,
                                                     update_id=event_update.update_id)
     except RequestError as exc:
         await state.clear()
@@ -202,17 +200,15 @@ async def end(message: Message, state: FSMContext, services: Services) -> None:
 
 @router.message(StateFilter(None), InConsultation(), ~F.text.startswith("/"))
 async def relay(message: Message, services: Services, event_update: Update, consultation) -> None:
-    attachment = attachment_of(message)
-    text = message.text or message.caption or ""
-    if not text and attachment is None:
+    text, files, problem = read_input(message, 4000)
+    if problem == "empty":
         await message.answer(_("Only text, photos, documents and voice messages reach the specialist."))
         return
-    if len(text) > 4000:
-        await message.answer(_("This is longer than 4000 characters; please split it into two messages."))
+    if problem:
+        await message.answer(_("This is too long or too big. Please write it shorter or send a smaller file."))
         return
     try:
-        await services.consult.resident_says(message.from_user.id, text, [attachment] if attachment else [],
-                                             update_id=event_update.update_id)
+        await services.consult.resident_says(message.from_user.id, text, files, update_id=event_update.update_id)
     except RequestError:
         return
     services.wake_outbox()

@@ -99,6 +99,23 @@ def attachment_of(message: Message) -> Optional[Attachment]:
     return None
 
 
+def read_input(message: Message, limit: int,
+               max_bytes: Optional[int] = MAX_FILE_BYTES) -> tuple[str, list[Attachment], Optional[str]]:
+    """What a person sent: its text (or caption), its file, and what is wrong with it if anything:
+    'empty' (nothing we can pass on), 'too_long' (over `limit` characters) or 'too_big' (a file over
+    `max_bytes`; staff answers pass None, since files are passed on by their Telegram id)."""
+    attachment = attachment_of(message)
+    text = message.text or message.caption or ""
+    files = [attachment] if attachment else []
+    if not text and not files:
+        return text, files, "empty"
+    if len(text) > limit:
+        return text, files, "too_long"
+    if max_bytes and attachment is not None and attachment.size and attachment.size > max_bytes:
+        return text, files, "too_big"
+    return text, files, None
+
+
 def choice(text: str, step: str, value: str = "") -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=AskCb(step=step, value=value).pack())
 
@@ -643,22 +660,21 @@ async def cancel_follow(query: CallbackQuery, state: FSMContext) -> None:
 @router.message(Follow.writing)
 async def follow_message(message: Message, state: FSMContext, services: Services, event_update: Update) -> None:
     request_id = (await state.get_data()).get("rid")
-    attachment = attachment_of(message)
-    text = message.text or message.caption or ""
-    if not text and attachment is None:
+    text, files, problem = read_input(message, MAX_DESCRIPTION)
+    if problem == "empty":
         await message.answer(_("Please write in words, send a voice message, a photo or a document."))
         return
-    if len(text) > MAX_DESCRIPTION:
+    if problem == "too_long":
         await message.answer(_("This is longer than {limit} characters. Please write it shorter, the "
                                "specialist will ask about the details.").format(limit=MAX_DESCRIPTION))
         return
-    if attachment is not None and attachment.size and attachment.size > MAX_FILE_BYTES:
+    if problem == "too_big":
         await message.answer(_("This file is larger than {mb} MB. Please send a smaller one or a photo of it.").format(
             mb=MAX_FILE_BYTES // (1024 * 1024)))
         return
     try:
-        await services.requests.resident_message(message.from_user.id, int(request_id or 0), text,
-                                                 [attachment] if attachment else [], update_id=event_update.update_id)
+        await services.requests.resident_message(message.from_user.id, int(request_id or 0), text, files,
+                                                 update_id=event_update.update_id)
     except RequestError as exc:
         await state.clear()
         if exc.reason != "duplicate":

@@ -16,7 +16,7 @@ from bot.requests.service import RequestError
 from bot.services import Services
 from dialogs.common import N_, Routes, h
 from dialogs.requests_view import Staff, institution_name, status_label, topic_of
-from dialogs.resident.requests import attachment_of
+from dialogs.resident.requests import read_input
 
 log = logging.getLogger("bot.staff")
 router = Routes("staff", chats=("group", "supergroup"))
@@ -241,17 +241,16 @@ async def staff_input(message: Message, state: FSMContext, services: Services, b
 
 async def answer_resident(message: Message, services: Services, request_id: int, label: str,
                           event_update: Update) -> None:
-    attachment = attachment_of(message)
-    text = message.text or message.caption or ""
-    if not text and attachment is None:
+    text, files, problem = read_input(message, 4000, max_bytes=None)
+    if problem == "empty":
         await message.reply(_("Only text, photos, documents and voice messages reach the resident."))
         return
-    if len(text) > 4000:
+    if problem:
         await message.reply(_("The answer is longer than 4000 characters; please split it into two messages."))
         return
     try:
-        await services.requests.reply(message.chat.id, request_id, message.from_user.id, label, text,
-                                      [attachment] if attachment else [], update_id=event_update.update_id)
+        await services.requests.reply(message.chat.id, request_id, message.from_user.id, label, text, files,
+                                      update_id=event_update.update_id)
     except RequestError as exc:
         if exc.reason == "duplicate":
             return

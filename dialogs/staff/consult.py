@@ -15,7 +15,7 @@ from bot.requests.service import RequestError
 from bot.services import Services
 from dialogs.common import N_, Routes, h
 from dialogs.consult_view import Spec, topic_name, when
-from dialogs.resident.requests import attachment_of
+from dialogs.resident.requests import read_input
 from dialogs.staff import is_member, label_of, reason_text
 
 router = Routes("staff.consult", chats=("group", "supergroup"))
@@ -128,13 +128,15 @@ async def relay(message: Message, services: Services, bot: Bot, consultation: Co
     """A specialist's message in the consultation's topic (or a reply to its card) goes to the resident."""
     if not await is_member(bot, message.chat.id, message.from_user.id):
         return
-    attachment = attachment_of(message)
-    text = message.text or message.caption or ""
-    if not text and attachment is None:
+    text, files, problem = read_input(message, 4000, max_bytes=None)
+    if problem == "empty":
+        return
+    if problem:
+        await message.reply(_("The answer is longer than 4000 characters; please split it into two messages."))
         return
     try:
-        await services.consult.specialist_says(message.chat.id, consultation.id, message.from_user.id, text,
-                                               [attachment] if attachment else [], update_id=event_update.update_id)
+        await services.consult.specialist_says(message.chat.id, consultation.id, message.from_user.id, text, files,
+                                               update_id=event_update.update_id)
     except RequestError as exc:
         if exc.reason != "duplicate":
             await message.reply(why(exc.reason))
