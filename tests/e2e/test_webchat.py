@@ -1,35 +1,14 @@
 """A person opens the sandbox's web chat on a phone and talks to OUR bot (Debian's Chromium, Playwright)."""
 from __future__ import annotations
 
-import os
-
 import pytest
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.e2e.conftest import World
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT_MS = 8000
-
-
-def require_chromium() -> None:
-    if os.path.exists(CHROMIUM):
-        return
-    reason = f"{CHROMIUM} is absent: install Debian's chromium (make browser) to run the web chat test"
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 async def test_resident_reaches_emergency_numbers_in_the_web_chat_on_a_phone(world: World) -> None:

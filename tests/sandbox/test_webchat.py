@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,33 +9,14 @@ import pytest
 from aiogram import Bot
 
 from bot.sandbox import Sandbox, SandboxClient
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT_MS = 5000
-
-
-def _require_chromium() -> None:
-    if os.path.exists(CHROMIUM):
-        return
-    reason = f"{CHROMIUM} is absent: install Debian's chromium (make browser) to run the web chat test"
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
-    _require_chromium()
+    require_chromium()
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
