@@ -104,7 +104,7 @@ async def set_commands(bot: Bot, i18n: I18n) -> None:
 async def run_polling(app: App, bot: Bot, stop: Optional[asyncio.Event] = None) -> None:
     """Poll until cancelled (or until `stop` is set); the outbox and the reminders work alongside."""
     from bot.delivery.outbox import Outbox
-    from bot.requests.reminders import housekeeping
+    from bot.runtime.housekeeping import housekeeping
     from dialogs.delivery import TelegramSender
 
     me = await bot.get_me()

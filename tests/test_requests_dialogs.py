@@ -4,7 +4,7 @@ from __future__ import annotations
 from aiogram.types import CallbackQuery, Update
 
 from bot.requests.models import Draft
-from bot.requests.reminders import remind
+from bot.runtime.housekeeping import remind
 from dialogs.resident.requests import normalise_phone
 from tests.test_dialogs import started
 

@@ -1,4 +1,4 @@
-"""Housekeeping on a timer: reminders about requests nobody took or answered, and retention purges."""
+"""Housekeeping on a timer: late requests, the consultation line's clock (timeouts, bookings), retention."""
 from __future__ import annotations
 
 import asyncio
