@@ -5,6 +5,7 @@ from aiogram.types import CallbackQuery, Update
 
 from bot.requests.models import Draft
 from bot.runtime.housekeeping import remind
+from bot.storage.db import utcnow
 from dialogs.resident.requests import normalise_phone
 from tests.test_dialogs import started
 
@@ -91,3 +92,14 @@ async def test_reminders_announce_late_requests_once(harness):
     assert [(r["kind"], r["target"]) for r in rows][-2:] == [("group_notice", "institution:lutsk/tcso"),
                                                              ("admin_notice", "admins")]
     assert await remind(services) == 0  # not again until the reminder period passes
+
+
+async def test_daily_housekeeping_forgets_old_update_ids(harness):
+    from bot.runtime.housekeeping import daily
+
+    db = harness.app.services.db
+    await db.execute("INSERT INTO processed_updates (update_id, at) VALUES (1, '2020-01-01T00:00:00+00:00')")
+    await db.execute("INSERT INTO processed_updates (update_id, at) VALUES (2, ?)", (utcnow(),))
+    await daily(harness.app.services)
+    rows = await db.fetchall("SELECT update_id FROM processed_updates")
+    assert [r["update_id"] for r in rows] == [2]

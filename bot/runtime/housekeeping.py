@@ -43,6 +43,17 @@ async def consultation_clock(services: "Services") -> int:
     return len(opened) + len(timed_out) + reminded
 
 
+UPDATES_KEPT_DAYS = 7  # polling hands an update again only shortly after a crash
+
+
+async def daily(services: "Services") -> int:
+    """Retention of personal data, and forgetting update ids too old to come back."""
+    purged = await services.requests.purge_closed(services.settings.retention_days)
+    old = (datetime.now(timezone.utc) - timedelta(days=UPDATES_KEPT_DAYS)).isoformat(timespec="seconds")
+    await services.db.execute("DELETE FROM processed_updates WHERE at < ?", (old,))
+    return purged
+
+
 async def housekeeping(services: "Services", stop: asyncio.Event, every: float = EVERY_SECONDS) -> None:
     last_purge = ""
     while not stop.is_set():
@@ -53,7 +64,7 @@ async def housekeeping(services: "Services", stop: asyncio.Event, every: float =
                 log.info("reminded about %d request(s)", reminded)
             today = utcnow()[:10]
             if today != last_purge:
-                purged = await services.requests.purge_closed(services.settings.retention_days)
+                purged = await daily(services)
                 last_purge = today
                 if purged:
                     log.info("retention: removed personal data of %d closed request(s)", purged)
