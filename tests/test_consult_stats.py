@@ -59,3 +59,26 @@ def test_stats_command(tmp_path):
                          cwd=PROJECT_ROOT, env={"PATH": "/usr/bin:/bin", "DATABASE_PATH": str(tmp_path / "x.db")},
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+
+
+async def test_deletion_and_retention_cover_consultations(tmp_path, catalogue):
+    db = await Database(tmp_path / "d.sqlite3").connect()
+    now = {"t": datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)}
+    requests = RequestService(db, catalogue, KYIV)
+    consult = ConsultService(db, catalogue, KYIV, requests, clock=lambda: now["t"])
+    mine = await consult.start(1, "lutsk", "psychological", "моя таємниця")
+    now["t"] = datetime(2026, 12, 5, 10, 0, tzinfo=timezone.utc)
+    free = await consult.free_slots("lutsk", "psychological")
+    await consult.book(1, "lutsk", "psychological", free[0])
+    other = await consult.start(2, "lutsk", "legal", "чуже питання")
+    await consult.end_by_resident(2)
+    assert await consult.delete_personal_data(1) == 1
+    gone = await consult.get(mine.id)
+    assert gone.resident_id is None and gone.status == "ended" and gone.purged_at
+    assert all(s.text is None for s in await consult.transcript(mine.id))
+    assert await consult.bookings_of(1) == []
+    assert (await consult.transcript(other.id))[0].text == "чуже питання"
+    now["t"] += timedelta(days=400)
+    assert await consult.purge_ended(365) == 1  # the other one, ended long ago
+    assert (await consult.transcript(other.id))[0].text is None
+    await db.close()

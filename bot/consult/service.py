@@ -473,6 +473,42 @@ class ConsultService:
         return Booking(row["id"], row["community"], row["resident_id"], row["topic"], row["institution_id"],
                        row["starts_at"], row["status"])
 
+    # ----- personal data ------------------------------------------------------------------------------------
+
+    async def delete_personal_data(self, resident_id: int) -> int:
+        """Transcripts, comments and bookings of the resident: texts and files go, anonymous counts stay."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute("SELECT id FROM consultations WHERE resident_id = ?", (resident_id,))
+            ids = [row[0] for row in await cursor.fetchall()]
+            await conn.execute(
+                "UPDATE consultations SET status = CASE WHEN status IN ('queued', 'active') THEN 'ended' "
+                "ELSE status END, ended_at = COALESCE(ended_at, ?), ended_by = COALESCE(ended_by, 'resident') "
+                "WHERE resident_id = ?", (utc(self.clock()), resident_id))
+            await self._purge(conn, ids)
+            await conn.execute(
+                "UPDATE bookings SET status = CASE WHEN status = 'booked' THEN 'cancelled' ELSE status END, "
+                "resident_id = NULL WHERE resident_id = ?", (resident_id,))
+        return len(ids)
+
+    async def purge_ended(self, older_than_days: int) -> int:
+        """Retention: transcripts of consultations that ended longer ago than the configured period."""
+        limit = utc(self.clock() - timedelta(days=older_than_days))
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "SELECT id FROM consultations WHERE ended_at IS NOT NULL AND ended_at < ? AND purged_at IS NULL",
+                (limit,))
+            ids = [row[0] for row in await cursor.fetchall()]
+            await self._purge(conn, ids)
+        return len(ids)
+
+    async def _purge(self, conn: Connection, ids: list[int]) -> None:
+        now = utc(self.clock())
+        for cid in ids:
+            await conn.execute("UPDATE consultations SET resident_id = NULL, rating_comment = NULL, purged_at = ? "
+                               "WHERE id = ?", (now, cid))
+            await conn.execute("UPDATE consultation_messages SET text = NULL, file_id = NULL "
+                               "WHERE consultation_id = ?", (cid,))
+
     # ----- plumbing -----------------------------------------------------------------------------------------
 
     async def _say(self, conn: Connection, cid: int, sender: str, sender_id: Optional[int], text: str,

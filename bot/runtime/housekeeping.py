@@ -49,6 +49,7 @@ UPDATES_KEPT_DAYS = 7  # polling hands an update again only shortly after a cras
 async def daily(services: "Services") -> int:
     """Retention of personal data, and forgetting update ids too old to come back."""
     purged = await services.requests.purge_closed(services.settings.retention_days)
+    purged += await services.consult.purge_ended(services.settings.retention_days)
     old = (datetime.now(timezone.utc) - timedelta(days=UPDATES_KEPT_DAYS)).isoformat(timespec="seconds")
     await services.db.execute("DELETE FROM processed_updates WHERE at < ?", (old,))
     return purged

@@ -207,9 +207,9 @@ async def delete_ask(query: CallbackQuery) -> None:
     await query.answer()
     await query.message.answer(
         _(
-            "Delete your data? Your descriptions, files, contacts and messages in all your requests will be "
-            "deleted, and open requests will lose the way to reach you. Anonymous counts stay for the "
-            "community's reports. This cannot be undone."
+            "Delete your data? Your descriptions, files, contacts and messages in all your requests and "
+            "consultations will be deleted, open requests will lose the way to reach you, and booked times are "
+            "cancelled. Anonymous counts stay for the community's reports. This cannot be undone."
         ),
         reply_markup=keyboard([[button(_("🗑 Yes, delete"), "del_yes")], nav_row()]),
     )
@@ -219,11 +219,12 @@ async def delete_ask(query: CallbackQuery) -> None:
 async def delete_confirmed(query: CallbackQuery, state: FSMContext, services: Services) -> None:
     await state.clear()
     count = await services.requests.delete_personal_data(query.from_user.id)
+    count += await services.consult.delete_personal_data(query.from_user.id)
     state.storage.forget(query.from_user.id)
     await query.answer()
     await query.message.edit_text(
-        _("Your data is deleted ({n} requests cleared). You can keep using the bot; to ask for help again "
-          "you will be asked for consent.").format(n=count)
+        _("Your data is deleted ({n} requests and consultations cleared). You can keep using the bot; to ask "
+          "for help again you will be asked for consent.").format(n=count)
     )
 
 
