@@ -26,6 +26,8 @@ class Services:
     requests: RequestService
     consult: ConsultService
     outbox: Optional[Outbox] = field(default=None)
+    # (chat, user) -> until when Telegram said the user is a member of that staff group (monotonic seconds)
+    members_until: dict[tuple[int, int], float] = field(default_factory=dict)
 
     @property
     def served(self) -> list[str]:

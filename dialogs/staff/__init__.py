@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -48,12 +49,25 @@ def reason_text(reason: str) -> str:
     return _(REASONS.get(reason, N_("This action is not possible now.")))
 
 
-async def is_member(bot: Bot, chat_id: int, user_id: int) -> bool:
+MEMBER_TTL = 60.0  # seconds a "yes, a member" answer is trusted; a removed member loses access within a minute
+
+
+async def is_member(bot: Bot, chat_id: int, user_id: int, services: Services) -> bool:
+    """Whether Telegram says the user belongs to the staff group (a positive answer is kept for a minute, so
+    a busy consultation does not ask Telegram before every message)."""
+    cache = services.members_until
+    if cache.get((chat_id, user_id), 0.0) > time.monotonic():
+        return True
     try:
         member = await bot.get_chat_member(chat_id, user_id)
     except TelegramAPIError:
         return False
-    return member.status in MEMBER_STATUSES
+    ok = member.status in MEMBER_STATUSES
+    if ok:
+        cache[(chat_id, user_id)] = time.monotonic() + MEMBER_TTL
+    else:
+        cache.pop((chat_id, user_id), None)
+    return ok
 
 
 async def label_of(services: Services, chat_id: int, user_id: int) -> str:
@@ -95,7 +109,7 @@ async def bind(message: Message, command: CommandObject, services: Services) -> 
 
 @router.message(Command("role"))
 async def role(message: Message, command: CommandObject, services: Services, bot: Bot) -> None:
-    if not await is_member(bot, message.chat.id, message.from_user.id):
+    if not await is_member(bot, message.chat.id, message.from_user.id, services):
         return
     text = (command.args or "").strip()[:60]
     if not text:
@@ -132,7 +146,7 @@ async def card_action(query: CallbackQuery, callback_data: Staff, state: FSMCont
                       bot: Bot) -> None:
     chat_id = query.message.chat.id
     user_id = query.from_user.id
-    if not await is_member(bot, chat_id, user_id):
+    if not await is_member(bot, chat_id, user_id, services):
         await query.answer(reason_text("not_staff"), show_alert=True)
         return
     action = callback_data.action
@@ -290,7 +304,7 @@ async def reply_to_card(message: Message, services: Services, bot: Bot, event_up
 
 async def relay_from_group(message: Message, services: Services, bot: Bot, request: Request,
                            event_update: Update) -> None:
-    if not await is_member(bot, message.chat.id, message.from_user.id):
+    if not await is_member(bot, message.chat.id, message.from_user.id, services):
         return
     label = await label_of(services, message.chat.id, message.from_user.id)
     try:

@@ -43,7 +43,7 @@ def specialist_label(role: str, first_name: str) -> str:
 async def card_action(query: CallbackQuery, callback_data: Spec, state: FSMContext, services: Services,
                       bot: Bot) -> None:
     chat_id, user = query.message.chat.id, query.from_user
-    if not await is_member(bot, chat_id, user.id):
+    if not await is_member(bot, chat_id, user.id, services):
         await query.answer(reason_text("not_staff"), show_alert=True)
         return
     consult = services.consult
@@ -126,7 +126,7 @@ async def note(message: Message, state: FSMContext, services: Services) -> None:
 async def relay(message: Message, services: Services, bot: Bot, consultation: Consultation,
                 event_update: Update) -> None:
     """A specialist's message in the consultation's topic (or a reply to its card) goes to the resident."""
-    if not await is_member(bot, message.chat.id, message.from_user.id):
+    if not await is_member(bot, message.chat.id, message.from_user.id, services):
         return
     text, files, problem = read_input(message, 4000, max_bytes=None)
     if problem == "empty":
