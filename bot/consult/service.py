@@ -5,7 +5,6 @@ the outbox in the same transaction as the change.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Optional
@@ -14,6 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.catalogue.loader import Catalogue
 from bot.catalogue.models import Hours
 from bot.consult import schedule
+from bot.delivery.outbox import Outgoing, enqueue
 from bot.requests.models import Attachment, Draft
 from bot.requests.routing import route
 from bot.requests.service import RequestError, RequestService
@@ -215,7 +215,7 @@ class ConsultService:
             items = [self._to_group(consultation, "consult_card")]
             if booking_id:
                 items += self._to_resident(consultation, "consult_booked_open")
-            await self._queue(conn, items, cid)
+            await enqueue(conn, items)
         return consultation
 
     async def resident_says(self, resident_id: int, text: str, files: Iterable[Attachment] = (),
@@ -227,8 +227,7 @@ class ConsultService:
             if update_id is not None and not await self.requests._first_time(conn, update_id):
                 raise RequestError("duplicate")
             ids = await self._say(conn, consultation.id, "resident", resident_id, text, files)
-            await self._queue(conn, [self._to_group(consultation, "consult_to_group", message_ids=ids)],
-                              consultation.id)
+            await enqueue(conn, [self._to_group(consultation, "consult_to_group", message_ids=ids)])
         return consultation
 
     async def end_by_resident(self, resident_id: int) -> Consultation:
@@ -270,8 +269,8 @@ class ConsultService:
                 current = await self._get(conn, consultation_id)
                 raise RequestError("taken_by_other" if current.status == "active" else "closed")
             taken = await self._get(conn, consultation_id)
-            await self._queue(conn, [self._to_group(taken, "consult_card_update"),
-                                     *self._to_resident(taken, "consult_taken")], consultation_id)
+            await enqueue(conn, [self._to_group(taken, "consult_card_update"),
+                                     *self._to_resident(taken, "consult_taken")])
         return taken
 
     async def specialist_says(self, chat_id: int, consultation_id: int, staff_id: int, text: str,
@@ -285,8 +284,7 @@ class ConsultService:
             if update_id is not None and not await self.requests._first_time(conn, update_id):
                 raise RequestError("duplicate")
             ids = await self._say(conn, consultation.id, "specialist", staff_id, text, files)
-            await self._queue(conn, self._to_resident(consultation, "consult_to_resident", message_ids=ids),
-                              consultation.id)
+            await enqueue(conn, self._to_resident(consultation, "consult_to_resident", message_ids=ids))
 
     async def note(self, chat_id: int, consultation_id: int, staff_id: int, text: str) -> None:
         consultation = await self.for_group(chat_id, consultation_id)
@@ -313,14 +311,14 @@ class ConsultService:
                                                                           consultation.topic):
             raise RequestError("bad_institution")
         async with self.db.transaction() as conn:
-            await self._queue(conn, [self._to_group(consultation, "consult_card_update")], consultation_id)
+            await enqueue(conn, [self._to_group(consultation, "consult_card_update")])
             await conn.execute(
                 "UPDATE consultations SET topic = ?, institution_id = ?, status = 'queued', specialist_id = NULL, "
                 "specialist_label = NULL, group_chat_id = NULL, thread_id = NULL, card_message_id = NULL, "
                 "taken_at = NULL WHERE id = ?", (new_topic, target, consultation_id))
             moved = await self._get(conn, consultation_id)
-            await self._queue(conn, [self._to_group(moved, "consult_card"),
-                                     *self._to_resident(moved, "consult_transferred")], consultation_id)
+            await enqueue(conn, [self._to_group(moved, "consult_card"),
+                                     *self._to_resident(moved, "consult_transferred")])
         return moved
 
     async def convert(self, chat_id: int, consultation_id: int, staff_id: int, label: str):
@@ -358,7 +356,7 @@ class ConsultService:
             if tell_resident or status == "converted":
                 items += self._to_resident(ended, "consult_ended" if status == "ended" else "consult_converted",
                                            request_id=request_id)
-            await self._queue(conn, items, consultation.id)
+            await enqueue(conn, items)
         return ended
 
     # ----- time: waiting too long, reminders ----------------------------------------------------------------
@@ -381,8 +379,8 @@ class ConsultService:
                 if cursor.rowcount == 0:
                     continue
                 ended = await self._get(conn, consultation.id)
-                await self._queue(conn, [self._to_group(ended, "consult_card_update"),
-                                         *self._to_resident(ended, "consult_timed_out")], consultation.id)
+                await enqueue(conn, [self._to_group(ended, "consult_card_update"),
+                                         *self._to_resident(ended, "consult_timed_out")])
             out.append(ended)
         return out
 
@@ -404,7 +402,7 @@ class ConsultService:
                 if which == "hour":
                     await conn.execute("UPDATE bookings SET reminded_day_at = COALESCE(reminded_day_at, ?) "
                                        "WHERE id = ?", (utc(now), booking.id))
-                await self._queue(conn, [self._booking_notice(booking, f"booking_reminder_{which}")], None)
+                await enqueue(conn, [self._booking_notice(booking, f"booking_reminder_{which}")])
             count += 1
         return count
 
@@ -449,7 +447,7 @@ class ConsultService:
                 raise RequestError("slot_taken") from None
             cursor = await conn.execute("SELECT * FROM bookings WHERE id = ?", (cursor.lastrowid,))
             booking = self._booking(await cursor.fetchone())
-            await self._queue(conn, [self._booking_notice(booking, "booking_to_group")], None)
+            await enqueue(conn, [self._booking_notice(booking, "booking_to_group")])
         return booking
 
     async def bookings_of(self, resident_id: int) -> list[Booking]:
@@ -465,7 +463,7 @@ class ConsultService:
         async with self.db.transaction() as conn:
             await conn.execute("UPDATE bookings SET status = 'cancelled' WHERE id = ?", (booking_id,))
             booking = self._booking(row)
-            await self._queue(conn, [self._booking_notice(booking, "booking_cancelled_to_group")], None)
+            await enqueue(conn, [self._booking_notice(booking, "booking_cancelled_to_group")])
         return booking
 
     @staticmethod
@@ -528,31 +526,22 @@ class ConsultService:
         return ids
 
     @staticmethod
-    def _to_group(consultation: Consultation, kind: str, **extra: Any) -> tuple[str, str, dict[str, Any]]:
-        return (kind, f"institution:{consultation.community}/{consultation.institution_id}",
-                {"consultation_id": consultation.id, **extra})
+    def _to_group(consultation: Consultation, kind: str, **extra: Any) -> Outgoing:
+        return Outgoing(kind, f"institution:{consultation.community}/{consultation.institution_id}",
+                        {"consultation_id": consultation.id, **extra})
 
     @staticmethod
-    def _to_resident(consultation: Consultation, kind: str, **extra: Any) -> list[tuple[str, str, dict[str, Any]]]:
+    def _to_resident(consultation: Consultation, kind: str, **extra: Any) -> list[Outgoing]:
         if consultation.resident_id is None:
             return []
-        return [(kind, f"resident:{consultation.resident_id}", {"consultation_id": consultation.id, **extra})]
+        return [Outgoing(kind, f"resident:{consultation.resident_id}", {"consultation_id": consultation.id, **extra})]
 
     @staticmethod
-    def _booking_notice(booking: Booking, kind: str) -> tuple[str, str, dict[str, Any]]:
+    def _booking_notice(booking: Booking, kind: str) -> Outgoing:
         if kind.startswith("booking_reminder"):
-            return (kind, f"resident:{booking.resident_id}", {"booking_id": booking.id})
-        return (kind, f"institution:{booking.community}/{booking.institution_id}", {"booking_id": booking.id})
+            return Outgoing(kind, f"resident:{booking.resident_id}", {"booking_id": booking.id})
+        return Outgoing(kind, f"institution:{booking.community}/{booking.institution_id}", {"booking_id": booking.id})
 
-    async def _queue(self, conn: Connection, items: Iterable[tuple[str, str, dict[str, Any]]],
-                     consultation_id: Optional[int]) -> None:
-        now = utc(self.clock())
-        real_now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        for kind, target, payload in items:
-            await conn.execute(
-                "INSERT INTO outbox (kind, target, payload, status, next_attempt_at, created_at) "
-                "VALUES (?, ?, ?, 'pending', ?, ?)",
-                (kind, target, json.dumps(payload, ensure_ascii=False), min(now, real_now), now))
 
     async def set_card(self, consultation_id: int, chat_id: int, thread_id: Optional[int], message_id: int) -> None:
         await self.db.execute(

@@ -12,7 +12,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Optional, Protocol
+from typing import Any, Iterable, Optional, Protocol
 
 from bot.storage.db import Database, utcnow
 
@@ -79,6 +79,29 @@ class Item:
                 kind = "c" if "consultation_id" in self.payload else "r"
                 return f"{self.target}#{kind}{subject}"
         return self.target
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What the outbox must send when something changes; stored in the same transaction as the change."""
+
+    kind: str
+    target: str
+    payload: dict[str, Any]
+    dedupe_key: Optional[str] = None
+
+
+async def enqueue(conn: Any, items: Iterable[Outgoing], request_id: Optional[int] = None) -> None:
+    """Queue rows inside the caller's transaction. They are due at once on the wall clock (the outbox works
+    on real time whatever clock a service keeps its own records by)."""
+    now = utcnow()
+    for item in items:
+        await conn.execute(
+            "INSERT OR IGNORE INTO outbox (kind, target, request_id, payload, status, next_attempt_at, created_at, "
+            "dedupe_key) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
+            (item.kind, item.target, request_id, json.dumps(item.payload, ensure_ascii=False), now, now,
+             item.dedupe_key),
+        )
 
 
 class Sender(Protocol):

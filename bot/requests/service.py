@@ -1,14 +1,13 @@
 """Requests for help: intake, staff handling, the resident's view, deletion. No Telegram types here."""
 from __future__ import annotations
 
-import json
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Optional
 from zoneinfo import ZoneInfo
 
 from bot.catalogue.loader import Catalogue
+from bot.delivery.outbox import Outgoing, enqueue
 from bot.requests.models import Attachment, Draft, Event, Group, Request, Status
 from bot.requests.routing import route
 from bot.storage.db import Connection, Database, Row, utcnow
@@ -43,16 +42,6 @@ def _row_to_request(row: Row) -> Request:
     data["status"] = Status(data["status"])
     data.pop("reminded_at", None)
     return Request(**data)
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """What the outbox must send when something changes; stored in the same transaction."""
-
-    kind: str
-    target: str
-    payload: dict[str, Any]
-    dedupe_key: Optional[str] = None
 
 
 def to_resident(resident_id: Optional[int], kind: str, request_id: int, **extra: Any) -> list[Outgoing]:
@@ -160,14 +149,7 @@ class RequestService:
             )
 
     async def _queue(self, conn: Connection, items: Iterable[Outgoing], request_id: Optional[int]) -> None:
-        now = utcnow()
-        for item in items:
-            await conn.execute(
-                "INSERT OR IGNORE INTO outbox (kind, target, request_id, payload, status, next_attempt_at, created_at,"
-                " dedupe_key) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
-                (item.kind, item.target, request_id, json.dumps(item.payload, ensure_ascii=False), now, now,
-                 item.dedupe_key),
-            )
+        await enqueue(conn, items, request_id)
 
     # ----- reading ------------------------------------------------------------------------------------------
 
