@@ -37,6 +37,7 @@ class TelegramSender:
         about_request = {
             "card": self._card,
             "card_update": self._card_update,
+            "card_moved": self._card_moved,
             "relay_to_group": self._relay_to_group,
             "group_notice": self._group_notice,
             "status": self._resident_notice,
@@ -170,6 +171,27 @@ class TelegramSender:
             try:
                 await self.bot.edit_message_text(text, chat_id=chat_id, message_id=request.card_message_id,
                                                  reply_markup=staff_keyboard(request))
+            except TelegramBadRequest as exc:
+                if "not modified" in str(exc) or "message to edit not found" in str(exc):
+                    return
+                raise
+
+    async def _card_moved(self, item: Item, request: Request) -> None:
+        """The card in the group the request left: the same card, marked as passed on, without buttons."""
+        chat_id, message_id = item.payload.get("chat_id"), item.payload.get("message_id")
+        if not chat_id or not message_id:
+            return
+        self._chat = chat_id
+        view = self.services.catalogue.communities[request.community]
+        target = view.institutions.get(item.payload.get("to", ""))
+        files = await self.services.requests.files(request.id)
+        with self._speaking(self._locale_of_group()):
+            text = staff_card(self.services.catalogue, request, len(files), self.services.settings.tz)
+            name = target.name.get(self._locale_of_group()) if target else "—"
+            text = "↪️ <b>" + _("Passed to: {institution}").format(institution=h(name)) + "</b>\n\n" + text
+            try:
+                await self.bot.edit_message_text(text[:4096], chat_id=chat_id, message_id=message_id,
+                                                 reply_markup=None)
             except TelegramBadRequest as exc:
                 if "not modified" in str(exc) or "message to edit not found" in str(exc):
                     return

@@ -377,7 +377,10 @@ class RequestService:
         now = datetime.now(timezone.utc)
         due = add_working_days(now, self.response_days(request.community, to_institution), self.tz)
         async with self.db.transaction() as conn:
-            await self._queue(conn, [to_group(request, "card_update")], request_id)
+            if request.card_message_id:  # the old group's card says where it went and loses its buttons
+                await self._queue(conn, [to_group(request, "card_moved", chat_id=request.group_chat_id,
+                                                  message_id=request.card_message_id, to=to_institution)],
+                                  request_id)
             await conn.execute(
                 "UPDATE requests SET institution_id = ?, status = 'new', assignee_id = NULL, assignee_label = NULL, "
                 "group_chat_id = NULL, thread_id = NULL, card_message_id = NULL, due_at = ?, updated_at = ?, "

@@ -155,6 +155,9 @@ async def test_redirect_to_another_institution(world: World) -> None:
     assert "Звернення №" in message_text(moved)
     [told] = await world.client.wait_bot_messages(person.chat_id, mark, 1, timeout=8)
     assert "передано до установи" in message_text(told) and "Департамент" in message_text(told)
+    # the old group's card says where it went and has no buttons left
+    old = next(m for m in await world.client.messages(tcso_group) if m["message_id"] == card["message_id"])
+    assert message_text(old).startswith("↪️ Передано: Департамент") and not buttons(old)
 
 
 async def test_withdraw(world: World) -> None:
