@@ -72,6 +72,24 @@ def consult_handlers(sender: "TelegramSender") -> dict[str, Callable[[Item], Awa
                     return
                 raise
 
+    async def card_moved(item: Item) -> None:
+        consultation = await subject(item)
+        chat_id, message_id = item.payload.get("chat_id"), item.payload.get("message_id")
+        if not chat_id or not message_id:
+            return
+        sender._chat = chat_id
+        view = services.catalogue.communities[consultation.community]
+        institution = view.institutions[consultation.institution_id].name.get(group_locale)
+        with sender._speaking(group_locale):
+            text = ("↪️ <b>" + _("Passed to: {institution}").format(institution=h(institution)) + "</b>\n"
+                    + _("Topic: {topic}").format(topic=h(topic_name(services.catalogue, consultation.topic))))
+            try:
+                await sender.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=None)
+            except TelegramBadRequest as exc:
+                if "not modified" in str(exc) or "not found" in str(exc):
+                    return
+                raise
+
     async def relay_messages(item: Item, chat_id: int, thread_id: int | None, reply_to: int | None,
                              prefix: str) -> None:
         for message_id in item.payload.get("message_ids", []):
@@ -183,6 +201,7 @@ def consult_handlers(sender: "TelegramSender") -> dict[str, Callable[[Item], Awa
     return {
         "consult_card": card,
         "consult_card_update": card_update,
+        "consult_card_moved": card_moved,
         "consult_to_group": to_group,
         "consult_to_resident": to_resident,
         "consult_taken": resident_notice,

@@ -311,7 +311,10 @@ class ConsultService:
                                                                           consultation.topic):
             raise RequestError("bad_institution")
         async with self.db.transaction() as conn:
-            await enqueue(conn, [self._to_group(consultation, "consult_card_update")])
+            if consultation.card_message_id:  # the old card says where it went and loses its buttons
+                await enqueue(conn, [self._to_group(consultation, "consult_card_moved",
+                                                    chat_id=consultation.group_chat_id,
+                                                    message_id=consultation.card_message_id)])
             await conn.execute(
                 "UPDATE consultations SET topic = ?, institution_id = ?, status = 'queued', specialist_id = NULL, "
                 "specialist_label = NULL, group_chat_id = NULL, thread_id = NULL, card_message_id = NULL, "

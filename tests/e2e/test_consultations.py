@@ -211,3 +211,5 @@ async def test_transfer_to_another_institution(world: World, clock) -> None:
     assert "пільгами для мами" in message_text(moved)
     [told] = await world.client.wait_bot_messages(person.chat_id, mark, 1, timeout=8)
     assert "передано іншому фахівцю" in message_text(told)
+    old = next(m for m in await world.client.messages(group_id) if m["message_id"] == card["message_id"])
+    assert message_text(old).startswith("↪️ Передано:") and not buttons(old)
