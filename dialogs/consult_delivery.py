@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Awaitable, Callable
 
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.utils.i18n import gettext as _
 
 from bot.delivery.outbox import Item, NoGroup, Permanent
@@ -62,15 +61,9 @@ def consult_handlers(sender: "TelegramSender") -> dict[str, Callable[[Item], Awa
             return
         first = [s for s in await consult.transcript(consultation.id) if s.sender in ("resident", "system")][:3]
         with sender._speaking(group_locale):
-            try:
-                await sender.bot.edit_message_text(staff_card(services.catalogue, consultation, first, tz),
-                                                   chat_id=consultation.group_chat_id,
-                                                   message_id=consultation.card_message_id,
-                                                   reply_markup=staff_keyboard(consultation))
-            except TelegramBadRequest as exc:
-                if "not modified" in str(exc) or "not found" in str(exc):
-                    return
-                raise
+            await sender.edit_quietly(staff_card(services.catalogue, consultation, first, tz),
+                                      consultation.group_chat_id, consultation.card_message_id,
+                                      staff_keyboard(consultation))
 
     async def card_moved(item: Item) -> None:
         consultation = await subject(item)
@@ -83,12 +76,7 @@ def consult_handlers(sender: "TelegramSender") -> dict[str, Callable[[Item], Awa
         with sender._speaking(group_locale):
             text = ("↪️ <b>" + _("Passed to: {institution}").format(institution=h(institution)) + "</b>\n"
                     + _("Topic: {topic}").format(topic=h(topic_name(services.catalogue, consultation.topic))))
-            try:
-                await sender.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=None)
-            except TelegramBadRequest as exc:
-                if "not modified" in str(exc) or "not found" in str(exc):
-                    return
-                raise
+            await sender.edit_quietly(text, chat_id, message_id, None)
 
     async def relay_messages(item: Item, chat_id: int, thread_id: int | None, reply_to: int | None,
                              prefix: str) -> None:

@@ -107,6 +107,16 @@ class TelegramSender:
         with self.i18n.context(), self.i18n.use_locale(locale):
             yield
 
+    async def edit_quietly(self, text: str, chat_id: int, message_id: int,
+                           markup: Optional[InlineKeyboardMarkup]) -> None:
+        """Edit a card; an unchanged or deleted card is not an error worth retrying."""
+        try:
+            await self.bot.edit_message_text(text[:4096], chat_id=chat_id, message_id=message_id, reply_markup=markup)
+        except TelegramBadRequest as exc:
+            if "not modified" in str(exc) or "message to edit not found" in str(exc):
+                return
+            raise
+
     def _locale_of_group(self) -> str:
         return self.services.settings.default_locale
 
@@ -168,13 +178,7 @@ class TelegramSender:
         chat_id = item.payload.get("chat_id", request.group_chat_id)
         with self._speaking(self._locale_of_group()):
             text = staff_card(self.services.catalogue, request, len(files), self.services.settings.tz)
-            try:
-                await self.bot.edit_message_text(text, chat_id=chat_id, message_id=request.card_message_id,
-                                                 reply_markup=staff_keyboard(request))
-            except TelegramBadRequest as exc:
-                if "not modified" in str(exc) or "message to edit not found" in str(exc):
-                    return
-                raise
+            await self.edit_quietly(text, chat_id, request.card_message_id, staff_keyboard(request))
 
     async def _card_moved(self, item: Item, request: Request) -> None:
         """The card in the group the request left: the same card, marked as passed on, without buttons."""
@@ -189,13 +193,7 @@ class TelegramSender:
             text = staff_card(self.services.catalogue, request, len(files), self.services.settings.tz)
             name = target.name.get(self._locale_of_group()) if target else "—"
             text = "↪️ <b>" + _("Passed to: {institution}").format(institution=h(name)) + "</b>\n\n" + text
-            try:
-                await self.bot.edit_message_text(text[:4096], chat_id=chat_id, message_id=message_id,
-                                                 reply_markup=None)
-            except TelegramBadRequest as exc:
-                if "not modified" in str(exc) or "message to edit not found" in str(exc):
-                    return
-                raise
+            await self.edit_quietly(text, chat_id, message_id, None)
 
     async def _relay_to_group(self, item: Item, request: Request) -> None:
         chat_id, thread_id, _forum = await self._group(request)
