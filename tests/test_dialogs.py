@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 
+from aiogram.fsm.storage.base import StorageKey
+
 from tests.harness import Harness
 
 
@@ -214,10 +216,10 @@ async def test_dialog_survives_a_restart(settings):
     second = Harness(app=app2, bot=Bot(TOKEN, session=RecordingSession()), session=None)  # type: ignore[arg-type]
     second.session = second.bot.session
     again = second.person(520)
-    [results] = await again.say("/help") if False else await again.say("гарячі обіди")
+    [results] = await again.say("гарячі обіди")
     assert "Я знайшов" in results.text
     state = await app2.dispatcher.storage.get_state(
-        __import__("aiogram").fsm.storage.base.StorageKey(bot_id=second.bot.id, chat_id=520, user_id=520)
+        StorageKey(bot_id=second.bot.id, chat_id=520, user_id=520)
     )
     assert state is None
     await app2.close()

@@ -22,6 +22,7 @@ from dialogs.common import (
     button,
     h,
     keyboard,
+    locale,
     main_menu,
     nav_row,
 )
@@ -39,20 +40,14 @@ def language_keyboard():
 def community_keyboard(services: Services):
     rows = []
     for slug, view in services.catalogue.communities.items():
-        name = view.model.short_name.get(_locale())
+        name = view.model.short_name.get(locale())
         rows.append([InlineKeyboardButton(text=name, callback_data=Pick(what="comm", value=slug).pack())])
     return keyboard(rows)
 
 
-def _locale() -> str:
-    from dialogs.common import locale
-
-    return locale()
-
-
 def community_name(services: Services, slug: Optional[str]) -> str:
     view = services.catalogue.community(slug)
-    return view.model.name.get(_locale()) if view else ""
+    return view.model.name.get(locale()) if view else ""
 
 
 async def show_menu(message: Message, services: Services, resident: Optional[Resident], intro: bool = False) -> None:
