@@ -15,6 +15,7 @@ from aiogram.enums import ParseMode
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 from aiogram.utils.i18n import I18n
 
+from bot.admins import AdminRepo
 from bot.catalogue.loader import load_catalogue
 from bot.catalogue.search import SearchEngine
 from bot.config import PROJECT_ROOT, Settings
@@ -54,6 +55,7 @@ async def build_services(settings: Settings) -> Services:
         residents=ResidentRepo(db),
         requests=requests,
         consult=ConsultService(db, catalogue, settings.tz, requests),
+        admins=await AdminRepo(db, settings.admin_ids).load(),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from bot.admins import AdminRepo
 from bot.catalogue.loader import Catalogue
 from bot.catalogue.search import SearchEngine
 from bot.config import Settings
@@ -25,6 +26,7 @@ class Services:
     residents: ResidentRepo
     requests: RequestService
     consult: ConsultService
+    admins: Optional[AdminRepo] = field(default=None)
     outbox: Optional[Outbox] = field(default=None)
     # (chat, user) -> until when Telegram said the user is a member of that staff group (monotonic seconds)
     members_until: dict[tuple[int, int], float] = field(default_factory=dict)
@@ -38,5 +40,10 @@ class Services:
         if self.outbox is not None:
             self.outbox.wake()
 
-    def is_admin(self, user_id: int) -> bool:
+    def admin_ids(self) -> list[int]:
+        return self.admins.ids if self.admins is not None else list(self.settings.admin_ids)
+
+    def is_admin(self, user_id: Optional[int]) -> bool:
+        if self.admins is not None:
+            return self.admins.is_admin(user_id)
         return user_id in self.settings.admin_ids

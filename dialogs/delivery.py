@@ -247,7 +247,7 @@ class TelegramSender:
             text = text.format(number=request.public_id, status=status_label(request.status),
                                institution=h(institution_name(self.services.catalogue, request, short=False)))
         settings = self.services.settings
-        targets = [settings.admin_chat_id] if settings.admin_chat_id else list(settings.admin_ids)
+        targets = [settings.admin_chat_id] if settings.admin_chat_id else self.services.admin_ids()
         if not targets:
             log.warning("no administrators configured for a notice")
             return
