@@ -181,6 +181,10 @@ def load_shared(data_dir: Path, problems: list[str]) -> Optional[SharedData]:
         if topic.situation and topic.situation not in {s.id for s in shared.situations}:
             problems.append(f"{shared_dir / SHARED_FILES['consultation_topics']}: [{topic.id}].situation: "
                             f"unknown life situation '{topic.situation}'")
+        for group in topic.target_groups:
+            if group not in {g.id for g in shared.target_groups}:
+                problems.append(f"{shared_dir / SHARED_FILES['consultation_topics']}: [{topic.id}].target_groups: "
+                                f"unknown target group '{group}'")
     for key in ("target_groups", "situations", "service_types", "hotlines", "consultation_topics"):
         for dup in sorted(_duplicates(item.id for item in getattr(shared, key))):
             problems.append(f"{shared_dir / SHARED_FILES[key]}: [{dup}]: duplicate id")

@@ -145,6 +145,21 @@ class ConsultationLine(Strict):
     hours: Optional[Hours] = None
 
 
+class Indicators(Strict):
+    """Targets the community's programme sets, drawn as target lines in the reports."""
+
+    consultations_per_year: int = Field(ge=1, le=1_000_000)  # online consultations in `base_year`
+    yearly_growth: float = Field(default=0.0, ge=0.0, le=5.0)  # 0.15 = the target grows by 15 % a year
+    base_year: int = Field(ge=2020, le=2035)
+    seed_ref: Optional[str] = None  # where the programme sets it
+
+    def consultations_target(self, year: int) -> Optional[float]:
+        """The yearly target for `year`; none before the programme's base year."""
+        if year < self.base_year:
+            return None
+        return self.consultations_per_year * (1 + self.yearly_growth) ** (year - self.base_year)
+
+
 class Community(Strict):
     slug: str = Field(pattern=ID_PATTERN)
     name: Text
@@ -159,6 +174,7 @@ class Community(Strict):
     # life situation -> institution that receives requests about it; unmatched ones go to intake
     situation_routes: dict[str, str] = {}
     consultation: list[ConsultationLine] = []
+    indicators: Optional[Indicators] = None
 
 
 class TargetGroup(Strict):
@@ -197,6 +213,7 @@ class ConsultationTopic(Strict):
     id: str = Field(pattern=ID_PATTERN)
     name: Text
     situation: Optional[str] = None
+    target_groups: list[str] = []  # whom the topic serves, for the reports' per-group figures
     order: int = 100
 
 
