@@ -104,7 +104,8 @@ async def main(args: argparse.Namespace) -> int:
                                      timeout=aiohttp.ClientTimeout(total=None))
         client = SandboxClient(server.url, session=http, timeout=args.timeout)
         env = throughput.child_env(BOT_TOKEN=TOKEN, TELEGRAM_API_URL=server.url, DATABASE_PATH=str(database),
-                                   DATA_DIR=str(data), COMMUNITIES="lutsk", LOG_LEVEL="WARNING")
+                                   DATA_DIR=str(data), COMMUNITIES="lutsk", LOG_LEVEL="WARNING",
+                                   **throughput.NO_SEND_LIMITS)
         bot = await throughput.Child.start("bot", [sys.executable, "-m", "bot", "run"], env, workdir)
         try:
             await client.set_flood(False)

@@ -170,6 +170,11 @@ class Child:
             await self.process.wait()
 
 
+# The sandbox's flood control is off in these runs (they measure the bot's own capacity), so the bot's
+# pacing to Telegram's limits is off too.
+NO_SEND_LIMITS = {"SEND_PER_SECOND": "0", "SEND_PER_CHAT_PER_SECOND": "0", "SEND_PER_GROUP_PER_MINUTE": "0"}
+
+
 def child_env(**values: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in BOT_ENV}
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -447,6 +452,7 @@ class Stage:
             TELEGRAM_API_URL=self.server.url,
             DATABASE_PATH=str(self.folder / "bot.sqlite3"),
             LOG_LEVEL="WARNING",
+            **NO_SEND_LIMITS,
         )
         self.bot = await Child.start(self.name, self.argv, env, self.folder)
         try:

@@ -212,20 +212,50 @@ class Outbox:
         )
 
     async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
-        """Work until `stop` is set; wake early when something is queued."""
+        """Work until `stop` is set. Every conversation with rows due gets a sender of its own (up to
+        `parallel` at once) as soon as it has something to send; a new row never waits for other
+        conversations' rows to finish. On stop the rows in flight are finished, nothing new is started."""
+        busy: dict[str, asyncio.Task[None]] = {}
+
+        def finished(conversation: str, task: asyncio.Task[None]) -> None:
+            busy.pop(conversation, None)
+            self._wake.set()
+
         while not stop.is_set():
-            self._wake.clear()  # before the pass: a row queued during it wakes the next one at once
+            self._wake.clear()  # before reading: a row queued meanwhile wakes the next round at once
             try:
-                sent = await self.process_once()
-            except Exception:  # the worker must outlive any single bad row or a locked database
-                log.exception("outbox pass failed")
-                sent = 0
-            if sent:
-                continue
+                items = await self.due() if len(busy) < self.parallel else []
+            except Exception:  # the worker must outlive a locked database or any single bad row
+                log.exception("outbox: reading due rows failed")
+                items = []
+            by_conversation: dict[str, list[Item]] = {}
+            for item in items:
+                if item.conversation not in busy:
+                    by_conversation.setdefault(item.conversation, []).append(item)
+            for conversation, rows in by_conversation.items():
+                if len(busy) >= self.parallel:
+                    break
+                task = asyncio.create_task(self._conversation(rows), name=f"outbox {conversation}")
+                busy[conversation] = task
+                task.add_done_callback(lambda t, c=conversation: finished(c, t))
             waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
             await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()
+        if busy:
+            await asyncio.gather(*busy.values(), return_exceptions=True)
+
+    async def _conversation(self, items: list[Item]) -> None:
+        """One conversation's rows in order; a row that did not go out holds back the later ones."""
+        try:
+            for item in items:
+                wait = self._paused_until - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                if not await self._send(item):
+                    break
+        except Exception:
+            log.exception("outbox: a conversation's sending failed")
 
     async def counts(self) -> dict[str, int]:
         rows = await self.db.fetchall("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")

@@ -1,0 +1,176 @@
+"""Pacing of everything the bot sends, so that Telegram never has to say "too many requests".
+
+Telegram's limits (Bot API FAQ): about 30 messages a second overall, about one a second to one chat,
+20 a minute to one group; paid broadcasts may go up to 1000 a second. One `Limiter` serves the whole
+process: replies to residents, staff cards and campaign messages take their turns from the same
+budget, and replies go first, so a campaign uses what the conversations leave and never delays them
+by more than one turn.
+
+The global budget is a pacer, not a bucket with a burst: turns are spaced evenly by
+1 / (rate × (1 − margin)), which keeps any one-second window under the limit even when a message
+reaches Telegram a few milliseconds late. Nothing here knows Telegram types.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections import deque
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Optional
+
+log = logging.getLogger("bot.limiter")
+
+
+class Priority(IntEnum):
+    REPLY = 0  # answers to someone who is waiting: residents, staff in their groups
+    BULK = 1  # campaigns: whatever budget the conversations leave
+
+
+# What the current task is sending: the campaign engine sets BULK around its calls.
+current_priority: contextvars.ContextVar[Priority] = contextvars.ContextVar("send_priority", default=Priority.REPLY)
+# A paid broadcast may use the higher overall rate (it still obeys the per-chat limit).
+current_paid: contextvars.ContextVar[bool] = contextvars.ContextVar("send_paid", default=False)
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_second: float = 30.0  # overall; 0 switches the overall limit off
+    per_chat_per_second: float = 1.0  # one private chat; applied to bulk messages (replies may burst a little)
+    per_group_per_minute: float = 20.0  # one group or supergroup; 0 switches it off
+    paid_per_second: float = 1000.0  # overall, for paid broadcasts
+    margin: float = 0.04  # share of the limit kept free for timing jitter
+
+
+class Pacer:
+    """Evenly spaced turns; waiting replies are served before waiting bulk messages."""
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self._next = 0.0
+        self._waiting: tuple[deque[asyncio.Future[None]], deque[asyncio.Future[None]]] = (deque(), deque())
+        self._timer: Optional[asyncio.TimerHandle] = None
+
+    def hold(self, until: float) -> None:
+        """No turn before `until` (loop time): Telegram asked to wait."""
+        self._next = max(self._next, until)
+
+    async def turn(self, priority: Priority) -> None:
+        if self.interval <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if now >= self._next and not any(self._waiting):
+            self._next = now + self.interval
+            return
+        future: asyncio.Future[None] = loop.create_future()
+        self._waiting[priority].append(future)
+        self._arm(loop)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self._next -= self.interval  # the turn was given but not used: hand it back
+            raise
+
+    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._timer is None:
+            self._timer = loop.call_at(self._next, self._release, loop)
+
+    def _release(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        now = loop.time()
+        if now < self._next:  # held meanwhile
+            self._arm(loop)
+            return
+        for queue in self._waiting:
+            while queue:
+                future = queue.popleft()
+                if not future.done():
+                    future.set_result(None)
+                    self._next = now + self.interval
+                    if any(self._waiting):
+                        self._arm(loop)
+                    return
+
+    @property
+    def waiting(self) -> int:
+        return sum(len(q) for q in self._waiting)
+
+
+class Window:
+    """At most `count` messages in any `span` seconds (Telegram's per-chat and per-group limits allow
+    short bursts): a log of the last `count` send times."""
+
+    def __init__(self, count: int, span: float):
+        self.count = count
+        self.span = span
+        self.times: deque[float] = deque(maxlen=count)
+
+    async def turn(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            if len(self.times) < self.count or now - self.times[0] >= self.span:
+                self.times.append(now)
+                return
+            await asyncio.sleep(self.times[0] + self.span - now)
+
+    def idle(self, now: float) -> bool:
+        return not self.times or now - self.times[-1] >= self.span
+
+
+class Limiter:
+    def __init__(self, limits: Limits = Limits()):
+        self.limits = limits
+        self._overall = Pacer(self._interval(limits.per_second))
+        self._paid = Pacer(self._interval(limits.paid_per_second))
+        self._chats: dict[int, Window] = {}
+        self.held_until = 0.0  # loop time until which Telegram asked everyone to wait
+        self.turns = 0
+
+    def _interval(self, per_second: float) -> float:
+        return 0.0 if per_second <= 0 else 1.0 / (per_second * (1.0 - self.limits.margin))
+
+    def _chat(self, chat_id: int) -> Optional[Window]:
+        limits = self.limits
+        if chat_id > 0:
+            if limits.per_chat_per_second <= 0:
+                return None
+            count, span = 1, 1.0 / limits.per_chat_per_second
+        else:
+            if limits.per_group_per_minute <= 0:
+                return None
+            count, span = max(1, int(limits.per_group_per_minute)), 60.0
+        window = self._chats.get(chat_id)
+        if window is None:
+            if len(self._chats) > 50_000:  # forget chats that were quiet long enough to be free again
+                now = asyncio.get_running_loop().time()
+                self._chats = {k: w for k, w in self._chats.items() if not w.idle(now)}
+            window = self._chats[chat_id] = Window(count, span * (1.0 + limits.margin))
+        return window
+
+    async def acquire(self, chat_id: Optional[int], priority: Optional[Priority] = None,
+                      paid: Optional[bool] = None) -> None:
+        """Wait for this message's turn: first the chat's own (groups always; private chats for bulk
+        messages), then the overall one."""
+        priority = current_priority.get() if priority is None else priority
+        paid = current_paid.get() if paid is None else paid
+        if chat_id is not None and (chat_id < 0 or priority is Priority.BULK):
+            window = self._chat(chat_id)
+            if window is not None:
+                await window.turn()
+        await (self._paid if paid and priority is Priority.BULK else self._overall).turn(priority)
+        self.turns += 1
+
+    def retry_after(self, seconds: float) -> None:
+        """Telegram answered 429: nobody sends for `seconds`."""
+        until = asyncio.get_running_loop().time() + seconds
+        self.held_until = max(self.held_until, until)
+        for pacer in (self._overall, self._paid):
+            pacer.hold(until)
+        log.warning("Telegram asked to wait %.0f s: all sending paused", seconds)
+
+    def paused_for(self) -> float:
+        return max(0.0, self.held_until - asyncio.get_running_loop().time())
