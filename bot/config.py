@@ -30,6 +30,8 @@ class Settings(BaseSettings):
 
     bot_token: Optional[SecretStr] = Field(default=None, alias="BOT_TOKEN")
     telegram_api_url: str = Field(default="https://api.telegram.org", alias="TELEGRAM_API_URL")
+    # for links and QR codes made without asking Telegram (the CLI); the running bot asks getMe
+    bot_username: Optional[str] = Field(default=None, alias="BOT_USERNAME")
     database_path: Path = Field(default=PROJECT_ROOT / "var" / "bot.sqlite3", alias="DATABASE_PATH")
     communities: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="COMMUNITIES")
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list, alias="ADMIN_IDS")
@@ -62,6 +64,17 @@ class Settings(BaseSettings):
         text = str(value.get_secret_value() if isinstance(value, SecretStr) else value).strip()
         if not re.match(TOKEN_PATTERN, text):
             raise ValueError("does not look like a token from @BotFather (digits, colon, letters)")
+        return text
+
+    @field_validator("bot_username", mode="before")
+    @classmethod
+    def _bot_username(cls, value: object) -> object:
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lstrip("@")
+        if not text[:1].isalpha() or not text.isascii() or not text.replace("_", "").isalnum() \
+                or not 5 <= len(text) <= 32:
+            raise ValueError("is not a Telegram bot username (5-32 letters, digits and _, e.g. hromada_help_bot)")
         return text
 
     @field_validator("telegram_api_url")
