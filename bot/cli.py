@@ -10,6 +10,7 @@ from typing import Optional, Sequence
 
 from bot.catalogue.loader import CatalogueError, load_catalogue
 from bot.config import ConfigError, Settings, load_settings
+from bot.reports import cli as report_arguments
 
 log = logging.getLogger("bot")
 # The bot's token inside the local sandbox only; it means nothing to Telegram.
@@ -103,6 +104,11 @@ def cmd_bind_code(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import date
 
+    if args.what != "consultations":
+        from bot.reports.cli import cmd_report
+
+        return cmd_report(settings, args)
+
     from bot.consult.stats import consultation_stats, render
     from bot.storage.db import Database
 
@@ -122,6 +128,12 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
 
     print(asyncio.run(collect()))
     return 0
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.reports.cli import cmd_export as export
+
+    return export(settings, args)
 
 
 async def _run(settings: Settings) -> int:
@@ -201,17 +213,22 @@ def build_parser() -> argparse.ArgumentParser:
     bind.add_argument("--community", required=True)
     bind.add_argument("institution")
     stats = sub.add_parser("stats", help="figures for reports")
-    stats.add_argument("what", choices=["consultations"])
+    stats.add_argument("what", nargs="?", choices=["report", "consultations"], default="report",
+                       help="report (default): every figure against the previous period; consultations: per month")
     stats.add_argument("--community")
     stats.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD")
     stats.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD")
+    stats.add_argument("--json", action="store_true", help="the report's headline figures as JSON")
+    stats.add_argument("--charts", metavar="DIR", help="also write the report's charts (PNG) to this folder")
+    report_arguments.add_period_arguments(stats)
+    report_arguments.add_export_parser(sub)
     sandbox = sub.add_parser("sandbox", help="serve the local Bot API sandbox and its web chat")
     sandbox.add_argument("--port", type=int)
     return parser
 
 
 COMMANDS = {"run": cmd_run, "check-data": cmd_check_data, "search": cmd_search, "sandbox": cmd_sandbox,
-            "bind-code": cmd_bind_code, "stats": cmd_stats}
+            "bind-code": cmd_bind_code, "stats": cmd_stats, "export": cmd_export}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -222,7 +239,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     setup_logging(settings.log_level)
-    if args.command in ("search", "bind-code") and args.community not in _community_slugs(settings):
+    checked = args.command in ("search", "bind-code") or getattr(args, "community", None) is not None
+    if checked and args.command != "check-data" and args.community not in _community_slugs(settings):
         print(f"unknown community '{args.community}'; known: {', '.join(_community_slugs(settings))}", file=sys.stderr)
         return 2
     return COMMANDS[args.command](settings, args)

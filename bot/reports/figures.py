@@ -1,0 +1,352 @@
+"""The figures of a report, read from the database for one period (and the period before it).
+
+Everything is counted by the moment things happened, in the deployment's time zone:
+
+* requests by the day they were sent; their status is the status now;
+* time to the first answer and to closing: hours from sending, over the period's requests that have them
+  (closing: resolved or closed by staff, not withdrawn);
+* overdue: the period's requests not answered by their answer date (answered later, or still unanswered
+  when the date passed);
+* consultations held: asked in the period, taken by a specialist and ended (or turned into a request);
+* campaigns: started in the period, with their recipients, deliveries, blocks and deep-link opens;
+* new residents: first /start in the period;
+* active residents: anyone who in the period started the bot or changed their settings, sent or followed
+  up a request, asked or wrote in a consultation, or opened a deep link. The bot does not keep who sent
+  which update, so this is read from those records.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Iterable, Optional
+from zoneinfo import ZoneInfo
+
+from bot.catalogue.loader import Catalogue
+from bot.reports.periods import Period, add_months
+from bot.storage.db import Database
+
+UNSPECIFIED = ""  # a request without a service, situation or target group
+HELD = ("ended", "converted")
+
+
+def hours(start: str, end: str) -> float:
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() / 3600
+
+
+def median(values: Iterable[float]) -> Optional[float]:
+    values = list(values)
+    return statistics.median(values) if values else None
+
+
+def mean(values: Iterable[float]) -> Optional[float]:
+    values = list(values)
+    return statistics.fmean(values) if values else None
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    """One request as the reports see it: no texts, no contacts."""
+
+    day: date
+    community: str
+    institution: str
+    service: str
+    situation: str
+    groups: tuple[str, ...]
+    status: str
+    resident: Optional[int]
+    first_answer_hours: Optional[float]
+    closing_hours: Optional[float]
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class ConsultationRow:
+    day: date
+    community: str
+    institution: str
+    topic: str
+    groups: tuple[str, ...]
+    resident: Optional[int]
+    held: bool
+    rating: Optional[int]
+
+
+@dataclass(frozen=True)
+class CampaignRow:
+    id: int
+    day: date
+    community: Optional[str]
+    topic: str
+    recipients: int
+    delivered: int
+    blocked: int
+    opens: int
+    openers: int
+
+
+@dataclass
+class Figures:
+    period: Period
+    requests: list[RequestRow] = field(default_factory=list)
+    consultations: list[ConsultationRow] = field(default_factory=list)
+    campaigns: list[CampaignRow] = field(default_factory=list)
+    new_residents: int = 0
+    active_residents: int = 0
+
+    # ----- requests --------------------------------------------------------------------------------------------
+
+    @property
+    def request_count(self) -> int:
+        return len(self.requests)
+
+    def by(self, key: str) -> Counter:
+        """Requests per institution ((community, id)), service ((community, id)), situation, group or status."""
+        counts: Counter = Counter()
+        for r in self.requests:
+            if key == "institution":
+                counts[(r.community, r.institution)] += 1
+            elif key == "service":
+                counts[(r.community, r.service)] += 1
+            elif key == "situation":
+                counts[r.situation] += 1
+            elif key == "group":
+                counts.update(r.groups)
+            elif key == "status":
+                counts[r.status] += 1
+            else:
+                raise ValueError(key)
+        return counts
+
+    @property
+    def median_first_answer(self) -> Optional[float]:
+        return median(r.first_answer_hours for r in self.requests if r.first_answer_hours is not None)
+
+    @property
+    def median_closing(self) -> Optional[float]:
+        return median(r.closing_hours for r in self.requests if r.closing_hours is not None)
+
+    @property
+    def overdue(self) -> int:
+        return sum(r.overdue for r in self.requests)
+
+    # ----- consultations ---------------------------------------------------------------------------------------
+
+    @property
+    def consultations_held(self) -> int:
+        return sum(c.held for c in self.consultations)
+
+    @property
+    def consultation_rating(self) -> Optional[float]:
+        return mean(c.rating for c in self.consultations if c.rating)
+
+    @property
+    def consultation_ratings(self) -> int:
+        return sum(1 for c in self.consultations if c.rating)
+
+    # ----- campaigns -------------------------------------------------------------------------------------------
+
+    def campaign_total(self, what: str) -> int:
+        if what == "campaigns":
+            return len(self.campaigns)
+        return sum(getattr(c, what) for c in self.campaigns)
+
+
+@dataclass
+class Report:
+    community: Optional[str]  # None: every community the deployment serves
+    current: Figures
+    previous: Figures
+    consultations_by_month: dict[date, int] = field(default_factory=dict)  # the year up to the period's end
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+class Collector:
+    """Reads figures from the database; `community=None` means all communities."""
+
+    def __init__(self, db: Database, catalogue: Catalogue, tz: ZoneInfo):
+        self.db = db
+        self.catalogue = catalogue
+        self.tz = tz
+
+    def local_day(self, moment: str) -> date:
+        return datetime.fromisoformat(moment).astimezone(self.tz).date()
+
+    async def report(self, period: Period, community: Optional[str] = None,
+                     now: Optional[datetime] = None) -> Report:
+        now = now or datetime.now(timezone.utc)
+        current = await self.figures(period, community, now)
+        previous = await self.figures(period.previous(), community, now)
+        first = date(period.end.year, 1, 1)
+        if period.start < first:
+            first = period.start.replace(day=1)
+        months = await self.consultations_per_month(Period(first, period.end), community)
+        return Report(community, current, previous, months, now)
+
+    async def figures(self, period: Period, community: Optional[str], now: datetime) -> Figures:
+        figures = Figures(period)
+        begin, end = period.utc_bounds(self.tz)
+        figures.requests = await self._requests(begin, end, community, now)
+        figures.consultations = await self._consultations(begin, end, community)
+        figures.campaigns = await self._campaigns(begin, end, community)
+        figures.new_residents, figures.active_residents = await self._residents(begin, end, community)
+        return figures
+
+    # ----- requests --------------------------------------------------------------------------------------------
+
+    def request_groups(self, community: str, service: Optional[str], for_whom: Optional[str]) -> tuple[str, ...]:
+        view = self.catalogue.communities.get(community)
+        if service and view is not None and service in view.services:
+            return tuple(view.services[service].target_groups)
+        if for_whom == "child":
+            return ("children_families",)
+        return (UNSPECIFIED,)
+
+    async def _requests(self, begin: str, end: str, community: Optional[str], now: datetime) -> list[RequestRow]:
+        sql = ("SELECT community, institution_id, service_id, situation_id, for_whom, status, resident_id, "
+               "created_at, due_at, first_response_at, closed_at FROM requests "
+               "WHERE created_at >= ? AND created_at < ?")
+        params: list[object] = [begin, end]
+        if community:
+            sql += " AND community = ?"
+            params.append(community)
+        moment = min(now.astimezone(timezone.utc).isoformat(timespec="seconds"), end)
+        rows = []
+        for r in await self.db.fetchall(sql, params):
+            first = r["first_response_at"]
+            closing = None
+            if r["closed_at"] and r["status"] in ("resolved", "closed"):
+                closing = hours(r["created_at"], r["closed_at"])
+            if first:
+                overdue = first > r["due_at"]
+            else:
+                overdue = (r["closed_at"] or moment) > r["due_at"]
+            rows.append(RequestRow(
+                day=self.local_day(r["created_at"]),
+                community=r["community"],
+                institution=r["institution_id"],
+                service=r["service_id"] or UNSPECIFIED,
+                situation=r["situation_id"] or UNSPECIFIED,
+                groups=self.request_groups(r["community"], r["service_id"], r["for_whom"]),
+                status=r["status"],
+                resident=r["resident_id"],
+                first_answer_hours=hours(r["created_at"], first) if first else None,
+                closing_hours=closing,
+                overdue=overdue,
+            ))
+        return rows
+
+    # ----- consultations ---------------------------------------------------------------------------------------
+
+    async def _consultations(self, begin: str, end: str, community: Optional[str]) -> list[ConsultationRow]:
+        sql = ("SELECT community, institution_id, topic, resident_id, status, asked_at, taken_at, ended_at, rating "
+               "FROM consultations WHERE asked_at >= ? AND asked_at < ?")
+        params: list[object] = [begin, end]
+        if community:
+            sql += " AND community = ?"
+            params.append(community)
+        topics = {t.id: t for t in self.catalogue.consultation_topics}
+        rows = []
+        for c in await self.db.fetchall(sql, params):
+            topic = topics.get(c["topic"])
+            rows.append(ConsultationRow(
+                day=self.local_day(c["asked_at"]),
+                community=c["community"],
+                institution=c["institution_id"],
+                topic=c["topic"],
+                groups=tuple(topic.target_groups) if topic and topic.target_groups else (UNSPECIFIED,),
+                resident=c["resident_id"],
+                held=bool(c["taken_at"] and c["ended_at"] and c["status"] in HELD),
+                rating=c["rating"],
+            ))
+        return rows
+
+    async def consultations_per_month(self, period: Period, community: Optional[str]) -> dict[date, int]:
+        begin, end = period.utc_bounds(self.tz)
+        months: dict[date, int] = {}
+        current = period.start.replace(day=1)
+        while current <= period.end:
+            months[current] = 0
+            current = add_months(current, 1)
+        for c in await self._consultations(begin, end, community):
+            if c.held:
+                months[c.day.replace(day=1)] += 1
+        return months
+
+    # ----- campaigns -------------------------------------------------------------------------------------------
+
+    async def _campaigns(self, begin: str, end: str, community: Optional[str]) -> list[CampaignRow]:
+        out = []
+        for c in await self.db.fetchall(
+                "SELECT id, started_at, topic, audience FROM campaigns "
+                "WHERE started_at >= ? AND started_at < ? ORDER BY started_at, id", (begin, end)):
+            try:
+                audience = json.loads(c["audience"] or "{}")
+            except ValueError:
+                audience = {}
+            target = audience.get("community") if isinstance(audience, dict) else None
+            if community and target not in (None, community):
+                continue
+            # a campaign to everyone counts, in one community's report, with that community's residents only
+            only = community if community and target is None else None
+            where = " AND r.community = ?" if only else ""
+            params: tuple[object, ...] = (c["id"], only) if only else (c["id"],)
+            counts = await self.db.fetchone(
+                "SELECT COUNT(*) AS recipients, "
+                "SUM(cr.status = 'delivered') AS delivered, SUM(cr.status = 'blocked') AS blocked "
+                "FROM campaign_recipients cr LEFT JOIN residents r ON r.user_id = cr.user_id "
+                f"WHERE cr.campaign_id = ?{where}", params)
+            opens = await self.db.fetchone(
+                "SELECT COUNT(*) AS opens, COUNT(DISTINCT lo.user_id) AS openers "
+                "FROM link_opens lo LEFT JOIN residents r ON r.user_id = lo.user_id "
+                "WHERE lo.campaign_id = ?" + (" AND COALESCE(r.community, lo.community) = ?" if only else ""),
+                params)
+            if only and not counts["recipients"] and not opens["opens"]:
+                continue
+            out.append(CampaignRow(
+                id=c["id"], day=self.local_day(c["started_at"]), community=target, topic=c["topic"],
+                recipients=counts["recipients"] or 0, delivered=counts["delivered"] or 0,
+                blocked=counts["blocked"] or 0, opens=opens["opens"] or 0, openers=opens["openers"] or 0,
+            ))
+        return out
+
+    # ----- residents -------------------------------------------------------------------------------------------
+
+    async def _residents(self, begin: str, end: str, community: Optional[str]) -> tuple[int, int]:
+        own = " AND community = ?" if community else ""
+        extra: tuple[object, ...] = (community,) if community else ()
+        new = await self.db.fetchone(
+            f"SELECT COUNT(*) AS n FROM residents WHERE created_at >= ? AND created_at < ?{own}",
+            (begin, end, *extra))
+        joined = " AND x.community = ?" if community else ""
+        union = f"""
+            SELECT user_id FROM residents WHERE ((created_at >= ? AND created_at < ?)
+                OR (updated_at >= ? AND updated_at < ? AND blocked_at IS NULL)){own}
+            UNION SELECT resident_id FROM requests WHERE created_at >= ? AND created_at < ?{own}
+            UNION SELECT e.actor_id FROM request_events e JOIN requests x ON x.id = e.request_id
+                WHERE e.actor = 'resident' AND e.at >= ? AND e.at < ?{joined}
+            UNION SELECT resident_id FROM consultations WHERE asked_at >= ? AND asked_at < ?{own}
+            UNION SELECT x.resident_id FROM consultation_messages m JOIN consultations x ON x.id = m.consultation_id
+                WHERE m.sender = 'resident' AND m.at >= ? AND m.at < ?{joined}
+            UNION SELECT lo.user_id FROM link_opens lo LEFT JOIN residents x ON x.user_id = lo.user_id
+                WHERE lo.opened_at >= ? AND lo.opened_at < ?
+                {" AND COALESCE(x.community, lo.community) = ?" if community else ""}
+        """
+        params: list[object] = []
+        for part in range(6):
+            params += [begin, end]
+            if part == 0:
+                params += [begin, end]
+            params += list(extra)
+        active = await self.db.fetchone(f"SELECT COUNT(*) AS n FROM ({union}) WHERE user_id IS NOT NULL", params)
+        return new["n"], active["n"]
+
+
+def change(current: Optional[float], previous: Optional[float]) -> Optional[float]:
+    """The difference against the previous period, or None when either side is unknown."""
+    if current is None or previous is None:
+        return None
+    return current - previous
