@@ -198,6 +198,57 @@ def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_qr(settings: Settings, args: argparse.Namespace) -> int:
+    """Printable QR sheets (PNG and SVG) of deep links into the bot."""
+    from pathlib import Path
+
+    from bot import links
+    from bot.app import make_i18n
+    from bot.qr import QrError, sheet_for
+
+    username = (args.bot_username or settings.bot_username or "").lstrip("@")
+    if not username:
+        print("the bot's username is needed for the link: set BOT_USERNAME or pass --bot-username", file=sys.stderr)
+        return 2
+    try:
+        catalogue = load_catalogue(settings.data_dir, [args.community])
+    except CatalogueError:
+        print(f"unknown community '{args.community}'; known: {', '.join(_community_slugs(settings))}", file=sys.stderr)
+        return 2
+    view = catalogue.communities[args.community]
+    topics = [t.id for t in catalogue.consultation_topics]
+    if args.service and args.service not in view.services:
+        print(f"no service '{args.service}' in {args.community}; known: {', '.join(view.services)}", file=sys.stderr)
+        return 2
+    if args.topic and args.topic not in topics:
+        print(f"no consultation topic '{args.topic}'; known: {', '.join(topics)}", file=sys.stderr)
+        return 2
+    if args.service:
+        wanted = [(links.SERVICE, args.service)]
+    elif args.topic:
+        wanted = [(links.CONSULTATION, args.topic)]
+    elif args.menu:
+        wanted = [(links.COMMUNITY, None)]
+    else:
+        wanted = [(links.COMMUNITY, None)] + [(links.SERVICE, s) for s in view.services] \
+            + [(links.CONSULTATION, t) for t in topics]
+    locale = args.lang or settings.default_locale
+    i18n = make_i18n(settings)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for kind, target in wanted:
+        try:
+            stem, sheet = sheet_for(catalogue, username, kind, args.community, target, args.campaign, locale,
+                                    lambda text: i18n.gettext(text, locale=locale))
+        except (links.LinkError, QrError) as exc:
+            print(f"qr: {exc}", file=sys.stderr)
+            return 2
+        (out / f"{stem}.png").write_bytes(sheet.png)
+        (out / f"{stem}.svg").write_text(sheet.svg, encoding="utf-8")
+        print(f"{out / stem}.png  {out / stem}.svg  {sheet.url}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Resident help bot of a community")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -222,12 +273,23 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--charts", metavar="DIR", help="also write the report's charts (PNG) to this folder")
     report_arguments.add_period_arguments(stats)
     report_arguments.add_export_parser(sub)
+    qr = sub.add_parser("qr", help="printable QR codes (PNG and SVG) of links into the bot")
+    qr.add_argument("--community", required=True)
+    what = qr.add_mutually_exclusive_group(required=True)
+    what.add_argument("--service", help="a service id: the code opens its card")
+    what.add_argument("--topic", help="a consultation topic id: the code opens the topic")
+    what.add_argument("--menu", action="store_true", help="the code opens the community's menu")
+    what.add_argument("--all", action="store_true", help="the community, every service and every topic")
+    qr.add_argument("--out", default="qr", help="folder for the files (default ./qr)")
+    qr.add_argument("--bot-username", help="the bot's @username (default BOT_USERNAME)")
+    qr.add_argument("--campaign", type=int, help="a campaign id to count the opens under")
+    qr.add_argument("--lang", choices=["uk", "en"], help="language of the sheet (default DEFAULT_LOCALE)")
     sandbox = sub.add_parser("sandbox", help="serve the local Bot API sandbox and its web chat")
     sandbox.add_argument("--port", type=int)
     return parser
 
 
-COMMANDS = {"run": cmd_run, "check-data": cmd_check_data, "search": cmd_search, "sandbox": cmd_sandbox,
+COMMANDS = {"qr": cmd_qr, "run": cmd_run, "check-data": cmd_check_data, "search": cmd_search, "sandbox": cmd_sandbox,
             "bind-code": cmd_bind_code, "stats": cmd_stats, "export": cmd_export}
 
 

@@ -166,6 +166,12 @@ async def service_card(
         return
     back = (await state.get_data()).get("back")
     back_target = tuple(back) if isinstance(back, list) and len(back) == 3 else ("find", "", 0)
+    await show(query, render.service_card(services.catalogue, community, service),
+               card_keyboard(community, service, back_target))  # type: ignore[arg-type]
+
+
+def card_keyboard(community: CommunityView, service: Service, back: tuple[str, str, int] = ("find", "", 0)):
+    """The buttons under a service card: ask for it, a specialist online, its provider, Back and Menu."""
     rows = []
     if service.status.value == "active":
         rows.append([button(_("📝 Ask for this help"), "ask", service.id)])
@@ -173,5 +179,11 @@ async def service_card(
             rows.append([button(_("💬 Ask a specialist online"), "consult")])
     rows.append([button("🏛 " + community.institutions[service.provider].short_name.get(locale()), "inst",
                         service.provider)])
-    rows.append(nav_row(back_target))  # type: ignore[arg-type]
-    await show(query, render.service_card(services.catalogue, community, service), keyboard(rows))
+    rows.append(nav_row(back))
+    return keyboard(rows)
+
+
+async def send_service_card(message: Message, services: Services, community: CommunityView, service: Service) -> None:
+    """The card as browsing shows it, as a new message (a link or another flow opens it)."""
+    await message.answer(render.service_card(services.catalogue, community, service),
+                         reply_markup=card_keyboard(community, service))

@@ -18,6 +18,7 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
+from bot.catalogue.loader import CommunityView
 from bot.requests.models import MAX_DESCRIPTION
 from bot.requests.service import RequestError
 from bot.services import CONSENT_VERSION, Services
@@ -88,29 +89,38 @@ async def show_topics(message: Message, services: Services, resident: Optional[R
 async def topic(query: CallbackQuery, callback_data: Cons, state: FSMContext, services: Services,
                 resident: Optional[Resident]) -> None:
     community = community_of(services, resident)
+    if not await open_topic(query.message, state, services, community, callback_data.value, query=query):
+        await query.answer(_("This button is out of date."), show_alert=True)
+
+
+async def open_topic(message: Message, state: FSMContext, services: Services, community: Optional[CommunityView],
+                     topic_id: str, query: Optional[CallbackQuery] = None) -> bool:
+    """The topic screen: who answers and when, consent if not given yet, then the question or a booking.
+    `message` is in the resident's private chat; False when the community has no such line."""
     try:
-        line = services.consult.line(community.slug, callback_data.value) if community else None
+        line = services.consult.line(community.slug, topic_id) if community else None
     except RequestError:
         line = None
     if line is None:
-        await query.answer(_("This button is out of date."), show_alert=True)
-        return
-    await query.answer()
+        return False
+    if query is not None:
+        await query.answer()
     institution = community.institutions[line.institution_id].name.get(locale())
     text = (f"<b>{h(topic_name(services.catalogue, line.topic))}</b>\n"
             + _("Answers: {institution}").format(institution=h(institution)) + "\n"
             + _("Hours: {hours} (Kyiv time)").format(hours=hours_text(line.hours)))
-    if not await services.requests.has_consent(query.from_user.id, CONSENT_VERSION):
+    if not await services.requests.has_consent(message.chat.id, CONSENT_VERSION):
         await state.update_data(after_consent=f"consult:{line.topic}")
         from dialogs.resident.requests import Ask, AskCb
 
         await state.set_state(Ask.consent)
-        await query.message.answer(text + "\n\n" + consent_text(services), reply_markup=keyboard([
+        await message.answer(text + "\n\n" + consent_text(services), reply_markup=keyboard([
             [InlineKeyboardButton(text=_("✅ I agree"), callback_data=AskCb(step="consent", value="yes").pack())],
             [InlineKeyboardButton(text=_("No, thank you"), callback_data=AskCb(step="consent", value="no").pack())],
         ]))
-        return
-    await offer(query.message, state, services, line.topic, header=text)
+        return True
+    await offer(message, state, services, line.topic, header=text)
+    return True
 
 
 async def offer(message: Message, state: FSMContext, services: Services, topic_id: str, header: str = "") -> None:

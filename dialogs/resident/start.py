@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Optional
 
 from aiogram import F
-from aiogram.filters import Command, CommandStart, StateFilter
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import I18n
@@ -26,6 +26,7 @@ from dialogs.common import (
     main_menu,
     nav_row,
 )
+from dialogs.resident import links
 
 router = Routes("resident.start")
 
@@ -78,13 +79,24 @@ async def ensure_community(message: Message, services: Services, resident: Resid
     return None
 
 
+async def onboarded(message: Message, state: FSMContext, services: Services, user_id: int) -> None:
+    """The end of the first /start: the menu with its introduction, then what a link opened at /start names."""
+    await show_menu(message, services, await services.residents.get(user_id), intro=True)
+    await links.open_pending(message, state, services, user_id)
+
+
 @router.message(CommandStart())
-async def start(message: Message, state: FSMContext, services: Services, i18n: I18n) -> None:
+async def start(message: Message, state: FSMContext, services: Services, i18n: I18n,
+                command: Optional[CommandObject] = None) -> None:
     await state.clear()
     user_id = message.from_user.id
     existing = await services.residents.get(user_id)
     resident = await services.residents.ensure(user_id)
-    if existing is None or existing.locale is None:
+    new_resident = existing is None or existing.locale is None
+    if command is not None and command.args and await links.opened(message, state, services, user_id,
+                                                                  command.args, new_resident):
+        return
+    if new_resident:
         await services.residents.set_locale(user_id, i18n.current_locale)
         await message.answer(
             _(
@@ -102,7 +114,8 @@ async def start(message: Message, state: FSMContext, services: Services, i18n: I
 
 
 @router.callback_query(Pick.filter(F.what == "lang"))
-async def picked_language(query: CallbackQuery, callback_data: Pick, services: Services, i18n: I18n) -> None:
+async def picked_language(query: CallbackQuery, callback_data: Pick, state: FSMContext, services: Services,
+                          i18n: I18n) -> None:
     if callback_data.value not in LANGUAGES:
         await query.answer(_("This button is out of date."), show_alert=False)
         return
@@ -111,13 +124,14 @@ async def picked_language(query: CallbackQuery, callback_data: Pick, services: S
     i18n.current_locale = callback_data.value
     await query.answer()
     await query.message.edit_text(_("Language: {language}").format(language=LANGUAGES[callback_data.value]))
+    await links.take_community(state, services, user_id)
     resident = await services.residents.get(user_id)
     if await ensure_community(query.message, services, resident):
-        await show_menu(query.message, services, await services.residents.get(user_id), intro=True)
+        await onboarded(query.message, state, services, user_id)
 
 
 @router.callback_query(Pick.filter(F.what == "comm"))
-async def picked_community(query: CallbackQuery, callback_data: Pick, services: Services) -> None:
+async def picked_community(query: CallbackQuery, callback_data: Pick, state: FSMContext, services: Services) -> None:
     if callback_data.value not in services.catalogue.communities:
         await query.answer(_("This button is out of date."))
         return
@@ -126,7 +140,7 @@ async def picked_community(query: CallbackQuery, callback_data: Pick, services: 
     await query.message.edit_text(
         _("Community: {name}").format(name=h(community_name(services, callback_data.value)))
     )
-    await show_menu(query.message, services, await services.residents.get(query.from_user.id), intro=True)
+    await onboarded(query.message, state, services, query.from_user.id)
 
 
 @router.message(Command("menu"), StateFilter("*"))
