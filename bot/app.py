@@ -1,11 +1,12 @@
-"""Assembly of the bot: settings, database, catalogue, dispatcher, and the polling loop."""
+"""Assembly of the bot: settings, database, catalogue, dispatcher, and what runs around polling or a webhook."""
 from __future__ import annotations
 
 import asyncio
 import gc
 import logging
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Optional
+from typing import AsyncIterator, Optional
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -69,7 +70,7 @@ async def build_app(settings: Settings) -> App:
     services = await build_services(settings)
     i18n = make_i18n(settings)
     dp = Dispatcher(storage=SQLiteStorage(services.db), services=services, settings=settings)
-    dp.update.outer_middleware(UpdateLogMiddleware())
+    dp.update.outer_middleware(UpdateLogMiddleware(services.activity))
     dp.update.outer_middleware(ResidentMiddleware())
     LocaleMiddleware(i18n, settings.default_locale).setup(dp)
     setup_routers(dp)
@@ -103,14 +104,19 @@ async def set_commands(bot: Bot, i18n: I18n) -> None:
         await bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats(), language_code=language)
 
 
-async def run_polling(app: App, bot: Bot, stop: Optional[asyncio.Event] = None) -> None:
-    """Poll until cancelled (or until `stop` is set); the outbox and the reminders work alongside."""
+DRAIN_SECONDS = 25.0  # on stop: how long the updates in hand, then the outbox's rows in flight, may take
+
+
+@asynccontextmanager
+async def serving(app: App, bot: Bot, mode: str) -> AsyncIterator[None]:
+    """What runs around the updates in either mode: the command menu, the outbox and the housekeeping. On the
+    way out the updates in hand are finished first, then the outbox finishes the rows in flight."""
     from bot.delivery.outbox import Outbox
     from bot.runtime.housekeeping import housekeeping
     from dialogs.delivery import TelegramSender
 
     me = await bot.get_me()
-    log.info("bot @%s started; serving %s", me.username, ", ".join(app.services.served))
+    log.info("bot @%s started (%s); serving %s", me.username, mode, ", ".join(app.services.served))
     try:
         await set_commands(bot, app.i18n)
     except Exception as exc:  # the command menu is a convenience, not a reason to stop
@@ -126,20 +132,48 @@ async def run_polling(app: App, bot: Bot, stop: Optional[asyncio.Event] = None) 
         asyncio.create_task(services.outbox.run(halt), name="outbox"),
         asyncio.create_task(housekeeping(services, halt), name="housekeeping"),
     ]
-    polling = asyncio.create_task(
-        app.dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=10)
-    )
+    activity = services.activity
+    activity.mode, activity.stopping, activity.workers = mode, False, workers
     try:
-        if stop is None:
-            await polling
-        else:
-            waiter = asyncio.create_task(stop.wait())
-            await asyncio.wait({polling, waiter}, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            if not polling.done():
-                await app.dispatcher.stop_polling()
-                await polling
+        yield
     finally:
+        activity.stopping = True
+        if not await activity.drained(DRAIN_SECONDS):
+            log.warning("stopping with %d update(s) still in hand", activity.in_flight)
         halt.set()
+        _, late = await asyncio.wait(workers, timeout=DRAIN_SECONDS)
+        for task in late:
+            log.warning("%s did not finish in %.0f s; stopped", task.get_name(), DRAIN_SECONDS)
+            task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
         services.outbox = None
+        log.info("bot stopped after %d update(s)", activity.handled)
+
+
+async def run_polling(app: App, bot: Bot, stop: Optional[asyncio.Event] = None) -> None:
+    """Poll until cancelled (or until `stop` is set); the outbox and the reminders work alongside. With
+    HEALTH_PORT set, `/healthz` is served there."""
+    from bot.runtime.health import serve_health
+
+    try:
+        await bot.delete_webhook(drop_pending_updates=False)  # after webhook mode: polling is refused while set
+    except Exception as exc:
+        log.warning("could not remove a webhook: %s", type(exc).__name__)
+    health = await serve_health(app.services) if app.settings.health_port else None
+    try:
+        async with serving(app, bot, "polling"):
+            polling = asyncio.create_task(
+                app.dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=10)
+            )
+            if stop is None:
+                await polling
+            else:
+                waiter = asyncio.create_task(stop.wait())
+                await asyncio.wait({polling, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                if not polling.done():
+                    await app.dispatcher.stop_polling()
+                    await polling
+    finally:
+        if health is not None:
+            await health.cleanup()

@@ -136,13 +136,27 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     return export(settings, args)
 
 
-async def _run(settings: Settings) -> int:
-    from bot.app import build_app, make_bot, run_polling
+def _stop_on_signals() -> asyncio.Event:
+    """SIGTERM (systemctl stop) and SIGINT (Ctrl+C) ask for a graceful stop: the updates in hand are finished and
+    the outbox sends the rows in flight."""
+    import signal
 
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _run(settings: Settings, webhook: bool = False) -> int:
+    from bot.app import build_app, make_bot, run_polling
+    from bot.runtime.web import run_webhook
+
+    stop = _stop_on_signals()
     app = await build_app(settings)
     bot = make_bot(settings)
     try:
-        await run_polling(app, bot)
+        await (run_webhook if webhook else run_polling)(app, bot, stop)
     finally:
         await bot.session.close()
         await app.close()
@@ -154,6 +168,7 @@ async def _run_with_sandbox(settings: Settings, port: Optional[int] = None) -> i
     from bot.app import build_app, make_bot, run_polling
     from bot.sandbox.server import Sandbox
 
+    stop = _stop_on_signals()
     sandbox = Sandbox(bot_token=SANDBOX_TOKEN)
     await sandbox.start(settings.sandbox_host, settings.sandbox_port if port is None else port)
     app = await build_app(settings)
@@ -165,7 +180,7 @@ async def _run_with_sandbox(settings: Settings, port: Optional[int] = None) -> i
         flush=True,
     )
     try:
-        await run_polling(app, bot)
+        await run_polling(app, bot, stop)
     finally:
         await bot.session.close()
         await app.close()
@@ -181,11 +196,65 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         for line in exc.problems[:10]:
             print("  " + line, file=sys.stderr)
         return 1
-    runner = _run(settings) if settings.token else _run_with_sandbox(settings)
+    if args.webhook and not settings.webhook_url:
+        print("--webhook needs WEBHOOK_URL: the public https:// address Telegram sends updates to", file=sys.stderr)
+        return 2
+    if args.webhook and not settings.token:
+        print("--webhook needs BOT_TOKEN (without it the bot runs against the local sandbox)", file=sys.stderr)
+        return 2
+    from bot.ops.backup import holder, try_lock
+
+    lock = try_lock(settings.database_path)
+    if lock is None:
+        print(f"another bot (pid {holder(settings.database_path)}) runs with {settings.database_path}; stop it "
+              "first", file=sys.stderr)
+        return 1
+    runner = _run(settings, args.webhook) if settings.token else _run_with_sandbox(settings)
     try:
         return asyncio.run(runner)
     except KeyboardInterrupt:
         return 0
+    finally:
+        lock.release()
+
+
+def cmd_doctor(settings: Optional[Settings], args: argparse.Namespace) -> int:
+    from bot.ops.doctor import diagnose
+
+    checks = diagnose(settings, getattr(args, "config_error", None))
+    for check in checks:
+        for line in check.lines():
+            print(line)
+    return 1 if any(check.ok is False for check in checks) else 0
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.ops.backup import OpsError, backup
+
+    try:
+        copy = backup(settings.database_path, Path(args.path))
+    except OpsError as exc:
+        print(f"backup: {exc}", file=sys.stderr)
+        return 1
+    print(f"backup: {copy.path} ({copy.size / 1_048_576:.1f} MB, schema {copy.version}, integrity ok)")
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.ops.backup import BEFORE_RESTORE, OpsError, restore
+
+    try:
+        copy = restore(Path(args.path), settings.database_path, force=args.force)
+    except OpsError as exc:
+        print(f"restore: refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"restore: {args.path} → {copy.path} (schema {copy.version}); the previous database is kept as "
+          f"{copy.path}{BEFORE_RESTORE}; start the bot (it applies newer migrations at start)")
+    return 0
 
 
 def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
@@ -252,7 +321,14 @@ def cmd_qr(settings: Settings, args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Resident help bot of a community")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="start the bot (with BOT_TOKEN: Telegram; without: the local sandbox)")
+    run = sub.add_parser("run", help="start the bot (with BOT_TOKEN: Telegram; without: the local sandbox)")
+    run.add_argument("--webhook", action="store_true", help="take updates at WEBHOOK_URL instead of polling")
+    sub.add_parser("doctor", help="check configuration, database, data, translations and Telegram; exit 1 on a problem")
+    backup = sub.add_parser("backup", help="a consistent copy of the database, also while the bot runs")
+    backup.add_argument("path", help="a file, or a folder for bot-YYYYmmdd-HHMMSS.sqlite3")
+    restore = sub.add_parser("restore", help="check a backup and put it in place of DATABASE_PATH")
+    restore.add_argument("path")
+    restore.add_argument("--force", action="store_true", help="even while a bot runs with the database")
     check = sub.add_parser("check-data", help="validate data/ and print counts per community")
     check.add_argument("--data", help="data folder (default DATA_DIR)")
     search = sub.add_parser("search", help="search services of a community as a resident would")
@@ -290,7 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"qr": cmd_qr, "run": cmd_run, "check-data": cmd_check_data, "search": cmd_search, "sandbox": cmd_sandbox,
-            "bind-code": cmd_bind_code, "stats": cmd_stats, "export": cmd_export}
+            "bind-code": cmd_bind_code, "stats": cmd_stats, "doctor": cmd_doctor, "backup": cmd_backup,
+            "restore": cmd_restore, "export": cmd_export}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -298,6 +375,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         settings = load_settings()
     except ConfigError as exc:
+        if args.command == "doctor":
+            args.config_error = str(exc)
+            return cmd_doctor(None, args)
         print(exc, file=sys.stderr)
         return 2
     setup_logging(settings.log_level)

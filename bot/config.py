@@ -1,11 +1,12 @@
 """Configuration read once from the environment and `.env`."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +43,13 @@ class Settings(BaseSettings):
     admin_chat_id: Optional[int] = Field(default=None, alias="ADMIN_CHAT_ID")
     retention_days: int = Field(default=365, ge=1, le=3650, alias="RETENTION_DAYS")
     remind_after_hours: int = Field(default=24, ge=1, le=720, alias="REMIND_AFTER_HOURS")
+    # Webhook mode (`run --webhook`) and the health endpoint
+    webhook_url: Optional[str] = Field(default=None, alias="WEBHOOK_URL")
+    webhook_secret: Optional[SecretStr] = Field(default=None, alias="WEBHOOK_SECRET")
+    webhook_host: str = Field(default="127.0.0.1", alias="WEBHOOK_HOST")
+    webhook_port: int = Field(default=8081, ge=1, le=65535, alias="WEBHOOK_PORT")
+    health_host: str = Field(default="127.0.0.1", alias="HEALTH_HOST")
+    health_port: Optional[int] = Field(default=None, ge=1, le=65535, alias="HEALTH_PORT")
     sandbox_host: str = Field(default="127.0.0.1", alias="SANDBOX_HOST")
     sandbox_port: int = Field(default=8080, ge=0, le=65535, alias="SANDBOX_PORT")
 
@@ -124,6 +132,32 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return value
 
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _webhook_url(cls, value: object, info: ValidationInfo) -> object:
+        if value in (None, ""):
+            return None
+        text = str(value).strip()
+        official = str(info.data.get("telegram_api_url") or "").startswith("https://api.telegram.org")
+        if not re.match(r"^https://[^\s/?#]+", text) and (official or not re.match(r"^http://[^\s/?#]+", text)):
+            raise ValueError("must be the public https:// address Telegram sends updates to")
+        return text
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, value: object) -> object:
+        if value in (None, ""):
+            return None
+        text = str(value.get_secret_value() if isinstance(value, SecretStr) else value).strip()
+        if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", text):
+            raise ValueError("must be 16-256 characters of A-Z, a-z, 0-9, _ and - (e.g. from `openssl rand -hex 32`)")
+        return text
+
+    @field_validator("health_port", mode="before")
+    @classmethod
+    def _health_port(cls, value: object) -> object:
+        return None if value in (None, "") else value
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -131,6 +165,13 @@ class Settings(BaseSettings):
     @property
     def token(self) -> Optional[str]:
         return self.bot_token.get_secret_value() if self.bot_token else None
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of WEBHOOK_URL, where the local server takes updates (a proxy passes it on unchanged)."""
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.webhook_url or "").path or "/"
 
 
 def load_settings(**overrides: object) -> Settings:

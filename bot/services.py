@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.consult.service import ConsultService
 from bot.delivery.outbox import Outbox
 from bot.requests.service import RequestService
+from bot.runtime.health import Activity
 from bot.storage.db import Database
 from bot.storage.residents import ResidentRepo
 
@@ -28,6 +29,7 @@ class Services:
     consult: ConsultService
     admins: Optional[AdminRepo] = field(default=None)
     outbox: Optional[Outbox] = field(default=None)
+    activity: Activity = field(default_factory=Activity)  # updates handled, workers: for /healthz
     # (chat, user) -> until when Telegram said the user is a member of that staff group (monotonic seconds)
     members_until: dict[tuple[int, int], float] = field(default_factory=dict)
 
@@ -42,6 +44,13 @@ class Services:
 
     def admin_ids(self) -> list[int]:
         return self.admins.ids if self.admins is not None else list(self.settings.admin_ids)
+
+    def use_catalogue(self, catalogue: Catalogue, search: SearchEngine) -> None:
+        """Serve a newly loaded catalogue from now on (everything that keeps a reference to it takes it)."""
+        self.catalogue = catalogue
+        self.search = search
+        self.requests.catalogue = catalogue
+        self.consult.catalogue = catalogue
 
     def is_admin(self, user_id: Optional[int]) -> bool:
         if self.admins is not None:

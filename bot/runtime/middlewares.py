@@ -11,6 +11,7 @@ from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
 from bot.config import LOCALES
+from bot.runtime.health import Activity
 
 log = logging.getLogger("bot.updates")
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -30,12 +31,19 @@ def update_kind(update: Update) -> str:
 
 
 class UpdateLogMiddleware(BaseMiddleware):
-    """One line per handled update: id, type, duration, outcome. Never texts, phones or names."""
+    """One line per handled update: id, type, duration, outcome. Never texts, phones or names. Keeps `activity`
+    (what `/healthz` shows, and what a graceful stop waits for) up to date."""
+
+    def __init__(self, activity: Optional[Activity] = None):
+        self.activity = activity
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
         started = time.perf_counter()
         outcome = "ok"
+        activity = self.activity
+        if activity is not None:
+            activity.begin()
         try:
             result = await handler(event, data)
             if result is UNHANDLED:
@@ -45,6 +53,8 @@ class UpdateLogMiddleware(BaseMiddleware):
             outcome = f"error:{type(exc).__name__}"
             raise
         finally:
+            if activity is not None:
+                activity.end()
             log.info(
                 "update=%s type=%s ms=%.1f outcome=%s",
                 event.update_id,

@@ -1,0 +1,1 @@
+"""Running the bot in production: health, doctor, backups, reloading data."""

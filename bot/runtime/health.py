@@ -1,0 +1,132 @@
+"""What `/healthz` reports: the database, the outbox backlog, the updates handled, the workers."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Optional
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger("bot.health")
+# A pending outbox row due longer than this means the outbox is not sending.
+OUTBOX_STUCK_SECONDS = 300
+
+
+@dataclass
+class Activity:
+    """Updated on every update by the logging middleware; read by `/healthz` and by a graceful stop."""
+
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    last_update_at: Optional[datetime] = None
+    handled: int = 0
+    in_flight: int = 0
+    stopping: bool = False
+    mode: str = ""
+    workers: list[asyncio.Task[Any]] = field(default_factory=list)
+    _idle: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    def begin(self) -> None:
+        self.in_flight += 1
+        self._idle.clear()
+
+    def end(self) -> None:
+        self.in_flight -= 1
+        self.handled += 1
+        self.last_update_at = datetime.now(timezone.utc)
+        if self.in_flight <= 0:
+            self.in_flight = 0
+            self._idle.set()
+
+    async def drained(self, timeout: float) -> bool:
+        """Wait until no update is being handled (updates already handed to tasks get a moment to start)."""
+        deadline = time.monotonic() + timeout
+        for _ in range(3):
+            await asyncio.sleep(0)
+        while self.in_flight > 0:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._idle.wait(), timeout=left)
+            except asyncio.TimeoutError:
+                return False
+        return True
+
+
+async def snapshot(services: "Services") -> tuple[bool, dict[str, Any]]:
+    """(healthy, the JSON body) of `/healthz`."""
+    activity = services.activity
+    problems: list[str] = []
+    body: dict[str, Any] = {"mode": activity.mode or None}
+    try:
+        await services.db.fetchone("SELECT 1")
+        body["database"] = {"reachable": True}
+    except Exception as exc:
+        body["database"] = {"reachable": False, "error": type(exc).__name__}
+        problems.append("database is not reachable")
+    if body["database"]["reachable"]:
+        try:
+            rows = await services.db.fetchall(
+                "SELECT status, COUNT(*) AS n FROM outbox WHERE status IN ('pending', 'held') GROUP BY status")
+            counts = {r["status"]: r["n"] for r in rows}
+            due = (datetime.now(timezone.utc) - timedelta(seconds=OUTBOX_STUCK_SECONDS)).isoformat(timespec="seconds")
+            oldest = await services.db.fetchone(
+                "SELECT MIN(next_attempt_at) AS at FROM outbox WHERE status = 'pending'")
+            overdue = await services.db.fetchone(
+                "SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending' AND next_attempt_at < ?", (due,))
+            body["outbox"] = {"pending": counts.get("pending", 0), "held": counts.get("held", 0),
+                              "overdue": overdue["n"], "oldest_pending_due_at": oldest["at"]}
+            if overdue["n"]:
+                problems.append(f"{overdue['n']} outbox message(s) overdue by more than {OUTBOX_STUCK_SECONDS} s")
+        except Exception as exc:
+            body["outbox"] = {"error": type(exc).__name__}
+            problems.append("outbox could not be read")
+    now = datetime.now(timezone.utc)
+    last = activity.last_update_at
+    body["updates"] = {
+        "handled": activity.handled,
+        "in_flight": activity.in_flight,
+        "last_at": last.isoformat(timespec="seconds") if last else None,
+        "seconds_since_last": round((now - last).total_seconds(), 1) if last else None,
+    }
+    body["started_at"] = activity.started_at.isoformat(timespec="seconds")
+    dead = [task.get_name() for task in activity.workers if task.done()]
+    body["workers"] = {task.get_name(): not task.done() for task in activity.workers}
+    if dead:
+        problems.append("stopped worker(s): " + ", ".join(dead))
+    if activity.stopping:
+        problems.append("shutting down")
+    body["status"] = "ok" if not problems else "problem"
+    body["problems"] = problems
+    return not problems, body
+
+
+def health_handler(services: "Services"):
+    async def healthz(request: web.Request) -> web.Response:
+        healthy, body = await snapshot(services)
+        return web.json_response(body, status=200 if healthy else 503)
+
+    return healthz
+
+
+def health_app(services: "Services") -> web.Application:
+    """The small server of polling mode: only `/healthz`."""
+    app = web.Application()
+    app.router.add_get("/healthz", health_handler(services))
+    return app
+
+
+async def serve_health(services: "Services") -> web.AppRunner:
+    """Serve `/healthz` on HEALTH_HOST:HEALTH_PORT (polling mode); the caller cleans the runner up."""
+    settings = services.settings
+    runner = web.AppRunner(health_app(services), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.health_host, settings.health_port).start()
+    log.info("health: http://%s:%s/healthz", settings.health_host, settings.health_port)
+    return runner
