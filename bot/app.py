@@ -17,10 +17,12 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 from aiogram.utils.i18n import I18n
 
 from bot.admins import AdminRepo
+from bot.campaigns.service import CampaignService, Subscriptions
 from bot.catalogue.loader import load_catalogue
 from bot.catalogue.search import SearchEngine
 from bot.config import PROJECT_ROOT, Settings
 from bot.consult.service import ConsultService
+from bot.delivery.limiter import Limiter, Limits
 from bot.requests.service import RequestService
 from bot.runtime.middlewares import LocaleMiddleware, ResidentMiddleware, UpdateLogMiddleware
 from bot.services import Services
@@ -57,7 +59,26 @@ async def build_services(settings: Settings) -> Services:
         requests=requests,
         consult=ConsultService(db, catalogue, settings.tz, requests),
         admins=await AdminRepo(db, settings.admin_ids).load(),
+        limiter=Limiter(limits_of(settings)),
+        campaigns=CampaignService(db, list(catalogue.communities)),
+        subscriptions=Subscriptions(db),
     )
+
+
+def limits_of(settings: Settings) -> Limits:
+    return Limits(per_second=settings.send_per_second, per_chat_per_second=settings.send_per_chat_per_second,
+                  per_group_per_minute=settings.send_per_group_per_minute, paid_per_second=settings.paid_per_second)
+
+
+def attach_limiter(bot: Bot, limiter: Limiter) -> None:
+    """Every message this bot sends takes its turn from `limiter` (once, however often it is called)."""
+    from bot.runtime.sending import LimiterMiddleware
+
+    manager = bot.session.middleware
+    for existing in list(manager):
+        if isinstance(existing, LimiterMiddleware):
+            manager.unregister(existing)
+    manager(LimiterMiddleware(limiter))
 
 
 def make_i18n(settings: Settings) -> I18n:
@@ -111,8 +132,10 @@ DRAIN_SECONDS = 25.0  # on stop: how long the updates in hand, then the outbox's
 async def serving(app: App, bot: Bot, mode: str) -> AsyncIterator[None]:
     """What runs around the updates in either mode: the command menu, the outbox and the housekeeping. On the
     way out the updates in hand are finished first, then the outbox finishes the rows in flight."""
+    from bot.campaigns.engine import CampaignEngine
     from bot.delivery.outbox import Outbox
     from bot.runtime.housekeeping import housekeeping
+    from dialogs.campaign_view import TelegramCampaignSender
     from dialogs.delivery import TelegramSender
 
     me = await bot.get_me()
@@ -122,7 +145,10 @@ async def serving(app: App, bot: Bot, mode: str) -> AsyncIterator[None]:
     except Exception as exc:  # the command menu is a convenience, not a reason to stop
         log.warning("could not set the command menu: %s", type(exc).__name__)
     services = app.services
+    attach_limiter(bot, services.limiter)
     services.outbox = Outbox(services.db, TelegramSender(bot, services, app.i18n))
+    services.campaign_engine = CampaignEngine(services.campaigns, TelegramCampaignSender(bot, services, app.i18n),
+                                              services.limiter, paid_allowed=app.settings.paid_broadcast)
     # The catalogue, the search index and the library's models live as long as the process: keep the
     # garbage collector from walking them again and again (full collections were pauses under load).
     gc.collect()
@@ -131,6 +157,7 @@ async def serving(app: App, bot: Bot, mode: str) -> AsyncIterator[None]:
     workers = [
         asyncio.create_task(services.outbox.run(halt), name="outbox"),
         asyncio.create_task(housekeeping(services, halt), name="housekeeping"),
+        asyncio.create_task(services.campaign_engine.run(halt), name="campaigns"),
     ]
     activity = services.activity
     activity.mode, activity.stopping, activity.workers = mode, False, workers
@@ -147,6 +174,7 @@ async def serving(app: App, bot: Bot, mode: str) -> AsyncIterator[None]:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
         services.outbox = None
+        services.campaign_engine = None
         log.info("bot stopped after %d update(s)", activity.handled)
 
 

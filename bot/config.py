@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     health_port: Optional[int] = Field(default=None, ge=1, le=65535, alias="HEALTH_PORT")
     sandbox_host: str = Field(default="127.0.0.1", alias="SANDBOX_HOST")
     sandbox_port: int = Field(default=8080, ge=0, le=65535, alias="SANDBOX_PORT")
+    # Sending limits (Telegram's published limits by default; 0 switches a limit off)
+    send_per_second: float = Field(default=30.0, ge=0, le=10_000, alias="SEND_PER_SECOND")
+    send_per_chat_per_second: float = Field(default=1.0, ge=0, le=100, alias="SEND_PER_CHAT_PER_SECOND")
+    send_per_group_per_minute: float = Field(default=20.0, ge=0, le=10_000, alias="SEND_PER_GROUP_PER_MINUTE")
+    paid_broadcast: bool = Field(default=False, alias="PAID_BROADCAST")
+    paid_per_second: float = Field(default=1000.0, ge=1, le=100_000, alias="PAID_PER_SECOND")
 
     @field_validator("admin_chat_id", mode="before")
     @classmethod

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from bot.admins import AdminRepo
+from bot.campaigns.service import CampaignService, Subscriptions
 from bot.catalogue.loader import Catalogue
 from bot.catalogue.search import SearchEngine
 from bot.config import Settings
 from bot.consult.service import ConsultService
+from bot.delivery.limiter import Limiter
 from bot.delivery.outbox import Outbox
 from bot.requests.service import RequestService
 from bot.runtime.health import Activity
@@ -28,6 +30,10 @@ class Services:
     requests: RequestService
     consult: ConsultService
     admins: Optional[AdminRepo] = field(default=None)
+    campaigns: Optional[CampaignService] = field(default=None)
+    subscriptions: Optional[Subscriptions] = field(default=None)
+    campaign_engine: Optional[Any] = field(default=None)  # bot.campaigns.engine.CampaignEngine while running
+    limiter: Limiter = field(default_factory=Limiter)
     outbox: Optional[Outbox] = field(default=None)
     activity: Activity = field(default_factory=Activity)  # updates handled, workers: for /healthz
     # (chat, user) -> until when Telegram said the user is a member of that staff group (monotonic seconds)
@@ -37,6 +43,10 @@ class Services:
     def served(self) -> list[str]:
         """Slugs of the communities this deployment serves, in catalogue order."""
         return list(self.catalogue.communities)
+
+    def wake_campaigns(self) -> None:
+        if self.campaign_engine is not None:
+            self.campaign_engine.wake()
 
     def wake_outbox(self) -> None:
         if self.outbox is not None:

@@ -8,6 +8,7 @@ from aiogram.types import CallbackQuery, ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
 from dialogs import resident, staff
+from dialogs.admin import campaigns as admin_campaigns
 from dialogs.admin import ops as admin_ops
 from dialogs.admin import qr as admin_qr
 from dialogs.admin import reports as admin_reports
@@ -42,6 +43,7 @@ async def on_error(event: ErrorEvent) -> bool:
 
 def setup_routers(dp: Dispatcher) -> None:
     dp.include_router(staff.admin.build())
+    dp.include_router(admin_campaigns.router.build())
     dp.include_router(admin_ops.build())
     dp.include_router(admin_reports.build())
     dp.include_router(admin_qr.router.build())

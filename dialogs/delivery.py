@@ -29,6 +29,28 @@ GONE = ("chat not found", "bot was kicked", "not enough rights", "have no rights
         "bot is not a member", "chat_write_forbidden", "topic_closed", "message thread not found")
 
 
+@contextmanager
+def telegram_errors(private: bool, chat: Callable[[], Optional[int]] = lambda: None) -> Iterator[None]:
+    """Turn the Bot API's errors into the outbox's: what to retry, what to hold, what to drop."""
+    try:
+        yield
+    except TelegramRetryAfter as exc:
+        raise RetryAfter(exc.retry_after) from exc
+    except TelegramForbiddenError as exc:
+        if private:
+            raise RecipientBlocked(str(exc)) from exc
+        raise GroupUnreachable(chat() or 0, str(exc)) from exc
+    except TelegramBadRequest as exc:
+        message = str(exc).lower()
+        if not private and any(word in message for word in GONE):
+            raise GroupUnreachable(chat() or 0, str(exc)) from exc
+        if private and ("chat not found" in message or "user is deactivated" in message):
+            raise RecipientBlocked(str(exc)) from exc
+        raise Permanent(str(exc)) from exc
+    except (TelegramNetworkError, TelegramServerError, TelegramNotFound) as exc:
+        raise Transient(str(exc)) from exc
+
+
 class TelegramSender:
     def __init__(self, bot: Bot, services: Services, i18n: I18n):
         self.bot = bot
@@ -60,24 +82,8 @@ class TelegramSender:
         if handler is None:
             raise Permanent(f"unknown outbox kind {item.kind}")
         self._chat: Optional[int] = None  # the group a handler is sending to, for the error's sake
-        resident_target = item.target.startswith("resident:")
-        try:
+        with telegram_errors(item.target.startswith("resident:"), lambda: self._chat):
             await handler(item)
-        except TelegramRetryAfter as exc:
-            raise RetryAfter(exc.retry_after) from exc
-        except TelegramForbiddenError as exc:
-            if resident_target:
-                raise RecipientBlocked(str(exc)) from exc
-            raise GroupUnreachable(self._chat or 0, str(exc)) from exc
-        except TelegramBadRequest as exc:
-            message = str(exc).lower()
-            if not resident_target and any(word in message for word in GONE):
-                raise GroupUnreachable(self._chat or 0, str(exc)) from exc
-            if resident_target and "chat not found" in message:
-                raise RecipientBlocked(str(exc)) from exc
-            raise Permanent(str(exc)) from exc
-        except (TelegramNetworkError, TelegramServerError, TelegramNotFound) as exc:
-            raise Transient(str(exc)) from exc
 
     def _about_request(self, handler: Callable[[Item, Request], Awaitable[None]]):
         async def run(item: Item) -> None:

@@ -13,6 +13,7 @@ from bot.catalogue.models import (
     ConsultationTopic,
     Hotline,
     Institution,
+    NewsTopic,
     Service,
     ServiceType,
     SharedData,
@@ -27,6 +28,7 @@ SHARED_FILES = {
     "hotlines": "hotlines.yaml",
     "synonyms": "synonyms.yaml",
     "consultation_topics": "consultation_topics.yaml",
+    "news_topics": "news_topics.yaml",
     "schedule": "schedule.yaml",
 }
 COMMUNITY_FILE = "community.yaml"
@@ -89,6 +91,13 @@ class Catalogue:
     @property
     def consultation_topics(self) -> list[ConsultationTopic]:
         return sorted(self.shared.consultation_topics, key=lambda t: t.order)
+
+    @property
+    def news_topics(self) -> list[NewsTopic]:
+        return sorted(self.shared.news_topics, key=lambda t: t.order)
+
+    def news_topic(self, topic_id: str) -> Optional[NewsTopic]:
+        return next((t for t in self.shared.news_topics if t.id == topic_id), None)
 
     @property
     def hotlines(self) -> list[Hotline]:
@@ -185,7 +194,12 @@ def load_shared(data_dir: Path, problems: list[str]) -> Optional[SharedData]:
             if group not in {g.id for g in shared.target_groups}:
                 problems.append(f"{shared_dir / SHARED_FILES['consultation_topics']}: [{topic.id}].target_groups: "
                                 f"unknown target group '{group}'")
-    for key in ("target_groups", "situations", "service_types", "hotlines", "consultation_topics"):
+    for topic in shared.news_topics:
+        for group in topic.target_groups:
+            if group not in {g.id for g in shared.target_groups}:
+                problems.append(f"{shared_dir / SHARED_FILES['news_topics']}: [{topic.id}].target_groups: "
+                                f"unknown target group '{group}'")
+    for key in ("target_groups", "situations", "service_types", "hotlines", "consultation_topics", "news_topics"):
         for dup in sorted(_duplicates(item.id for item in getattr(shared, key))):
             problems.append(f"{shared_dir / SHARED_FILES[key]}: [{dup}]: duplicate id")
     return shared

@@ -217,6 +217,15 @@ class ConsultationTopic(Strict):
     order: int = 100
 
 
+class NewsTopic(Strict):
+    """A topic of the information campaigns a resident may subscribe to."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: Text
+    target_groups: list[str] = []
+    order: int = 100
+
+
 class Schedule(Strict):
     default: Hours
     holidays: list[date] = []
@@ -229,4 +238,5 @@ class SharedData(Strict):
     hotlines: list[Hotline]
     synonyms: dict[str, list[str]] = {}
     consultation_topics: list[ConsultationTopic] = []
+    news_topics: list[NewsTopic] = []
     schedule: Schedule

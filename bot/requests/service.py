@@ -558,6 +558,8 @@ class RequestService:
             ids = [row[0] for row in await cursor.fetchall()]
             await self._purge(conn, ids)
             await conn.execute("DELETE FROM consents WHERE user_id = ?", (resident_id,))
+            await conn.execute("DELETE FROM subscriptions WHERE user_id = ?", (resident_id,))
+            await conn.execute("DELETE FROM campaign_recipients WHERE user_id = ?", (resident_id,))
             await conn.execute("DELETE FROM fsm_state WHERE key LIKE ?", (f"%:{resident_id}:{resident_id}:%",))
             await conn.execute(
                 "DELETE FROM outbox WHERE target = ? AND status IN ('pending', 'held')", (f"resident:{resident_id}",)

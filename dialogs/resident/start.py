@@ -206,6 +206,7 @@ async def _show_settings(message: Message, services: Services, resident: Optiona
         slug = resident.community if resident else None
         lines.append(_("Community: {name}").format(name=h(community_name(services, slug) or "—")))
         rows.append([button(_("🏘 Change community"), "set_comm")])
+    rows.append([button(_("🔔 News I receive"), "subs")])
     rows.append([button(_("🗑 Delete my data"), "del")])
     rows.append(nav_row())
     await message.answer("\n".join(lines), reply_markup=keyboard(rows))

@@ -1,0 +1,1 @@
+"""Information campaigns: subscriptions, composition, the sending engine."""
