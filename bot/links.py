@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Optional, Union
@@ -247,6 +248,13 @@ async def opens_by_code(db: Database, since: Moment = None, until: Moment = None
     )
     return [CodeOpens(row["code"], row["kind"], row["community"], row["target"], row["campaign_id"], row["opens"],
                       row["residents"], row["new_residents"]) for row in await db.fetchall(sql, params)]
+
+
+async def forget_resident(db: Database, user_id: int) -> None:
+    """"Delete my data": the resident's opens stay counted under a random number instead of their id, so the
+    counts of distinct residents hold and nothing leads back to them."""
+    stand_in = -secrets.randbelow(2**62) - 1
+    await db.execute("UPDATE link_opens SET user_id = ? WHERE user_id = ?", (stand_in, user_id))
 
 
 async def opens_of_campaign(db: Database, campaign_id: int) -> int:

@@ -170,6 +170,21 @@ async def test_opens_are_counted_by_code_and_by_campaign() -> None:
         await db.close()
 
 
+async def test_deleting_my_data_keeps_the_counts_but_not_the_id() -> None:
+    from bot.links import forget_resident
+
+    db = await Database(":memory:").connect()
+    try:
+        for user_id in (1, 1, 2):
+            await record_open(db, parse_payload("HlutskShome-careK5"), user_id, False)
+        await forget_resident(db, 1)
+        assert not await db.fetchall("SELECT 1 FROM link_opens WHERE user_id = 1")
+        [row] = await opens_by_code(db)
+        assert (row.opens, row.residents) == (3, 2) and await opens_of_campaign(db, 5) == 2
+    finally:
+        await db.close()
+
+
 # ----- QR sheets ---------------------------------------------------------------------------------------------
 
 def test_a_sheet_decodes_back_to_its_deep_link_and_names_the_service(catalogue) -> None:

@@ -142,7 +142,7 @@ async def make(query: CallbackQuery, callback_data: QrCb, services: Services, bo
         return
     await query.answer(_("Making the QR code…"))
     kind, target_id = target
-    username = services.settings.bot_username or (await bot.me()).username
+    username = (await bot.me()).username or services.settings.bot_username  # getMe, kept by the Bot object
     sheet_locale = services.settings.default_locale
 
     def translate(text: str) -> str:

@@ -81,6 +81,11 @@ async def show_target(message: Message, state: FSMContext, services: Services, u
         await start.show_menu(message, services, resident)
 
 
+async def forget(services: Services, user_id: int) -> None:
+    """"Delete my data": the resident's link opens no longer carry their id."""
+    await links.forget_resident(services.db, user_id)
+
+
 def pending(data: dict) -> Optional[str]:
     code = data.get(PENDING)
     return code if isinstance(code, str) else None

@@ -230,6 +230,7 @@ async def delete_confirmed(query: CallbackQuery, state: FSMContext, services: Se
     await state.clear()
     count = await services.requests.delete_personal_data(query.from_user.id)
     count += await services.consult.delete_personal_data(query.from_user.id)
+    await links.forget(services, query.from_user.id)
     state.storage.forget(query.from_user.id)
     await query.answer()
     await query.message.edit_text(
