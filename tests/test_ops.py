@@ -116,6 +116,46 @@ async def test_webhook_takes_updates_only_with_the_secret_and_serves_healthz(tmp
         await sandbox.stop()
 
 
+async def test_a_webhook_process_stops_cleanly_on_sigterm(tmp_path: Path, env: Path) -> None:
+    """`python -m bot run --webhook` as systemd runs it: answers through the webhook, exits 0 on SIGTERM, keeps
+    the webhook set at Telegram and holds the database's lock while it runs."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    sandbox = await Sandbox(bot_token=TOKEN, flood_control=False).start("127.0.0.1", 0)
+    client = SandboxClient(sandbox.url, timeout=5.0, bot_id=7000000042)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/hook"
+    process_env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    process_env.update(BOT_TOKEN=TOKEN, TELEGRAM_API_URL=sandbox.api_url, DATABASE_PATH=str(env), ADMIN_IDS="1",
+                       COMMUNITIES="lutsk", WEBHOOK_URL=url, WEBHOOK_SECRET=SECRET, WEBHOOK_PORT=str(port))
+    log = tmp_path / "bot.log"
+    process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--webhook"], cwd=tmp_path, env=process_env,
+                               stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    try:
+        await client.wait_bot_ready(timeout=30, bot_id=7000000042)
+        user = await client.create_user("Тарас", language_code="uk")
+        sent = await client.send_text(user, "/start")
+        await client.wait_bot_messages(user["id"], sent["message_id"], 1, timeout=10)
+        assert try_lock(env) is None  # the running bot holds it
+        process.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(process.wait, 40)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        await client.close()
+        await sandbox.stop()
+    output = log.read_text(encoding="utf-8", errors="replace")
+    assert code == 0, output
+    assert "bot stopped after" in output and "Traceback" not in output
+    lock = try_lock(env)
+    assert lock is not None
+    lock.release()
+
+
 async def test_graceful_stop_finishes_the_update_in_hand(tmp_path: Path, env: Path) -> None:
     from bot.runtime.health import Activity
 

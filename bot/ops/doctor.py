@@ -207,7 +207,8 @@ def diagnose(settings: Optional[Settings], config_error: Optional[str] = None) -
         skipped = "needs a valid configuration"
         error = (config_error or "?").removeprefix("configuration error: ")
         return [problem("configuration", f"{error}; fix it in .env or the environment")] + [
-            Check(name, None, skipped) for name in ("database", "data", "translations", "Bot API")]
+            Check(name, None, skipped) for name in ("database", "data")] + [check_locales(),
+                                                                             Check("Bot API", None, skipped)]
     checks = [check_configuration(settings), check_administrators(settings)]
     checks += check_database(settings)
     checks.append(check_data(settings))
