@@ -143,8 +143,16 @@ def _stop_on_signals() -> asyncio.Event:
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    signals = (signal.SIGTERM, signal.SIGINT)
+
+    def graceful() -> None:
+        log.info("stopping: finishing the updates in hand and the messages being sent (signal again to stop at once)")
+        stop.set()
+        for sig in signals:  # a second signal gets the default handling: an immediate stop
+            loop.remove_signal_handler(sig)
+
+    for sig in signals:
+        loop.add_signal_handler(sig, graceful)
     return stop
 
 
