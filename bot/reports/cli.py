@@ -25,6 +25,9 @@ def period_from(args: argparse.Namespace, settings: Settings) -> Period:
     if start is None:
         assert end is not None
         start = end.replace(day=1)
+    if end is None and start.day == 1 and start <= today:
+        # from the first of a month to today: those months so far, against the same days of the months before
+        return Period(start, today, (today.year - start.year) * 12 + today.month - start.month + 1)
     return Period.between(start, end or today)
 
 
