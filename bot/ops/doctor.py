@@ -163,7 +163,7 @@ async def check_bot_api(settings: Settings) -> list[Check]:
     if not settings.token:
         return [Check("Bot API", None, "BOT_TOKEN is not set, so `python -m bot run` starts the local sandbox; "
                                        "set it to check the connection to Telegram")]
-    from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
+    from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
 
     from bot.app import make_bot
 
@@ -174,6 +174,9 @@ async def check_bot_api(settings: Settings) -> list[Check]:
             me = await bot.get_me(request_timeout=API_TIMEOUT)
         except TelegramUnauthorizedError:
             return [problem("Bot API", "Telegram refuses BOT_TOKEN: copy the token again from @BotFather")]
+        except TelegramNetworkError as exc:
+            return [problem("Bot API", f"{settings.telegram_api_url} cannot be reached "
+                                       f"({exc.message[:120]}): check the network, a proxy or TELEGRAM_API_URL")]
         except TelegramAPIError as exc:
             return [problem("Bot API", f"getMe failed: {exc.message}")]
         except Exception as exc:  # a timeout, no network, a refused connection
