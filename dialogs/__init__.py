@@ -8,6 +8,9 @@ from aiogram.types import CallbackQuery, ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
 from dialogs import resident, staff
+from dialogs.admin import campaigns as admin_campaigns
+from dialogs.admin import ops as admin_ops
+from dialogs.admin import qr as admin_qr
 from dialogs.admin import reports as admin_reports
 from dialogs.common import Routes
 from dialogs.staff import consult as staff_consult
@@ -40,7 +43,10 @@ async def on_error(event: ErrorEvent) -> bool:
 
 def setup_routers(dp: Dispatcher) -> None:
     dp.include_router(staff.admin.build())
+    dp.include_router(admin_campaigns.router.build())
+    dp.include_router(admin_ops.build())
     dp.include_router(admin_reports.build())
+    dp.include_router(admin_qr.router.build())
     dp.include_router(resident.router())
     dp.include_router(staff_consult.build())
     dp.include_router(staff.build())
