@@ -355,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD")
     stats.add_argument("--json", action="store_true", help="the report's headline figures as JSON")
     stats.add_argument("--charts", metavar="DIR", help="also write the report's charts (PNG) to this folder")
-    report_arguments.add_period_arguments(stats)
+    report_arguments.add_locale_argument(stats)
     report_arguments.add_export_parser(sub)
     qr = sub.add_parser("qr", help="printable QR codes (PNG and SVG) of links into the bot")
     qr.add_argument("--community", required=True)

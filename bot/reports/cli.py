@@ -110,7 +110,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def add_period_arguments(parser: argparse.ArgumentParser) -> None:
+def add_locale_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--locale", choices=["uk", "en"], help="language of labels (default DEFAULT_LOCALE)")
 
 
@@ -121,4 +121,4 @@ def add_export_parser(sub) -> None:
     export.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD (default: today)")
     export.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
     export.add_argument("--out", help="file or folder to write (default: a file named after the period here)")
-    add_period_arguments(export)
+    add_locale_argument(export)
