@@ -8,6 +8,7 @@ import secrets
 from typing import TYPE_CHECKING, Optional
 
 from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramAPIError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
@@ -69,12 +70,15 @@ async def run_webhook(app: "App", bot: Bot, stop: Optional[asyncio.Event] = None
     try:
         async with serving(app, bot, "webhook"):
             await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
-            await bot.set_webhook(
-                settings.webhook_url,
-                secret_token=secret,
-                allowed_updates=app.dispatcher.resolve_used_update_types(),
-                drop_pending_updates=False,
-            )
+            try:
+                await bot.set_webhook(
+                    settings.webhook_url,
+                    secret_token=secret,
+                    allowed_updates=app.dispatcher.resolve_used_update_types(),
+                    drop_pending_updates=False,
+                )
+            except TelegramAPIError as exc:
+                raise SystemExit(f"Telegram refused the webhook {settings.webhook_url}: {exc.message}") from None
             log.info("webhook: %s → http://%s:%s%s", settings.webhook_url, settings.webhook_host,
                      settings.webhook_port, settings.webhook_path)
             await (stop.wait() if stop is not None else asyncio.Event().wait())
