@@ -120,6 +120,7 @@ class TelegramCampaignSender:
         self.bot = bot
         self.services = services
         self.i18n = i18n
+        self._shown: dict[int, str] = {}  # campaign -> what its progress message shows now
 
     @contextmanager
     def _speaking(self, locale: str) -> Iterator[None]:
@@ -137,6 +138,9 @@ class TelegramCampaignSender:
                                       resident.community if resident else None, locale)
         await send_campaign(self.bot, campaign, user_id, markup)
 
+    async def on_blocked(self, user_id: int) -> None:
+        await self.services.residents.mark_blocked(user_id)
+
     async def progress(self, campaign: Campaign, figures: Figures, rate: float, eta: Optional[float]) -> None:
         chat_id = campaign.progress_chat_id or campaign.created_by
         admin = await self.services.residents.get(campaign.created_by)
@@ -144,6 +148,10 @@ class TelegramCampaignSender:
         with self._speaking(locale):
             text = progress_text(self.services, campaign, figures, rate, eta, locale)
             markup = control_markup(campaign)
+        shown = text + (markup.model_dump_json() if markup else "")
+        if campaign.progress_message_id and self._shown.get(campaign.id) == shown:
+            return  # nothing new to show (Telegram refuses an edit that changes nothing)
+        self._shown[campaign.id] = shown
         if campaign.progress_message_id:
             try:
                 await self.bot.edit_message_text(text, chat_id=chat_id, message_id=campaign.progress_message_id,

@@ -29,6 +29,8 @@ class CampaignSender(Protocol):
 
     async def progress(self, campaign: Campaign, figures: Figures, rate: float, eta: Optional[float]) -> None: ...
 
+    async def on_blocked(self, user_id: int) -> None: ...
+
 
 class Rate:
     """Messages per second over the last few seconds."""
@@ -155,6 +157,7 @@ class CampaignEngine:
             return
         except RecipientBlocked:
             await service.mark(campaign.id, user_id, "blocked")
+            await self.sender.on_blocked(user_id)  # left out of later campaigns until they write again
             rate.tick()
             return
         except Permanent as exc:

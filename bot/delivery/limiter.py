@@ -30,6 +30,8 @@ class Priority(IntEnum):
 
 # What the current task is sending: the campaign engine sets BULK around its calls.
 current_priority: contextvars.ContextVar[Priority] = contextvars.ContextVar("send_priority", default=Priority.REPLY)
+# Set by a caller that took the turn itself before the call (the campaign engine paces before it claims a row).
+already_paced: contextvars.ContextVar[bool] = contextvars.ContextVar("send_paced", default=False)
 # A paid broadcast may use the higher overall rate (it still obeys the per-chat limit).
 current_paid: contextvars.ContextVar[bool] = contextvars.ContextVar("send_paid", default=False)
 
@@ -123,12 +125,16 @@ class Window:
 
 class Limiter:
     def __init__(self, limits: Limits = Limits()):
+        self.held_until = 0.0  # loop time until which Telegram asked everyone to wait
+        self.turns = 0
+        self.configure(limits)
+
+    def configure(self, limits: Limits) -> None:
+        """New limits from now on (messages waiting for a turn keep the old one)."""
         self.limits = limits
         self._overall = Pacer(self._interval(limits.per_second))
         self._paid = Pacer(self._interval(limits.paid_per_second))
         self._chats: dict[int, Window] = {}
-        self.held_until = 0.0  # loop time until which Telegram asked everyone to wait
-        self.turns = 0
 
     def _interval(self, per_second: float) -> float:
         return 0.0 if per_second <= 0 else 1.0 / (per_second * (1.0 - self.limits.margin))

@@ -148,6 +148,13 @@ class SandboxClient:
             },
         )
 
+    async def create_users(self, count: int, name: str = "Користувач", language_code: str = "uk",
+                           started: bool = True) -> list[int]:
+        """Many users at once, who have started the bot unless `started` is false; their ids."""
+        result = await self._post("/sandbox/users/bulk", {"count": count, "name": name,
+                                                          "language_code": language_code, "started": started})
+        return result["ids"]
+
     async def register_bot(
         self, token: str, username: str | None = None, first_name: str | None = None, *, default: bool = False
     ) -> dict[str, Any]:

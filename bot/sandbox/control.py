@@ -96,6 +96,7 @@ class ControlApi:
             (post, "/sandbox/reset", self.reset),
             (get, "/sandbox/users", self.users),
             (post, "/sandbox/users", self.create_user),
+            (post, "/sandbox/users/bulk", self.create_users),
             (post, "/sandbox/bots", self.register_bot),
             (get, "/sandbox/bots/wait", self.wait_bot),
             (post, "/sandbox/groups", self.create_group),
@@ -172,6 +173,24 @@ class ControlApi:
             str(body.get("phone_number") or ""),
         )
         return self._user_view(user)
+
+    async def create_users(self, request: web.Request) -> dict[str, Any]:
+        """Many users at once (broadcast tests): ``count`` people named ``name`` N, who have all started the
+        default bot (as if each had sent /start earlier) unless ``started`` is false. Returns their ids."""
+        body = await _body(request)
+        count = _int(body.get("count"), "count", 0)
+        if not 0 < count <= 1_000_000:
+            raise bad_request("count must be between 1 and 1000000")
+        name = str(body.get("name") or "Користувач")
+        language = str(body.get("language_code") or "uk")
+        bot = self.core.bot(0) if body.get("started", True) else None
+        ids = []
+        for number in range(count):
+            user = self.core.create_user(f"{name} {number + 1}", "", "", language)
+            ids.append(user.id)
+            if bot is not None:
+                bot.started_by.append(user.id)
+        return {"ids": ids}
 
     async def register_bot(self, request: web.Request) -> dict[str, Any]:
         body = await _body(request)

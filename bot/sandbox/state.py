@@ -65,6 +65,35 @@ class UserRecord:
         return f"{self.first_name} {self.last_name}".strip()
 
 
+class IdList(list):
+    """A list of user ids with a set beside it: "has this user started the bot?" is asked on every
+    message, with up to hundreds of thousands of users in a broadcast benchmark."""
+
+    def __init__(self, items: Any = ()) -> None:
+        super().__init__(items)
+        self._ids = set(self)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._ids
+
+    def append(self, item: int) -> None:
+        if item not in self._ids:
+            super().append(item)
+            self._ids.add(item)
+
+    def extend(self, items: Any) -> None:
+        for item in items:
+            self.append(item)
+
+    def remove(self, item: int) -> None:
+        super().remove(item)
+        self._ids.discard(item)
+
+    def clear(self) -> None:
+        super().clear()
+        self._ids.clear()
+
+
 @dataclass
 class BotRecord:
     id: int
@@ -81,8 +110,12 @@ class BotRecord:
     last_error_message: str = ""
     next_update_id: int = 1
     updates: list[dict[str, Any]] = field(default_factory=list)
-    started_by: list[int] = field(default_factory=list)
-    blocked_by: list[int] = field(default_factory=list)
+    started_by: list[int] = field(default_factory=lambda: IdList())
+    blocked_by: list[int] = field(default_factory=lambda: IdList())
+
+    def __post_init__(self) -> None:
+        self.started_by = IdList(self.started_by)
+        self.blocked_by = IdList(self.blocked_by)
 
     def to_user(self) -> dict[str, Any]:
         return {"id": self.id, "is_bot": True, "first_name": self.first_name, "username": self.username}

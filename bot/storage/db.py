@@ -22,6 +22,11 @@ log = logging.getLogger(__name__)
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
+def _bind(params: Any) -> Any:
+    """Named parameters stay a mapping; anything else becomes a tuple."""
+    return params if isinstance(params, dict) else tuple(params)
+
+
 def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -78,7 +83,7 @@ class Connection:
         self.raw = raw
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> Cursor:
-        return Cursor(self.raw.execute(sql, tuple(params)))
+        return Cursor(self.raw.execute(sql, _bind(params)))
 
     async def commit(self) -> None:
         self.raw.commit()
@@ -152,15 +157,15 @@ class Database:
         return str(row[0])
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Optional[sqlite3.Row]:
-        return self.conn.raw.execute(sql, tuple(params)).fetchone()
+        return self.conn.raw.execute(sql, _bind(params)).fetchone()
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        return self.conn.raw.execute(sql, tuple(params)).fetchall()
+        return self.conn.raw.execute(sql, _bind(params)).fetchall()
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run one writing statement in its own transaction; return the number of changed rows."""
         async with self._write:
-            cursor = await self.conn.execute(sql, tuple(params))
+            cursor = await self.conn.execute(sql, _bind(params))
             await self.conn.commit()
             return cursor.rowcount
 

@@ -22,6 +22,7 @@ from dialogs.common import Routes, h, keyboard, locale
 
 router = Routes("admin.campaigns")
 PAGE = 8
+DETECTED = {"url", "mention", "hashtag", "cashtag", "bot_command", "email", "phone_number"}
 
 
 class Form(StatesGroup):
@@ -105,8 +106,9 @@ async def topic_chosen(query: CallbackQuery, callback_data: Step, state: FSMCont
 
 
 def html_of(message: Message) -> str:
-    """Formatting made in Telegram arrives as entities; tags typed by hand arrive as text."""
-    if message.entities:
+    """Formatting made in Telegram arrives as entities; tags typed by hand arrive as text. (Links, mentions and
+    commands Telegram finds by itself are entities too, but they are not formatting.)"""
+    if any(entity.type not in DETECTED for entity in message.entities or ()):
         return message.html_text
     return message.text or ""
 
@@ -204,7 +206,7 @@ async def button_kind(query: CallbackQuery, callback_data: Step, state: FSMConte
         if len(served) == 1:
             await show_services(query.message, services, served[0], 0)
         else:
-            rows = [[choice(services.catalogue.communities[s].name.get(lang), "comm", s)] for s in served]
+            rows = [[choice(services.catalogue.communities[s].model.name.get(lang), "comm", s)] for s in served]
             await query.message.answer(_("Services of which community?"), reply_markup=keyboard([*rows, cancel_row()]))
     elif kind == "consultation":
         rows = [[choice(t.name.get(lang), "cons", t.id)] for t in services.catalogue.consultation_topics]
@@ -223,7 +225,7 @@ async def show_services(message: Message, services: Services, community: str, pa
     items = list(view.services.values())
     lang = locale()
     chunk = items[page * PAGE:(page + 1) * PAGE]
-    rows = [[choice(s.name.get(lang)[:60], "svc", f"{community}:{s.id}")] for s in chunk]
+    rows = [[choice(s.name.get(lang)[:60], "svc", f"{community}.{s.id}")] for s in chunk]
     paging = []
     if page > 0:
         paging.append(choice("⬅️", "svcpage", community, page - 1))
@@ -249,12 +251,12 @@ async def target_chosen(query: CallbackQuery, callback_data: Step, state: FSMCon
     if not await allowed(query, services):
         return
     if callback_data.what == "svc":
-        community, _sep, service_id = callback_data.value.partition(":")
+        community, _sep, service_id = callback_data.value.partition(".")
         view = services.catalogue.communities.get(community)
         if view is None or service_id not in view.services:
             await query.answer(_("This button is out of date."))
             return
-        await state.update_data(button_kind="service", button_value=callback_data.value, community=community)
+        await state.update_data(button_kind="service", button_value=f"{community}:{service_id}", community=community)
     else:
         if callback_data.value not in {t.id for t in services.catalogue.consultation_topics}:
             await query.answer(_("This button is out of date."))
@@ -287,17 +289,17 @@ async def ask_audience(message: Message, state: FSMContext, services: Services) 
     rows = []
     fixed = data.get("community")  # a service card belongs to one community: only its residents
     if fixed:
-        name = services.catalogue.communities[fixed].name.get(lang)
-        rows.append([choice(_("🏘 Residents of {community}").format(community=name), "aud", f"all:{fixed}")])
+        name = services.catalogue.communities[fixed].model.name.get(lang)
+        rows.append([choice(_("🏘 Residents of {community}").format(community=name), "aud", f"all.{fixed}")])
         rows.append([choice(_("🔔 Subscribers of «{topic}» in {community}").format(topic=topic, community=name),
-                            "aud", f"subs:{fixed}")])
+                            "aud", f"subs.{fixed}")])
     else:
-        rows.append([choice(_("👥 All residents"), "aud", "all:")])
-        rows.append([choice(_("🔔 Subscribers of «{topic}»").format(topic=topic), "aud", "subs:")])
+        rows.append([choice(_("👥 All residents"), "aud", "all.")])
+        rows.append([choice(_("🔔 Subscribers of «{topic}»").format(topic=topic), "aud", "subs.")])
         if len(services.served) > 1:
             for slug in services.served:
-                name = services.catalogue.communities[slug].name.get(lang)
-                rows.append([choice(_("🏘 Residents of {community}").format(community=name), "aud", f"all:{slug}")])
+                name = services.catalogue.communities[slug].model.name.get(lang)
+                rows.append([choice(_("🏘 Residents of {community}").format(community=name), "aud", f"all.{slug}")])
     await message.answer(_("Who should receive it?"), reply_markup=keyboard([*rows, cancel_row()]))
 
 
@@ -305,7 +307,7 @@ async def ask_audience(message: Message, state: FSMContext, services: Services) 
 async def audience_chosen(query: CallbackQuery, callback_data: Step, state: FSMContext, services: Services) -> None:
     if not await allowed(query, services):
         return
-    who, _sep, community = callback_data.value.partition(":")
+    who, _sep, community = callback_data.value.partition(".")
     data = await state.get_data()
     if who not in ("all", "subs") or (community and community not in services.served) or (
             data.get("community") and community != data["community"]):
