@@ -91,7 +91,9 @@ class Pacer:
                 future = queue.popleft()
                 if not future.done():
                     future.set_result(None)
-                    self._next = now + self.interval
+                    # a timer that fires a little late does not push every later turn back
+                    base = self._next if now - self._next < self.interval else now
+                    self._next = base + self.interval
                     if any(self._waiting):
                         self._arm(loop)
                     return

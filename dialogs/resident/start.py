@@ -27,6 +27,7 @@ from dialogs.common import (
     nav_row,
 )
 from dialogs.resident import links
+from dialogs.resident.subscriptions import offer_subscriptions
 
 router = Routes("resident.start")
 
@@ -82,6 +83,8 @@ async def ensure_community(message: Message, services: Services, resident: Resid
 async def onboarded(message: Message, state: FSMContext, services: Services, user_id: int) -> None:
     """The end of the first /start: the menu with its introduction, then what a link opened at /start names."""
     await show_menu(message, services, await services.residents.get(user_id), intro=True)
+    if links.pending(await state.get_data()) is None:
+        await offer_subscriptions(message, services, user_id)  # not in the way of a card a link opens
     await links.open_pending(message, state, services, user_id)
 
 
