@@ -134,6 +134,8 @@ async def step(query: CallbackQuery, callback_data: ReportCb, services: Services
         await send_report(message, services, report, period)
     else:
         await send_export(message, services, report, period)
+    await message.edit_text(_("✅ Ready: {community}, {period}.").format(community=h(name),
+                                                                        period=h(_(PERIODS[period]))))
 
 
 def translator():

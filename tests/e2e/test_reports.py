@@ -86,6 +86,15 @@ def tr(world: World, msgid: str) -> str:
     return world.running.app.i18n.gettext(msgid, locale="uk")
 
 
+async def resident(world: World, community: str, name: str) -> Person:
+    """A resident after /start, language and community, once the bot has said everything it says then."""
+    since = await last_call_seq(world.client)
+    person = await world.resident(community, name=name)
+    await settle_calls(world.client, since, quiet=0.2)
+    person._last_id = await world.client.last_id(person.chat_id)
+    return person
+
+
 async def scenario(world: World) -> dict:
     """Residents ask, staff answer and close, a consultation is held and rated; returns what happened."""
     services = world.services
@@ -99,7 +108,7 @@ async def scenario(world: World) -> dict:
         child_group, child_staff = older_group, older_staff
 
     # Марія: help for herself about an older person; taken, answered and resolved, then rated
-    maria = await world.resident(COMMUNITY, name="Марія")
+    maria = await resident(world, COMMUNITY, name="Марія")
     after = await world.client.last_id(older_group)
     await file_request(maria, situation=OLDER, contact="chat")
     [card] = await group_messages(world, older_group, after)
@@ -114,7 +123,7 @@ async def scenario(world: World) -> dict:
     await maria.tap("5", new=1)
 
     # Петро: about his child (psychological support); taken and closed without more work
-    petro = await world.resident(COMMUNITY, name="Петро")
+    petro = await resident(world, COMMUNITY, name="Петро")
     after = await world.client.last_id(child_group)
     await file_request(petro, situation=PSYCH, whom="👶 Для моєї дитини", description="Син не спить ночами",
                        contact="chat")
@@ -124,13 +133,13 @@ async def scenario(world: World) -> dict:
     await child_staff.tap("☑️ Закрити")
 
     # Ганна: a request nobody has touched yet
-    hanna = await world.resident(COMMUNITY, name="Ганна")
+    hanna = await resident(world, COMMUNITY, name="Ганна")
     after = await world.client.last_id(older_group)
     await file_request(hanna, situation=OLDER, description="Батькові потрібна доглядальниця", contact="chat")
     await group_messages(world, older_group, after)
 
     # someone in another community: not in Первомайська's figures
-    lutsk = await world.resident("lutsk", name="Лука")
+    lutsk = await resident(world, "lutsk", name="Лука")
     await staff_group(world, route(services.catalogue.communities["lutsk"], service_id=None,
                                    situation_id="older_care", about_child=False, report=False), title="Луцьк")
     await file_request(lutsk, situation=OLDER, description="Бабусі потрібна допомога", contact="chat")
@@ -139,7 +148,7 @@ async def scenario(world: World) -> dict:
     services.consult.is_open = lambda line: True
     line = services.consult.line(COMMUNITY, "psychological")
     line_group, specialist = await staff_group(world, line.institution_id, community=COMMUNITY, title="Лінія")
-    julia = await world.resident(COMMUNITY, name="Юлія")
+    julia = await resident(world, COMMUNITY, name="Юлія")
     await julia.say("💬 Онлайн-консультація")
     answers = await julia.tap("Психологічна підтримка", new=1)
     if "Перш ніж" in message_text(answers[-1]):
