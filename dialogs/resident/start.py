@@ -83,8 +83,11 @@ async def ensure_community(message: Message, services: Services, resident: Resid
 async def onboarded(message: Message, state: FSMContext, services: Services, user_id: int) -> None:
     """The end of the first /start: the menu with its introduction, then what a link opened at /start names."""
     await show_menu(message, services, await services.residents.get(user_id), intro=True)
-    if links.pending(await state.get_data()) is None:
-        await offer_subscriptions(message, services, user_id)  # not in the way of a card a link opens
+    data = await state.get_data()
+    if data.pop("onboarding", False):
+        await state.set_data(data)
+        if links.pending(data) is None:  # not in the way of the card a link opens
+            await offer_subscriptions(message, services, user_id)
     await links.open_pending(message, state, services, user_id)
 
 
@@ -101,6 +104,7 @@ async def start(message: Message, state: FSMContext, services: Services, i18n: I
         return
     if new_resident:
         await services.residents.set_locale(user_id, i18n.current_locale)
+        await state.update_data(onboarding=True)  # the first time through: offer the news topics at the end
         await message.answer(
             _(
                 "Hello! I am the help bot of your community.\n\n"

@@ -233,7 +233,7 @@ class World:
         person = await self.person(name, language)
         await person.say("/start")
         await person.tap(LANGUAGE_BUTTONS[language], new=1)
-        await person.tap(COMMUNITIES[language][community], new=1)
+        await person.tap(COMMUNITIES[language][community], new=2)  # the menu and the offer of news
         return person
 
     @property

@@ -57,7 +57,7 @@ async def tour(world: World) -> None:
     john = await world.person("John", language="en")
     await john.say("/start")
     await john.tap("🇬🇧 English", new=1)
-    await john.tap("Volodymyr community", new=1)
+    await john.tap("Volodymyr community", new=2)  # the menu and the offer of news
     await john.say("my son has a disability")
 
 

@@ -49,7 +49,7 @@ async def test_kill_between_confirming_and_delivering(tmp_path: Path) -> None:
         person = Person(client, user)
         await person.say("/start")
         await person.tap("🇺🇦 Українська", new=1)
-        await person.tap(COMMUNITIES["uk"]["kakhovka"], new=1)
+        await person.tap(COMMUNITIES["uk"]["kakhovka"], new=2)  # the menu and the offer of news
         [consent] = await person.say("📝 Попросити допомогу")
         await person.tap("✅ Погоджуюся", new=1)
         await person.tap("🤷 Не знаю", new=1)

@@ -39,8 +39,9 @@ async def test_start_asks_language_then_community_then_shows_the_menu(world: Wor
         COMMUNITIES["uk"].values()
     )
 
-    changed = await person.tap("Луцька громада", new=1)
-    menu = changed[-1]
+    changed = await person.tap("Луцька громада", new=2)
+    menu, offer = [m for m in changed if m["message_id"] != question["message_id"]][-2:]
+    assert "новини громади" in message_text(offer) and "⬜ Події громади" in buttons(offer)
     assert message_text(person.message(question["message_id"])).startswith("Громада: Луцька")
     assert "Ось меню" in message_text(menu) and "Луцька" in message_text(menu)
     assert has_menu(person, MENU_UK)
@@ -179,8 +180,8 @@ async def test_english_flow(world: World) -> None:
     assert message_text(person.message(greeting["message_id"])) == "Language: 🇬🇧 English"
     assert message_text(changed[-1]) == "Which community do you live in?"
     assert sorted(buttons(changed[-1])) == sorted(COMMUNITIES["en"].values())
-    changed = await person.tap("Lutsk community", new=1)
-    assert "Here is the menu" in message_text(changed[-1])
+    changed = await person.tap("Lutsk community", new=2)
+    assert "Here is the menu" in message_text(changed[-2]) and "news" in message_text(changed[-1])
     assert has_menu(person, MENU_EN)
 
     [find] = await person.say("🧭 Find help")
