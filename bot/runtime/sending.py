@@ -7,7 +7,7 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextR
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import CopyMessage, CopyMessages, ForwardMessage, ForwardMessages, SendChatAction, SendMediaGroup
 
-from bot.delivery.limiter import Limiter
+from bot.delivery.limiter import Limiter, already_paced
 
 NOT_MESSAGES = (SendChatAction,)
 ALSO_MESSAGES = (CopyMessage, CopyMessages, ForwardMessage, ForwardMessages)
@@ -30,7 +30,7 @@ class LimiterMiddleware(BaseRequestMiddleware):
 
     async def __call__(self, make_request: NextRequestMiddlewareType, bot: Any, method: Any) -> Any:
         count = sends_messages(method)
-        if count:
+        if count and not already_paced.get():
             chat_id = getattr(method, "chat_id", None)
             chat = chat_id if isinstance(chat_id, int) else None
             for _ in range(count):
