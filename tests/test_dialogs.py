@@ -31,8 +31,9 @@ async def test_start_asks_language_then_community_then_shows_menu(harness):
     assert "У якій громаді ви живете?" in answers[-1].text
     assert len(answers[-1].buttons) == 5
     answers = await person.tap(answers[-1], "Луцьк")
-    menu = answers[-1]
+    menu, offer = answers[-2:]
     assert "Ось меню" in menu.text and "Луцька" in menu.text
+    assert "новини громади" in offer.text and "⬜ Події громади" in offer.buttons  # nobody subscribed unasked
     assert "🧭 Знайти допомогу" in menu.buttons and "🆘 Екстрена допомога" in menu.buttons
     resident = await harness.app.services.residents.get(501)
     assert (resident.locale, resident.community) == ("uk", "lutsk")
@@ -51,7 +52,7 @@ async def test_english_speaker_gets_english(harness):
     assert greeting.text.startswith("Hello!")
     answers = await person.tap(greeting, "English")
     answers = await person.tap(answers[-1], "Lutsk")
-    assert "🧭 Find help" in answers[-1].buttons
+    assert "🧭 Find help" in answers[-2].buttons and "⬜ Community events" in answers[-1].buttons
 
 
 async def test_browse_by_situation_to_service_card(harness):
