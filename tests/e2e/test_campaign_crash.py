@@ -15,7 +15,7 @@ import pytest
 from bot.sandbox import Sandbox, SandboxClient
 from bot.storage.db import Database, utcnow
 from tests.e2e.conftest import ENV_VARS, Person
-from tests.e2e.test_crash import kill_hard
+from tests.e2e.test_crash import kill_hard, stop_gently
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 TOKEN = "7000000003:campaign-crash-token-not-for-telegram"
@@ -102,12 +102,7 @@ async def test_kill_9_halfway_through_a_campaign(tmp_path: Path) -> None:
         calls = await client.calls()
         assert [c for c in calls if c.get("error_code") == 429] == []
     finally:
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                kill_hard(process)
+        stop_gently(process)
         await client.close()
         await sandbox.stop()
     assert "Traceback" not in log.read_text(encoding="utf-8", errors="replace")

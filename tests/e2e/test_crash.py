@@ -32,6 +32,17 @@ def kill_hard(process: subprocess.Popen) -> None:
     process.wait(timeout=10)
 
 
+def stop_gently(process: subprocess.Popen | None) -> None:
+    """At the end of a test: SIGTERM, and kill -9 if the bot does not stop in 10 s."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        kill_hard(process)
+
+
 async def card_count(client: SandboxClient, group_id: int, number: str) -> int:
     messages = await client.messages(group_id)
     return sum(1 for m in messages if m.get("sender") == "bot" and f"Звернення № {number}" in message_text(m))
@@ -86,12 +97,7 @@ async def test_kill_between_confirming_and_delivering(tmp_path: Path) -> None:
         await asyncio.sleep(1.5)
         assert await card_count(client, group["id"], number) == 1
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                kill_hard(process)
+        stop_gently(process)
         await client.close()
         await sandbox.stop()
     assert "Traceback" not in log.read_text(encoding="utf-8", errors="replace")
