@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Optional
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
@@ -16,7 +15,7 @@ from bot import links
 from bot.campaigns.service import Campaign, Figures
 from bot.services import Services
 from dialogs.common import h
-from dialogs.delivery import telegram_errors
+from dialogs.delivery import speaking, telegram_errors
 
 log = logging.getLogger("bot.campaigns")
 
@@ -122,18 +121,13 @@ class TelegramCampaignSender:
         self.i18n = i18n
         self._shown: dict[int, str] = {}  # campaign -> what its progress message shows now
 
-    @contextmanager
-    def _speaking(self, locale: str) -> Iterator[None]:
-        with self.i18n.context(), self.i18n.use_locale(locale):
-            yield
-
     async def username(self) -> Optional[str]:
         return (await self.bot.me()).username
 
     async def deliver(self, campaign: Campaign, user_id: int, locale: Optional[str]) -> None:
         resident = await self.services.residents.get(user_id)
         locale = locale or self.services.settings.default_locale
-        with self._speaking(locale):
+        with speaking(self.i18n, locale):
             markup = recipient_markup(self.services, campaign, await self.username(),
                                       resident.community if resident else None, locale)
         await send_campaign(self.bot, campaign, user_id, markup)
@@ -145,7 +139,7 @@ class TelegramCampaignSender:
         chat_id = campaign.progress_chat_id or campaign.created_by
         admin = await self.services.residents.get(campaign.created_by)
         locale = admin.locale if admin and admin.locale else self.services.settings.default_locale
-        with self._speaking(locale):
+        with speaking(self.i18n, locale):
             text = progress_text(self.services, campaign, figures, rate, eta, locale)
             markup = control_markup(campaign)
         shown = text + (markup.model_dump_json() if markup else "")

@@ -30,6 +30,13 @@ GONE = ("chat not found", "bot was kicked", "not enough rights", "have no rights
 
 
 @contextmanager
+def speaking(i18n: I18n, locale: str) -> Iterator[None]:
+    """Translations outside handlers too: the outbox and the campaign engine run on their own."""
+    with i18n.context(), i18n.use_locale(locale):
+        yield
+
+
+@contextmanager
 def telegram_errors(private: bool, chat: Callable[[], Optional[int]] = lambda: None) -> Iterator[None]:
     """Turn the Bot API's errors into the outbox's: what to retry, what to hold, what to drop."""
     try:
@@ -107,11 +114,8 @@ class TelegramSender:
 
     # ----- helpers ----------------------------------------------------------------------------------------------
 
-    @contextmanager
     def _speaking(self, locale: str) -> Iterator[None]:
-        """Translations work outside handlers too: the outbox runs on its own."""
-        with self.i18n.context(), self.i18n.use_locale(locale):
-            yield
+        return speaking(self.i18n, locale)
 
     async def edit_quietly(self, text: str, chat_id: int, message_id: int,
                            markup: Optional[InlineKeyboardMarkup]) -> None:

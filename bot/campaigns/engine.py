@@ -13,7 +13,7 @@ from typing import Optional, Protocol
 
 from bot.campaigns.service import Campaign, CampaignError, CampaignService, Figures
 from bot.delivery.limiter import Limiter, Priority, already_paced, current_paid, current_priority
-from bot.delivery.outbox import Permanent, RecipientBlocked, RetryAfter
+from bot.delivery.outbox import Permanent, RecipientBlocked, RetryAfter, woken
 
 log = logging.getLogger("bot.campaigns")
 
@@ -82,10 +82,7 @@ class CampaignEngine:
                     continue
             except Exception:  # the engine must outlive a locked database or one bad campaign
                 log.exception("campaign pass failed")
-            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-            await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
+            await woken(self._wake, stop, idle)
 
     async def _start(self, campaign: Campaign) -> None:
         try:
@@ -105,7 +102,7 @@ class CampaignEngine:
                 log.info("campaign %d done", campaign.id)
                 await self.report(done, force=True)
                 return
-            await self._idle(stop, max(0.0, retry_at - time.time()))
+            await woken(self._wake, stop, min(max(0.0, retry_at - time.time()), 5.0))
             return
         gate = asyncio.Semaphore(self.in_flight)
         tasks: set[asyncio.Task[None]] = set()
@@ -190,9 +187,3 @@ class CampaignEngine:
             await self.sender.progress(current, figures, rate, eta)
         except Exception as exc:  # the progress message is a courtesy; sending goes on
             log.warning("campaign %d: progress not updated (%s)", campaign.id, type(exc).__name__)
-
-    async def _idle(self, stop: asyncio.Event, seconds: float) -> None:
-        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-        await asyncio.wait(waiters, timeout=min(seconds, 5.0), return_when=asyncio.FIRST_COMPLETED)
-        for waiter in waiters:
-            waiter.cancel()

@@ -112,6 +112,14 @@ class Sender(Protocol):
     async def on_blocked(self, item: Item) -> None: ...
 
 
+async def woken(wake: asyncio.Event, stop: asyncio.Event, timeout: float) -> None:
+    """Sleep until `wake` or `stop` is set, or `timeout` seconds pass (a worker's idle wait)."""
+    waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
+    await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in waiters:
+        waiter.cancel()
+
+
 def _later(seconds: float) -> str:
     return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat(timespec="seconds")
 
@@ -238,10 +246,7 @@ class Outbox:
                 task = asyncio.create_task(self._conversation(rows), name=f"outbox {conversation}")
                 busy[conversation] = task
                 task.add_done_callback(lambda t, c=conversation: finished(c, t))
-            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-            await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
+            await woken(self._wake, stop, idle)
         if busy:
             await asyncio.gather(*busy.values(), return_exceptions=True)
 

@@ -355,11 +355,12 @@ async def preview(message: Message, admin_id: int, state: FSMContext, services: 
     draft = draft_of(data, services)
     resident = await services.residents.get(admin_id)
     username = (await message.bot.me()).username
-    markup = recipient_markup(services, as_campaign(draft, admin_id), username,
+    test = as_campaign(draft, admin_id)
+    markup = recipient_markup(services, test, username,
                               draft.audience.community or (resident.community if resident else None), locale())
     await message.answer(_("🧪 Test send: this is exactly what residents will get."))
     try:
-        await send_campaign(message.bot, as_campaign(draft, admin_id), admin_id, markup)
+        await send_campaign(message.bot, test, admin_id, markup)
     except Exception as exc:  # Telegram refused the text or the file: say so and let them start again
         await state.clear()
         await message.answer(_("Telegram refused the message: {error}. Please compose it again: /campaign").format(

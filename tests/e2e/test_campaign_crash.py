@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from bot.sandbox import Sandbox, SandboxClient
 from bot.storage.db import Database, utcnow
 from tests.e2e.conftest import ENV_VARS, Person
+from tests.e2e.test_campaigns import copies
 from tests.e2e.test_crash import kill_hard, stop_gently
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
@@ -41,14 +41,6 @@ async def residents(database: Path, ids: list[int]) -> None:
             await conn.execute("INSERT INTO residents (user_id, locale, community, created_at, updated_at) "
                                "VALUES (?, 'uk', 'lutsk', ?, ?)", (user_id, now, now))
     await db.close()
-
-
-async def copies(client: SandboxClient, ids: list[int]) -> Counter[int]:
-    counts: Counter[int] = Counter()
-    for user_id in ids:
-        counts[user_id] = sum(1 for m in await client.messages(user_id)
-                              if m.get("sender") == "bot" and TEXT in (m.get("text") or ""))
-    return counts
 
 
 async def test_kill_9_halfway_through_a_campaign(tmp_path: Path) -> None:
@@ -78,22 +70,22 @@ async def test_kill_9_halfway_through_a_campaign(tmp_path: Path) -> None:
         await admin.tap("🚀 Надіслати зараз", new=1)
 
         deadline = time.monotonic() + 60
-        while sum((await copies(client, ids[::10])).values()) < len(ids[::10]) // 2:
+        while sum((await copies(client, ids[::10], TEXT)).values()) < len(ids[::10]) // 2:
             assert time.monotonic() < deadline, "the campaign did not get halfway"
             await asyncio.sleep(0.2)
         kill_hard(process)
-        halfway = sum((await copies(client, ids)).values())
+        halfway = sum((await copies(client, ids, TEXT)).values())
         assert 0 < halfway < RECIPIENTS
 
         process = start_bot(sandbox, database, log)
         deadline = time.monotonic() + 90
         while True:
-            got = await copies(client, ids)
+            got = await copies(client, ids, TEXT)
             if all(got[i] >= 1 for i in ids) or time.monotonic() > deadline:
                 break
             await asyncio.sleep(1)
         await asyncio.sleep(1.5)  # nothing more arrives
-        got = await copies(client, ids)
+        got = await copies(client, ids, TEXT)
         duplicates = sum(1 for i in ids if got[i] > 1)
         missing = sum(1 for i in ids if got[i] == 0)
         print(f"\nkill -9 after {halfway} of {RECIPIENTS}: after the restart missing {missing}, duplicates "

@@ -11,6 +11,7 @@ import pytest
 
 from bot.campaigns.service import Audience
 from bot.delivery.limiter import Limits
+from bot.sandbox import SandboxClient
 from bot.storage.db import utcnow
 from tests.e2e.conftest import ADMIN_ID, Person, World, buttons
 
@@ -67,11 +68,11 @@ async def wait_done(world: World, campaign_id: int, timeout: float) -> Any:
                          f"{await world.services.campaigns.figures(campaign_id)}")
 
 
-async def copies(world: World, ids: list[int], text: str) -> Counter[int]:
+async def copies(client: SandboxClient, ids: list[int], text: str) -> Counter[int]:
     """How many messages with `text` each resident got."""
     counts: Counter[int] = Counter()
     for user_id in ids:
-        for message in await world.client.messages(user_id):
+        for message in await client.messages(user_id):
             if message.get("sender") == "bot" and text in (message.get("text") or ""):
                 counts[user_id] += 1
     return counts
@@ -108,7 +109,7 @@ async def test_a_scheduled_campaign_to_2000_residents_starts_on_time_and_stays_u
         campaign = await latest_campaign(world)
         await asyncio.sleep(1.5)  # the engine looks at the clock at least once a second
         assert (await campaigns.get(campaign.id)).status == "scheduled"
-        assert not await copies(world, ids[:5], text)
+        assert not await copies(world.client, ids[:5], text)
 
         await world.client.set_flood(True)  # Telegram's limits from now on: 30/s overall, 1/s per chat
         since = (await world.client.calls())[-1]["seq"]
@@ -127,7 +128,7 @@ async def test_a_scheduled_campaign_to_2000_residents_starts_on_time_and_stays_u
     rate = (len(sends) - 1) / (sends[-1] - sends[0])
     print(f"\n2000 recipients at the 30/s setting: {rate:.1f} messages/s ({rate / 30:.2f} of the limit), no 429")
     assert rate > 20  # well paced, not crawling
-    got = await copies(world, ids, text)
+    got = await copies(world.client, ids, text)
     assert set(got.values()) == {1} and len(got) == 2000
     # the administrator's progress message ends with the figures
     progress = [m for m in await world.client.messages(ADMIN_ID) if f"Розсилка №{campaign.id}" in (m.get("text") or "")]
@@ -155,7 +156,7 @@ async def test_a_forced_429_pauses_everything_for_retry_after(world: World) -> N
     # nothing at all was sent until retry_after (at least a second in the sandbox, as in Telegram) had passed
     after = [c for c in calls if c["seq"] > first["seq"] and c["method"].startswith("send")]
     assert after and after[0]["time"] - first["time"] >= 0.9
-    got = await copies(world, ids, text)
+    got = await copies(world.client, ids, text)
     assert len(got) == 40 and set(got.values()) == {1}
 
 
@@ -210,7 +211,7 @@ async def test_pause_resume_and_cancel_from_the_progress_message(world: World) -
         assert (await world.services.campaigns.get(campaign.id)).status == "cancelled"
     finally:
         limiter.configure(normal)
-    got = await copies(world, ids, text)
+    got = await copies(world.client, ids, text)
     assert set(got.values()) <= {1} and len(got) == cancelled.delivered
     listing = await admin.say("/campaigns")
     assert f"№{campaign.id} · ⛔ Скасовано" in listing[-1]["text"]
