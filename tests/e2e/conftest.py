@@ -11,10 +11,11 @@ Every test module here runs in the package's event loop:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 import pytest_asyncio
@@ -62,8 +63,8 @@ MENU_UK = ["🧭 Знайти допомогу", "🔎 Пошук", "🆘 Екс
 MENU_EN = ["🧭 Find help", "🔎 Search", "🆘 Emergency help", "⚙️ Settings", "❓ How to use"]
 
 
-def e2e_settings(folder: Path, api_url: str, database: Path | None = None) -> Settings:
-    """Settings as the bot reads them, with nothing from the developer's shell or .env."""
+def e2e_settings(folder: Path, api_url: str, database: Path | None = None, **variables: str) -> Settings:
+    """Settings as the bot reads them, with nothing from the developer's shell or .env (plus `variables`)."""
     with pytest.MonkeyPatch.context() as patch:
         for name in ENV_VARS:
             patch.delenv(name, raising=False)
@@ -73,6 +74,7 @@ def e2e_settings(folder: Path, api_url: str, database: Path | None = None) -> Se
             BOT_TOKEN=BOT_TOKEN,
             TELEGRAM_API_URL=api_url,
             ADMIN_IDS=str(ADMIN_ID),
+            **variables,
         )
 
 
@@ -241,21 +243,27 @@ class World:
         return self.running.app.services
 
 
-@pytest_asyncio.fixture(scope=LOOP, loop_scope=LOOP)
-async def world_once(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+@asynccontextmanager
+async def serving_world(folder: Path, prepare: Optional[Callable[[SandboxClient, dict[str, Any]],
+                                                                 Awaitable[dict[str, str]]]] = None
+                        ) -> AsyncIterator[World]:
+    """A sandbox and the bot polling it with a database in `folder`; the community's administrator has
+    opened the bot once, as Telegram requires before it can write. `prepare(client, admin)` may make chats
+    first and return more settings. Any Bot API call refused during the run (and not allowed) fails it."""
     sandbox = await Sandbox(bot_token=BOT_TOKEN, flood_control=False).start("127.0.0.1", 0)
     client = SandboxClient(sandbox.url, timeout=5.0)
     running = None
     try:
-        settings = e2e_settings(tmp_path_factory.mktemp("e2e"), sandbox.api_url)
-        running = await RunningBot.start(settings, sandbox)
-        await client.wait_bot_ready(timeout=10)
-        # the community's administrator has opened the bot once, as Telegram requires before it can write
         admin = await client.create_user("Адміністраторка", user_id=ADMIN_ID)
+        variables = await prepare(client, admin) if prepare is not None else {}
+        running = await RunningBot.start(e2e_settings(folder, sandbox.api_url, **variables), sandbox)
+        await client.wait_bot_ready(timeout=10)
         sent = await client.send_text(admin, "/start")
         await client.wait_bot_messages(ADMIN_ID, sent["message_id"], 1, timeout=10)
         world = World(sandbox, client, running)
+        since = await last_call_seq(client)
         yield world
+        await settle_calls(client, since)
         failed = [c for c in world.unexpected(await client.calls()) if c["seq"] not in world.reported]
     finally:
         if running is not None:
@@ -264,6 +272,12 @@ async def world_once(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
         await sandbox.stop()
     if failed:
         pytest.fail("Bot API calls answered with an error during the e2e run:\n" + "\n".join(map(summarise, failed)))
+
+
+@pytest_asyncio.fixture(scope=LOOP, loop_scope=LOOP)
+async def world_once(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+    async with serving_world(tmp_path_factory.mktemp("e2e")) as world:
+        yield world
 
 
 @pytest_asyncio.fixture(loop_scope=LOOP)

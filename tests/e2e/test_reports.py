@@ -11,30 +11,18 @@ import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
 
-from bot.config import load_settings
 from bot.reports.charts import PNG_SIGNATURE
 from bot.reports.figures import Collector
 from bot.reports.periods import preset
 from bot.requests.routing import route
-from bot.sandbox import Sandbox, SandboxClient
+from bot.sandbox import SandboxClient
 from bot.sandbox.client import message_text
-from tests.e2e.conftest import (
-    ADMIN_ID,
-    BOT_TOKEN,
-    ENV_VARS,
-    LOOP,
-    Person,
-    RunningBot,
-    World,
-    buttons,
-    last_call_seq,
-    settle_calls,
-    summarise,
-)
+from tests.e2e.conftest import ADMIN_ID, LOOP, Person, World, buttons, last_call_seq, serving_world, settle_calls
 from tests.e2e.test_requests import file_request, group_messages, staff_group
 
 pytestmark = pytest.mark.asyncio(loop_scope=LOOP)
@@ -47,38 +35,16 @@ PSYCH = "Потрібна психологічна підтримка"
 @pytest_asyncio.fixture(scope="module", loop_scope=LOOP)
 async def own(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
     """A sandbox and a bot with a database of their own; the administrators' chat is a group in it."""
-    sandbox = await Sandbox(bot_token=BOT_TOKEN, flood_control=False).start("127.0.0.1", 0)
-    client = SandboxClient(sandbox.url, timeout=5.0)
-    running = None
-    folder = tmp_path_factory.mktemp("reports")
-    try:
-        admin = await client.create_user("Адміністраторка", user_id=ADMIN_ID)
-        admin_chat = await client.create_group("Адміністратори", forum=False, members=[admin])
-        with pytest.MonkeyPatch.context() as patch:
-            for name in ENV_VARS:
-                patch.delenv(name, raising=False)
-            patch.chdir(folder)
-            settings = load_settings(DATABASE_PATH=str(folder / "bot.sqlite3"), BOT_TOKEN=BOT_TOKEN,
-                                     TELEGRAM_API_URL=sandbox.api_url, ADMIN_IDS=str(ADMIN_ID),
-                                     ADMIN_CHAT_ID=str(admin_chat["id"]))
-        running = await RunningBot.start(settings, sandbox)
-        await client.wait_bot_ready(timeout=10)
-        sent = await client.send_text(admin, "/start")
-        await client.wait_bot_messages(ADMIN_ID, sent["message_id"], 1, timeout=10)
-        world = World(sandbox, client, running)
-        world.admin_chat = admin_chat["id"]  # type: ignore[attr-defined]
-        world.admin = admin  # type: ignore[attr-defined]
-        since = await last_call_seq(client)
+    chat: dict[str, Any] = {}
+
+    async def administrators_chat(client: SandboxClient, admin: dict[str, Any]) -> dict[str, str]:
+        chat.update(await client.create_group("Адміністратори", forum=False, members=[admin]), admin=admin)
+        return {"ADMIN_CHAT_ID": str(chat["id"])}
+
+    async with serving_world(tmp_path_factory.mktemp("reports"), administrators_chat) as world:
+        world.admin_chat = chat["id"]  # type: ignore[attr-defined]
+        world.admin = chat["admin"]  # type: ignore[attr-defined]
         yield world
-        await settle_calls(client, since)
-        failed = world.unexpected(await client.calls())
-    finally:
-        if running is not None:
-            await running.stop()
-        await client.close()
-        await sandbox.stop()
-    if failed:
-        pytest.fail("Bot API calls answered with an error:\n" + "\n".join(map(summarise, failed)))
 
 
 def tr(world: World, msgid: str) -> str:
