@@ -602,14 +602,7 @@ class BotApi:
 
     @method("deleteForumTopic")
     async def delete_forum_topic(self, r: Request) -> bool:
-        chat = self._forum(r)
-        thread_id = self.core.topic(chat, r.params["message_thread_id"]).message_thread_id
-        conv = self.core.group_conversation(chat.id)
-        for record in conv.visible():
-            if record.data.get("message_thread_id") == thread_id:
-                self.core.delete_message(record)
-        del chat.topics[thread_id]
-        self.core.touch()
+        self.core.delete_topic(self._forum(r), r.params["message_thread_id"])
         return True
 
     # --- chats and members ----------------------------------------------------------------

@@ -9,7 +9,7 @@ async with SandboxClient(sandbox.url) as client:
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -307,6 +307,37 @@ class SandboxClient:
 
     async def set_flood(self, enabled: bool = True, **limits: int) -> dict[str, Any]:
         return await self._post("/sandbox/flood", {"enabled": enabled, **limits})
+
+    async def fault(self, kind: str, *, seconds: float = 0, count: int | None = None,
+                    methods: Sequence[str] | None = None, share: float = 1.0, retry_after: int = 5,
+                    hang: float = 10.0) -> dict[str, Any]:
+        """Make the Bot API fail: ``500``, ``502``, ``429``, ``close``, ``timeout`` or ``lost`` (carried out, answer
+        lost) for ``seconds`` or ``count`` calls, on every call or a ``share`` of them, for ``methods`` or all."""
+        body: dict[str, Any] = {"kind": kind, "seconds": seconds, "share": share, "retry_after": retry_after,
+                                "hang": hang}
+        if count is not None:
+            body["count"] = count
+        if methods:
+            body["methods"] = list(methods)
+        return await self._post("/sandbox/faults", body)
+
+    async def clear_faults(self) -> dict[str, Any]:
+        return await self._post("/sandbox/faults", {"clear": True})
+
+    async def faults(self) -> dict[str, Any]:
+        return await self._get("/sandbox/faults")
+
+    async def raw_update(self, update: Mapping[str, Any], *, keep_id: bool = False) -> int:
+        """Queue an update for the bot exactly as given; returns its update_id."""
+        answer = await self._post("/sandbox/updates", {"update": dict(update), "bot_id": self.bot_id or 0,
+                                                       "keep_id": keep_id})
+        return int(answer["update_id"])
+
+    async def delete_topic(self, chat_id: int, thread_id: int) -> dict[str, Any]:
+        return await self._post(f"/sandbox/groups/{chat_id}/topics/{thread_id}/delete")
+
+    async def delete_group(self, chat_id: int) -> dict[str, Any]:
+        return await self._post(f"/sandbox/groups/{chat_id}/delete")
 
     # --- reading --------------------------------------------------------------------------
 

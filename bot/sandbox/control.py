@@ -103,6 +103,11 @@ class ControlApi:
             (post, "/sandbox/groups/{chat_id}/members", self.set_member),
             (post, "/sandbox/groups/{chat_id}/bots", self.set_bot),
             (post, "/sandbox/groups/{chat_id}/topics", self.create_topic),
+            (post, "/sandbox/groups/{chat_id}/topics/{thread_id}/delete", self.delete_topic),
+            (post, "/sandbox/groups/{chat_id}/delete", self.delete_group),
+            (post, "/sandbox/updates", self.raw_update),
+            (get, "/sandbox/faults", self.faults),
+            (post, "/sandbox/faults", self.add_fault),
             (post, "/sandbox/send", self.send),
             (post, "/sandbox/edit", self.edit),
             (post, "/sandbox/press", self.press),
@@ -252,6 +257,43 @@ class ControlApi:
         conv = self.core.group_conversation(chat.id)
         self.core.deliver_message(conv, conv.messages[topic.message_thread_id])
         return {**topic.to_api(), "is_closed": topic.is_closed}
+
+    async def delete_topic(self, request: web.Request) -> dict[str, Any]:
+        """A staff member deletes a topic by hand in the app (bots are not told, as in Telegram)."""
+        chat = self.core.chat(request.match_info["chat_id"])
+        self.core.delete_topic(chat, _int(request.match_info["thread_id"], "thread_id"))
+        return {"deleted": True}
+
+    async def delete_group(self, request: web.Request) -> dict[str, Any]:
+        """The owner deletes the whole group: from now on every call about it answers "chat not found"."""
+        chat = self.core.chat(request.match_info["chat_id"])
+        chat.deleted = True
+        self.core.touch()
+        return self._group_view(chat)
+
+    async def raw_update(self, request: web.Request) -> dict[str, Any]:
+        """Queue an update exactly as given: ``{"update": {...}, "bot_id": 0, "keep_id": false}``."""
+        body = await _body(request)
+        update = body.get("update")
+        if not isinstance(update, dict):
+            raise bad_request("update must be a JSON object")
+        bot = self.core.bot(_int(body.get("bot_id"), "bot_id", 0))
+        return {"update_id": self.core.enqueue_raw(bot, update, keep_id=bool(body.get("keep_id")))}
+
+    async def faults(self, request: web.Request) -> dict[str, Any]:
+        return self.core.faults.to_json()
+
+    async def add_fault(self, request: web.Request) -> dict[str, Any]:
+        """Switch a fault on (see faults.py), or ``{"clear": true}`` to switch them all off."""
+        body = await _body(request)
+        if body.get("clear"):
+            self.core.faults.clear()
+        else:
+            try:
+                self.core.faults.add(body)
+            except (TypeError, ValueError) as exc:
+                raise bad_request(str(exc)) from None
+        return self.core.faults.to_json()
 
     # --- acting as a user -----------------------------------------------------------------
 

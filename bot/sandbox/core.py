@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 
 from .errors import ApiError, bad_request, forbidden, unauthorized
+from .faults import Faults
 from .files import extension, guess_mime, image_size, photo_sizes
 from .flood import FloodControl, FloodLimits
 from .formatting import entities_to_html
@@ -124,6 +125,7 @@ class SandboxCore:
         self.flood = FloodControl(
             FloodLimits(config.flood_control, config.per_chat_per_sec, config.per_group_per_min, config.global_per_sec)
         )
+        self.faults = Faults()
         self.changes = Signal()
         # Changes of one chat's messages: waiting for a bot's answer in a chat wakes only on those,
         # so many residents waiting at once do not all re-check on every change anywhere.
@@ -229,6 +231,16 @@ class SandboxCore:
         if bot.token != token:
             raise unauthorized()
         return bot
+
+    def bot_id_for(self, token: str) -> int:
+        """The bot a token names (0 when it names none), without registering it."""
+        match = TOKEN_RE.match(token)
+        return int(match.group(1)) if match else 0
+
+    def mark_last_call_fault(self, kind: str) -> None:
+        """The call just logged was carried out, but its answer will be lost on the way (a fault)."""
+        if self.state.calls:
+            self.state.calls[-1]["fault"] = kind
 
     def register_bot(self, token: str, username: str | None = None, first_name: str | None = None) -> BotRecord:
         """Add a bot (or rename a known one); the first bot is the default one."""
@@ -432,7 +444,7 @@ class SandboxCore:
         if chat_id > 0:
             return self._private_for_bot(bot, chat_id, sending)
         chat = self.state.chats.get(chat_id)
-        if chat is None:
+        if chat is None or chat.deleted:
             raise bad_request("chat not found")
         status = chat.status(bot.id)
         kind = "supergroup" if chat.type == "supergroup" else "group"
@@ -582,6 +594,29 @@ class SandboxCore:
         chat.topics[topic.message_thread_id] = topic
         self.touch()
         return topic
+
+    def delete_topic(self, chat: ChatRecord, thread_id: int) -> None:
+        """A topic and all its messages go away (by a bot's call or by hand in the app)."""
+        thread_id = self.topic(chat, thread_id).message_thread_id
+        conv = self.group_conversation(chat.id)
+        for record in conv.visible():
+            if record.data.get("message_thread_id") == thread_id:
+                self.delete_message(record)
+        del chat.topics[thread_id]
+        self.touch()
+
+    def enqueue_raw(self, bot: BotRecord, update: dict[str, Any], keep_id: bool = False) -> int:
+        """Queue an update exactly as given (a fuzzer's or a replayed one); its id is the next one unless
+        `keep_id`. Returns the id."""
+        update = copy.deepcopy(update)
+        if not keep_id or not isinstance(update.get("update_id"), int):
+            update["update_id"] = bot.next_update_id
+            bot.next_update_id += 1
+        bot.updates.append(update)
+        self._signal(bot.id).fire()
+        if bot.webhook_url:
+            self._ensure_webhook_task(bot.id)
+        return int(update["update_id"])
 
     def topic(self, chat: ChatRecord, thread_id: int) -> TopicRecord:
         topic = chat.topics.get(thread_id)
@@ -848,10 +883,12 @@ class SandboxCore:
 
     # --- call log -------------------------------------------------------------------------
 
-    def record_call(self, bot_id: int, method: str, params: dict[str, Any], response: dict[str, Any]) -> None:
+    def record_call(self, bot_id: int, method: str, params: dict[str, Any], response: dict[str, Any],
+                    fault: str | None = None) -> None:
         state = self.state
         state.calls.append(
             {
+                **({"fault": fault} if fault else {}),
                 "seq": state.next_call_seq,
                 "time": time.time(),
                 "bot_id": bot_id,

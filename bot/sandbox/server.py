@@ -19,6 +19,7 @@ from .botapi import BotApi
 from .control import ControlApi
 from .core import SandboxConfig, SandboxCore
 from .errors import ApiError, bad_request, not_found
+from .faults import Fault
 from .files import Upload
 
 if TYPE_CHECKING:
@@ -62,8 +63,42 @@ async def _bot_api(request: web.Request) -> web.Response:
         raw, uploads = await _request_params(request)
     except ApiError as error:
         return web.json_response(error.to_json(), status=error.code)
+    fault = api.core.faults.pick(name) if api.core.faults.active else None
+    if fault is not None:
+        return await _injected(request, api, fault, token, name, raw, uploads)
     status, body = await api.call(token, name, raw, uploads)
     return web.json_response(body, status=status)
+
+
+async def _injected(request: web.Request, api: BotApi, fault: Fault, token: str, name: str,
+                    raw: dict[str, Any], uploads: dict[str, Upload]) -> web.Response:
+    """Answer a call the way a failing Telegram would (see faults.py); only `lost` carries the call out."""
+    core = api.core
+    bot_id = core.bot_id_for(token)
+    if fault.kind == "lost":
+        _status, body = await api.call(token, name, raw, uploads)
+        core.mark_last_call_fault(fault.kind)
+        request.transport.close()
+        return web.Response(status=204)
+    if fault.kind in ("500", "502"):
+        code = int(fault.kind)
+        body = {"ok": False, "error_code": code,
+                "description": "Internal Server Error" if code == 500 else "Bad Gateway"}
+    elif fault.kind == "429":
+        body = {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {fault.retry_after}",
+                "parameters": {"retry_after": fault.retry_after}}
+    else:
+        body = {"ok": False, "description": f"connection {'timed out' if fault.kind == 'timeout' else 'closed'}"}
+    core.record_call(bot_id, name, {k: v for k, v in raw.items() if not isinstance(v, Upload)}, body,
+                     fault=fault.kind)
+    if fault.kind in ("500", "502", "429"):
+        return web.json_response(body, status=int(body["error_code"]))
+    if fault.kind == "timeout":
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(fault.hang)
+    if request.transport is not None:
+        request.transport.close()
+    return web.Response(status=204)
 
 
 async def _download(request: web.Request) -> web.StreamResponse:

@@ -156,6 +156,7 @@ class ChatRecord:
     members: dict[int, str] = field(default_factory=dict)
     topics: dict[int, TopicRecord] = field(default_factory=dict)
     pinned_message_id: int = 0
+    deleted: bool = False  # deleted by its owner: every call about it answers "chat not found"
 
     def to_api(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "type": self.type, "title": self.title}
