@@ -25,6 +25,7 @@ from bot.consult.service import ConsultService
 from bot.delivery.limiter import Limiter, Limits
 from bot.requests.service import RequestService
 from bot.runtime.middlewares import LocaleMiddleware, ResidentMiddleware, UpdateLogMiddleware
+from bot.runtime.ratelimit import RateLimitMiddleware, limiter_of
 from bot.services import Services
 from bot.storage.db import Database
 from bot.storage.fsm import SQLiteStorage
@@ -48,7 +49,7 @@ class App:
 
 async def build_services(settings: Settings) -> Services:
     catalogue = load_catalogue(settings.data_dir, settings.communities or None)
-    db = await Database(settings.database_path).connect()
+    db = await Database(settings.database_path, settings.database_busy_timeout).connect()
     requests = RequestService(db, catalogue, settings.tz)
     return Services(
         settings=settings,
@@ -92,6 +93,9 @@ async def build_app(settings: Settings) -> App:
     i18n = make_i18n(settings)
     dp = Dispatcher(storage=SQLiteStorage(services.db), services=services, settings=settings)
     dp.update.outer_middleware(UpdateLogMiddleware(services.activity))
+    limiter = limiter_of(settings)
+    if limiter is not None:  # before anything that reads the database: a flood is dropped cheaply
+        dp.update.outer_middleware(RateLimitMiddleware(limiter, i18n, settings.default_locale))
     dp.update.outer_middleware(ResidentMiddleware())
     LocaleMiddleware(i18n, settings.default_locale).setup(dp)
     setup_routers(dp)
@@ -103,7 +107,8 @@ def make_bot(settings: Settings, token: Optional[str] = None, api_url: Optional[
 
     keep_response_types()
     url = api_url or settings.telegram_api_url
-    session = AiohttpSession(api=TelegramAPIServer.from_base(url)) if url else AiohttpSession()
+    session = (AiohttpSession(api=TelegramAPIServer.from_base(url), timeout=settings.api_timeout) if url
+               else AiohttpSession(timeout=settings.api_timeout))
     return Bot(
         token=token or settings.token or "",
         session=session,
@@ -135,6 +140,7 @@ async def serving(app: App, bot: Bot, mode: str) -> AsyncIterator[None]:
     from bot.campaigns.engine import CampaignEngine
     from bot.delivery.outbox import Outbox
     from bot.runtime.housekeeping import housekeeping
+    from bot.runtime.sending import retry_in_place
     from dialogs.campaign_view import TelegramCampaignSender
     from dialogs.delivery import TelegramSender
 
@@ -154,11 +160,13 @@ async def serving(app: App, bot: Bot, mode: str) -> AsyncIterator[None]:
     gc.collect()
     gc.freeze()
     halt = asyncio.Event()
+    own_retries = retry_in_place.set(False)  # the workers retry through their own durable rows
     workers = [
         asyncio.create_task(services.outbox.run(halt), name="outbox"),
         asyncio.create_task(housekeeping(services, halt), name="housekeeping"),
         asyncio.create_task(services.campaign_engine.run(halt), name="campaigns"),
     ]
+    retry_in_place.reset(own_retries)
     activity = services.activity
     activity.mode, activity.stopping, activity.workers = mode, False, workers
     try:

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
 
     bot_token: Optional[SecretStr] = Field(default=None, alias="BOT_TOKEN")
     telegram_api_url: str = Field(default="https://api.telegram.org", alias="TELEGRAM_API_URL")
+    # seconds one Bot API call may take before it counts as failed (and is tried again)
+    api_timeout: float = Field(default=30.0, ge=1, le=600, alias="API_TIMEOUT")
     # for links and QR codes made without asking Telegram (the CLI); the running bot asks getMe
     bot_username: Optional[str] = Field(default=None, alias="BOT_USERNAME")
     database_path: Path = Field(default=PROJECT_ROOT / "var" / "bot.sqlite3", alias="DATABASE_PATH")
@@ -58,6 +60,17 @@ class Settings(BaseSettings):
     send_per_group_per_minute: float = Field(default=20.0, ge=0, le=10_000, alias="SEND_PER_GROUP_PER_MINUTE")
     paid_broadcast: bool = Field(default=False, alias="PAID_BROADCAST")
     paid_per_second: float = Field(default=1000.0, ge=1, le=100_000, alias="PAID_PER_SECOND")
+    # Updates one person may send: a steady rate a minute and a burst on top (0 in either switches it off);
+    # staff in groups work fast and get limits of their own. Over the limit a person is paused for
+    # RATE_LIMIT_PAUSE seconds.
+    rate_limit_per_minute: float = Field(default=30.0, ge=0, le=100_000, alias="RATE_LIMIT_PER_MINUTE")
+    rate_limit_burst: int = Field(default=20, ge=0, le=100_000, alias="RATE_LIMIT_BURST")
+    rate_limit_staff_per_minute: float = Field(default=300.0, ge=0, le=100_000, alias="RATE_LIMIT_STAFF_PER_MINUTE")
+    rate_limit_staff_burst: int = Field(default=100, ge=0, le=100_000, alias="RATE_LIMIT_STAFF_BURST")
+    rate_limit_pause: float = Field(default=60.0, ge=1, le=3600, alias="RATE_LIMIT_PAUSE")
+    # How long a write waits for another process's lock on the database before it gives up (seconds);
+    # the wait does not hold up anyone else's work.
+    database_busy_timeout: float = Field(default=5.0, ge=0, le=300, alias="DATABASE_BUSY_TIMEOUT")
 
     @field_validator("admin_chat_id", mode="before")
     @classmethod

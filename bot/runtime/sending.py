@@ -1,16 +1,37 @@
-"""Every Bot API call that sends a message takes its turn from the process's Limiter first."""
+"""Every Bot API call that sends a message takes its turn from the process's Limiter first; a call made
+while answering an update is tried again when Telegram fails for a while (5xx, a dropped or timed-out
+connection, 429), so that a resident's answer survives a short outage of the Bot API."""
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import logging
 from typing import Any
 
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import TelegramRetryAfter
-from aiogram.methods import CopyMessage, CopyMessages, ForwardMessage, ForwardMessages, SendChatAction, SendMediaGroup
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    CopyMessage,
+    CopyMessages,
+    ForwardMessage,
+    ForwardMessages,
+    GetUpdates,
+    SendChatAction,
+    SendMediaGroup,
+)
 
 from bot.delivery.limiter import Limiter, already_paced
 
+log = logging.getLogger("bot.sending")
 NOT_MESSAGES = (SendChatAction,)
 ALSO_MESSAGES = (CopyMessage, CopyMessages, ForwardMessage, ForwardMessages)
+RETRY_FOR = 120.0  # seconds a call made while answering an update keeps being retried (a 429 may last a minute)
+CALLBACK_RETRY_FOR = 10.0  # Telegram forgets a button press after about 15 s
+FIRST_DELAY, MAX_DELAY = 0.5, 8.0
+
+# False in the outbox, the campaign engine and the housekeeping: they keep their own durable retries.
+retry_in_place: contextvars.ContextVar[bool] = contextvars.ContextVar("retry_in_place", default=True)
 
 
 def sends_messages(method: Any) -> int:
@@ -25,18 +46,52 @@ def sends_messages(method: Any) -> int:
 
 
 class LimiterMiddleware(BaseRequestMiddleware):
-    def __init__(self, limiter: Limiter):
+    def __init__(self, limiter: Limiter, retry_for: float = RETRY_FOR):
         self.limiter = limiter
+        self.retry_for = retry_for
+        self.retried = 0  # calls that needed another attempt (for the health page and the soak run)
 
     async def __call__(self, make_request: NextRequestMiddlewareType, bot: Any, method: Any) -> Any:
+        retrying = retry_in_place.get() and not isinstance(method, GetUpdates)
+        budget = CALLBACK_RETRY_FOR if isinstance(method, AnswerCallbackQuery) else self.retry_for
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget
+        delay = FIRST_DELAY
+        attempt = 1
+        while True:
+            await self._turn(method)
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                self.limiter.retry_after(exc.retry_after)
+                if not retrying or loop.time() + exc.retry_after > deadline:
+                    return self._give_up(method, exc)
+                wait = float(exc.retry_after)
+                reason = "429"
+            except (TelegramServerError, TelegramNetworkError) as exc:
+                if not retrying or loop.time() + delay > deadline:
+                    return self._give_up(method, exc)
+                wait, delay = delay, min(delay * 2, MAX_DELAY)
+                reason = type(exc).__name__
+            self.retried += 1
+            log.warning("%s attempt %d failed (%s); trying again in %.1f s", type(method).__name__, attempt, reason,
+                        wait)
+            attempt += 1
+            await asyncio.sleep(wait)
+
+    @staticmethod
+    def _give_up(method: Any, exc: Exception) -> Any:
+        """Out of attempts: the call fails, except the answer to a button press, which only stops the
+        button's spinner; the handler goes on with the real work."""
+        if isinstance(method, AnswerCallbackQuery) and retry_in_place.get():
+            log.warning("AnswerCallbackQuery failed (%s); the press is handled anyway", type(exc).__name__)
+            return False
+        raise exc
+
+    async def _turn(self, method: Any) -> None:
         count = sends_messages(method)
         if count and not already_paced.get():
             chat_id = getattr(method, "chat_id", None)
             chat = chat_id if isinstance(chat_id, int) else None
             for _ in range(count):
                 await self.limiter.acquire(chat)
-        try:
-            return await make_request(bot, method)
-        except TelegramRetryAfter as exc:
-            self.limiter.retry_after(exc.retry_after)
-            raise
