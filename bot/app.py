@@ -24,6 +24,7 @@ from bot.config import PROJECT_ROOT, Settings
 from bot.consult.service import ConsultService
 from bot.delivery.limiter import Limiter, Limits
 from bot.requests.service import RequestService
+from bot.runtime import inbox
 from bot.runtime.middlewares import LocaleMiddleware, ResidentMiddleware, UpdateLogMiddleware
 from bot.runtime.ratelimit import RateLimitMiddleware, limiter_of
 from bot.services import Services
@@ -92,6 +93,7 @@ async def build_app(settings: Settings) -> App:
     services = await build_services(settings)
     i18n = make_i18n(settings)
     dp = Dispatcher(storage=SQLiteStorage(services.db), services=services, settings=settings)
+    dp.update.outer_middleware(inbox.ForgetHandled(services.db))  # outermost: whatever happens inside
     dp.update.outer_middleware(UpdateLogMiddleware(services.activity))
     limiter = limiter_of(settings)
     if limiter is not None:  # before anything that reads the database: a flood is dropped cheaply
@@ -198,6 +200,8 @@ async def run_polling(app: App, bot: Bot, stop: Optional[asyncio.Event] = None) 
     health = await serve_health(app.services) if app.settings.health_port else None
     try:
         async with serving(app, bot, "polling"):
+            inbox.attach(bot, app.services.db)
+            await inbox.replay(bot, app.dispatcher, app.services.db)
             polling = asyncio.create_task(
                 app.dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=10)
             )

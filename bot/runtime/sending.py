@@ -9,7 +9,7 @@ import logging
 from typing import Any
 
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import (
     AnswerCallbackQuery,
     CopyMessage,
@@ -73,6 +73,12 @@ class LimiterMiddleware(BaseRequestMiddleware):
                     return self._give_up(method, exc)
                 wait, delay = delay, min(delay * 2, MAX_DELAY)
                 reason = type(exc).__name__
+            except TelegramBadRequest as exc:
+                if isinstance(method, AnswerCallbackQuery) and "query is too old" in str(exc):
+                    # the press was handled late (after an outage or a restart): only the spinner is gone
+                    log.info("AnswerCallbackQuery: the press is too old to answer; handled anyway")
+                    return False
+                raise
             self.retried += 1
             log.warning("%s attempt %d failed (%s); trying again in %.1f s", type(method).__name__, attempt, reason,
                         wait)

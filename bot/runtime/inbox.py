@@ -1,0 +1,91 @@
+"""A durable inbox for long polling, so that kill -9 loses no update.
+
+Telegram forgets an update as soon as the next getUpdates passes a higher offset, and aiogram asks
+for the next batch while the previous one is still being handled. So each batch is written to the
+`inbox` table before getUpdates returns it (before it can be confirmed), and each row is removed
+when its update has been handled, however that ended. After a restart the rows left behind are
+handled first. Writes that must not happen twice (a request, an answer, a consultation message)
+already check the update id (`processed_updates`), so an update handled again is safe.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Awaitable, Callable
+
+from aiogram import BaseMiddleware, Bot, Dispatcher
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.methods import GetUpdates
+from aiogram.types import TelegramObject, Update
+
+from bot.storage.db import Database, utcnow
+
+log = logging.getLogger("bot.inbox")
+MAX_ATTEMPTS = 3  # an update that took the process down this many times is set aside
+
+
+class KeepUpdates(BaseRequestMiddleware):
+    """Store every batch getUpdates returns before aiogram sees it."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    async def __call__(self, make_request: NextRequestMiddlewareType, bot: Any, method: Any) -> Any:
+        result = await make_request(bot, method)
+        if isinstance(method, GetUpdates) and result:
+            now = utcnow()
+            async with self.db.transaction() as conn:
+                for update in result:
+                    payload = update.model_dump_json(exclude_none=True, exclude_unset=True)
+                    await conn.execute("INSERT OR IGNORE INTO inbox (update_id, payload, received_at) "
+                                       "VALUES (?, ?, ?)", (update.update_id, payload, now))
+        return result
+
+
+class ForgetHandled(BaseMiddleware):
+    """The outermost update middleware: the row goes once the update has been handled (or has failed)."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+                       event: TelegramObject, data: dict[str, Any]) -> Any:
+        try:
+            return await handler(event, data)
+        finally:
+            assert isinstance(event, Update)
+            try:
+                await self.db.execute("DELETE FROM inbox WHERE update_id = ?", (event.update_id,))
+            except Exception as exc:  # the row is handled again after a restart: safe, only slower
+                log.warning("inbox: could not remove update %s: %s", event.update_id, type(exc).__name__)
+
+
+def attach(bot: Bot, db: Database) -> None:
+    """Keep getUpdates' batches in `db` (once per bot session, however often it is called)."""
+    manager = bot.session.middleware
+    for existing in list(manager):
+        if isinstance(existing, KeepUpdates):
+            manager.unregister(existing)
+    manager(KeepUpdates(db))
+
+
+async def replay(bot: Bot, dispatcher: Dispatcher, db: Database) -> int:
+    """Handle what a previous run took from Telegram but did not finish; return how many."""
+    rows = await db.fetchall("SELECT update_id, payload, attempts FROM inbox ORDER BY update_id")
+    handled = 0
+    for row in rows:
+        if row["attempts"] >= MAX_ATTEMPTS:
+            log.error("inbox: update %s failed %d times; set aside", row["update_id"], row["attempts"])
+            await db.execute("DELETE FROM inbox WHERE update_id = ?", (row["update_id"],))
+            continue
+        await db.execute("UPDATE inbox SET attempts = attempts + 1 WHERE update_id = ?", (row["update_id"],))
+        try:
+            update = Update.model_validate(json.loads(row["payload"]), context={"bot": bot})
+            await dispatcher.feed_update(bot, update)
+            handled += 1
+        except Exception as exc:
+            log.error("inbox: update %s could not be handled again: %s", row["update_id"], type(exc).__name__)
+            await db.execute("DELETE FROM inbox WHERE update_id = ?", (row["update_id"],))
+    if rows:
+        log.info("inbox: %d update(s) left by the previous run handled", handled)
+    return handled

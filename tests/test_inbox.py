@@ -1,0 +1,88 @@
+"""The durable inbox: what getUpdates returned is stored before it can be confirmed, removed once handled, and
+handled again after a crash."""
+from aiogram import Bot, Dispatcher
+from aiogram.methods import GetUpdates
+from aiogram.types import Message, Update
+
+from bot.runtime import inbox
+from bot.storage.db import Database
+
+TOKEN = "42:inbox-test-token-not-for-telegram"
+
+
+def update(update_id: int, text: str) -> Update:
+    return Update.model_validate({"update_id": update_id, "message": {
+        "message_id": update_id, "date": 0, "chat": {"id": 5, "type": "private"},
+        "from": {"id": 5, "is_bot": False, "first_name": "Ольга"}, "text": text}})
+
+
+def dispatcher(db: Database, seen: list[str], fail_on: str = "") -> Dispatcher:
+    dp = Dispatcher()
+    dp.update.outer_middleware(inbox.ForgetHandled(db))
+
+    @dp.message()
+    async def record(message: Message) -> None:
+        if message.text == fail_on:
+            raise RuntimeError("a handler failed")
+        seen.append(message.text or "")
+
+    return dp
+
+
+async def stored(db: Database) -> list[int]:
+    return [r["update_id"] for r in await db.fetchall("SELECT update_id FROM inbox ORDER BY update_id")]
+
+
+async def test_a_batch_is_kept_until_each_update_is_handled(tmp_path):
+    db = await Database(tmp_path / "i.sqlite3").connect()
+    batch = [update(1, "перше"), update(2, "друге")]
+
+    async def telegram(bot, method):
+        return batch
+
+    keep = inbox.KeepUpdates(db)
+    assert await keep(telegram, None, GetUpdates()) == batch
+    assert await stored(db) == [1, 2]
+    seen: list[str] = []
+    bot = Bot(TOKEN)
+    dp = dispatcher(db, seen, fail_on="друге")
+    await dp.feed_update(bot, batch[0])
+    assert seen == ["перше"] and await stored(db) == [2]
+    try:
+        await dp.feed_update(bot, batch[1])
+    except RuntimeError:
+        pass
+    assert await stored(db) == []  # a failed update is not kept forever either
+    await bot.session.close()
+    await db.close()
+
+
+async def test_after_a_crash_the_updates_in_hand_are_handled_once(tmp_path):
+    db = await Database(tmp_path / "c.sqlite3").connect()
+
+    async def telegram(bot, method):
+        return [update(7, "сьоме"), update(8, "восьме")]
+
+    await inbox.KeepUpdates(db)(telegram, None, GetUpdates())
+    await db.close()  # the process died here, after getUpdates and before the handlers finished
+    db = await Database(tmp_path / "c.sqlite3").connect()
+    seen: list[str] = []
+    bot = Bot(TOKEN)
+    dp = dispatcher(db, seen)
+    assert await inbox.replay(bot, dp, db) == 2
+    assert seen == ["сьоме", "восьме"] and await stored(db) == []
+    assert await inbox.replay(bot, dp, db) == 0 and seen == ["сьоме", "восьме"]
+    await bot.session.close()
+    await db.close()
+
+
+async def test_an_update_that_keeps_killing_the_process_is_set_aside(tmp_path):
+    db = await Database(tmp_path / "p.sqlite3").connect()
+    await db.execute("INSERT INTO inbox (update_id, payload, received_at, attempts) VALUES (9, ?, '', ?)",
+                     (update(9, "отрута").model_dump_json(), inbox.MAX_ATTEMPTS))
+    seen: list[str] = []
+    bot = Bot(TOKEN)
+    assert await inbox.replay(bot, dispatcher(db, seen), db) == 0
+    assert seen == [] and await stored(db) == []
+    await bot.session.close()
+    await db.close()
