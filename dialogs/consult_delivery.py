@@ -1,18 +1,133 @@
 """Outbox handlers of the consultation line: cards and relays both ways, notices, booking reminders."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable, Optional
 
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.utils.i18n import gettext as _
 
+from bot.consult.service import Consultation, Said
 from bot.delivery.outbox import Item, NoGroup, Permanent
-from bot.requests.models import Attachment
+from bot.requests.models import Attachment, Group
 from dialogs.common import h
 from dialogs.consult_view import after_timeout_keyboard, rating_keyboard, staff_card, staff_keyboard, topic_name, when
 
 if TYPE_CHECKING:
     from dialogs.delivery import TelegramSender
+
+log = logging.getLogger("bot.delivery")
+HISTORY_LINES = 15
+
+
+def opening(said: list[Said]) -> list[Said]:
+    """What the resident asked before a specialist answered: the card's question."""
+    first = []
+    for s in said:
+        if s.sender not in ("resident", "system"):
+            break
+        first.append(s)
+    return first
+
+
+async def post_card(sender: "TelegramSender", consultation: Consultation, group: Group, again: Optional[str] = None,
+                    *, thread_id: Optional[int] = None, history: bool = False) -> None:
+    """The consultation's card with its buttons and the resident's files (in a new topic in a forum, unless
+    `thread_id`); when posted again, with a line on why and the rest of the conversation so far."""
+    from dialogs.delivery import AGAIN
+
+    services = sender.services
+    said = await services.consult.transcript(consultation.id, public_only=False)
+    first = opening([s for s in said if s.public]) if history else [s for s in said if s.sender in ("resident",
+                                                                                                      "system")]
+    sender._chat = group.chat_id
+    with sender._speaking(services.settings.default_locale):
+        if group.is_forum and thread_id is None:
+            name = f"💬 {consultation.id} · {topic_name(services.catalogue, consultation.topic)}"[:128]
+            topic = await sender.bot.create_forum_topic(group.chat_id, name, icon_color=0x6FB9F0)
+            thread_id = topic.message_thread_id
+        text = staff_card(services.catalogue, consultation, first, services.settings.tz)
+        if again:
+            text = "⚠️ <i>" + _(AGAIN[again]) + "</i>\n\n" + text
+        sent = await sender.bot.send_message(group.chat_id, text[:4096], message_thread_id=thread_id,
+                                             reply_markup=staff_keyboard(consultation))
+        await services.consult.set_card(consultation.id, group.chat_id, thread_id, sent.message_id)
+        reply_to = None if thread_id else sent.message_id
+        files = [Attachment(s.kind, s.file_id) for s in first if s.file_id]
+        await sender._send_files(group.chat_id, files, thread_id, reply_to)
+        if history:
+            text = await recent(sender, consultation, said[len([s for s in said if s.id <= first[-1].id]):]
+                                if first else said)
+            if text:
+                await sender.bot.send_message(group.chat_id, text, message_thread_id=thread_id,
+                                              reply_to_message_id=reply_to)
+
+
+async def recent(sender: "TelegramSender", consultation: Consultation, rest: list[Said]) -> Optional[str]:
+    """The conversation after the question, without what is still on its way to the group."""
+    waiting = [i for p in await sender.pending_relays("consult_to_group", "consultation_id", consultation.id)
+               for i in p.get("message_ids", [])]
+    before = min(waiting, default=None)
+    rest = [s for s in rest if before is None or s.id < before]
+    if not rest:
+        return None
+    lines = ["🗂 <b>" + _("Recent history") + "</b>"]
+    for s in rest[-HISTORY_LINES:]:
+        mark = {"resident": "👤", "system": "ℹ️"}.get(s.sender, "🗒" if not s.public else "🧑‍💼")
+        body = h((s.text or "")[:300]) if s.kind in ("text", "note") else "📎"
+        lines.append(f"{mark} {body}")
+    return "\n".join(lines)[:4096]
+
+
+async def place_consultation(sender: "TelegramSender", consultation: Consultation, group: Group) -> Consultation:
+    """Post the consultation's card in `group` unless it is there already; return it as stored."""
+    consult = sender.services.consult
+    async with sender.lock("c", consultation.id):
+        fresh = await consult.get(consultation.id) or consultation
+        if fresh.group_chat_id == group.chat_id and fresh.card_message_id:
+            return fresh
+        elsewhere = fresh.group_chat_id is not None
+        await post_card(sender, fresh, group, "group" if elsewhere else None, history=elsewhere)
+        return await consult.get(consultation.id) or fresh
+
+
+async def post_again(sender: "TelegramSender", item: Item, lost: str) -> bool:
+    """The consultation's topic or card was deleted (or its topic closed) by hand: see `TelegramSender._post_again`."""
+    services = sender.services
+    consultation = await services.consult.get(item.payload.get("consultation_id") or -1)
+    if consultation is None:
+        return False
+    group = await services.requests.group_for(consultation.community, consultation.institution_id)
+    if group is None or consultation.group_chat_id != group.chat_id:
+        return False
+    sender._chat = group.chat_id
+    async with sender.lock("c", consultation.id):
+        fresh = await services.consult.get(consultation.id)
+        if fresh is None or (fresh.group_chat_id, fresh.thread_id, fresh.card_message_id) != (
+                consultation.group_chat_id, consultation.thread_id, consultation.card_message_id):
+            return True
+        thread_id = consultation.thread_id if group.is_forum else None
+        if lost == "closed" and thread_id:
+            if await sender.reopen(group.chat_id, thread_id):
+                return True
+            lost = "topic"
+        try:
+            await post_card(sender, consultation, group, lost, thread_id=None if lost == "topic" else thread_id,
+                            history=True)
+        except TelegramBadRequest as exc:
+            from dialogs.delivery import lost_in_group
+
+            if lost_in_group(exc) != "topic" or lost == "topic":
+                raise
+            lost = "topic"
+            await post_card(sender, consultation, group, lost, history=True)
+    log.warning("consultation %s: its %s was deleted in group %s; posted again", consultation.id, lost, group.chat_id)
+    await services.requests.notify_lost_card(
+        None, consultation.id, group.chat_id, lost,
+        consultation.thread_id if lost == "topic" else consultation.card_message_id)
+    services.wake_outbox()
+    return True
 
 
 def consult_handlers(sender: "TelegramSender") -> dict[str, Callable[[Item], Awaitable[None]]]:
@@ -35,30 +150,30 @@ def consult_handlers(sender: "TelegramSender") -> dict[str, Callable[[Item], Awa
         same = consultation.group_chat_id == group.chat_id
         return group.chat_id, consultation.thread_id if same else None, group.is_forum
 
+    async def placed(item: Item, consultation: Consultation) -> tuple[int, Optional[int], Consultation]:
+        """The institution's group with the consultation's card in it (posted first when it is not there)."""
+        group = await services.requests.group_for(consultation.community, consultation.institution_id)
+        if group is None:
+            raise NoGroup()
+        sender._chat = group.chat_id
+        if consultation.group_chat_id != group.chat_id or not consultation.card_message_id:
+            await sender.regroup_waits(item)
+            consultation = await place_consultation(sender, consultation, group)
+        return group.chat_id, consultation.thread_id, consultation
+
     async def card(item: Item) -> None:
-        consultation = await subject(item)
-        chat_id, _thread, forum = await group_of(consultation)
-        if consultation.card_message_id and consultation.group_chat_id == chat_id:
-            return
-        said = await consult.transcript(consultation.id)
-        first = [s for s in said if s.sender in ("resident", "system")]
-        with sender._speaking(group_locale):
-            thread_id = None
-            if forum:
-                name = f"💬 {consultation.id} · {topic_name(services.catalogue, consultation.topic)}"[:128]
-                topic = await sender.bot.create_forum_topic(chat_id, name, icon_color=0x6FB9F0)
-                thread_id = topic.message_thread_id
-            sent = await sender.bot.send_message(chat_id, staff_card(services.catalogue, consultation, first, tz),
-                                                 message_thread_id=thread_id,
-                                                 reply_markup=staff_keyboard(consultation))
-            await consult.set_card(consultation.id, chat_id, thread_id, sent.message_id)
-            files = [Attachment(s.kind, s.file_id) for s in first if s.file_id]
-            await sender._send_files(chat_id, files, thread_id, None if thread_id else sent.message_id)
+        await placed(item, await subject(item))
 
     async def card_update(item: Item) -> None:
         consultation = await subject(item)
         if not consultation.card_message_id:
             return
+        group = await services.requests.group_for(consultation.community, consultation.institution_id)
+        if group is None or group.chat_id != consultation.group_chat_id:
+            if consultation.open:
+                await placed(item, consultation)  # posted, as it is now, in the group in use
+            return
+        sender._chat = group.chat_id
         first = [s for s in await consult.transcript(consultation.id) if s.sender in ("resident", "system")][:3]
         with sender._speaking(group_locale):
             await sender.edit_quietly(staff_card(services.catalogue, consultation, first, tz),
@@ -76,7 +191,7 @@ def consult_handlers(sender: "TelegramSender") -> dict[str, Callable[[Item], Awa
         with sender._speaking(group_locale):
             text = ("↪️ <b>" + _("Passed to: {institution}").format(institution=h(institution)) + "</b>\n"
                     + _("Topic: {topic}").format(topic=h(topic_name(services.catalogue, consultation.topic))))
-            await sender.edit_quietly(text, chat_id, message_id, None)
+            await sender.mark_moved(text, chat_id, message_id)
 
     async def relay_messages(item: Item, chat_id: int, thread_id: int | None, reply_to: int | None,
                              prefix: str) -> None:
@@ -95,10 +210,7 @@ def consult_handlers(sender: "TelegramSender") -> dict[str, Callable[[Item], Awa
                 await sender.bot.send_document(chat_id, said.file_id, caption=prefix.strip() or None, **extra)
 
     async def to_group(item: Item) -> None:
-        consultation = await subject(item)
-        chat_id, thread_id, _forum = await group_of(consultation)
-        if consultation.group_chat_id != chat_id:
-            raise NoGroup()
+        chat_id, thread_id, consultation = await placed(item, await subject(item))
         reply_to = None if thread_id else consultation.card_message_id
         await relay_messages(item, chat_id, thread_id, reply_to, "👤 ")
 

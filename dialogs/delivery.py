@@ -1,8 +1,12 @@
 """Turns outbox rows into Bot API calls, and Telegram's errors into the outbox's error kinds."""
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+from collections import defaultdict
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Awaitable, Callable, Iterator, Optional
 
 from aiogram import Bot
@@ -18,15 +22,70 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.delivery.outbox import GroupUnreachable, Item, NoGroup, Permanent, RecipientBlocked, RetryAfter, Transient
-from bot.requests.models import Attachment, Request, Status
+from bot.delivery.outbox import (
+    Defer,
+    GroupUnreachable,
+    Item,
+    NoGroup,
+    Permanent,
+    RecipientBlocked,
+    RetryAfter,
+    Transient,
+)
+from bot.requests.models import Attachment, Event, Group, Request, Status
 from bot.services import Services
-from dialogs.common import h
-from dialogs.requests_view import Req, institution_name, staff_card, staff_keyboard, status_label, topic_name
+from dialogs.common import N_, h
+from dialogs.requests_view import (
+    EVENT,
+    Req,
+    _when,
+    clip,
+    institution_name,
+    staff_card,
+    staff_keyboard,
+    status_label,
+    topic_name,
+)
 
 log = logging.getLogger("bot.delivery")
 GONE = ("chat not found", "bot was kicked", "not enough rights", "have no rights", "group chat was upgraded",
-        "bot is not a member", "chat_write_forbidden", "topic_closed", "message thread not found")
+        "bot is not a member", "chat_write_forbidden")
+# Lost inside a group that is still there: the request's topic (deleted by hand), or its card.
+TOPIC_GONE = ("message thread not found", "topic_deleted", "topic_id_invalid")
+CARD_GONE = ("message to edit not found", "message to be replied not found", "replied message not found")
+# The short line on top of a card posted again, by what happened to the earlier one.
+AGAIN = {
+    "topic": N_("The earlier topic was deleted, so the card is posted again here."),
+    "card": N_("The earlier card was deleted, so it is posted again here."),
+    "group": N_("The earlier group cannot be reached any more, so the card is posted again here."),
+}
+STAFF_EVENT = {
+    "taken": EVENT["taken"],
+    "reply": N_("Answer to the resident"),
+    "resident_message": N_("The resident wrote"),
+    "note": EVENT["note"],
+    "redirected": EVENT["redirected"],
+    "resolved": EVENT["resolved"],
+    "closed": EVENT["closed"],
+    "reopened": EVENT["reopened"],
+    "withdrawn": N_("The resident withdrew the request"),
+    "rated": N_("The resident rated the help"),
+}
+HISTORY_LINES = 10
+_CHAT: ContextVar[Optional[int]] = ContextVar("delivery_chat", default=None)
+
+
+def lost_in_group(exc: TelegramBadRequest) -> Optional[str]:
+    """What of a request's or a consultation's place in its group is gone: "topic", "closed" (a topic closed
+    by hand), "card", or None when the error is about something else."""
+    message = str(exc).lower()
+    if any(word in message for word in TOPIC_GONE):
+        return "topic"
+    if "topic_closed" in message:
+        return "closed"
+    if any(word in message for word in CARD_GONE):
+        return "card"
+    return None
 
 
 @contextmanager
@@ -51,6 +110,8 @@ def telegram_errors(private: bool, chat: Callable[[], Optional[int]] = lambda: N
         message = str(exc).lower()
         if not private and any(word in message for word in GONE):
             raise GroupUnreachable(chat() or 0, str(exc)) from exc
+        if not private and lost_in_group(exc):
+            raise Transient(str(exc)) from exc  # posted again and lost again at once: try later, never drop
         if private and ("chat not found" in message or "user is deactivated" in message):
             raise RecipientBlocked(str(exc)) from exc
         raise Permanent(str(exc)) from exc
@@ -78,6 +139,9 @@ class TelegramSender:
         self.handlers: dict[str, Callable[[Item], Awaitable[None]]] = {
             kind: self._about_request(handler) for kind, handler in about_request.items()
         }
+        self.handlers.update({"group_lost": self._group_lost_notice, "lost_notice": self._lost_notice,
+                              "regroup": self._regroup})
+        self._locks: defaultdict[tuple[str, int], asyncio.Lock] = defaultdict(asyncio.Lock)
         from dialogs.consult_delivery import consult_handlers
 
         self.handlers.update(consult_handlers(self))
@@ -88,9 +152,29 @@ class TelegramSender:
         handler = self.handlers.get(item.kind)
         if handler is None:
             raise Permanent(f"unknown outbox kind {item.kind}")
-        self._chat: Optional[int] = None  # the group a handler is sending to, for the error's sake
-        with telegram_errors(item.target.startswith("resident:"), lambda: self._chat):
-            await handler(item)
+        self._chat = None  # the group a handler is sending to, for the error's sake
+        private = item.target.startswith("resident:")
+        with telegram_errors(private, lambda: self._chat):
+            try:
+                await handler(item)
+            except TelegramBadRequest as exc:
+                lost = None if private else lost_in_group(exc)
+                if lost is None or not await self._post_again(item, lost):
+                    raise
+                await handler(item)  # now into the new topic, or under the new card
+
+    @property
+    def _chat(self) -> Optional[int]:
+        """The group the current row is sent to (each conversation of the outbox is a task of its own)."""
+        return _CHAT.get()
+
+    @_chat.setter
+    def _chat(self, chat_id: Optional[int]) -> None:
+        _CHAT.set(chat_id)
+
+    def lock(self, kind: str, subject: int) -> asyncio.Lock:
+        """One card posted at a time per request or consultation, so that it is never posted twice."""
+        return self._locks[(kind, subject)]
 
     def _about_request(self, handler: Callable[[Item, Request], Awaitable[None]]):
         async def run(item: Item) -> None:
@@ -104,7 +188,8 @@ class TelegramSender:
     async def on_held(self, item: Item, reason: str, chat_id: Optional[int]) -> None:
         if item.target.startswith("institution:"):
             if reason == "unreachable" and chat_id:
-                await self.services.requests.mark_group_unreachable(chat_id)
+                await self.services.requests.group_lost(chat_id)  # the administrators are told once per group
+                return
             if item.request_id is not None:
                 await self.services.requests.notify_admins_once(item.request_id, item.target, reason)
 
@@ -118,14 +203,26 @@ class TelegramSender:
         return speaking(self.i18n, locale)
 
     async def edit_quietly(self, text: str, chat_id: int, message_id: int,
-                           markup: Optional[InlineKeyboardMarkup]) -> None:
-        """Edit a card; an unchanged or deleted card is not an error worth retrying."""
+                           markup: Optional[InlineKeyboardMarkup], *, missing_ok: bool = False) -> None:
+        """Edit a card; an unchanged card is not an error. A deleted one is, unless `missing_ok`: the caller
+        posts it again (see `deliver`)."""
         try:
             await self.bot.edit_message_text(text[:4096], chat_id=chat_id, message_id=message_id, reply_markup=markup)
         except TelegramBadRequest as exc:
-            if "not modified" in str(exc) or "message to edit not found" in str(exc):
+            if "not modified" in str(exc) or (missing_ok and "message to edit not found" in str(exc)):
                 return
             raise
+
+    async def regroup_waits(self, item: Item) -> None:
+        """A newly bound group gets the waiting cards first, in order; everything else for it waits for that."""
+        if item.kind != "regroup" and await self.services.requests.regroup_waiting(item.target):
+            raise Defer(1.0, "the cards for the new group go first")
+
+    async def pending_relays(self, kind: str, subject_key: str, subject: int) -> list[dict[str, Any]]:
+        rows = await self.services.db.fetchall(
+            f"SELECT payload FROM outbox WHERE kind = ? AND status IN ('pending', 'held') "
+            f"AND json_extract(payload, '$.{subject_key}') = ?", (kind, subject))
+        return [json.loads(row["payload"]) for row in rows]
 
     def _locale_of_group(self) -> str:
         return self.services.settings.default_locale
@@ -134,12 +231,125 @@ class TelegramSender:
         resident = await self.services.residents.get(resident_id)
         return resident.locale if resident and resident.locale else self.services.settings.default_locale
 
-    async def _group(self, request: Request) -> tuple[int, Optional[int], bool]:
+    async def _group(self, request: Request, item: Item) -> tuple[int, Optional[int], Request]:
+        """The institution's group with the request's card in it: when the card is not there yet (a new request,
+        a group bound instead of a lost one) it is posted first. Returns the chat, the topic, the request."""
         group = await self.services.requests.group_for(request.community, request.institution_id)
         if group is None:
             raise NoGroup()
         self._chat = group.chat_id
-        return group.chat_id, request.thread_id if request.group_chat_id == group.chat_id else None, group.is_forum
+        if request.group_chat_id == group.chat_id and request.card_message_id:
+            return group.chat_id, request.thread_id, request
+        await self.regroup_waits(item)
+        request = await self._place(request, group)
+        return group.chat_id, request.thread_id, request
+
+    async def _place(self, request: Request, group: Group) -> Request:
+        """Post the request's card in `group` unless it is there already; return the request as stored."""
+        async with self.lock("r", request.id):
+            fresh = await self.services.requests.get(request.id) or request
+            if fresh.group_chat_id == group.chat_id and fresh.card_message_id:
+                return fresh
+            elsewhere = fresh.group_chat_id is not None
+            await self._post_card(fresh, group, "group" if elsewhere else None, history=elsewhere)
+            return await self.services.requests.get(request.id) or fresh
+
+    async def _post_card(self, request: Request, group: Group, again: Optional[str], *,
+                         thread_id: Optional[int] = None, history: bool = False) -> None:
+        """The full current card with its buttons and files (in a new topic in a forum, unless `thread_id`);
+        posted again, with a line on why (`again`) and the recent history that is not still on its way."""
+        files = await self.services.requests.files(request.id)
+        catalogue = self.services.catalogue
+        self._chat = group.chat_id
+        with self._speaking(self._locale_of_group()):
+            if group.is_forum and thread_id is None:
+                topic = await self.bot.create_forum_topic(group.chat_id, topic_name(catalogue, request),
+                                                          icon_color=0xFF93B2 if request.urgent else 0x6FB9F0)
+                thread_id = topic.message_thread_id
+            text = staff_card(catalogue, request, len(files), self.services.settings.tz)
+            if again:
+                text = "⚠️ <i>" + _(AGAIN[again]) + "</i>\n\n" + text
+            sent = await self.bot.send_message(group.chat_id, text[:4096], message_thread_id=thread_id,
+                                               reply_markup=staff_keyboard(request))
+            await self.services.requests.set_card(request.id, group.chat_id, thread_id, sent.message_id)
+            reply_to = None if thread_id else sent.message_id
+            if files:
+                await self._send_files(group.chat_id, files, thread_id, reply_to=reply_to)
+            if history:
+                text = await self._recent_history(request)
+                if text:
+                    await self.bot.send_message(group.chat_id, text, message_thread_id=thread_id,
+                                                reply_to_message_id=reply_to)
+
+    async def _recent_history(self, request: Request) -> Optional[str]:
+        """The latest entries of the request's history (notes included: the group is the institution's own),
+        without the resident's messages still waiting to be relayed, which follow on their own."""
+        waiting = [p.get("event_id") for p in await self.pending_relays("relay_to_group", "request_id", request.id)]
+        before = min((e for e in waiting if e), default=None)
+        events: list[Event] = [e for e in await self.services.requests.history(request.id, public_only=False)
+                               if e.kind in STAFF_EVENT and (before is None or e.id < before)]
+        if not events:
+            return None
+        tz = self.services.settings.tz
+        lines = ["🗂 <b>" + _("Recent history") + "</b>"]
+        for event in events[-HISTORY_LINES:]:
+            who = f" ({h(event.actor_label)})" if event.actor == "staff" and event.actor_label else ""
+            line = f"• {_when(event.at, tz)} — {_(STAFF_EVENT[event.kind])}{who}"
+            if event.text:
+                line += ": " + h(clip(event.text, 300))
+            if event.files:
+                line += f" 📎{len(event.files)}"
+            lines.append(line)
+        return "\n".join(lines)[:4096]
+
+    async def _post_again(self, item: Item, lost: str) -> bool:
+        """The row failed because the card or its topic was deleted (or the topic closed) by hand: post the card
+        again (a new topic when the old one is gone), tell the administrators once, and let the row go on.
+        False when the row is not about a card that can be posted again."""
+        if item.kind in ("card_moved", "consult_card_moved", "regroup"):
+            return False
+        if "consultation_id" in item.payload:
+            from dialogs.consult_delivery import post_again
+
+            return await post_again(self, item, lost)
+        request = await self.services.requests.get(item.payload.get("request_id") or -1)
+        if request is None:
+            return False
+        group = await self.services.requests.group_for(request.community, request.institution_id)
+        if group is None or request.group_chat_id != group.chat_id:
+            return False
+        self._chat = group.chat_id
+        async with self.lock("r", request.id):
+            fresh = await self.services.requests.get(request.id)
+            if fresh is None or (fresh.group_chat_id, fresh.thread_id, fresh.card_message_id) != (
+                    request.group_chat_id, request.thread_id, request.card_message_id):
+                return True  # another row has posted it again meanwhile
+            thread_id = request.thread_id if group.is_forum else None
+            if lost == "closed" and thread_id:
+                if await self.reopen(group.chat_id, thread_id):
+                    return True
+                lost = "topic"
+            try:
+                await self._post_card(request, group, lost, thread_id=None if lost == "topic" else thread_id,
+                                      history=True)
+            except TelegramBadRequest as exc:
+                if lost_in_group(exc) != "topic" or lost == "topic":
+                    raise
+                lost = "topic"  # the card was gone because its whole topic was
+                await self._post_card(request, group, lost, history=True)
+        log.warning("request %s: its %s was deleted in group %s; posted again", request.id, lost, group.chat_id)
+        await self.services.requests.notify_lost_card(
+            request.id, None, group.chat_id, lost, request.thread_id if lost == "topic" else request.card_message_id)
+        self.services.wake_outbox()
+        return True
+
+    async def reopen(self, chat_id: int, thread_id: int) -> bool:
+        """Open again a topic that staff closed by hand, so that a resident's message still reaches it."""
+        try:
+            await self.bot.reopen_forum_topic(chat_id, thread_id)
+        except TelegramBadRequest as exc:
+            return "not_modified" in str(exc).lower()
+        return True
 
     async def _send_files(self, chat_id: int, files: list[Attachment], thread_id: Optional[int] = None,
                           reply_to: Optional[int] = None, caption: Optional[str] = None) -> None:
@@ -159,36 +369,22 @@ class TelegramSender:
     # ----- to the institution's group ---------------------------------------------------------------------------
 
     async def _card(self, item: Item, request: Request) -> None:
-        group = await self.services.requests.group_for(request.community, request.institution_id)
-        if group is None:
-            raise NoGroup()
-        if request.card_message_id and request.group_chat_id == group.chat_id:
-            return  # already delivered to this group
-        self._chat = group.chat_id
-        catalogue = self.services.catalogue
-        tz = self.services.settings.tz
-        files = await self.services.requests.files(request.id)
-        with self._speaking(self._locale_of_group()):
-            thread_id = None
-            if group.is_forum:
-                topic = await self.bot.create_forum_topic(group.chat_id, topic_name(catalogue, request),
-                                                          icon_color=0xFF93B2 if request.urgent else 0x6FB9F0)
-                thread_id = topic.message_thread_id
-            text = staff_card(catalogue, request, len(files), tz)
-            sent = await self.bot.send_message(group.chat_id, text, message_thread_id=thread_id,
-                                               reply_markup=staff_keyboard(request))
-            await self.services.requests.set_card(request.id, group.chat_id, thread_id, sent.message_id)
-            if files:
-                await self._send_files(group.chat_id, files, thread_id, reply_to=None if thread_id else sent.message_id)
+        await self._group(request, item)  # posts it unless it is in the institution's group already
 
     async def _card_update(self, item: Item, request: Request) -> None:
         if not request.card_message_id or not request.group_chat_id:
             return  # the card will show the current state when it is delivered
+        group = await self.services.requests.group_for(request.community, request.institution_id)
+        if group is None or group.chat_id != request.group_chat_id:
+            if not request.status.open:
+                return  # a finished request's card stays as it was in a group no longer in use
+            await self._group(request, item)  # an open one is posted, as it is now, in the group in use
+            return
+        self._chat = group.chat_id
         files = await self.services.requests.files(request.id)
-        chat_id = item.payload.get("chat_id", request.group_chat_id)
         with self._speaking(self._locale_of_group()):
             text = staff_card(self.services.catalogue, request, len(files), self.services.settings.tz)
-            await self.edit_quietly(text, chat_id, request.card_message_id, staff_keyboard(request))
+            await self.edit_quietly(text, group.chat_id, request.card_message_id, staff_keyboard(request))
 
     async def _card_moved(self, item: Item, request: Request) -> None:
         """The card in the group the request left: the same card, marked as passed on, without buttons."""
@@ -203,12 +399,17 @@ class TelegramSender:
             text = staff_card(self.services.catalogue, request, len(files), self.services.settings.tz)
             name = target.name.get(self._locale_of_group()) if target else "—"
             text = "↪️ <b>" + _("Passed to: {institution}").format(institution=h(name)) + "</b>\n\n" + text
-            await self.edit_quietly(text, chat_id, message_id, None)
+            await self.mark_moved(text, chat_id, message_id)
+
+    async def mark_moved(self, text: str, chat_id: int, message_id: int) -> None:
+        """The card left behind in the old group: a courtesy, never worth holding anything for."""
+        try:
+            await self.edit_quietly(text, chat_id, message_id, None, missing_ok=True)
+        except (TelegramBadRequest, TelegramForbiddenError) as exc:
+            log.info("the card left in group %s was not marked as passed on: %s", chat_id, exc)
 
     async def _relay_to_group(self, item: Item, request: Request) -> None:
-        chat_id, thread_id, _forum = await self._group(request)
-        if request.group_chat_id != chat_id or not request.card_message_id:
-            raise NoGroup()  # the card has not reached the group yet: keep the order
+        chat_id, thread_id, request = await self._group(request, item)
         event = await self.services.requests.event(item.payload["event_id"])
         with self._speaking(self._locale_of_group()):
             header = "💬 " + _("The resident wrote about request No. {number}:").format(number=request.public_id)
@@ -221,7 +422,11 @@ class TelegramSender:
             await self._send_files(chat_id, list(event.files), thread_id, reply_to)
 
     async def _group_notice(self, item: Item, request: Request) -> None:
-        chat_id, thread_id, _forum = await self._group(request)
+        if not request.status.open:
+            group = await self.services.requests.group_for(request.community, request.institution_id)
+            if group is not None and request.group_chat_id != group.chat_id:
+                return  # about a finished request whose card is in a group no longer in use
+        chat_id, thread_id, request = await self._group(request, item)
         notice = item.payload.get("notice")
         with self._speaking(self._locale_of_group()):
             if notice == "withdrawn":
@@ -236,7 +441,7 @@ class TelegramSender:
                     number=request.public_id, status=status_label(request.status))
             else:
                 raise Permanent(f"unknown notice {notice}")
-            reply_to = request.card_message_id if request.group_chat_id == chat_id and not thread_id else None
+            reply_to = request.card_message_id if not thread_id else None
             await self.bot.send_message(chat_id, text, message_thread_id=thread_id, reply_to_message_id=reply_to)
 
     async def _admin_notice(self, item: Item, request: Request) -> None:
@@ -266,6 +471,79 @@ class TelegramSender:
                 await self.bot.send_message(chat_id, text)
             except (TelegramForbiddenError, TelegramBadRequest) as exc:
                 log.warning("an administrator's chat is unreachable: %s", type(exc).__name__)
+
+    async def _regroup(self, item: Item) -> None:
+        """A group was bound instead of a lost one (or for an institution whose rows waited): post the cards that
+        wait for it, oldest first, each once; the rows that waited in each of them follow."""
+        community, _slash, institution_id = item.target.removeprefix("institution:").partition("/")
+        group = await self.services.requests.group_for(community, institution_id)
+        if group is None:
+            raise NoGroup()
+        self._chat = group.chat_id
+        from dialogs.consult_delivery import place_consultation
+
+        for kind, subject in item.payload.get("cards", []):
+            if kind == "r":
+                request = await self.services.requests.get(subject)
+                if request is not None and (request.community, request.institution_id) == (community, institution_id):
+                    await self._place(request, group)
+            else:
+                consultation = await self.services.consult.get(subject)
+                if consultation is not None and (consultation.community, consultation.institution_id) == (
+                        community, institution_id):
+                    await place_consultation(self, consultation, group)
+
+    async def _admins(self, text: str) -> None:
+        settings = self.services.settings
+        targets = [settings.admin_chat_id] if settings.admin_chat_id else self.services.admin_ids()
+        if not targets:
+            log.warning("no administrators configured for a notice")
+            return
+        for chat_id in targets:
+            try:
+                await self.bot.send_message(chat_id, text)
+            except (TelegramForbiddenError, TelegramBadRequest) as exc:
+                log.warning("an administrator's chat is unreachable: %s", type(exc).__name__)
+
+    def _institution(self, community: str, institution_id: str) -> str:
+        view = self.services.catalogue.communities.get(community)
+        institution = view.institutions.get(institution_id) if view else None
+        return institution.name.get(self._locale_of_group()) if institution else institution_id
+
+    async def _group_lost_notice(self, item: Item) -> None:
+        p = item.payload
+        with self._speaking(self._locale_of_group()):
+            text = "⚠️ " + _(
+                "The Telegram group «{group}» of {institution} is unreachable: it was deleted, or the bot was removed "
+                "from it or lost its rights. New requests, messages and consultations for the institution wait; "
+                "nothing is lost.\nTo go on: send /bind_code {community} {code_name}, add the bot to a group (a new "
+                "one or the same) as an administrator and send /bind CODE there. Everything that waits is posted "
+                "there at once."
+            ).format(group=h(p.get("title") or str(p.get("chat_id"))),
+                     institution=h(self._institution(p["community"], p["institution_id"])),
+                     community=h(p["community"]), code_name=h(p["institution_id"]))
+        await self._admins(text)
+
+    async def _lost_notice(self, item: Item) -> None:
+        p = item.payload
+        group = await self.services.requests.group(int(p.get("chat_id") or 0))
+        title = h(group.title if group and group.title else str(p.get("chat_id")))
+        with self._speaking(self._locale_of_group()):
+            if p.get("request_id") is not None:
+                request = await self.services.requests.get(p["request_id"])
+                if request is None:
+                    return
+                subject = _("request No. {number}").format(number=request.public_id)
+            else:
+                subject = _("online consultation No. {number}").format(number=p.get("consultation_id"))
+            if p.get("what") == "topic":
+                text = _("In the group «{group}» the topic of {subject} was deleted. Its card is posted again in a "
+                         "new topic, with what is still on its way; nothing is lost.")
+            else:
+                text = _("In the group «{group}» the card of {subject} was deleted. It is posted again; nothing is "
+                         "lost.")
+            text = "⚠️ " + text.format(group=title, subject=subject)
+        await self._admins(text)
 
     # ----- to the resident --------------------------------------------------------------------------------------
 

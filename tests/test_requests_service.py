@@ -244,8 +244,12 @@ async def test_outbox_holds_without_group_and_releases_on_binding(service, db):
     await box.process_once()
     assert sender.held == ["no_group"] and (await box.counts()) == {"held": 1}
     await bound(service)
-    assert await box.process_once() == 1
-    assert (await box.counts()) == {"sent": 1}
+    # the held card goes out, and with it the row that posts, in order, every card the new group must get
+    assert await box.process_once() == 2
+    assert (await box.counts()) == {"sent": 2}
+    regroup = next(item for item in sender.delivered if item.kind == "regroup")
+    request = (await service.for_resident(100))[0]
+    assert regroup.payload["cards"] == [["r", request.id]]
 
 
 async def test_outbox_unreachable_group_and_blocked_resident(service, db):

@@ -51,6 +51,14 @@ class GroupUnreachable(DeliveryError):
         self.chat_id = chat_id
 
 
+class Defer(DeliveryError):
+    """Not now, and not a failure: something else for the same group must go first (no attempt counted)."""
+
+    def __init__(self, seconds: float, reason: str):
+        super().__init__(reason)
+        self.seconds = seconds
+
+
 class Permanent(DeliveryError):
     """Telegram refused the content itself; retrying will not help."""
 
@@ -174,6 +182,9 @@ class Outbox:
         except RetryAfter as exc:
             self._paused_until = time.monotonic() + exc.seconds
             log.warning("outbox %s: flood limit, everything waits %.0fs", item.id, exc.seconds)
+            await self._reschedule(item, exc.seconds, str(exc), count=False)
+            return False
+        except Defer as exc:
             await self._reschedule(item, exc.seconds, str(exc), count=False)
             return False
         except RecipientBlocked:

@@ -439,7 +439,10 @@ class RequestService:
         raise RequestError("not_found")
 
     async def notify_admins_once(self, request_id: int, target: str, reason: str) -> None:
-        """Tell the administrators once a day per institution that its requests are waiting."""
+        """Tell the administrators once a day per institution that its requests are waiting (not when the
+        institution's group was lost: that notice already said what to do)."""
+        if reason == "no_group" and await self.lost_group_of(target) is not None:
+            return
         async with self.db.transaction() as conn:
             await self._queue(conn, [Outgoing("admin_notice", "admins", {"request_id": request_id, "notice": reason},
                                               dedupe_key=f"{reason}:{target}:{utcnow()[:10]}")], request_id)
@@ -504,12 +507,17 @@ class RequestService:
                 await conn.execute(
                     "INSERT OR IGNORE INTO staff (chat_id, user_id, added_at) VALUES (?, ?, ?)", (chat_id, user_id, now)
                 )
-            # whatever waited for this institution goes out now
+            # whatever waited for this institution goes out now: first the cards, in the order they came,
+            # then what waited in each of them
             target = f"institution:{row['community']}/{row['institution_id']}"
+            cards = await self._cards_to_move(conn, row["community"], row["institution_id"], chat_id, target)
             await conn.execute(
                 "UPDATE outbox SET status = 'pending', next_attempt_at = ? WHERE target = ? AND status = 'held'",
                 (now, target),
             )
+            if cards:
+                await enqueue(conn, [Outgoing("regroup", target, {"chat_id": chat_id, "cards": cards},
+                                              dedupe_key=f"regroup:{chat_id}:{now}")])
         group = await self.group(chat_id)
         assert group is not None
         return group
@@ -523,9 +531,81 @@ class RequestService:
         return await self.group(row["chat_id"]) if row else None
 
     async def mark_group_unreachable(self, chat_id: int) -> None:
-        await self.db.execute(
-            "UPDATE groups SET active = 0, unreachable_at = ? WHERE chat_id = ?", (utcnow(), chat_id)
-        )
+        await self.group_lost(chat_id)
+
+    async def group_lost(self, chat_id: int, why: str = "unreachable") -> bool:
+        """The group was deleted or the bot was removed from it: what is sent to the institution waits from now
+        on, and the administrators are told once what to do. False when it was not the institution's group in
+        use (already lost, or replaced by another one)."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute("SELECT * FROM groups WHERE chat_id = ?", (chat_id,))
+            row = await cursor.fetchone()
+            if row is None or not row["active"]:
+                return False
+            now = utcnow()
+            await conn.execute("UPDATE groups SET active = 0, unreachable_at = ? WHERE chat_id = ?", (now, chat_id))
+            await enqueue(conn, [Outgoing(
+                "group_lost", "admins",
+                {"chat_id": chat_id, "community": row["community"], "institution_id": row["institution_id"],
+                 "title": row["title"], "why": why},
+                dedupe_key=f"group_lost:{chat_id}:{row['bound_at']}",
+            )])
+        return True
+
+    async def lost_group_of(self, target: str) -> Optional[int]:
+        """The chat id of the institution's last group when it was lost and no other group replaced it."""
+        community, _, institution_id = target.removeprefix("institution:").partition("/")
+        row = await self.db.fetchone(
+            "SELECT chat_id, active, unreachable_at FROM groups WHERE community = ? AND institution_id = ? "
+            "ORDER BY bound_at DESC LIMIT 1", (community, institution_id))
+        if row is None or row["active"] or row["unreachable_at"] is None:
+            return None
+        return int(row["chat_id"])
+
+    async def _cards_to_move(self, conn: Connection, community: str, institution_id: str, chat_id: int,
+                             target: str) -> list[list[Any]]:
+        """What a newly bound group must get: the requests and consultations that wait for the institution, and
+        the open ones whose group was lost; oldest first, as [kind, id] ("r" a request, "c" a consultation)."""
+        cursor = await conn.execute(
+            "SELECT DISTINCT request_id, json_extract(payload, '$.consultation_id') AS consultation_id FROM outbox "
+            "WHERE target = ? AND status = 'held'", (target,))
+        held = await cursor.fetchall()
+        held_requests = {r["request_id"] for r in held if r["request_id"] is not None}
+        held_consultations = {r["consultation_id"] for r in held if r["consultation_id"] is not None}
+        cards: list[tuple[str, str, int]] = []
+        cursor = await conn.execute(
+            "SELECT r.id, r.created_at, r.status, r.group_chat_id, g.unreachable_at FROM requests r "
+            "LEFT JOIN groups g ON g.chat_id = r.group_chat_id WHERE r.community = ? AND r.institution_id = ? "
+            "AND (r.group_chat_id IS NULL OR r.group_chat_id != ?)", (community, institution_id, chat_id))
+        for r in await cursor.fetchall():
+            lost = r["unreachable_at"] is not None and r["status"] in ("new", "in_progress")
+            if lost or r["id"] in held_requests:
+                cards.append((r["created_at"], "r", r["id"]))
+        cursor = await conn.execute(
+            "SELECT c.id, c.asked_at, c.status, g.unreachable_at FROM consultations c "
+            "LEFT JOIN groups g ON g.chat_id = c.group_chat_id WHERE c.community = ? AND c.institution_id = ? "
+            "AND (c.group_chat_id IS NULL OR c.group_chat_id != ?)", (community, institution_id, chat_id))
+        for c in await cursor.fetchall():
+            lost = c["unreachable_at"] is not None and c["status"] in ("queued", "active")
+            if lost or c["id"] in held_consultations:
+                cards.append((c["asked_at"], "c", c["id"]))
+        return [[kind, subject] for _at, kind, subject in sorted(cards)]
+
+    async def regroup_waiting(self, target: str) -> bool:
+        """Whether the cards for a newly bound group are still being posted (the rest waits for them)."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM outbox WHERE target = ? AND kind = 'regroup' AND status = 'pending' LIMIT 1", (target,))
+        return row is not None
+
+    async def notify_lost_card(self, request_id: Optional[int], consultation_id: Optional[int], chat_id: int,
+                               what: str, mark: Optional[int]) -> None:
+        """Tell the administrators once that a topic or a card was deleted in a group and is posted again."""
+        subject = f"r{request_id}" if request_id is not None else f"c{consultation_id}"
+        async with self.db.transaction() as conn:
+            await enqueue(conn, [Outgoing(
+                "lost_notice", "admins",
+                {"request_id": request_id, "consultation_id": consultation_id, "chat_id": chat_id, "what": what},
+                dedupe_key=f"lost:{what}:{subject}:{chat_id}:{mark}")], request_id)
 
     async def staff_role(self, chat_id: int, user_id: int) -> Optional[str]:
         row = await self.db.fetchone("SELECT role FROM staff WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))
@@ -566,9 +646,10 @@ class RequestService:
             )
         return len(ids)
 
-    async def purge_closed(self, older_than_days: int) -> int:
+    async def purge_closed(self, older_than_days: int, now: Optional[datetime] = None) -> int:
         """Retention: personal data of requests closed longer ago than the configured period."""
-        limit = (datetime.now(timezone.utc) - timedelta(days=older_than_days)).isoformat(timespec="seconds")
+        now = now or datetime.now(timezone.utc)
+        limit = (now - timedelta(days=older_than_days)).astimezone(timezone.utc).isoformat(timespec="seconds")
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "SELECT id FROM requests WHERE closed_at IS NOT NULL AND closed_at < ? AND purged_at IS NULL", (limit,)

@@ -18,6 +18,7 @@ from bot.services import Services
 from dialogs.common import N_, Routes, h
 from dialogs.requests_view import Staff, institution_name, status_label, topic_of
 from dialogs.resident.requests import read_input
+from dialogs.staff.membership import bot_membership
 
 log = logging.getLogger("bot.staff")
 router = Routes("staff", chats=("group", "supergroup"))
@@ -316,7 +317,9 @@ async def relay_from_group(message: Message, services: Services, bot: Bot, reque
 
 
 def build() -> Router:
-    return router.build()
+    built = router.build()
+    built.my_chat_member.register(bot_membership, F.chat.type.in_({"group", "supergroup"}))
+    return built
 
 
 # ----- the administrator's binding codes ------------------------------------------------------------------------
