@@ -7,6 +7,7 @@ from aiogram import Dispatcher
 from aiogram.types import CallbackQuery, ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
+from bot.storage.db import storage_fault
 from dialogs import resident, staff
 from dialogs.admin import campaigns as admin_campaigns
 from dialogs.admin import ops as admin_ops
@@ -25,17 +26,44 @@ async def stale_button(query: CallbackQuery) -> None:
     await query.answer(_("This button is out of date. Please open the menu again: /menu"), show_alert=True)
 
 
+def storage_note() -> str:
+    """For a resident whose step could not be saved (the database locked, the disk full)."""
+    return _("Sorry, we could not save this right now because of a technical problem on our side. Nothing "
+             "you saw confirmed has been lost. Please try the same step again in a few minutes: press the same "
+             "button or send the same message again.")
+
+
+def storage_note_short() -> str:
+    """The same for staff in a group, and in a button's pop-up."""
+    return _("Not saved because of a technical problem on our side. Nothing was changed. Please try again in a "
+             "few minutes.")
+
+
 async def on_error(event: ErrorEvent) -> bool:
-    log.error("handler failed: %s", type(event.exception).__name__, exc_info=event.exception)
+    fault = storage_fault(event.exception)
+    if fault is not None:  # the database could not take a write: the transaction was rolled back, retry later
+        log.error("handler failed: the database refused (%s): %s", fault, event.exception)
+    else:
+        log.error("handler failed: %s", type(event.exception).__name__, exc_info=event.exception)
     update = event.update
-    target = update.message or (update.callback_query.message if update.callback_query else None)
+    query = update.callback_query
+    target = update.message or (query.message if query else None)
+    private = target is not None and target.chat.type == "private"
     try:
-        if update.callback_query is not None:
-            await update.callback_query.answer()
-        if target is not None and target.chat.type == "private":
+        if query is not None:
+            if fault is not None and not private:
+                await query.answer(storage_note_short(), show_alert=True)
+            else:
+                await query.answer()
+        if target is None:
+            return True
+        if private:
             await target.answer(
-                _("Sorry, something went wrong on our side. Please try again, or open the menu: /menu")
+                storage_note() if fault is not None
+                else _("Sorry, something went wrong on our side. Please try again, or open the menu: /menu")
             )
+        elif fault is not None and update.message is not None:
+            await update.message.reply(storage_note_short())
     except Exception as exc:  # the apology itself may fail when Telegram is unreachable
         log.warning("could not apologise to the user: %s", type(exc).__name__)
     return True

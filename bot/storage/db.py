@@ -12,6 +12,7 @@ import asyncio
 import logging
 import re
 import sqlite3
+import time
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from importlib import resources
@@ -47,6 +48,47 @@ def migrations() -> list[tuple[int, str, str]]:
 
 Row = sqlite3.Row
 IntegrityError = sqlite3.IntegrityError
+
+# Primary result codes (the low byte of an extended one) of a database that cannot take a write now.
+SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN = 5, 6, 10, 13, 14
+SQLITE_NOMEM, SQLITE_READONLY = 7, 8
+BUSY_CODES = {SQLITE_BUSY, SQLITE_LOCKED}
+FAULTS = {
+    SQLITE_BUSY: "busy", SQLITE_LOCKED: "busy", SQLITE_FULL: "full", SQLITE_IOERR: "io", SQLITE_CANTOPEN: "io",
+    SQLITE_NOMEM: "io", SQLITE_READONLY: "io",
+}
+BUSY_STEP = 0.02  # the first pause between attempts to take the write lock; doubled up to BUSY_STEP_MAX
+BUSY_STEP_MAX = 0.25
+SQLITE_WAIT_MS = 20  # how long SQLite itself may block the event loop waiting for a lock
+
+
+def _code(exc: BaseException) -> Optional[int]:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def storage_fault(exc: Optional[BaseException]) -> Optional[str]:
+    """'busy' (locked by someone else), 'full' (database or disk full) or 'io' (disk or file trouble) when
+    `exc`, or an exception it was raised from, is SQLite refusing for a reason that passes with time;
+    None for anything else (a bug, a constraint)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError:
+            kind = FAULTS.get(_code(exc) or -1)
+            if kind is None:  # no result code: go by SQLite's words
+                text = str(exc).lower()
+                kind = ("busy" if "locked" in text or "busy" in text else "full" if "full" in text
+                        else "io" if "disk i/o" in text or "unable to open" in text else None)
+            if kind is not None:
+                return kind
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    code = _code(exc)
+    return code in BUSY_CODES if code is not None else "locked" in str(exc).lower()
 
 
 class Cursor:
@@ -98,21 +140,24 @@ class Connection:
 class Database:
     """One shared connection used from the event loop's thread."""
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, busy_timeout: float = 5.0):
         self.path = str(path)
+        # How long a write waits for another connection's lock, in seconds. The waiting is done here, in
+        # short sleeps on the event loop, not inside SQLite, which would stop every other update meanwhile.
+        self.busy_timeout = busy_timeout
         self._conn: Optional[Connection] = None
         self._write = asyncio.Lock()  # one writer at a time on the shared connection
 
     async def connect(self) -> "Database":
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        raw = sqlite3.connect(self.path, timeout=5.0)
+        raw = sqlite3.connect(self.path, timeout=SQLITE_WAIT_MS / 1000)
         raw.row_factory = sqlite3.Row
         self._conn = Connection(raw)
         await self._conn.execute("PRAGMA journal_mode=WAL")
         await self._conn.execute("PRAGMA synchronous=NORMAL")
         await self._conn.execute("PRAGMA foreign_keys=ON")
-        await self._conn.execute("PRAGMA busy_timeout=5000")
+        await self._conn.execute(f"PRAGMA busy_timeout={SQLITE_WAIT_MS}")
         await self.migrate()
         return self
 
@@ -165,21 +210,56 @@ class Database:
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run one writing statement in its own transaction; return the number of changed rows."""
         async with self._write:
-            cursor = await self.conn.execute(sql, _bind(params))
-            await self.conn.commit()
+            await self._begin()
+            try:
+                cursor = self.conn.raw.execute(sql, _bind(params))
+                self.conn.raw.commit()
+            except BaseException:
+                self._rollback()
+                raise
             return cursor.rowcount
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
-        """Several statements that land together or not at all."""
+        """Several statements that land together or not at all: any failure, the commit's own included
+        (a full disk, a lock), rolls all of them back."""
         async with self._write:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            await self._begin()
             try:
                 yield self.conn
+                self.conn.raw.commit()
             except BaseException:
-                await self.conn.rollback()
+                self._rollback()
                 raise
-            await self.conn.commit()
+
+    async def _begin(self) -> None:
+        """Take the write lock (BEGIN IMMEDIATE). While another connection holds it, try again after short
+        sleeps that let the other updates go on, for up to `busy_timeout` seconds; then the lock's error."""
+        raw = self.conn.raw
+        if raw.in_transaction:  # left open by something that failed halfway: never build on it
+            log.warning("database: an unfinished transaction was rolled back")
+            self._rollback()
+        deadline = time.monotonic() + self.busy_timeout
+        step = BUSY_STEP
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                left = deadline - time.monotonic()
+                if not _is_busy(exc) or left <= 0:
+                    raise
+                await asyncio.sleep(min(step, left))
+                step = min(step * 2, BUSY_STEP_MAX)
+
+    def _rollback(self) -> None:
+        raw = self.conn.raw
+        if not raw.in_transaction:  # SQLite already rolled it back itself (as it may on a full disk)
+            return
+        try:
+            raw.rollback()
+        except sqlite3.Error as exc:  # the connection stays usable; SQLite undoes the rest from the journal
+            log.error("database: rollback failed: %s", exc)
 
     async def close(self) -> None:
         if self._conn is not None:
