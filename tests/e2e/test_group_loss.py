@@ -222,3 +222,48 @@ async def test_a_deleted_card_is_posted_again_on_a_status_change(world: World) -
 
     await eventually(edited)
     assert len(cards_of(await visible(world, group_id), number)) == 1
+
+
+async def test_a_consultation_whose_topic_was_deleted(world: World) -> None:
+    from tests.e2e.test_consultations import TUESDAY_10, ask, buttons_data, line_group
+
+    consult = world.services.consult
+    original = consult.clock
+    consult.clock = lambda: TUESDAY_10  # in the line's hours
+    try:
+        group_id, staff = await line_group(world, "legal")
+        world.allow_errors("message thread not found", chat_id=group_id)
+        person = await world.resident("lutsk", name="Ярослава")
+        after = await world.client.last_id(group_id)
+        await ask(world, person, "Юридичні питання", "Як оформити спадщину після батька?")
+        [card] = await world.client.wait_bot_messages(group_id, after, 1, timeout=8)
+        old_thread = card["message_thread_id"]
+        query = await world.client.press_data(staff.id, card, buttons_data(card, "🙋 Взяти"), chat_id=group_id)
+        await world.client.callback_answer(query)
+        person._absorb(await world.client.wait_bot_messages(person.chat_id, person._last_id, 1, timeout=8))  # joined
+        await world.client.send_text(staff.user, "Які документи у вас є?", chat_id=group_id, thread_id=old_thread)
+        person._absorb(await world.client.wait_bot_messages(person.chat_id, person._last_id, 1, timeout=8))
+
+        await world.client.delete_topic(group_id, old_thread)
+        admin_seen = await world.client.last_id(ADMIN_ID)
+        after = await world.client.last_id(group_id)
+        await person.say("Є свідоцтво про смерть і заповіт", expect=False)
+        again, history, message = await world.client.wait_bot_messages(group_id, after, 3, timeout=8)
+        thread = again["message_thread_id"]
+        assert thread and thread != old_thread
+        assert "Попередню тему видалили" in message_text(again) and "спадщину" in message_text(again)
+        assert buttons(again)[-1] == "✅ Завершити консультацію"
+        assert history["message_thread_id"] == thread and "Які документи у вас є?" in message_text(history)
+        assert message["message_thread_id"] == thread and "заповіт" in message_text(message)
+        consultation = await consult.open_for_resident(person.id)
+        assert consultation.thread_id == thread
+        [notice] = await world.client.wait_bot_messages(ADMIN_ID, admin_seen, 1, timeout=8)
+        assert f"онлайн-консультації № {consultation.id}" in message_text(notice)
+        # the specialist goes on in the new topic
+        mark = person._last_id
+        await world.client.send_text(staff.user, "Тоді до нотаріуса", chat_id=group_id, thread_id=thread)
+        [answer] = await world.client.wait_bot_messages(person.chat_id, mark, 1, timeout=8)
+        assert "нотаріуса" in message_text(answer)
+        await person.say("❌ Завершити консультацію", count=2)
+    finally:
+        consult.clock = original
