@@ -10,7 +10,6 @@ from typing import AsyncIterator, Optional
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
@@ -23,6 +22,7 @@ from bot.catalogue.search import SearchEngine
 from bot.config import PROJECT_ROOT, Settings
 from bot.consult.service import ConsultService
 from bot.delivery.limiter import Limiter, Limits
+from bot.polling import TolerantSession
 from bot.requests.service import RequestService
 from bot.runtime import inbox
 from bot.runtime.middlewares import LocaleMiddleware, ResidentMiddleware, UpdateLogMiddleware
@@ -109,8 +109,8 @@ def make_bot(settings: Settings, token: Optional[str] = None, api_url: Optional[
 
     keep_response_types()
     url = api_url or settings.telegram_api_url
-    session = (AiohttpSession(api=TelegramAPIServer.from_base(url), timeout=settings.api_timeout) if url
-               else AiohttpSession(timeout=settings.api_timeout))
+    session = (TolerantSession(api=TelegramAPIServer.from_base(url), timeout=settings.api_timeout) if url
+               else TolerantSession(timeout=settings.api_timeout))
     return Bot(
         token=token or settings.token or "",
         session=session,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from aiogram import Dispatcher
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import CallbackQuery, ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
@@ -39,7 +40,16 @@ def storage_note_short() -> str:
              "few minutes.")
 
 
+def chat_gone(exc: Exception) -> bool:
+    """The answer cannot reach the chat: the person blocked the bot, the bot left the group, the chat is no more."""
+    return isinstance(exc, TelegramForbiddenError) or (
+        isinstance(exc, TelegramBadRequest) and "chat not found" in exc.message)
+
+
 async def on_error(event: ErrorEvent) -> bool:
+    if chat_gone(event.exception):  # nobody there to apologise to, and nothing wrong with the bot
+        log.warning("an answer could not reach its chat: %s", event.exception)
+        return True
     fault = storage_fault(event.exception)
     if fault is not None:  # the database could not take a write: the transaction was rolled back, retry later
         log.error("handler failed: the database refused (%s): %s", fault, event.exception)

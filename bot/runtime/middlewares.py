@@ -8,6 +8,7 @@ from typing import Any, Awaitable, Callable, Optional
 from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update, User
+from aiogram.types.update import UpdateTypeLookupError
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
 from bot.config import LOCALES
@@ -19,7 +20,10 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 def update_kind(update: Update) -> str:
     """The update's type plus a coarse, non-personal detail (a command name or 'text')."""
-    kind = update.event_type
+    try:
+        kind = update.event_type
+    except UpdateTypeLookupError:  # a kind of update newer than this aiogram: nothing handles it
+        return "unknown"
     message = update.message
     if message is not None:
         if message.text and message.text.startswith("/"):

@@ -1,0 +1,67 @@
+"""Polling that survives an update it cannot read.
+
+aiogram reads a whole getUpdates answer as one list: a single update that does not follow the Bot API
+(a field missing, a wrong type) fails the list, the offset never moves past it, and polling retries the
+same answer for ever while every later update waits. Here such an update is logged (its id and what is
+wrong, never its content) and left out; the others are handled, and the offset moves past the bad one.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.exceptions import ClientDecodeError
+from aiogram.methods import GetUpdates
+from aiogram.methods.base import Response
+from aiogram.types import Update
+from pydantic import ValidationError
+
+log = logging.getLogger("bot.polling")
+REMEMBERED = 1000  # ids of skipped updates kept, so that each is logged once
+
+
+class TolerantSession(AiohttpSession):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.skipped: set[int] = set()
+
+    def check_response(self, bot: Any, method: Any, status_code: int, content: str) -> Response[Any]:
+        try:
+            return super().check_response(bot, method, status_code, content)
+        except ClientDecodeError:
+            if not isinstance(method, GetUpdates):
+                raise
+            answer = self._readable_updates(bot, method, content)
+            if answer is None:
+                raise
+            return answer
+
+    def _readable_updates(self, bot: Any, method: GetUpdates, content: str) -> Response[list[Update]] | None:
+        try:
+            data = self.json_loads(content)
+        except Exception:  # noqa: BLE001 - not JSON at all: aiogram's own error stands
+            return None
+        if not isinstance(data, dict) or data.get("ok") is not True or not isinstance(data.get("result"), list):
+            return None
+        updates: list[Update] = []
+        last_skipped = None
+        for raw in data["result"]:
+            try:
+                updates.append(Update.model_validate(raw, context={"bot": bot}))
+            except ValidationError as exc:
+                update_id = raw.get("update_id") if isinstance(raw, dict) else None
+                if not isinstance(update_id, int):
+                    continue  # Telegram always numbers updates; nothing to confirm
+                last_skipped = update_id if last_skipped is None else max(last_skipped, update_id)
+                if update_id not in self.skipped:
+                    if len(self.skipped) >= REMEMBERED:
+                        self.skipped.clear()
+                    self.skipped.add(update_id)
+                    where = ".".join(str(part) for part in exc.errors()[0]["loc"][:4]) if exc.errors() else "?"
+                    log.warning("update=%s skipped: not a valid Bot API update (%d problem(s), first at %s)",
+                                update_id, exc.error_count(), where)
+        if last_skipped is not None and all(update.update_id < last_skipped for update in updates):
+            # aiogram confirms up to the last update it is given; past a bad last one, the offset moves here
+            method.offset = last_skipped + 1
+        return Response[list[Update]](ok=True, result=updates)
