@@ -491,9 +491,9 @@ class ConsultService:
                 "resident_id = NULL WHERE resident_id = ?", (resident_id,))
         return len(ids)
 
-    async def purge_ended(self, older_than_days: int) -> int:
+    async def purge_ended(self, older_than_days: int, now: Optional[datetime] = None) -> int:
         """Retention: transcripts of consultations that ended longer ago than the configured period."""
-        limit = utc(self.clock() - timedelta(days=older_than_days))
+        limit = utc((now or self.clock()) - timedelta(days=older_than_days))
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "SELECT id FROM consultations WHERE ended_at IS NOT NULL AND ended_at < ? AND purged_at IS NULL",

@@ -4,15 +4,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
-
-from bot.storage.db import utcnow
+from typing import TYPE_CHECKING, Callable, Optional
 
 if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger("bot.housekeeping")
 EVERY_SECONDS = 30
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 async def remind(services: "Services") -> int:
@@ -46,16 +49,21 @@ async def consultation_clock(services: "Services") -> int:
 UPDATES_KEPT_DAYS = 7  # polling hands an update again only shortly after a crash
 
 
-async def daily(services: "Services") -> int:
-    """Retention of personal data, and forgetting update ids too old to come back."""
-    purged = await services.requests.purge_closed(services.settings.retention_days)
-    purged += await services.consult.purge_ended(services.settings.retention_days)
-    old = (datetime.now(timezone.utc) - timedelta(days=UPDATES_KEPT_DAYS)).isoformat(timespec="seconds")
+async def daily(services: "Services", now: Optional[datetime] = None) -> int:
+    """Retention of personal data (requests closed and consultations ended more than RETENTION_DAYS before
+    `now`), and forgetting update ids too old to come back."""
+    now = now or system_clock()
+    purged = await services.requests.purge_closed(services.settings.retention_days, now=now)
+    purged += await services.consult.purge_ended(services.settings.retention_days, now=now)
+    old = (now - timedelta(days=UPDATES_KEPT_DAYS)).isoformat(timespec="seconds")
     await services.db.execute("DELETE FROM processed_updates WHERE at < ?", (old,))
     return purged
 
 
-async def housekeeping(services: "Services", stop: asyncio.Event, every: float = EVERY_SECONDS) -> None:
+async def housekeeping(services: "Services", stop: asyncio.Event, every: float = EVERY_SECONDS,
+                       clock: Clock = system_clock) -> None:
+    """Every `every` seconds: the consultation line's clock and reminders; once a day (UTC, and at start) the
+    retention purge. `clock` tells the date the daily work goes by."""
     last_purge = ""
     while not stop.is_set():
         try:
@@ -63,12 +71,13 @@ async def housekeeping(services: "Services", stop: asyncio.Event, every: float =
             reminded = await remind(services)
             if reminded:
                 log.info("reminded about %d request(s)", reminded)
-            today = utcnow()[:10]
+            now = clock()
+            today = now.astimezone(timezone.utc).date().isoformat()
             if today != last_purge:
-                purged = await daily(services)
+                purged = await daily(services, now)
                 last_purge = today
                 if purged:
-                    log.info("retention: removed personal data of %d closed request(s)", purged)
+                    log.info("retention: removed personal data of %d closed request(s) and consultation(s)", purged)
         except Exception:
             log.exception("housekeeping failed")
         try:

@@ -6,10 +6,11 @@ from typing import Optional
 from aiogram import F
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot import privacy
 from bot.services import Services
 from bot.storage.residents import Resident
 from dialogs.common import (
@@ -26,7 +27,7 @@ from dialogs.common import (
     main_menu,
     nav_row,
 )
-from dialogs.resident import links
+from dialogs.resident import links, mydata
 from dialogs.resident.subscriptions import offer_subscriptions
 
 router = Routes("resident.start")
@@ -214,9 +215,29 @@ async def _show_settings(message: Message, services: Services, resident: Optiona
         lines.append(_("Community: {name}").format(name=h(community_name(services, slug) or "—")))
         rows.append([button(_("🏘 Change community"), "set_comm")])
     rows.append([button(_("🔔 News I receive"), "subs")])
+    rows.append([button(_("📄 My data"), "mydata")])
     rows.append([button(_("🗑 Delete my data"), "del")])
     rows.append(nav_row())
     await message.answer("\n".join(lines), reply_markup=keyboard(rows))
+
+
+@router.callback_query(Nav.filter(F.screen == "mydata"))
+async def my_data(query: CallbackQuery, services: Services) -> None:
+    """Everything stored about the resident: a text file to read and the same as JSON."""
+    await query.answer(_("Gathering your data…"))
+    data = await privacy.collect(services.db, query.from_user.id)
+    text = mydata.render(data, services.catalogue, services.settings.tz)
+    day = data["exported_at"][:10]
+    name, content = privacy.packed(f"my-data-{day}.txt", text.encode("utf-8"))
+    caption = _("📄 Your data: everything the bot keeps about you (requests, consultations, bookings, settings), "
+                "as a text file.")
+    if privacy.is_empty(data):
+        caption += "\n" + _("Apart from your language and community, nothing is stored.")
+    caption += "\n\n" + _("To delete it: ⚙️ Settings → 🗑 Delete my data.")
+    await query.message.answer_document(BufferedInputFile(content, filename=name), caption=caption)
+    name, content = privacy.packed(f"my-data-{day}.json", privacy.to_json(data))
+    await query.message.answer_document(BufferedInputFile(content, filename=name),
+                                        caption=_("The same data in JSON, for computer programs."))
 
 
 @router.callback_query(Nav.filter(F.screen == "del"))
