@@ -160,3 +160,17 @@ def test_what_counts_as_a_fault() -> None:
             raise RuntimeError("wrapped") from inner
     except RuntimeError as outer:
         assert storage_fault(outer) == "busy"
+
+
+async def test_writers_queued_behind_a_lock_give_up_together(tmp_path) -> None:
+    db = await fresh(tmp_path, busy_timeout=0.4)
+    other = holder(db)
+    started = time.monotonic()
+    results = await asyncio.gather(*(db.execute("INSERT INTO t VALUES ('a')") for _ in range(5)),
+                                   return_exceptions=True)
+    spent = time.monotonic() - started
+    assert all(storage_fault(r) == "busy" for r in results)
+    assert spent < 1.2  # not 5 x 0.4 s one after another
+    other.rollback()
+    other.close()
+    await db.close()

@@ -18,7 +18,7 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextR
 from aiogram.methods import GetUpdates
 from aiogram.types import TelegramObject, Update
 
-from bot.storage.db import Database, utcnow
+from bot.storage.db import Database, storage_fault, utcnow
 
 log = logging.getLogger("bot.inbox")
 MAX_ATTEMPTS = 3  # an update that took the process down this many times is set aside
@@ -34,11 +34,20 @@ class KeepUpdates(BaseRequestMiddleware):
         result = await make_request(bot, method)
         if isinstance(method, GetUpdates) and result:
             now = utcnow()
-            async with self.db.transaction() as conn:
-                for update in result:
-                    payload = update.model_dump_json(exclude_none=True, exclude_unset=True)
-                    await conn.execute("INSERT OR IGNORE INTO inbox (update_id, payload, received_at) "
-                                       "VALUES (?, ?, ?)", (update.update_id, payload, now))
+            try:
+                async with self.db.transaction() as conn:
+                    for update in result:
+                        payload = update.model_dump_json(exclude_none=True, exclude_unset=True)
+                        await conn.execute("INSERT OR IGNORE INTO inbox (update_id, payload, received_at) "
+                                           "VALUES (?, ?, ?)", (update.update_id, payload, now))
+            except Exception as exc:
+                fault = storage_fault(exc)
+                if fault is None:
+                    raise
+                # The database is locked or full: handle the batch anyway (its handlers tell people to try
+                # again) rather than stop taking updates until it recovers; only kill -9 could lose it now.
+                log.warning("inbox: a batch of %d update(s) not kept (%s); handled without a copy", len(result),
+                            fault)
         return result
 
 

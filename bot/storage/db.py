@@ -209,8 +209,9 @@ class Database:
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run one writing statement in its own transaction; return the number of changed rows."""
+        deadline = time.monotonic() + self.busy_timeout  # the queue for the write lock counts as waiting too
         async with self._write:
-            await self._begin()
+            await self._begin(deadline)
             try:
                 cursor = self.conn.raw.execute(sql, _bind(params))
                 self.conn.raw.commit()
@@ -223,8 +224,9 @@ class Database:
     async def transaction(self) -> AsyncIterator[Connection]:
         """Several statements that land together or not at all: any failure, the commit's own included
         (a full disk, a lock), rolls all of them back."""
+        deadline = time.monotonic() + self.busy_timeout
         async with self._write:
-            await self._begin()
+            await self._begin(deadline)
             try:
                 yield self.conn
                 self.conn.raw.commit()
@@ -232,14 +234,15 @@ class Database:
                 self._rollback()
                 raise
 
-    async def _begin(self) -> None:
+    async def _begin(self, deadline: float) -> None:
         """Take the write lock (BEGIN IMMEDIATE). While another connection holds it, try again after short
-        sleeps that let the other updates go on, for up to `busy_timeout` seconds; then the lock's error."""
+        sleeps that let the other updates go on, until `deadline` (at least once); then the lock's error.
+        The deadline is set before queueing for `_write`, so writers queued behind one that waits for a
+        lock held elsewhere give up with it instead of waiting `busy_timeout` each in turn."""
         raw = self.conn.raw
         if raw.in_transaction:  # left open by something that failed halfway: never build on it
             log.warning("database: an unfinished transaction was rolled back")
             self._rollback()
-        deadline = time.monotonic() + self.busy_timeout
         step = BUSY_STEP
         while True:
             try:
