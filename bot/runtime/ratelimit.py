@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Awaitable, Callable, Hashable, Optional
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Dispatcher
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import Chat, TelegramObject, Update, User
 from aiogram.utils.i18n import I18n, ngettext
@@ -194,3 +194,11 @@ class RateLimitMiddleware(BaseMiddleware):
         code = (user.language_code or "").split("-")[0].lower()
         return code if code in LOCALES else self.default_locale
 
+
+
+def installed(dispatcher: Dispatcher) -> Optional[RateLimiter]:
+    """The limiter a dispatcher's updates go through, if any."""
+    for middleware in dispatcher.update.outer_middleware:
+        if isinstance(middleware, RateLimitMiddleware):
+            return middleware.limiter
+    return None
