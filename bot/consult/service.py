@@ -327,6 +327,8 @@ class ConsultService:
     async def convert(self, chat_id: int, consultation_id: int, staff_id: int, label: str):
         """Turn the consultation into an ordinary request, keeping the transcript."""
         consultation = await self.for_group(chat_id, consultation_id)
+        if not consultation.open:  # a stale or repeated press must not make a second request
+            raise RequestError("closed")
         if consultation.resident_id is None:
             raise RequestError("no_resident")
         request = await self.request_from(consultation, "converted")

@@ -9,7 +9,14 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from aiogram.types import (
+    CallbackQuery,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from aiogram.utils.i18n import gettext as _
 
 from bot.requests.models import MAX_DESCRIPTION, Request
@@ -111,6 +118,10 @@ async def bind(message: Message, command: CommandObject, services: Services) -> 
 @router.message(Command("role"))
 async def role(message: Message, command: CommandObject, services: Services, bot: Bot) -> None:
     if not await is_member(bot, message.chat.id, message.from_user.id, services):
+        return
+    group = await services.requests.group(message.chat.id)
+    if group is None or not group.active:
+        await message.answer(reason_text("group_not_bound"))
         return
     text = (command.args or "").strip()[:60]
     if not text:
@@ -316,8 +327,18 @@ async def relay_from_group(message: Message, services: Services, bot: Bot, reque
     services.wake_outbox()
 
 
+async def member_changed(event: ChatMemberUpdated, services: Services) -> None:
+    """Someone left the group or was removed from it: the trusted "member" answer is dropped at once. (Telegram
+    tells a bot about others' membership only where the bot is an administrator; elsewhere the answer runs out
+    within MEMBER_TTL.)"""
+    if event.new_chat_member.status not in MEMBER_STATUSES or (
+            event.new_chat_member.status == "restricted" and not getattr(event.new_chat_member, "is_member", True)):
+        services.members_until.pop((event.chat.id, event.new_chat_member.user.id), None)
+
+
 def build() -> Router:
     built = router.build()
+    built.chat_member.register(member_changed)
     built.my_chat_member.register(bot_membership, F.chat.type.in_({"group", "supergroup"}))
     return built
 
@@ -331,6 +352,10 @@ admin = Routes("admin.bind", chats=None)
 async def bind_code(message: Message, command: CommandObject, services: Services) -> None:
     if not services.is_admin(message.from_user.id):
         await message.answer(_("This command is for the community's administrators."))
+        return
+    if message.chat.type != "private" and message.chat.id != services.settings.admin_chat_id:
+        # a code binds any group to the institution: it is not shown where others read it
+        await message.answer(_("Please use this command in a private chat with the bot."))
         return
     args = (command.args or "").split()
     served = services.served
