@@ -68,12 +68,16 @@ class CampaignEngine:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
-        recovered = await self.service.recover()
-        if recovered:
-            log.warning("%d campaign message(s) were being sent when the bot stopped; not sent again", recovered)
+        recovered = False  # done in the loop, so that a database locked at start is only a later start
         while not stop.is_set():
             self._wake.clear()
             try:
+                if not recovered:
+                    caught = await self.service.recover()
+                    recovered = True
+                    if caught:
+                        log.warning("%d campaign message(s) were being sent when the bot stopped; not sent again",
+                                    caught)
                 for campaign in await self.service.due_to_start():
                     await self._start(campaign)
                 running = await self.service.running()
