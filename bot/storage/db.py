@@ -151,14 +151,16 @@ class Database:
     async def connect(self) -> "Database":
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        raw = sqlite3.connect(self.path, timeout=SQLITE_WAIT_MS / 1000)
+        # Opening may wait inside SQLite (another process recovering the log, or migrating): nothing else
+        # runs yet. Afterwards SQLite itself waits only briefly, and the waiting is done here.
+        raw = sqlite3.connect(self.path, timeout=max(self.busy_timeout, SQLITE_WAIT_MS / 1000))
         raw.row_factory = sqlite3.Row
         self._conn = Connection(raw)
         await self._conn.execute("PRAGMA journal_mode=WAL")
         await self._conn.execute("PRAGMA synchronous=NORMAL")
         await self._conn.execute("PRAGMA foreign_keys=ON")
-        await self._conn.execute(f"PRAGMA busy_timeout={SQLITE_WAIT_MS}")
         await self.migrate()
+        await self._conn.execute(f"PRAGMA busy_timeout={SQLITE_WAIT_MS}")
         return self
 
     @property
@@ -202,10 +204,34 @@ class Database:
         return str(row[0])
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Optional[sqlite3.Row]:
-        return self.conn.raw.execute(sql, _bind(params)).fetchone()
+        try:
+            return self.conn.raw.execute(sql, _bind(params)).fetchone()
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            return (await self._read_again(sql, params)).fetchone()
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        return self.conn.raw.execute(sql, _bind(params)).fetchall()
+        try:
+            return self.conn.raw.execute(sql, _bind(params)).fetchall()
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            return (await self._read_again(sql, params)).fetchall()
+
+    async def _read_again(self, sql: str, params: Iterable[Any]) -> sqlite3.Cursor:
+        """A read refused as busy (WAL mode lets reads pass writers, but not, say, another process recovering
+        the log after a crash): try again after short sleeps for up to `busy_timeout` seconds."""
+        deadline = time.monotonic() + self.busy_timeout
+        step = BUSY_STEP
+        while True:
+            await asyncio.sleep(min(step, max(0.0, deadline - time.monotonic())))
+            step = min(step * 2, BUSY_STEP_MAX)
+            try:
+                return self.conn.raw.execute(sql, _bind(params))
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() >= deadline:
+                    raise
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run one writing statement in its own transaction; return the number of changed rows."""
