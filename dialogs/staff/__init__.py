@@ -5,7 +5,7 @@ import logging
 import time
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -165,7 +165,12 @@ async def card_action(query: CallbackQuery, callback_data: Staff, state: FSMCont
     if action == "cancel":
         await state.clear()
         await query.answer()
-        await query.message.edit_text(_("Cancelled."))
+        if query.message.text != _("Cancelled."):  # pressed again: it already says so
+            try:
+                await query.message.edit_text(_("Cancelled."))
+            except TelegramBadRequest as exc:  # two quick taps: the first one has changed it meanwhile
+                if "message is not modified" not in str(exc):
+                    raise
         return
     try:
         request = await services.requests.for_group(chat_id, callback_data.rid)
