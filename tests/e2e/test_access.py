@@ -329,6 +329,11 @@ async def cast(world_once: World):
 
     yield cast
 
+    for cid in cast.cid.values():  # nothing of this module stays in a line's queue for the tests after it
+        left = await consult.get(cid)
+        if left is not None and left.open and left.resident_id is not None:
+            await consult.end_by_resident(left.resident_id)
+    world.services.wake_outbox()
     consult.clock = original_clock
     limiter.configure(limits)
     logging.getLogger("bot").removeHandler(errors)
