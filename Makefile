@@ -7,13 +7,17 @@ STAMP  := $(VENV)/.installed
 PO     := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO     := $(PO:.po=.mo)
 
-.PHONY: run test setup locales extract check-data bench browser lint clean
+.PHONY: run test soak setup locales extract check-data bench browser lint clean
 
 run: setup
 	$(PY) -m bot run
 
 test: setup browser
 	$(PY) -m pytest
+
+# the long fault, kill -9, fuzz and flood runs (a quarter of an hour); prints the figures
+soak: setup
+	$(PY) benchmarks/soak.py
 
 setup: $(STAMP) $(MO)
 

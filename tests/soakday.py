@@ -50,8 +50,8 @@ class Plan:
     talkers: int = 2  # on the consultation line
     recipients: int = 300  # of the campaign
     alive: tuple[float, float] = (1.5, 4.0)  # seconds the bot lives between two kills
-    faults: list[dict[str, Any]] = field(default_factory=list)  # Bot API faults switched on during the day
-    fault_seconds: float = 0.0  # how long the day goes on after the last kill while faults are active
+    faults: list[dict[str, Any]] = field(default_factory=list)  # Bot API faults, one after another (see faults.py)
+    background: list[dict[str, Any]] = field(default_factory=list)  # faults on all day long (e.g. a share of 500s)
     seed: int = 2026
 
 
@@ -213,8 +213,9 @@ class Day:
         return self.report
 
     async def killer(self) -> None:
-        for fault in self.plan.faults:
-            await self.client.fault(**fault)
+        for fault in self.plan.background:
+            await self.client.fault(**{"seconds": 24 * 3600, **fault})
+        faults = asyncio.create_task(self.fault_schedule())
         for _ in range(self.plan.kills):
             await asyncio.sleep(self.rng.uniform(*self.plan.alive))
             self.alive.clear()
@@ -226,8 +227,15 @@ class Day:
             await self.client.wait_bot_ready(timeout=60, bot_id=BOT_ID)
             self.down.append((killed, time.monotonic() + 1.0))
             self.alive.set()
-        await asyncio.sleep(self.plan.fault_seconds or self.rng.uniform(*self.plan.alive))
+        await faults
+        await asyncio.sleep(self.rng.uniform(*self.plan.alive))
         await self.client.clear_faults()
+
+    async def fault_schedule(self) -> None:
+        """The Bot API's bad moments, one after another (each for its `seconds`)."""
+        for fault in self.plan.faults:
+            await self.client.fault(**fault)
+            await asyncio.sleep(float(fault.get("seconds") or 0) + 2.0)
 
     # --- the people ------------------------------------------------------------------------------------------
 

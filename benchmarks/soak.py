@@ -1,0 +1,132 @@
+"""The long reliability runs (`make soak`): everything goes to the local sandbox on 127.0.0.1.
+
+1. A scripted day with kill -9 of the bot at 20 random moments (residents filing requests, staff answering,
+   consultations, a campaign), plus a share of failing Bot API calls all day.
+2. A day without kills in which the Bot API answers 429 to everything for a minute, then 500s, dropped
+   connections and time-outs.
+3. The update fuzzer with thousands of updates (tests/e2e/test_fuzz.py, FUZZ_UPDATES).
+4. A flood: residents sending 100+ messages in a few seconds while others are measured (benchmarks/flood.py).
+
+Prints: updates handled, faults injected, kills survived, requests lost, duplicates, unhandled errors and p99
+latency for unaffected residents; exits non-zero if anything was lost, doubled or unhandled.
+
+    .venv/bin/python benchmarks/soak.py [--kills 20] [--fuzz 3000] [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.soakday import Plan, Report, run_day  # noqa: E402
+
+SENDS = ["sendMessage", "editMessageText", "answerCallbackQuery", "createForumTopic", "copyMessage", "sendPhoto",
+         "sendDocument"]
+
+
+def kill_day(kills: int) -> Plan:
+    return Plan(kills=kills, residents=6, talkers=2, recipients=600, seed=2026,
+                background=[{"kind": "500", "share": 0.05, "methods": SENDS},
+                            {"kind": "close", "share": 0.03, "methods": SENDS}])
+
+
+def fault_day(minute: float) -> Plan:
+    return Plan(kills=0, residents=6, talkers=2, recipients=300, seed=2027, faults=[
+        {"kind": "429", "seconds": minute, "retry_after": 5},
+        {"kind": "500", "seconds": 20, "share": 0.5},
+        {"kind": "502", "seconds": 10, "share": 0.5},
+        {"kind": "close", "seconds": 20, "share": 0.3},
+        {"kind": "timeout", "seconds": 20, "share": 0.3, "hang": 3},
+    ])
+
+
+def show(title: str, report: Report, seconds: float) -> None:
+    print(f"\n== {title} ({seconds:.0f} s)")
+    for line in report.lines() + report.details[:6] + report.error_lines:
+        print("  " + line)
+    if len(report.details) > 6:
+        print(f"  … and {len(report.details) - 6} more slow or uneven steps")
+
+
+def run_child(title: str, command: list[str], env: dict[str, str], pattern: str,
+              summary: str = "") -> tuple[str, int]:
+    """Run a part in its own process; return its summary line (matched by `pattern`) and exit code."""
+    print(f"\n== {title}: {' '.join(command)}", flush=True)
+    started = time.monotonic()
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    lines = [line for line in done.stdout.splitlines() if re.search(pattern, line)]
+    for line in lines:
+        print("  " + line.strip())
+    lines = [line for line in lines if re.search(summary, line)] if summary else lines
+    if done.returncode:
+        print(done.stdout[-3000:], done.stderr[-2000:])
+    print(f"  ({time.monotonic() - started:.0f} s, exit {done.returncode})")
+    return (lines[-1] if lines else ""), done.returncode
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--minute", type=float, default=60.0, help="seconds of 429 for every call")
+    parser.add_argument("--fuzz", type=int, default=3000, help="updates the fuzzer sends")
+    parser.add_argument("--quick", action="store_true", help="a short run to try the script")
+    args = parser.parse_args()
+    if args.quick:
+        args.kills, args.minute, args.fuzz = 3, 10.0, 300
+    folder = Path(tempfile.mkdtemp(prefix="soak-"))
+    print(f"soak run; logs and databases in {folder}")
+
+    reports: list[Report] = []
+    for title, plan in (("kill -9 day", kill_day(args.kills)), ("failing Bot API day", fault_day(args.minute))):
+        place = folder / title.split()[0].replace("-", "")
+        place.mkdir()
+        started = time.monotonic()
+        report = asyncio.run(run_day(plan, place))
+        show(title, report, time.monotonic() - started)
+        reports.append(report)
+
+    python = str(Path(sys.executable))
+    env = {**os.environ, "FUZZ_UPDATES": str(args.fuzz)}
+    fuzz_line, fuzz_code = "", 0
+    if (ROOT / "tests" / "e2e" / "test_fuzz.py").exists():
+        fuzz_line, fuzz_code = run_child("fuzzer", [python, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
+                                                    "tests/e2e/test_fuzz.py"], env, r"^\s*fuzz:|passed|failed")
+    flood_line, flood_code = "", 0
+    if (ROOT / "benchmarks" / "flood.py").exists():
+        flood_line, flood_code = run_child("flood", [python, "benchmarks/flood.py"], dict(os.environ),
+                                           r"p99|flood|baseline", summary=r"^\s*\d+ flooding")
+
+    fuzz = dict(re.findall(r"(\w+)=(\d+)", fuzz_line))
+    updates = sum(r.updates for r in reports) + int(fuzz.get("handled", 0))
+    faults = sum(r.faults for r in reports)
+    lost = sum(r.lost for r in reports)
+    duplicates = sum(r.duplicates for r in reports)
+    errors = sum(r.errors for r in reports) + int(fuzz.get("errors", 0))
+    kill_report = reports[0]
+    print("\n== soak summary")
+    print(f"  updates handled: {updates}")
+    print(f"  faults injected: {faults}")
+    print(f"  kills survived: {kill_report.kills} of {args.kills}")
+    print(f"  requests lost: {lost}")
+    print(f"  duplicates: {duplicates}")
+    print(f"  unhandled errors: {errors}")
+    print(f"  p99 latency for unaffected residents: {kill_report.p(0.99):.0f} ms between restarts "
+          f"(kill day, {len(kill_report.latencies)} steps)")
+    if flood_line:
+        print(f"  p99 for the others while residents flood (phase, steps, p50, p95, p99 ms, ratios to no flood): "
+              f"{' '.join(flood_line.split())}")
+    failed = lost or duplicates or errors or fuzz_code or flood_code or kill_report.kills != args.kills
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
