@@ -11,7 +11,8 @@ Every test module here runs in the package's event loop:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -300,3 +301,45 @@ def texts(messages: Iterable[Message]) -> list[str]:
 
 def buttons(message: Message | None) -> list[str]:
     return [b["text"] for b in inline_buttons(message)]
+
+
+# ----- every log record of the package, for the scan in test_zz_logs.py --------------------------------------
+
+LOG_RECORDS: list[tuple[str, str, str]] = []  # (logger, level, the record as it would be printed)
+SANDBOXES: list[Sandbox] = []  # every sandbox started in the package: what people typed is read from them
+
+
+class KeepRecords(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:  # a broken format string: keep what is there
+            text = f"{record.msg!r} % {record.args!r}"
+        if record.exc_info:
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+        if record.stack_info:
+            text += "\n" + record.stack_info
+        LOG_RECORDS.append((record.name, record.levelname, text))
+
+
+@pytest.fixture(scope="package", autouse=True)
+def keep_log_records() -> Iterator[None]:
+    """All loggers, DEBUG and up, from the first e2e test to the last; sandboxes are remembered as they start."""
+    root = logging.getLogger()
+    handler = KeepRecords(logging.DEBUG)
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    original_start = Sandbox.start
+
+    async def start(self: Sandbox, *args: Any, **kwargs: Any) -> Sandbox:
+        SANDBOXES.append(self)
+        return await original_start(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Sandbox, "start", start)
+        try:
+            yield
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(level)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.requests.models import Draft
+from bot.runtime import housekeeping as housekeeping_module
 from bot.runtime.housekeeping import housekeeping
 from bot.sandbox.client import message_text
 from tests.e2e.conftest import Person, World
@@ -189,7 +190,15 @@ class Clock:
         raise AssertionError("the housekeeping loop did not run")
 
 
-async def test_retention_purges_on_the_daily_timer(world: World, line_clock) -> None:
+async def nothing(services: Any) -> int:
+    return 0
+
+
+async def test_retention_purges_on_the_daily_timer(world: World, line_clock, monkeypatch) -> None:
+    # only the daily part of the loop: its reminders and the consultation line's clock, run many times a second
+    # here, would reach other tests' requests and groups
+    monkeypatch.setattr(housekeeping_module, "remind", nothing)
+    monkeypatch.setattr(housekeeping_module, "consultation_clock", nothing)
     services = world.services
     days = services.settings.retention_days
     person = await world.resident("lutsk", name="Орися")
