@@ -9,8 +9,8 @@ visible in the chat, is measured for a while with nobody flooding (the baseline)
 1, 3 and 5 other residents each send ``--messages`` texts as fast as one connection can. The figures
 are given for the whole measured time and for the first 3 s of the flood (the sandbox takes the
 messages in under a second; the bot gets through them in the seconds after), with their ratio to the
-baseline. A warm-up of ordinary steps comes first and is not counted. After each flood the flooders' chats are read: how many of their messages were answered and
-how many notes they got.
+baseline. A warm-up of ordinary steps comes first and is not counted. After each flood the flooders'
+chats are read: how many of their messages were answered and how many notes they got.
 
     .venv/bin/python benchmarks/flood.py                      # 100 residents, floods of 1, 3, 5 x 120
     .venv/bin/python benchmarks/flood.py --without-limit      # the same with RATE_LIMIT_PER_MINUTE=0
@@ -232,7 +232,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--residents", type=int, default=100)
     parser.add_argument("--flooders", type=int, nargs="+", default=[1, 3, 5])
     parser.add_argument("--messages", type=int, default=120, help="messages each flooder sends")
-    parser.add_argument("--seconds", type=float, default=15.0, help="measured time of each phase")
+    parser.add_argument("--seconds", type=float, default=12.0, help="measured time of each phase")
     parser.add_argument("--think", type=float, default=3.0, help="seconds between an ordinary resident's steps")
     parser.add_argument("--warmup", type=float, default=10.0, help="unmeasured seconds of ordinary steps first")
     parser.add_argument("--timeout", type=float, default=20.0)
