@@ -324,12 +324,15 @@ class KeepRecords(logging.Handler):
 
 @pytest.fixture(scope="package", autouse=True)
 def keep_log_records() -> Iterator[None]:
-    """All loggers, DEBUG and up, from the first e2e test to the last; sandboxes are remembered as they start."""
-    root = logging.getLogger()
+    """All loggers, DEBUG and up, from the first e2e test to the last; sandboxes are remembered as they start.
+    The sandbox's own line per Bot API call (it stands for Telegram, not the bot) stays at INFO: at DEBUG it
+    would slow the timing-sensitive tests."""
+    root, sandbox_log = logging.getLogger(), logging.getLogger("bot.sandbox")
     handler = KeepRecords(logging.DEBUG)
-    level = root.level
+    level, sandbox_level = root.level, sandbox_log.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
+    sandbox_log.setLevel(logging.INFO)
     original_start = Sandbox.start
 
     async def start(self: Sandbox, *args: Any, **kwargs: Any) -> Sandbox:
@@ -343,3 +346,4 @@ def keep_log_records() -> Iterator[None]:
         finally:
             root.removeHandler(handler)
             root.setLevel(level)
+            sandbox_log.setLevel(sandbox_level)
