@@ -201,7 +201,9 @@ async def run_polling(app: App, bot: Bot, stop: Optional[asyncio.Event] = None) 
     try:
         async with serving(app, bot, "polling"):
             inbox.attach(bot, app.services.db)
-            await inbox.replay(bot, app.dispatcher, app.services.db)
+            # what the previous run took but did not finish goes alongside the new updates, never before them:
+            # one of them waiting for Telegram must not keep the bot from listening
+            replaying = asyncio.create_task(inbox.replay(bot, app.dispatcher, app.services.db), name="inbox replay")
             polling = asyncio.create_task(
                 app.dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=10)
             )
@@ -214,6 +216,8 @@ async def run_polling(app: App, bot: Bot, stop: Optional[asyncio.Event] = None) 
                 if not polling.done():
                     await app.dispatcher.stop_polling()
                     await polling
+            await asyncio.wait({replaying}, timeout=DRAIN_SECONDS)
+            replaying.cancel()
     finally:
         if health is not None:
             await health.cleanup()

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Dispatcher
+from aiogram import Dispatcher, F
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
-from aiogram.types import CallbackQuery, ErrorEvent
+from aiogram.types import CallbackQuery, ErrorEvent, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.storage.db import storage_fault
@@ -19,6 +19,14 @@ from dialogs.staff import consult as staff_consult
 
 log = logging.getLogger("bot.errors")
 fallback = Routes("fallback", chats=None)
+
+
+@fallback.message(F.chat.type == "private")
+async def not_at_this_step(message: Message) -> None:
+    """Something no step of the dialog expects (a text where buttons are asked for, a sticker…): say what to do
+    rather than stay silent. Groups are left in peace."""
+    await message.answer(_("I cannot take this at this step. Please choose one of the buttons above, or open "
+                           "the menu: /menu"))
 
 
 @fallback.callback_query()

@@ -410,7 +410,7 @@ class Day:
                 try:
                     await self.client.press_data(self.staff.id, message, take["callback_data"], chat_id=self.group)
                     await asyncio.sleep(1.0)
-                    text = f"Фахівчиня відповідає у консультації {consultation}"
+                    text = f"Фахівчиня відповідає у консультації №{consultation}."
                     await self.client.send_text(self.staff.user, text, chat_id=self.group,
                                                 thread_id=message["message_thread_id"])
                     self.talk.append((text, "resident", consultation))

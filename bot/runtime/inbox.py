@@ -9,6 +9,7 @@ already check the update id (`processed_updates`), so an update handled again is
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any, Awaitable, Callable
@@ -79,9 +80,10 @@ def attach(bot: Bot, db: Database) -> None:
 
 
 async def replay(bot: Bot, dispatcher: Dispatcher, db: Database) -> int:
-    """Handle what a previous run took from Telegram but did not finish; return how many."""
+    """Handle what a previous run took from Telegram but did not finish, side by side as polling does;
+    return how many were handled."""
     rows = await db.fetchall("SELECT update_id, payload, attempts FROM inbox ORDER BY update_id")
-    handled = 0
+    updates: list[Update] = []
     for row in rows:
         if row["attempts"] >= MAX_ATTEMPTS:
             log.error("inbox: update %s failed %d times; set aside", row["update_id"], row["attempts"])
@@ -89,12 +91,20 @@ async def replay(bot: Bot, dispatcher: Dispatcher, db: Database) -> int:
             continue
         await db.execute("UPDATE inbox SET attempts = attempts + 1 WHERE update_id = ?", (row["update_id"],))
         try:
-            update = Update.model_validate(json.loads(row["payload"]), context={"bot": bot})
-            await dispatcher.feed_update(bot, update)
-            handled += 1
+            updates.append(Update.model_validate(json.loads(row["payload"]), context={"bot": bot}))
         except Exception as exc:
-            log.error("inbox: update %s could not be handled again: %s", row["update_id"], type(exc).__name__)
+            log.error("inbox: update %s could not be read again: %s", row["update_id"], type(exc).__name__)
             await db.execute("DELETE FROM inbox WHERE update_id = ?", (row["update_id"],))
+
+    async def one(update: Update) -> bool:
+        try:
+            await dispatcher.feed_update(bot, update)
+            return True
+        except Exception as exc:  # the error handler has had its say; the row is gone (ForgetHandled)
+            log.warning("inbox: update %s failed again: %s", update.update_id, type(exc).__name__)
+            return False
+
+    handled = sum(await asyncio.gather(*(one(u) for u in updates)))
     if rows:
         log.info("inbox: %d update(s) left by the previous run handled", handled)
     return handled

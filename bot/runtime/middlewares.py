@@ -26,9 +26,10 @@ def update_kind(update: Update) -> str:
         return "unknown"
     message = update.message
     if message is not None:
+        where = "" if message.chat.type == "private" else "@group"  # staff groups apart from residents' chats
         if message.text and message.text.startswith("/"):
-            return f"message:{message.text.split()[0].split('@')[0][:32]}"
-        return f"message:{getattr(message.content_type, 'value', message.content_type)}"
+            return f"message:{message.text.split()[0].split('@')[0][:32]}{where}"
+        return f"message:{getattr(message.content_type, 'value', message.content_type)}{where}"
     if update.callback_query is not None and update.callback_query.data:
         return f"callback:{update.callback_query.data.split(':')[0][:16]}"
     return kind
