@@ -111,11 +111,15 @@ class Window:
         self.count = count
         self.span = span
         self.times: deque[float] = deque(maxlen=count)
+        self.held_until = 0.0  # Telegram asked to wait before writing to this chat again
 
     async def turn(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             now = loop.time()
+            if now < self.held_until:
+                await asyncio.sleep(self.held_until - now)
+                continue
             if len(self.times) < self.count or now - self.times[0] >= self.span:
                 self.times.append(now)
                 return
@@ -172,9 +176,15 @@ class Limiter:
         await (self._paid if paid and priority is Priority.BULK else self._overall).turn(priority)
         self.turns += 1
 
-    def retry_after(self, seconds: float) -> None:
-        """Telegram answered 429: nobody sends for `seconds`."""
+    def retry_after(self, seconds: float, chat_id: Optional[int] = None) -> None:
+        """Telegram answered 429. For a group (whose own limit of 20 a minute a restart forgets), only that group
+        waits `seconds`; otherwise nobody sends for `seconds`."""
         until = asyncio.get_running_loop().time() + seconds
+        window = self._chat(chat_id) if chat_id is not None and chat_id < 0 else None
+        if window is not None:
+            window.held_until = max(window.held_until, until)
+            log.warning("Telegram asked to wait %.0f s before writing to a group again", seconds)
+            return
         self.held_until = max(self.held_until, until)
         for pacer in (self._overall, self._paid):
             pacer.hold(until)

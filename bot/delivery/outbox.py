@@ -180,8 +180,11 @@ class Outbox:
         try:
             await self.sender.deliver(item)
         except RetryAfter as exc:
-            self._paused_until = time.monotonic() + exc.seconds
-            log.warning("outbox %s: flood limit, everything waits %.0fs", item.id, exc.seconds)
+            if item.target.startswith("institution:"):  # a group's own limit: only that group waits (limiter)
+                log.warning("outbox %s: flood limit of a group, it waits %.0fs", item.id, exc.seconds)
+            else:
+                self._paused_until = time.monotonic() + exc.seconds
+                log.warning("outbox %s: flood limit, everything waits %.0fs", item.id, exc.seconds)
             await self._reschedule(item, exc.seconds, str(exc), count=False)
             return False
         except Defer as exc:

@@ -22,7 +22,10 @@ from aiogram.types import TelegramObject, Update
 from bot.storage.db import Database, storage_fault, utcnow
 
 log = logging.getLogger("bot.inbox")
-MAX_ATTEMPTS = 3  # an update that took the process down this many times is set aside
+# An update in hand when the process died this many times is set aside: one that kills the process itself
+# would otherwise do it for ever. Restarts for other reasons (a deployment, a crash elsewhere, an update waiting
+# for Telegram's flood limit) also count, so the number is generous.
+MAX_ATTEMPTS = 10
 
 
 class KeepUpdates(BaseRequestMiddleware):

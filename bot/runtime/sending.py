@@ -63,7 +63,8 @@ class LimiterMiddleware(BaseRequestMiddleware):
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
-                self.limiter.retry_after(exc.retry_after)
+                chat_id = getattr(method, "chat_id", None)
+                self.limiter.retry_after(exc.retry_after, chat_id if isinstance(chat_id, int) else None)
                 if not retrying or loop.time() + exc.retry_after > deadline:
                     return self._give_up(method, exc)
                 wait = float(exc.retry_after)
