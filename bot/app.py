@@ -74,13 +74,9 @@ def limits_of(settings: Settings) -> Limits:
 
 def attach_limiter(bot: Bot, limiter: Limiter) -> None:
     """Every message this bot sends takes its turn from `limiter` (once, however often it is called)."""
-    from bot.runtime.sending import LimiterMiddleware
+    from bot.runtime.sending import LimiterMiddleware, attach_once
 
-    manager = bot.session.middleware
-    for existing in list(manager):
-        if isinstance(existing, LimiterMiddleware):
-            manager.unregister(existing)
-    manager(LimiterMiddleware(limiter))
+    attach_once(bot, LimiterMiddleware(limiter))
 
 
 def make_i18n(settings: Settings) -> I18n:

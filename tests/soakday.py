@@ -366,21 +366,27 @@ class Day:
             await asyncio.sleep(0.3)
         return False
 
+    async def cards(self, pattern: str) -> list[tuple[dict[str, Any], re.Match[str]]]:
+        """The bot's messages in a topic of the staff group that match `pattern` (after a pause; none when
+        the sandbox does not answer)."""
+        await asyncio.sleep(0.7)
+        try:
+            messages = await self.client.messages(self.group)
+        except Exception:
+            return []
+        found = []
+        for message in messages:
+            match = re.search(pattern, message_text(message))
+            if message.get("sender") == "bot" and match and message.get("message_thread_id"):
+                found.append((message, match))
+        return found
+
     async def staff_desk(self) -> None:
         """Answer every new request card in its topic."""
         while not self.over.is_set():
-            await asyncio.sleep(0.7)
-            try:
-                messages = await self.client.messages(self.group)
-            except Exception:
-                continue
-            for message in messages:
-                text = message_text(message)
-                match = re.search(r"Звернення № (\S+)", text)
-                if message.get("sender") != "bot" or not match or "Статус" not in text:
-                    continue
+            for message, match in await self.cards(r"Звернення № (\S+)"):
                 number = match.group(1)
-                if number in self.seen_cards or not message.get("message_thread_id"):
+                if number in self.seen_cards or "Статус" not in message_text(message):
                     continue
                 self.seen_cards.add(number)
                 answer = f"Відповідь на звернення {number}: працівниця зателефонує завтра"
@@ -391,16 +397,7 @@ class Day:
     async def specialist_desk(self) -> None:
         """Take every new consultation and write to the resident."""
         while not self.over.is_set():
-            await asyncio.sleep(0.7)
-            try:
-                messages = await self.client.messages(self.group)
-            except Exception:
-                continue
-            for message in messages:
-                text = message_text(message)
-                match = re.search(r"Онлайн-консультація №\s*(\d+)", text)
-                if message.get("sender") != "bot" or not match or not message.get("message_thread_id"):
-                    continue
+            for message, match in await self.cards(r"Онлайн-консультація №\s*(\d+)"):
                 consultation = int(match.group(1))
                 take = next((b for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
                              for b in row if b["text"] == "🙋 Взяти"), None)

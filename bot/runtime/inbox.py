@@ -19,6 +19,7 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextR
 from aiogram.methods import GetUpdates
 from aiogram.types import TelegramObject, Update
 
+from bot.runtime.sending import attach_once
 from bot.storage.db import Database, storage_fault, utcnow
 
 log = logging.getLogger("bot.inbox")
@@ -75,11 +76,7 @@ class ForgetHandled(BaseMiddleware):
 
 def attach(bot: Bot, db: Database) -> None:
     """Keep getUpdates' batches in `db` (once per bot session, however often it is called)."""
-    manager = bot.session.middleware
-    for existing in list(manager):
-        if isinstance(existing, KeepUpdates):
-            manager.unregister(existing)
-    manager(KeepUpdates(db))
+    attach_once(bot, KeepUpdates(db))
 
 
 async def replay(bot: Bot, dispatcher: Dispatcher, db: Database) -> int:

@@ -34,6 +34,16 @@ FIRST_DELAY, MAX_DELAY = 0.5, 8.0
 retry_in_place: contextvars.ContextVar[bool] = contextvars.ContextVar("retry_in_place", default=True)
 
 
+def attach_once(bot: Any, middleware: BaseRequestMiddleware) -> None:
+    """Put `middleware` on the bot's session in place of any earlier one of its kind (a bot may be served
+    again, e.g. by a test or after a restart in the same process)."""
+    manager = bot.session.middleware
+    for existing in list(manager):
+        if type(existing) is type(middleware):
+            manager.unregister(existing)
+    manager(middleware)
+
+
 def sends_messages(method: Any) -> int:
     """How many messages a call puts into a chat (0 for everything else)."""
     if isinstance(method, NOT_MESSAGES):

@@ -309,6 +309,17 @@ LOG_RECORDS: list[tuple[str, str, str]] = []  # (logger, level, the record as it
 SANDBOXES: list[Sandbox] = []  # every sandbox started in the package: what people typed is read from them
 
 
+class LogRecords(logging.Handler):
+    """The log records of a part of a test (e.g. the failures handlers logged), as they are."""
+
+    def __init__(self, level: int = logging.DEBUG) -> None:
+        super().__init__(level)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 class KeepRecords(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:

@@ -27,7 +27,7 @@ import pytest_asyncio
 from bot.campaigns.service import Draft as CampaignDraft
 from bot.requests.models import Draft
 from bot.sandbox.client import message_text
-from tests.e2e.conftest import ADMIN_ID, BOT_ID, LOOP, Person, World, settle_calls, wait_confirmed
+from tests.e2e.conftest import ADMIN_ID, BOT_ID, LOOP, LogRecords, Person, World, settle_calls, wait_confirmed
 
 pytestmark = pytest.mark.asyncio(loop_scope=LOOP)
 
@@ -55,17 +55,6 @@ PRIVATE_ONLY = uk("Please use this command in a private chat with the bot.")
 FINISHED = uk("This request is already finished.")
 
 
-class ErrorLog(logging.Handler):
-    """Handler failures the bot logs (a crash would show here even though the user got an apology)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @dataclass
 class Cast:
     world: World
@@ -87,7 +76,7 @@ class Cast:
     rid: dict[str, int] = field(default_factory=dict)
     cid: dict[str, int] = field(default_factory=dict)
     campaign: int = 0
-    errors: ErrorLog = field(default_factory=ErrorLog)
+    errors: LogRecords = field(default_factory=lambda: LogRecords(logging.ERROR))  # handler failures
     results: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
@@ -278,7 +267,7 @@ async def cast(world_once: World):
     limiter = world.services.limiter
     limits = limiter.limits
     limiter.configure(replace(limits, per_group_per_minute=0))  # group A gets far more than 20 messages a minute
-    errors = ErrorLog()
+    errors = LogRecords(logging.ERROR)  # handler failures (the user got an apology)
     logging.getLogger("bot").addHandler(errors)
 
     staff_a_user = await client.create_user("Ірина")

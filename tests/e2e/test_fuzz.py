@@ -36,7 +36,16 @@ from aiogram.types import (
 )
 
 from bot.sandbox.client import SandboxError, inline_buttons, keyboard_buttons, message_text
-from tests.e2e.conftest import BOT_ID, Person, World, last_call_seq, serving_world, settle_calls, summarise
+from tests.e2e.conftest import (
+    BOT_ID,
+    LogRecords,
+    Person,
+    World,
+    last_call_seq,
+    serving_world,
+    settle_calls,
+    summarise,
+)
 from tests.e2e.fuzz_updates import RID, draw_plan
 from tests.e2e.test_requests import staff_group
 
@@ -63,15 +72,6 @@ def member_fields(status: str) -> dict[str, Any]:
     fields = MEMBER_TYPES[status].model_fields
     return {name: 0 if name == "until_date" else False for name, info in fields.items()
             if info.is_required() and name not in ("status", "user")}
-
-
-class Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
 
 @dataclass
@@ -560,7 +560,7 @@ async def test_fuzz(tmp_path: Path) -> None:
         cast = await plant(world)
         await wait_idle(cast, await last_call_seq(world.client))
         since = await last_call_seq(world.client)
-        handler = Records()
+        handler = LogRecords()
         watched = [logging.getLogger(name) for name in ("bot", "aiogram")]
         updates_log = logging.getLogger("bot.updates")
         level = updates_log.level
