@@ -52,6 +52,7 @@ class Plan:
     alive: tuple[float, float] = (1.5, 4.0)  # seconds the bot lives between two kills
     faults: list[dict[str, Any]] = field(default_factory=list)  # Bot API faults, one after another (see faults.py)
     background: list[dict[str, Any]] = field(default_factory=list)  # faults on all day long (e.g. a share of 500s)
+    pause: tuple[float, float] = (2.0, 6.0)  # seconds a resident waits before the next request
     seed: int = 2026
 
 
@@ -75,6 +76,8 @@ class Report:
     campaign_missing: int = 0
     campaign_twice: int = 0
     campaign_uncertain: int = 0
+    outbox_interrupted: int = 0  # outbox rows whose Bot API call a kill cut: sent again (Telegram may have had it)
+    still_queued: int = 0  # outbox rows not yet sent when the count was made (held back by group limits)
     errors: int = 0
     latencies: list[float] = field(default_factory=list)
     error_lines: list[str] = field(default_factory=list)
@@ -105,6 +108,8 @@ class Report:
             f"consultation messages: {self.consult_messages}, lost {self.consult_lost}, twice {self.consult_twice}",
             f"campaign copies: {self.campaign_sent}, missing {self.campaign_missing}, twice {self.campaign_twice} "
             f"(rows caught mid-call by a kill: {self.campaign_uncertain})",
+            f"outbox rows whose Bot API call a kill cut, sent again: {self.outbox_interrupted}; "
+            f"still queued at the count: {self.still_queued}",
             f"requests lost: {self.lost}",
             f"duplicates: {self.duplicates}",
             f"unhandled errors: {self.errors}",
@@ -315,6 +320,7 @@ class Day:
                 await self.file(person, description)
             except Exception:
                 await self.recover(person)
+            await asyncio.sleep(self.rng.uniform(*self.plan.pause))  # a person reads, thinks, puts the phone down
 
     async def file(self, person: Person, description: str) -> None:
         [consent] = await self.step(person.say("📝 Попросити допомогу"))
@@ -417,8 +423,9 @@ class Day:
     # --- the count -------------------------------------------------------------------------------------------
 
     async def settle(self) -> None:
-        """Give the bot time to send what is due: the outbox empty, the campaign finished."""
-        deadline = time.monotonic() + 240
+        """Give the bot time to send what is due: the outbox empty, the campaign finished (a busy staff group
+        takes 20 messages a minute, so a backlog may take minutes)."""
+        deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             pending = self.bot.query("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")[0][0]
             sending = self.bot.query("SELECT COUNT(*) FROM campaign_recipients WHERE status IN ('pending', "
@@ -458,6 +465,8 @@ class Day:
             got = sum(answer in t for t in await texts(row["resident_id"])) if row and row["resident_id"] else 0
             report.answers_lost += got == 0
             report.answers_twice += max(0, got - 1)
+            if got != 1:
+                report.details.append(f"request {number}: the answer {answer!r} reached the resident {got} times")
         consult_chat = {r["id"]: r["resident_id"] for r in self.bot.query("SELECT id, resident_id FROM consultations")}
         report.consult_messages = len(self.talk)
         for text, side, ref in self.talk:
@@ -479,6 +488,8 @@ class Day:
             report.campaign_uncertain = self.bot.query(
                 "SELECT COUNT(*) FROM campaign_recipients WHERE status = 'uncertain'")[0][0]
         log = self.bot.log.read_text(encoding="utf-8", errors="replace")
+        report.outbox_interrupted = self.bot.query("SELECT COALESCE(SUM(interrupted), 0) FROM outbox")[0][0]
+        report.still_queued = self.bot.query("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")[0][0]
         report.updates = len(set(re.findall(r"bot\.updates: update=(\d+)", log)))
         report.faults = int((await client.faults())["total"])
         bad = [line for line in log.splitlines() if line.startswith("Traceback") or "Cause exception" in line

@@ -7,12 +7,13 @@ a Sender turns a row into Bot API calls and raises the errors below.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Optional, Protocol
+from typing import Any, Awaitable, Callable, Iterable, Optional, Protocol
 
 from bot.storage.db import Database, utcnow
 
@@ -23,6 +24,12 @@ BASE_DELAY = 2.0  # seconds; doubles with every failed attempt
 MAX_DELAY = 600.0
 BATCH = 200
 PARALLEL_TARGETS = 32  # conversations served at once; rows of one conversation always go out in order
+
+
+# Set by the outbox while a row is being delivered: the request middleware calls it right before each Bot API
+# call, so that a row whose call was under way when the process died is known as such.
+before_call: contextvars.ContextVar[Optional[Callable[[], Awaitable[None]]]] = contextvars.ContextVar(
+    "outbox_before_call", default=None)
 
 
 class DeliveryError(Exception):
@@ -177,8 +184,20 @@ class Outbox:
         return sum(await asyncio.gather(*(one_target(items) for items in by_target.values())))
 
     async def _send(self, item: Item) -> bool:
+        marked = False
+
+        async def calling() -> None:  # just before each Bot API call of this row (after its turn to send)
+            nonlocal marked
+            if not marked:
+                marked = True
+                await self.db.execute("UPDATE outbox SET in_flight_since = ? WHERE id = ?", (utcnow(), item.id))
+
         try:
-            await self.sender.deliver(item)
+            token = before_call.set(calling)
+            try:
+                await self.sender.deliver(item)
+            finally:
+                before_call.reset(token)
         except RetryAfter as exc:
             if item.target.startswith("institution:"):  # a group's own limit: only that group waits (limiter)
                 log.warning("outbox %s: flood limit of a group, it waits %.0fs", item.id, exc.seconds)
@@ -222,22 +241,36 @@ class Outbox:
 
     async def _reschedule(self, item: Item, seconds: float, error: str, *, count: bool) -> None:
         await self.db.execute(
-            "UPDATE outbox SET attempts = attempts + ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+            "UPDATE outbox SET attempts = attempts + ?, next_attempt_at = ?, last_error = ?, in_flight_since = NULL "
+            "WHERE id = ?",
             (int(count), _later(seconds), error, item.id),
         )
 
     async def _finish(self, item: Item, status: str, error: Optional[str]) -> None:
         await self.db.execute(
             "UPDATE outbox SET status = ?, last_error = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, "
-            "attempts = attempts + 1 WHERE id = ?",
+            "attempts = attempts + 1, in_flight_since = NULL WHERE id = ?",
             (status, error, status, utcnow(), item.id),
         )
+
+    async def recover(self) -> int:
+        """Rows whose call was under way when the previous process died: counted, and sent again (a message
+        seen twice is better than one never seen; Telegram has no way to ask whether it arrived)."""
+        changed = await self.db.execute(
+            "UPDATE outbox SET interrupted = interrupted + 1, in_flight_since = NULL WHERE in_flight_since IS NOT NULL")
+        if changed:
+            log.warning("outbox: %d row(s) were being sent when the bot stopped; sending them again", changed)
+        return changed
 
     async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
         """Work until `stop` is set. Every conversation with rows due gets a sender of its own (up to
         `parallel` at once) as soon as it has something to send; a new row never waits for other
         conversations' rows to finish. On stop the rows in flight are finished, nothing new is started."""
         busy: dict[str, asyncio.Task[None]] = {}
+        try:
+            await self.recover()
+        except Exception:
+            log.exception("outbox: could not look for rows left in flight")
 
         def finished(conversation: str, task: asyncio.Task[None]) -> None:
             busy.pop(conversation, None)

@@ -22,6 +22,7 @@ from aiogram.methods import (
 )
 
 from bot.delivery.limiter import Limiter, already_paced
+from bot.delivery.outbox import before_call
 
 log = logging.getLogger("bot.sending")
 NOT_MESSAGES = (SendChatAction,)
@@ -70,6 +71,9 @@ class LimiterMiddleware(BaseRequestMiddleware):
         attempt = 1
         while True:
             await self._turn(method)
+            calling = before_call.get()
+            if calling is not None:
+                await calling()
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:

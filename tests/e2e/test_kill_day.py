@@ -18,5 +18,7 @@ async def test_a_day_with_kill_9_at_random_moments(tmp_path: Path) -> None:
     assert report.kills == 3
     assert report.requests_confirmed > 0 and report.answers > 0 and report.consult_messages > 0
     assert report.lost == 0, report.details
-    assert report.duplicates == 0, report.details
+    # Telegram has no idempotency key: a message whose call was under way at the kill may arrive twice (it is
+    # sent again rather than risk losing it); a duplicate without such a call would be a defect
+    assert report.duplicates <= report.outbox_interrupted, report.details
     assert report.errors == 0, report.error_lines
