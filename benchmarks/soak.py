@@ -118,7 +118,7 @@ def main() -> int:
     print(f"  kills survived: {kill_report.kills} of {args.kills}")
     print(f"  requests lost: {lost}")
     cut = sum(r.outbox_interrupted for r in reports)
-    print(f"  duplicates: {duplicates} (messages whose Bot API call a kill cut and that were sent again: {cut}; "
+    print(f"  duplicates: {duplicates} (outbox rows a kill caught in the middle of sending, sent again: {cut}; "
           f"Telegram has no idempotency key)")
     print(f"  unhandled errors: {errors}")
     print(f"  p99 latency for unaffected residents: {kill_report.p(0.99):.0f} ms between restarts "

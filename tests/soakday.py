@@ -108,7 +108,8 @@ class Report:
             f"consultation messages: {self.consult_messages}, lost {self.consult_lost}, twice {self.consult_twice}",
             f"campaign copies: {self.campaign_sent}, missing {self.campaign_missing}, twice {self.campaign_twice} "
             f"(rows caught mid-call by a kill: {self.campaign_uncertain})",
-            f"outbox rows whose Bot API call a kill cut, sent again: {self.outbox_interrupted}; "
+            f"outbox rows a kill caught between their first Bot API call and their outcome, sent again: "
+            f"{self.outbox_interrupted}; "
             f"still queued at the count: {self.still_queued}",
             f"requests lost: {self.lost}",
             f"duplicates: {self.duplicates}",
