@@ -1,5 +1,7 @@
 """The durable inbox: what getUpdates returned is stored before it can be confirmed, removed once handled, and
 handled again after a crash."""
+import asyncio
+
 from aiogram import Bot, Dispatcher
 from aiogram.methods import GetUpdates
 from aiogram.types import Message, Update
@@ -84,5 +86,47 @@ async def test_an_update_that_keeps_killing_the_process_is_set_aside(tmp_path):
     bot = Bot(TOKEN)
     assert await inbox.replay(bot, dispatcher(db, seen), db) == 0
     assert seen == [] and await stored(db) == []
+    await bot.session.close()
+    await db.close()
+
+
+async def test_webhook_keeps_an_update_before_answering_telegram(tmp_path):
+    import aiohttp
+    from aiohttp import web
+
+    from bot.runtime.health import Activity
+    from bot.runtime.web import SECRET_HEADER, UpdateHandler
+
+    db = await Database(tmp_path / "w.sqlite3").connect()
+    release = asyncio.Event()
+    dp = Dispatcher()
+    dp.update.outer_middleware(inbox.ForgetHandled(db))
+
+    @dp.message()
+    async def slow(message: Message) -> None:
+        await release.wait()  # still being handled when Telegram already has its 200
+
+    bot = Bot(TOKEN)
+    handler = UpdateHandler(dp, bot, "webhook-secret-1234", Activity(), db)
+    app = web.Application()
+    app.router.add_post("/hook", handler.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    async with aiohttp.ClientSession() as http:
+        body = update(21, "через вебхук").model_dump(mode="json", by_alias=True, exclude_none=True)
+        async with http.post(f"http://127.0.0.1:{port}/hook", json=body,
+                             headers={SECRET_HEADER: "webhook-secret-1234"}) as answer:
+            assert answer.status == 200
+    assert await stored(db) == [21]  # a kill -9 now would not lose it
+    release.set()
+    for _ in range(50):
+        if not await stored(db):
+            break
+        await asyncio.sleep(0.02)
+    assert await stored(db) == []
+    await runner.cleanup()
     await bot.session.close()
     await db.close()

@@ -38,22 +38,26 @@ class KeepUpdates(BaseRequestMiddleware):
     async def __call__(self, make_request: NextRequestMiddlewareType, bot: Any, method: Any) -> Any:
         result = await make_request(bot, method)
         if isinstance(method, GetUpdates) and result:
-            now = utcnow()
-            try:
-                async with self.db.transaction() as conn:
-                    for update in result:
-                        payload = update.model_dump_json(exclude_none=True, exclude_unset=True)
-                        await conn.execute("INSERT OR IGNORE INTO inbox (update_id, payload, received_at) "
-                                           "VALUES (?, ?, ?)", (update.update_id, payload, now))
-            except Exception as exc:
-                fault = storage_fault(exc)
-                if fault is None:
-                    raise
-                # The database is locked or full: handle the batch anyway (its handlers tell people to try
-                # again) rather than stop taking updates until it recovers; only kill -9 could lose it now.
-                log.warning("inbox: a batch of %d update(s) not kept (%s); handled without a copy", len(result),
-                            fault)
+            await keep(self.db, [(u.update_id, u.model_dump_json(exclude_none=True, exclude_unset=True))
+                                 for u in result])
         return result
+
+
+async def keep(db: Database, updates: list[tuple[int, str]]) -> None:
+    """Store updates (id, JSON) before Telegram is told they arrived."""
+    now = utcnow()
+    try:
+        async with db.transaction() as conn:
+            for update_id, payload in updates:
+                await conn.execute("INSERT OR IGNORE INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)",
+                                   (update_id, payload, now))
+    except Exception as exc:
+        fault = storage_fault(exc)
+        if fault is None:
+            raise
+        # The database is locked or full: handle the batch anyway (its handlers tell people to try again)
+        # rather than stop taking updates until it recovers; only kill -9 could lose it now.
+        log.warning("inbox: a batch of %d update(s) not kept (%s); handled without a copy", len(updates), fault)
 
 
 class ForgetHandled(BaseMiddleware):

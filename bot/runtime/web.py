@@ -3,6 +3,7 @@ reverse proxy that terminates HTTPS) and also serves `/healthz`."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 from typing import TYPE_CHECKING, Optional
@@ -12,7 +13,9 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
+from bot.runtime import inbox
 from bot.runtime.health import Activity, health_handler
+from bot.storage.db import Database
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -25,9 +28,18 @@ class UpdateHandler(SimpleRequestHandler):
     """aiogram's handler (answers at once, handles the update in a task) with the secret always required, and
     503 while stopping, so that Telegram keeps the update and sends it again after the restart."""
 
-    def __init__(self, dispatcher: Dispatcher, bot: Bot, secret: str, activity: Activity):
+    def __init__(self, dispatcher: Dispatcher, bot: Bot, secret: str, activity: Activity, db: Database):
         super().__init__(dispatcher, bot, handle_in_background=True, secret_token=secret)
         self.activity = activity
+        self.db = db
+
+    async def _handle_request_background(self, bot: Bot, request: web.Request) -> web.Response:
+        """Keep the update in the inbox before answering: once answered, Telegram forgets it, and a kill -9
+        before its handling ends would lose it."""
+        update = await request.json(loads=bot.session.json_loads)
+        if isinstance(update, dict) and isinstance(update.get("update_id"), int):
+            await inbox.keep(self.db, [(update["update_id"], json.dumps(update, ensure_ascii=False))])
+        return await super()._handle_request_background(bot, request)
 
     def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
         return bool(self.secret_token) and secrets.compare_digest(telegram_secret_token.encode(),
@@ -49,7 +61,7 @@ def webhook_app(app: "App", bot: Bot, secret: str) -> web.Application:
     services = app.services
     web_app = web.Application()
     web_app.router.add_get("/healthz", health_handler(services))
-    handler = UpdateHandler(app.dispatcher, bot, secret, services.activity)
+    handler = UpdateHandler(app.dispatcher, bot, secret, services.activity, services.db)
     # Registered by hand: aiogram's register() would close the bot's session at shutdown, before the outbox
     # has finished the rows in flight.
     web_app.router.add_post(app.settings.webhook_path, handler.handle)
@@ -69,6 +81,7 @@ async def run_webhook(app: "App", bot: Bot, stop: Optional[asyncio.Event] = None
     await runner.setup()
     try:
         async with serving(app, bot, "webhook"):
+            replaying = asyncio.create_task(inbox.replay(bot, app.dispatcher, app.services.db), name="inbox replay")
             await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
             try:
                 await bot.set_webhook(
@@ -82,5 +95,6 @@ async def run_webhook(app: "App", bot: Bot, stop: Optional[asyncio.Event] = None
             log.info("webhook: %s → http://%s:%s%s", settings.webhook_url, settings.webhook_host,
                      settings.webhook_port, settings.webhook_path)
             await (stop.wait() if stop is not None else asyncio.Event().wait())
+            replaying.cancel()
     finally:
         await runner.cleanup()
