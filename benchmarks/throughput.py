@@ -297,13 +297,14 @@ class Resident:
         result = await self.client.wait(self.user_id, sent["message_id"], 1, self.timeout)
         await self._measure(started, result)
 
-    async def press(self, data: str, *, edits: bool, force: bool = False) -> None:
-        """Press a button of the newest screen; wait for a new message, or (``edits``) for the screen to change."""
+    async def press(self, data: str, *, edits: bool, force: bool = False, count: int = 1) -> None:
+        """Press a button of the newest screen; wait for `count` new messages, or (``edits``) for the screen to
+        change."""
         message = self.screen or self.last_id
         started = self._start()
         await self.client.press_data(self.user_id, message, data, force=force)
         since_rev = self.rev if edits else None
-        result = await self.client.wait(self.user_id, self.last_id, 1, self.timeout, since_rev=since_rev)
+        result = await self.client.wait(self.user_id, self.last_id, count, self.timeout, since_rev=since_rev)
         await self._measure(started, result)
 
     def button(self, *, text: str = "", prefix: str = "", avoid: str = "", pick: int = 0) -> str:
@@ -325,7 +326,8 @@ async def our_script(person: Resident, round_number: int) -> None:
     n = person.index + round_number
     await person.say("/start")
     await person.press(person.button(text="🇺🇦 Українська"), edits=False)  # edit + "У якій громаді…"
-    await person.press(person.button(text=COMMUNITIES[n % len(COMMUNITIES)]), edits=False)  # edit + menu
+    # edit + menu + the offer of news (every script is a new user; the offer is left unanswered, as many do)
+    await person.press(person.button(text=COMMUNITIES[n % len(COMMUNITIES)]), edits=False, count=2)
     await person.say("🧭 Знайти допомогу")
     await person.press(person.button(text="📋 За життєвою ситуацією"), edits=True)
     await person.press(person.button(prefix="n:sit:", avoid="⚠️", pick=n), edits=True)
