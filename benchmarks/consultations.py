@@ -66,21 +66,11 @@ def button_data(message: dict[str, Any], text: str) -> str:
 
 async def open_consultation(client: SandboxClient, index: int) -> int:
     """A resident goes from /start to a queued consultation (one community served: no choice); returns the id."""
-    user = await client.create_user(f"Мешканець {index}", language_code="uk")
-    uid = user["id"]
+    uid = await throughput.onboard(client, f"Мешканець {index}")
 
     async def until(after: int, predicate) -> dict[str, Any]:
-        """Wait for the bot's message after `after` that satisfies the predicate."""
-        while True:
-            for message in await client.wait_bot_messages(uid, after, 1, timeout=30):
-                after = max(after, message["message_id"])
-                if predicate(message):
-                    return message
+        return await throughput.next_bot_message(client, uid, after, predicate)
 
-    sent = await client.send_text(uid, "/start")
-    greeting = await until(sent["message_id"], lambda m: bool(inline_buttons(m)))
-    await client.press(uid, greeting, "🇺🇦 Українська")
-    await until(greeting["message_id"], lambda m: "Ось меню" in message_text(m))
     sent = await client.send_text(uid, "💬 Онлайн-консультація")
     topics = await until(sent["message_id"], lambda m: any(b["text"] == TOPIC_LABEL for b in inline_buttons(m)))
     await client.press(uid, topics, TOPIC_LABEL)

@@ -25,7 +25,6 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
@@ -35,7 +34,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import throughput  # noqa: E402
 
-from bot.sandbox.client import SandboxClient, inline_buttons, message_text  # noqa: E402
+from bot.sandbox.client import SandboxClient, message_text  # noqa: E402
 
 TOKEN = throughput.TOKEN
 NOTE = "дуже швидко"
@@ -66,25 +65,6 @@ class Phase:
             return [s.ms for s in self.samples]
         begin = self.flood[0]  # the few seconds the bot takes to get through a flood
         return [s.ms for s in self.samples if begin <= s.started <= begin + FLOOD_WINDOW]
-
-
-async def onboard(client: SandboxClient, name: str) -> int:
-    """A new resident: /start, Ukrainian, the menu (one community served: no choice). Returns the user id."""
-    user = await client.create_user(name, language_code="uk")
-    uid = user["id"]
-
-    async def until(after: int, predicate) -> dict[str, Any]:
-        while True:
-            for message in await client.wait_bot_messages(uid, after, 1, timeout=60):
-                after = max(after, message["message_id"])
-                if predicate(message):
-                    return message
-
-    sent = await client.send_text(uid, "/start")
-    greeting = await until(sent["message_id"], lambda m: bool(inline_buttons(m)))
-    await client.press(uid, greeting, "🇺🇦 Українська")
-    await until(greeting["message_id"], lambda m: "Ось меню" in message_text(m))
-    return uid
 
 
 class Ordinary(throughput.Resident):
@@ -165,7 +145,7 @@ async def run(args: argparse.Namespace, client: SandboxClient, bot: throughput.C
 
     async def onboarded(name: str) -> int:
         async with gate:
-            return await onboard(client, name)
+            return await throughput.onboard(client, name, timeout=60)
 
     ids = await asyncio.gather(*(onboarded(f"Мешканка {i}") for i in range(args.residents)))
     people = []

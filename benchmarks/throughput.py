@@ -45,7 +45,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import aiohttp
 
@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.sandbox import Sandbox, SandboxClient  # noqa: E402
-from bot.sandbox.client import SandboxError, inline_buttons  # noqa: E402
+from bot.sandbox.client import SandboxError, inline_buttons, message_text  # noqa: E402
 
 TOKEN = "7000000001:throughput-benchmark-token-local-only"
 COMMUNITIES = ("Луцька громада", "Дружківська громада", "Володимирська громада", "Каховська громада",
@@ -320,6 +320,26 @@ class Resident:
             shown = [b["text"] for b in inline_buttons(self.screen)]
             raise AssertionError(f"resident {self.index}: no button {text or prefix!r} on the screen: {shown}")
         return candidates[pick % len(candidates)]
+
+
+async def next_bot_message(client: SandboxClient, chat_id: int, after: int, predicate: Callable[[Any], bool],
+                           timeout: float = 30) -> dict[str, Any]:
+    """The first bot message after `after` in the chat that satisfies `predicate` (others are passed over)."""
+    while True:
+        for message in await client.wait_bot_messages(chat_id, after, 1, timeout=timeout):
+            after = max(after, message["message_id"])
+            if predicate(message):
+                return message
+
+
+async def onboard(client: SandboxClient, name: str, timeout: float = 30) -> int:
+    """A new resident: /start, Ukrainian, the menu (one community served: no choice). Returns the user id."""
+    uid = (await client.create_user(name, language_code="uk"))["id"]
+    sent = await client.send_text(uid, "/start")
+    greeting = await next_bot_message(client, uid, sent["message_id"], lambda m: bool(inline_buttons(m)), timeout)
+    await client.press(uid, greeting, "🇺🇦 Українська")
+    await next_bot_message(client, uid, greeting["message_id"], lambda m: "Ось меню" in message_text(m), timeout)
+    return uid
 
 
 async def our_script(person: Resident, round_number: int) -> None:

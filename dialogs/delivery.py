@@ -461,16 +461,7 @@ class TelegramSender:
                 raise Permanent(f"unknown admin notice {notice}")
             text = text.format(number=request.public_id, status=status_label(request.status),
                                institution=h(institution_name(self.services.catalogue, request, short=False)))
-        settings = self.services.settings
-        targets = [settings.admin_chat_id] if settings.admin_chat_id else self.services.admin_ids()
-        if not targets:
-            log.warning("no administrators configured for a notice")
-            return
-        for chat_id in targets:
-            try:
-                await self.bot.send_message(chat_id, text)
-            except (TelegramForbiddenError, TelegramBadRequest) as exc:
-                log.warning("an administrator's chat is unreachable: %s", type(exc).__name__)
+        await self._admins(text)
 
     async def _regroup(self, item: Item) -> None:
         """A group was bound instead of a lost one (or for an institution whose rows waited): post the cards that

@@ -34,6 +34,8 @@ from bot.config import PROJECT_ROOT
 from bot.sandbox import Sandbox, SandboxClient
 from bot.sandbox.client import message_text
 from tests.e2e.conftest import ENV_VARS, LANGUAGE_BUTTONS, Person
+from tests.e2e.test_campaign_crash import residents
+from tests.e2e.test_campaigns import compose
 
 TOKEN = "7000000009:soak-day-token-not-for-telegram"
 BOT_ID = 7000000009
@@ -273,21 +275,9 @@ class Day:
     async def campaign(self) -> None:
         ids = await self.client.create_users(self.plan.recipients, name="Отримувачка")
         self.recipients = ids
-        now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
-        connection = sqlite3.connect(self.bot.env["DATABASE_PATH"], timeout=30)
-        with connection:
-            connection.executemany("INSERT INTO residents (user_id, locale, community, created_at, updated_at) "
-                                   "VALUES (?, 'uk', 'lutsk', ?, ?)", [(i, now, now) for i in ids])
-        connection.close()
-        admin = self.admin
-        await admin.say("/campaign")
-        await admin.tap("Події громади")
-        await admin.say(CAMPAIGN_TEXT)
-        await admin.tap("➡️ Без вкладення", new=1)
-        await admin.tap("➡️ Без кнопки", new=1)
-        await admin.tap("👥 Усі мешканці", new=1)
-        await admin.tap("Будь-якою мовою", new=3, timeout=15)
-        await admin.tap("🚀 Надіслати зараз", new=1)
+        await residents(Path(self.bot.env["DATABASE_PATH"]), ids)
+        await compose(self.admin, "events", CAMPAIGN_TEXT, audience="👥 Усі мешканці", timeout=15)
+        await self.admin.tap("🚀 Надіслати зараз", new=1)
 
     async def step(self, action) -> Any:
         """One thing a person does and the answer they wait for; timed unless a restart fell in between."""

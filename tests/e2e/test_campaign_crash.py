@@ -14,7 +14,7 @@ import pytest
 from bot.sandbox import Sandbox, SandboxClient
 from bot.storage.db import Database, utcnow
 from tests.e2e.conftest import ENV_VARS, Person
-from tests.e2e.test_campaigns import copies
+from tests.e2e.test_campaigns import compose, copies
 from tests.e2e.test_crash import kill_hard, stop_gently
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
@@ -59,13 +59,7 @@ async def test_kill_9_halfway_through_a_campaign(tmp_path: Path) -> None:
         await residents(database, ids)
         admin = Person(client, await client.create_user("Адміністратор", user_id=ADMIN))
         await admin.say("/start")
-        await admin.say("/campaign")
-        await admin.tap("Події громади")
-        await admin.say(TEXT)
-        await admin.tap("➡️ Без вкладення", new=1)
-        await admin.tap("➡️ Без кнопки", new=1)
-        await admin.tap("👥 Усі мешканці", new=1)
-        shown = await admin.tap("Будь-якою мовою", new=3, timeout=15)
+        shown = await compose(admin, "events", TEXT, audience="👥 Усі мешканці", timeout=15)
         assert f"мешканців: {RECIPIENTS}" in shown[-1]["text"]
         await admin.tap("🚀 Надіслати зараз", new=1)
 

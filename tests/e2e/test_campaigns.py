@@ -46,7 +46,8 @@ async def subscribed_residents(world: World, count: int, topic: str, name: str) 
     return ids
 
 
-async def compose(admin: Person, topic: str, text: str, *, audience: str | None = None) -> list[dict[str, Any]]:
+async def compose(admin: Person, topic: str, text: str, *, audience: str | None = None,
+                  timeout: float | None = None) -> list[dict[str, Any]]:
     """The administrator's guided composition up to the test send; returns the last messages."""
     await admin.say("/campaign")
     await admin.tap(TOPICS[topic])
@@ -54,7 +55,7 @@ async def compose(admin: Person, topic: str, text: str, *, audience: str | None 
     await admin.tap("➡️ Без вкладення", new=1)
     await admin.tap("➡️ Без кнопки", new=1)
     await admin.tap(audience or f"🔔 Підписники теми «{TOPICS[topic]}»", new=1)
-    return await admin.tap("Будь-якою мовою", new=3)
+    return await admin.tap("Будь-якою мовою", new=3, timeout=timeout)
 
 
 async def wait_done(world: World, campaign_id: int, timeout: float) -> Any:
