@@ -243,7 +243,11 @@ async def test_forged_callbacks_cannot_touch_other_requests(world: World) -> Non
     owner = await world.resident("lutsk", name="Власниця")
     after = await world.client.last_id(group_id)
     await file_request(owner, situation="Літня людина потребує догляду", description="Таємний опис", contact="chat")
-    [card] = await group_messages(world, group_id, after)
+    # a new group of the institution also gets the open cards of a group lost in an earlier test: find this one
+    arrived = await group_messages(world, group_id, after)
+    while not any("Таємний опис" in message_text(m) for m in arrived):
+        after = max(m["message_id"] for m in arrived)
+        arrived = await group_messages(world, group_id, after)
     request = (await world.services.requests.for_resident(owner.id))[0]
     stranger = await world.resident("lutsk", name="Чужий")
     [menu] = await stranger.say("/menu")
