@@ -10,18 +10,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import ClientDecodeError
 from aiogram.methods import GetUpdates
 from aiogram.methods.base import Response
 from aiogram.types import Update
 from pydantic import ValidationError
 
+from bot.runtime.session import JsonSession
+
 log = logging.getLogger("bot.polling")
 REMEMBERED = 1000  # ids of skipped updates kept, so that each is logged once
 
 
-class TolerantSession(AiohttpSession):
+class TolerantSession(JsonSession):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.skipped: set[int] = set()

@@ -1,0 +1,60 @@
+"""Bot API calls go as JSON bodies; files and anything unusual go as aiogram's form, and both arrive whole."""
+from __future__ import annotations
+
+import json
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.methods import SendDocument, SendMessage
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    LinkPreviewOptions,
+    ReplyKeyboardMarkup,
+)
+
+from bot.runtime.session import JsonSession, json_body
+from bot.sandbox.client import SandboxClient, inline_buttons, message_text
+from bot.sandbox.server import Sandbox
+
+TOKEN = "7000000077:json-session-token-for-tests"
+TEXT = "Ваш запит <b>№ 12</b> прийнято: «Допомога з продуктами» — фахівець зв'яжеться з вами ✅"
+
+
+def test_the_json_body_carries_what_the_form_would() -> None:
+    bot = Bot(TOKEN, default=DefaultBotProperties(parse_mode="HTML",
+                                                  link_preview=LinkPreviewOptions(is_disabled=True)))
+    markup = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="🏠 Меню", callback_data="nav:menu")]])
+    body = json.loads(json_body(bot, SendMessage(chat_id=5, text=TEXT, reply_markup=markup)))
+    assert body == {"chat_id": 5, "text": TEXT, "parse_mode": "HTML", "link_preview_options": {"is_disabled": True},
+                    "reply_markup": {"inline_keyboard": [[{"text": "🏠 Меню", "callback_data": "nav:menu"}]]}}
+    # a file is left to the multipart form
+    assert json_body(bot, SendDocument(chat_id=5, document=BufferedInputFile(b"x", "a.txt"))) is None
+
+
+async def test_messages_keyboards_and_files_arrive_whole() -> None:
+    sandbox = await Sandbox(bot_token=TOKEN, flood_control=False).start("127.0.0.1", 0)
+    client = SandboxClient(sandbox.url)
+    bot = Bot(TOKEN, session=JsonSession(api=TelegramAPIServer.from_base(sandbox.url)),
+              default=DefaultBotProperties(parse_mode="HTML"))
+    try:
+        user = await client.create_user("Оксана")
+        await client.send_text(user["id"], "/start")
+        menu = ReplyKeyboardMarkup(keyboard=[[KeyboardButton(text="🧭 Знайти допомогу")]], resize_keyboard=True)
+        await bot.send_message(user["id"], TEXT, reply_markup=menu)
+        buttons = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="Так", callback_data="yes")]])
+        sent = await bot.send_message(user["id"], "Підтвердити?", reply_markup=buttons)
+        await bot.send_document(user["id"], BufferedInputFile("дані".encode(), "мої-дані.txt"), caption="📄 Ваші дані")
+        seen = [m for m in await client.messages(user["id"]) if m.get("sender") == "bot"]
+        assert message_text(seen[0]) == TEXT.replace("<b>", "").replace("</b>", "")  # the markup was read as HTML
+        assert [b["text"] for b in inline_buttons(seen[1])] == ["Так"]
+        assert seen[1]["message_id"] == sent.message_id
+        assert seen[2]["document"]["file_name"] == "мої-дані.txt"
+        assert await client.file_content(seen[2]["document"]["file_id"]) == "дані".encode()
+    finally:
+        await bot.session.close()
+        await client.close()
+        await sandbox.stop()
