@@ -254,7 +254,29 @@ async def forget_resident(db: Database, user_id: int) -> None:
     """"Delete my data": the resident's opens stay counted under a random number instead of their id, so the
     counts of distinct residents hold and nothing leads back to them."""
     stand_in = -secrets.randbelow(2**62) - 1
-    await db.execute("UPDATE link_opens SET user_id = ? WHERE user_id = ?", (stand_in, user_id))
+    await db.execute(
+        "UPDATE link_opens SET user_id = ?, resident_community = COALESCE(resident_community, "
+        "(SELECT community FROM residents WHERE user_id = ?)) WHERE user_id = ?", (stand_in, user_id, user_id))
+
+
+async def purge_opens(db: Database, older_than_days: int, now: Optional[datetime] = None) -> int:
+    """Retention: opens older than the period keep their counts but not the opener. Each opener of the batch
+    gets one random stand-in (so distinct openers still count right within it) and their community is kept
+    beside it for the reports."""
+    now = now or datetime.now(timezone.utc)
+    limit = (now - timedelta(days=older_than_days)).astimezone(timezone.utc).isoformat(timespec="seconds")
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "SELECT DISTINCT lo.user_id, r.community FROM link_opens lo "
+            "LEFT JOIN residents r ON r.user_id = lo.user_id WHERE lo.opened_at < ? AND lo.user_id > 0", (limit,))
+        openers = await cursor.fetchall()
+        changed = 0
+        for user_id, community in openers:
+            cursor = await conn.execute(
+                "UPDATE link_opens SET user_id = ?, resident_community = COALESCE(resident_community, ?) "
+                "WHERE user_id = ? AND opened_at < ?", (-secrets.randbelow(2**62) - 1, community, user_id, limit))
+            changed += cursor.rowcount
+    return changed
 
 
 async def opens_of_campaign(db: Database, campaign_id: int) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
 from bot.storage.db import Database, Row, utcnow
@@ -298,8 +298,10 @@ class CampaignService:
 
     async def figures(self, campaign_id: int) -> Figures:
         rows = await self.db.fetchall(
-            "SELECT status, COUNT(*) AS n FROM campaign_recipients WHERE campaign_id = ? GROUP BY status",
-            (campaign_id,))
+            "SELECT status, SUM(n) AS n FROM ("
+            "SELECT status, COUNT(*) AS n FROM campaign_recipients WHERE campaign_id = ? GROUP BY status "
+            "UNION ALL SELECT status, n FROM campaign_tallies WHERE campaign_id = ?) GROUP BY status",
+            (campaign_id, campaign_id))
         counts = {row["status"]: row["n"] for row in rows}
         opens = await self.db.fetchone(
             "SELECT COUNT(DISTINCT user_id) AS n FROM link_opens WHERE campaign_id = ?", (campaign_id,))
@@ -308,3 +310,23 @@ class CampaignService:
                        sending=counts.get("sending", 0), delivered=counts.get("delivered", 0),
                        blocked=counts.get("blocked", 0), failed=counts.get("failed", 0),
                        uncertain=counts.get("uncertain", 0), opens=opens["n"])
+
+    async def purge_finished(self, older_than_days: int, now: Optional[datetime] = None) -> int:
+        """Retention: campaigns finished (done or cancelled) longer ago than the period keep only how many of
+        their recipients had each outcome, per community; who the recipients were is deleted."""
+        now = now or datetime.now(timezone.utc)
+        limit = (now - timedelta(days=older_than_days)).astimezone(timezone.utc).isoformat(timespec="seconds")
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "SELECT id FROM campaigns WHERE status IN ('done', 'cancelled') AND finished_at < ? "
+                "AND purged_at IS NULL", (limit,))
+            ids = [row[0] for row in await cursor.fetchall()]
+            for campaign_id in ids:
+                await conn.execute(
+                    "INSERT INTO campaign_tallies (campaign_id, community, status, n) "
+                    "SELECT cr.campaign_id, COALESCE(r.community, ''), cr.status, COUNT(*) FROM campaign_recipients cr "
+                    "LEFT JOIN residents r ON r.user_id = cr.user_id WHERE cr.campaign_id = ? "
+                    "GROUP BY cr.campaign_id, COALESCE(r.community, ''), cr.status", (campaign_id,))
+                await conn.execute("DELETE FROM campaign_recipients WHERE campaign_id = ?", (campaign_id,))
+                await conn.execute("UPDATE campaigns SET purged_at = ? WHERE id = ?", (utcnow(), campaign_id))
+        return len(ids)

@@ -294,16 +294,19 @@ class Collector:
             only = community if community and target is None else None
             where = " AND r.community = ?" if only else ""
             params: tuple[object, ...] = (c["id"], only) if only else (c["id"],)
+            # recipient rows while they are kept, the counts retention leaves of them afterwards
             counts = await self.db.fetchone(
-                "SELECT COUNT(*) AS recipients, "
-                "SUM(cr.status = 'delivered') AS delivered, SUM(cr.status = 'blocked') AS blocked "
-                "FROM campaign_recipients cr LEFT JOIN residents r ON r.user_id = cr.user_id "
-                f"WHERE cr.campaign_id = ?{where}", params)
+                "SELECT SUM(n) AS recipients, SUM(CASE WHEN status = 'delivered' THEN n END) AS delivered, "
+                "SUM(CASE WHEN status = 'blocked' THEN n END) AS blocked FROM ("
+                "SELECT cr.status, 1 AS n FROM campaign_recipients cr LEFT JOIN residents r ON r.user_id = cr.user_id "
+                f"WHERE cr.campaign_id = ?{where} "
+                "UNION ALL SELECT status, n FROM campaign_tallies WHERE campaign_id = ?"
+                + (" AND community = ?" if only else "") + ")", params + params)
             opens = await self.db.fetchone(
                 "SELECT COUNT(*) AS opens, COUNT(DISTINCT lo.user_id) AS openers "
                 "FROM link_opens lo LEFT JOIN residents r ON r.user_id = lo.user_id "
-                "WHERE lo.campaign_id = ?" + (" AND COALESCE(r.community, lo.community) = ?" if only else ""),
-                params)
+                "WHERE lo.campaign_id = ?"
+                + (" AND COALESCE(r.community, lo.resident_community, lo.community) = ?" if only else ""), params)
             if only and not counts["recipients"] and not opens["opens"]:
                 continue
             out.append(CampaignRow(
@@ -316,6 +319,9 @@ class Collector:
     # ----- residents -------------------------------------------------------------------------------------------
 
     async def _residents(self, begin: str, end: str, community: Optional[str]) -> tuple[int, int]:
+        """New residents, and residents active in the period: what still names a resident. Link opens whose
+        opener was replaced by a stand-in number (retention, "delete my data") are left out, as are requests
+        and consultations whose resident was removed: counted, they would be people counted twice."""
         own = " AND community = ?" if community else ""
         extra: tuple[object, ...] = (community,) if community else ()
         new = await self.db.fetchone(
@@ -332,7 +338,7 @@ class Collector:
             UNION SELECT x.resident_id FROM consultation_messages m JOIN consultations x ON x.id = m.consultation_id
                 WHERE m.sender = 'resident' AND m.at >= ? AND m.at < ?{joined}
             UNION SELECT lo.user_id FROM link_opens lo LEFT JOIN residents x ON x.user_id = lo.user_id
-                WHERE lo.opened_at >= ? AND lo.opened_at < ?
+                WHERE lo.opened_at >= ? AND lo.opened_at < ? AND lo.user_id > 0
                 {" AND COALESCE(x.community, lo.community) = ?" if community else ""}
         """
         params: list[object] = []

@@ -6,6 +6,8 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Optional
 
+from bot import links
+
 if TYPE_CHECKING:
     from bot.services import Services
 
@@ -50,11 +52,18 @@ UPDATES_KEPT_DAYS = 7  # polling hands an update again only shortly after a cras
 
 
 async def daily(services: "Services", now: Optional[datetime] = None) -> int:
-    """Retention of personal data (requests closed and consultations ended more than RETENTION_DAYS before
-    `now`), and forgetting update ids too old to come back."""
+    """Retention of personal data (requests closed, consultations ended and campaigns finished more than
+    RETENTION_DAYS before `now`, and who opened which link that long ago), and forgetting update ids too
+    old to come back."""
     now = now or system_clock()
-    purged = await services.requests.purge_closed(services.settings.retention_days, now=now)
-    purged += await services.consult.purge_ended(services.settings.retention_days, now=now)
+    days = services.settings.retention_days
+    purged = await services.requests.purge_closed(days, now=now)
+    purged += await services.consult.purge_ended(days, now=now)
+    campaigns = await services.campaigns.purge_finished(days, now=now) if services.campaigns is not None else 0
+    opens = await links.purge_opens(services.db, days, now=now)
+    if campaigns or opens:
+        log.info("retention: %d campaign(s) keep only their counts; %d link open(s) no longer name the resident",
+                 campaigns, opens)
     old = (now - timedelta(days=UPDATES_KEPT_DAYS)).isoformat(timespec="seconds")
     await services.db.execute("DELETE FROM processed_updates WHERE at < ?", (old,))
     return purged
