@@ -1,6 +1,7 @@
 """Reports: period arithmetic, medians, the figures on a database written row by row, the text, charts and workbook."""
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import subprocess
@@ -278,3 +279,19 @@ def test_stats_command_prints_the_report(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "bot", "export", "--from", "2026-03-01", "--to", "2026-01-01"],
                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "ends before" in bad.stderr
+
+
+async def test_the_report_read_aside_is_the_same(filled, catalogue):
+    """/stats reads in a worker thread on a read-only connection of its own; the figures are the same, and the
+    bot's own connection keeps writing meanwhile."""
+    now = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
+    period = preset("this_year", date(2026, 11, 24))
+    collector = Collector(filled, catalogue, KYIV)
+    for community in ("lutsk", None):
+        assert await collector.report_aside(period, community, now=now) == await collector.report(period, community,
+                                                                                                  now=now)
+    aside = asyncio.ensure_future(collector.report_aside(period, None, now=now))
+    await add_request(filled, 99, date(2026, 11, 20), resident=7)
+    before = await aside
+    assert before.current.request_count in (6, 7)  # read before or after the write, never half of it
+    assert (await collector.report_aside(period, None, now=now)).current.request_count == 7

@@ -16,6 +16,7 @@ Everything is counted by the moment things happened, in the deployment's time zo
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import statistics
 from collections import Counter
@@ -185,6 +186,23 @@ class Collector:
             first = period.start.replace(day=1)
         months = await self.consultations_per_month(Period(first, period.end), community)
         return Report(community, current, previous, months, now)
+
+    async def report_aside(self, period: Period, community: Optional[str] = None,
+                           now: Optional[datetime] = None) -> Report:
+        """The same report, read in a worker thread on a read-only connection of its own. The bot runs every
+        other statement on the event loop's thread; a year of a large community read there would stop every
+        resident's answer until it is done. (A database only in memory cannot be opened twice: read here.)"""
+        if self.db.path == ":memory:":
+            return await self.report(period, community, now)
+
+        async def read() -> Report:
+            reader = await Database(self.db.path, self.db.busy_timeout).connect_reader()
+            try:
+                return await Collector(reader, self.catalogue, self.tz).report(period, community, now)
+            finally:
+                await reader.close()
+
+        return await asyncio.to_thread(asyncio.run, read())
 
     async def figures(self, period: Period, community: Optional[str], now: datetime) -> Figures:
         figures = Figures(period)

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterable, Optional
+from urllib.parse import quote
 
 log = logging.getLogger(__name__)
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -161,6 +162,15 @@ class Database:
         await self._conn.execute("PRAGMA foreign_keys=ON")
         await self.migrate()
         await self._conn.execute(f"PRAGMA busy_timeout={SQLITE_WAIT_MS}")
+        return self
+
+    async def connect_reader(self) -> "Database":
+        """A read-only connection to a database another connection keeps (and has migrated): for long reads
+        in a worker thread while the bot writes on its own connection (WAL lets both go on)."""
+        raw = sqlite3.connect(f"file:{quote(self.path)}?mode=ro", uri=True, check_same_thread=False,
+                              timeout=max(self.busy_timeout, SQLITE_WAIT_MS / 1000))
+        raw.row_factory = sqlite3.Row
+        self._conn = Connection(raw)
         return self
 
     @property

@@ -128,7 +128,7 @@ async def step(query: CallbackQuery, callback_data: ReportCb, services: Services
     await message.edit_text(_("⏳ Preparing: {community}, {period}…").format(community=h(name),
                                                                            period=h(_(PERIODS[period]))))
     today = datetime.now(services.settings.tz).date()
-    report = await Collector(services.db, services.catalogue, services.settings.tz).report(
+    report = await Collector(services.db, services.catalogue, services.settings.tz).report_aside(
         preset(period, today), None if community == ALL else community)
     if mode == "s":
         await send_report(message, services, report, period)
