@@ -5,7 +5,6 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Awaitable, Callable, Optional
 
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.utils.i18n import gettext as _
 
 from bot.consult.service import Consultation, Said
@@ -98,36 +97,10 @@ async def post_again(sender: "TelegramSender", item: Item, lost: str) -> bool:
     consultation = await services.consult.get(item.payload.get("consultation_id") or -1)
     if consultation is None:
         return False
-    group = await services.requests.group_for(consultation.community, consultation.institution_id)
-    if group is None or consultation.group_chat_id != group.chat_id:
-        return False
-    sender._chat = group.chat_id
-    async with sender.lock("c", consultation.id):
-        fresh = await services.consult.get(consultation.id)
-        if fresh is None or (fresh.group_chat_id, fresh.thread_id, fresh.card_message_id) != (
-                consultation.group_chat_id, consultation.thread_id, consultation.card_message_id):
-            return True
-        thread_id = consultation.thread_id if group.is_forum else None
-        if lost == "closed" and thread_id:
-            if await sender.reopen(group.chat_id, thread_id):
-                return True
-            lost = "topic"
-        try:
-            await post_card(sender, consultation, group, lost, thread_id=None if lost == "topic" else thread_id,
-                            history=True)
-        except TelegramBadRequest as exc:
-            from dialogs.delivery import lost_in_group
-
-            if lost_in_group(exc) != "topic" or lost == "topic":
-                raise
-            lost = "topic"
-            await post_card(sender, consultation, group, lost, history=True)
-    log.warning("consultation %s: its %s was deleted in group %s; posted again", consultation.id, lost, group.chat_id)
-    await services.requests.notify_lost_card(
-        None, consultation.id, group.chat_id, lost,
-        consultation.thread_id if lost == "topic" else consultation.card_message_id)
-    services.wake_outbox()
-    return True
+    return await sender.post_lost_card(
+        "c", consultation, services.consult.get, lost,
+        lambda group, again, thread_id: post_card(sender, consultation, group, again, thread_id=thread_id,
+                                                  history=True))
 
 
 def consult_handlers(sender: "TelegramSender") -> dict[str, Callable[[Item], Awaitable[None]]]:

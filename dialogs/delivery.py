@@ -315,32 +315,43 @@ class TelegramSender:
         request = await self.services.requests.get(item.payload.get("request_id") or -1)
         if request is None:
             return False
-        group = await self.services.requests.group_for(request.community, request.institution_id)
-        if group is None or request.group_chat_id != group.chat_id:
+        return await self.post_lost_card(
+            "r", request, self.services.requests.get, lost,
+            lambda group, again, thread_id: self._post_card(request, group, again, thread_id=thread_id, history=True))
+
+    async def post_lost_card(self, kind: str, subject: Any, reread: Callable[[int], Awaitable[Any]], lost: str,
+                             post: Callable[[Group, str, Optional[int]], Awaitable[None]]) -> bool:
+        """Post again the card of a request ("r") or a consultation ("c") that was deleted, or whose topic was
+        deleted or closed, in its group; `post(group, why, thread_id)` posts the card. False when the subject
+        is no longer in the institution's group."""
+        services = self.services
+        group = await services.requests.group_for(subject.community, subject.institution_id)
+        if group is None or subject.group_chat_id != group.chat_id:
             return False
         self._chat = group.chat_id
-        async with self.lock("r", request.id):
-            fresh = await self.services.requests.get(request.id)
+        async with self.lock(kind, subject.id):
+            fresh = await reread(subject.id)
             if fresh is None or (fresh.group_chat_id, fresh.thread_id, fresh.card_message_id) != (
-                    request.group_chat_id, request.thread_id, request.card_message_id):
+                    subject.group_chat_id, subject.thread_id, subject.card_message_id):
                 return True  # another row has posted it again meanwhile
-            thread_id = request.thread_id if group.is_forum else None
+            thread_id = subject.thread_id if group.is_forum else None
             if lost == "closed" and thread_id:
                 if await self.reopen(group.chat_id, thread_id):
                     return True
                 lost = "topic"
             try:
-                await self._post_card(request, group, lost, thread_id=None if lost == "topic" else thread_id,
-                                      history=True)
+                await post(group, lost, None if lost == "topic" else thread_id)
             except TelegramBadRequest as exc:
                 if lost_in_group(exc) != "topic" or lost == "topic":
                     raise
                 lost = "topic"  # the card was gone because its whole topic was
-                await self._post_card(request, group, lost, history=True)
-        log.warning("request %s: its %s was deleted in group %s; posted again", request.id, lost, group.chat_id)
-        await self.services.requests.notify_lost_card(
-            request.id, None, group.chat_id, lost, request.thread_id if lost == "topic" else request.card_message_id)
-        self.services.wake_outbox()
+                await post(group, lost, None)
+        log.warning("%s %s: its %s was deleted in group %s; posted again",
+                    "request" if kind == "r" else "consultation", subject.id, lost, group.chat_id)
+        await services.requests.notify_lost_card(
+            subject.id if kind == "r" else None, subject.id if kind == "c" else None, group.chat_id, lost,
+            subject.thread_id if lost == "topic" else subject.card_message_id)
+        services.wake_outbox()
         return True
 
     async def reopen(self, chat_id: int, thread_id: int) -> bool:
