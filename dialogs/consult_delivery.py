@@ -1,7 +1,6 @@
 """Outbox handlers of the consultation line: cards and relays both ways, notices, booking reminders."""
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Awaitable, Callable, Optional
 
@@ -16,7 +15,6 @@ from dialogs.consult_view import after_timeout_keyboard, rating_keyboard, staff_
 if TYPE_CHECKING:
     from dialogs.delivery import TelegramSender
 
-log = logging.getLogger("bot.delivery")
 HISTORY_LINES = 15
 
 
