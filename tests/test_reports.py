@@ -19,7 +19,7 @@ from bot.reports.figures import Collector, median
 from bot.reports.periods import Period, add_months, months_of, preset, weeks
 from bot.reports.text import plain, render, split
 from bot.storage.db import Database
-from tests.conftest import SEEDS
+from tests.conftest import seed_text
 
 KYIV = ZoneInfo("Europe/Kyiv")
 
@@ -95,7 +95,7 @@ def test_the_programme_target(catalogue):
     assert indicators.consultations_target(2022) is None
     assert indicators.consultations_target(2023) == 30
     assert indicators.consultations_target(2025) == pytest.approx(30 * 1.15 ** 2)
-    seed = (SEEDS / catalogue.communities["pervomaiskyi"].model.source_file).read_text(encoding="utf-8")
+    seed = seed_text(catalogue.communities["pervomaiskyi"].model.source_file)
     assert " ".join(indicators.seed_ref.split()) in " ".join(seed.split())
     assert all(catalogue.communities[c].model.indicators is None for c in ("lutsk", "volodymyr"))
 
