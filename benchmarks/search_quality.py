@@ -1,14 +1,23 @@
-"""Search quality: share of resident phrasings whose right service is in the top 3.
+"""Search and danger triage measured on a frozen set of resident phrasings, dev and test halves apart.
 
-Run: .venv/bin/python benchmarks/search_quality.py [--verbose]
-The phrasings live in benchmarks/search_queries/<community>.yaml.
+Run: .venv/bin/python benchmarks/search_quality.py [--verbose dev|test|tuned] [--json]
+
+The phrasings live in benchmarks/search_queries/:
+  dev/   the half the rules, synonyms and lexicon may be tuned on
+  test/  the half that is only measured (never read while tuning; never move a phrasing between halves)
+  tuned/ the project's first, small set, written while the search was built (reported for comparison)
+Per community <slug>.yaml: {query, expect: [service ids], tags}; expect [] means the catalogue has nothing
+for it and the honest answer is "nothing here, ask ...". danger.yaml and ordinary.yaml: {text, danger: [kinds]}.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import statistics
 import sys
 import time
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -18,10 +27,13 @@ sys.path.insert(0, str(ROOT))
 
 from bot.catalogue.loader import load_catalogue  # noqa: E402
 from bot.catalogue.search import SearchEngine  # noqa: E402
+from bot.catalogue.triage import Triage  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 
 QUERIES = ROOT / "benchmarks" / "search_queries"
-TOP = 3
+HALVES = ("dev", "test")
+KINDS = ("helpless", "suicide", "violence", "child", "trafficking")
+GROUPS = ("all", "ru", "uk", "en", "typo", "short", "long")
 
 
 @dataclass
@@ -29,51 +41,175 @@ class Outcome:
     community: str
     query: str
     expect: list[str]
+    tags: list[str]
     got: list[str]
+    served: bool  # the engine thinks the catalogue has something for it
+    seconds: float
 
-    @property
-    def ok(self) -> bool:
-        return bool(set(self.expect) & set(self.got[:TOP]))
+    def hit(self, top: int) -> bool:
+        return bool(set(self.expect) & set(self.got[:top]))
 
 
-def evaluate(engine: SearchEngine) -> list[Outcome]:
+@dataclass
+class Half:
+    name: str
+    search: list[Outcome] = field(default_factory=list)
+    danger: list[tuple[dict, set[str], float]] = field(default_factory=list)
+    ordinary: list[tuple[dict, set[str], float]] = field(default_factory=list)
+
+
+def read(path: Path) -> list[dict]:
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or []
+
+
+def run_search(engine: SearchEngine, folder: Path) -> list[Outcome]:
     outcomes = []
-    for path in sorted(QUERIES.glob("*.yaml")):
+    for path in sorted(folder.glob("*.yaml")):
         community = path.stem
         if community not in engine.indexes:
             continue
-        for case in yaml.safe_load(path.read_text(encoding="utf-8")):
-            hits = engine.search(community, case["query"], limit=TOP)
-            outcomes.append(Outcome(community, case["query"], case["expect"], [h.service.id for h in hits]))
+        for case in read(path):
+            started = time.perf_counter()
+            answer = engine.answer(community, case["query"], limit=3)
+            spent = time.perf_counter() - started
+            got = [hit.service.id for hit in answer.hits]
+            outcomes.append(Outcome(community, case["query"], case["expect"], case.get("tags", []), got,
+                                    answer.served, spent))
     return outcomes
+
+
+def run_triage(triage: Triage, path: Path) -> list[tuple[dict, set[str], float]]:
+    out = []
+    for case in read(path) if path.exists() else []:
+        started = time.perf_counter()
+        kinds = triage.detect(case["text"])
+        out.append((case, kinds, time.perf_counter() - started))
+    return out
+
+
+def evaluate(engine: SearchEngine, triage: Triage, half: str) -> Half:
+    folder = QUERIES / half
+    result = Half(half, run_search(engine, folder))
+    result.danger = run_triage(triage, folder / "danger.yaml")
+    result.ordinary = run_triage(triage, folder / "ordinary.yaml")
+    return result
+
+
+def in_group(outcome: Outcome, group: str) -> bool:
+    return group == "all" or group in outcome.tags
+
+
+def search_figures(half: Half) -> dict:
+    served = [o for o in half.search if o.expect]
+    unserved = [o for o in half.search if not o.expect]
+    figures: dict = {}
+    for group in GROUPS:
+        mine = [o for o in served if in_group(o, group)]
+        if mine:
+            figures[group] = {"n": len(mine), "top1": sum(o.hit(1) for o in mine) / len(mine),
+                              "top3": sum(o.hit(3) for o in mine) / len(mine)}
+    if unserved:
+        figures["unserved"] = {"n": len(unserved), "honest": sum(not o.served for o in unserved) / len(unserved)}
+    if served:
+        figures["served_told_nothing"] = sum(not o.served for o in served) / len(served)
+    return figures
+
+
+def triage_figures(half: Half) -> dict:
+    figures: dict = {}
+    pairs = found = 0
+    for kind in KINDS:
+        mine = [(case, got) for case, got, _ in half.danger if kind in case["danger"]]
+        if mine:
+            caught = sum(kind in got for _, got in mine)
+            figures[kind] = {"n": len(mine), "recall": caught / len(mine)}
+            pairs += len(mine)
+            found += caught
+    if half.danger:
+        figures["overall"] = {"n": pairs, "recall": found / pairs if pairs else 0.0,
+                              "any_danger_shown": sum(bool(got) for _, got, _ in half.danger) / len(half.danger)}
+    if half.ordinary:
+        alarms = sum(bool(got) for _, got, _ in half.ordinary)
+        near = [(case, got) for case, got, _ in half.ordinary if "near" in case.get("tags", [])]
+        figures["false_alarms"] = {"n": len(half.ordinary), "rate": alarms / len(half.ordinary),
+                                   "near_n": len(near),
+                                   "near_rate": sum(bool(g) for _, g in near) / len(near) if near else 0.0}
+    return figures
+
+
+def timing(half: Half) -> dict:
+    times = [o.seconds for o in half.search] + [t for *_, t in half.danger] + [t for *_, t in half.ordinary]
+    if not times:
+        return {}
+    times.sort()
+    return {"n": len(times), "p50_ms": statistics.median(times) * 1000,
+            "p99_ms": times[min(len(times) - 1, int(len(times) * 0.99))] * 1000}
+
+
+def print_half(half: Half, search: dict, triage: dict, times: dict) -> None:
+    print(f"\n== {half.name} ==")
+    print(f"{'search':<22} {'n':>4} {'top-1':>7} {'top-3':>7}")
+    for group in GROUPS:
+        if group in search:
+            row = search[group]
+            print(f"  {group:<20} {row['n']:>4} {row['top1']:>7.1%} {row['top3']:>7.1%}")
+    if "unserved" in search:
+        row = search["unserved"]
+        print(f"  {'unserved, honest':<20} {row['n']:>4} {row['honest']:>7.1%}")
+        print(f"  {'served, told nothing':<20} {'':>4} {search['served_told_nothing']:>7.1%}")
+    print(f"{'danger triage':<22} {'n':>4} {'recall':>7}")
+    for kind in (*KINDS, "overall"):
+        if kind in triage:
+            print(f"  {kind:<20} {triage[kind]['n']:>4} {triage[kind]['recall']:>7.1%}")
+    if "overall" in triage:
+        print(f"  {'any danger shown':<20} {'':>4} {triage['overall']['any_danger_shown']:>7.1%}")
+    if "false_alarms" in triage:
+        row = triage["false_alarms"]
+        print(f"  {'false alarms':<20} {row['n']:>4} {row['rate']:>7.1%}   (near-misses: {row['near_n']}, "
+              f"{row['near_rate']:.1%})")
+    if times:
+        print(f"time per phrasing: p50 {times['p50_ms']:.2f} ms, p99 {times['p99_ms']:.2f} ms ({times['n']})")
+
+
+def print_misses(half: Half) -> None:
+    for o in half.search:
+        if o.expect and not o.hit(3):
+            print(f"  miss [{o.community}] {o.query!r} {o.tags}: expected {o.expect}, got {o.got}"
+                  f"{'' if o.served else ' (told nothing)'}")
+        if not o.expect and o.served:
+            print(f"  not honest [{o.community}] {o.query!r}: got {o.got}")
+    for case, got, _ in half.danger:
+        if set(case["danger"]) - got:
+            print(f"  danger missed {sorted(set(case['danger']) - got)}: {case['text']!r} (got {sorted(got)})")
+    for case, got, _ in half.ordinary:
+        if got:
+            print(f"  false alarm {sorted(got)}: {case['text']!r}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--verbose", action="store_true", help="list every miss")
+    parser.add_argument("--verbose", choices=("dev", "test", "tuned"), help="list the misses of one half")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     started = time.perf_counter()
     settings = load_settings()
     catalogue = load_catalogue(settings.data_dir, settings.communities or None)
     engine = SearchEngine(catalogue)
+    triage = Triage(catalogue.shared.triage, engine.reader)
     built = time.perf_counter() - started
-    started = time.perf_counter()
-    outcomes = evaluate(engine)
-    spent = time.perf_counter() - started
-    print(f"{'community':<14} {'queries':>7} {'top-3':>6} {'share':>7}")
-    for slug in engine.indexes:
-        mine = [o for o in outcomes if o.community == slug]
-        if mine:
-            good = sum(o.ok for o in mine)
-            print(f"{slug:<14} {len(mine):>7} {good:>6} {good / len(mine):>7.1%}")
-    good = sum(o.ok for o in outcomes)
-    share = good / len(outcomes) if outcomes else 0.0
-    print(f"{'all':<14} {len(outcomes):>7} {good:>6} {share:>7.1%}")
-    print(f"index built in {built * 1000:.0f} ms; {len(outcomes)} queries in {spent * 1000:.0f} ms "
-          f"({spent / max(len(outcomes), 1) * 1000:.2f} ms a query)")
-    for o in outcomes:
-        if not o.ok and args.verbose:
-            print(f"  miss [{o.community}] {o.query!r}: expected {o.expect}, got {o.got}")
+    report = {}
+    for name in (*HALVES, "tuned"):
+        half = evaluate(engine, triage, name)
+        figures = {"search": search_figures(half), "triage": triage_figures(half), "time": timing(half)}
+        report[name] = figures
+        if not args.json:
+            print_half(half, figures["search"], figures["triage"], figures["time"])
+        if args.verbose == name:
+            print_misses(half)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"\nsearch index and triage built in {built * 1000:.0f} ms")
     return 0
 
 

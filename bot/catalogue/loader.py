@@ -27,6 +27,8 @@ SHARED_FILES = {
     "service_types": "service_types.yaml",
     "hotlines": "hotlines.yaml",
     "synonyms": "synonyms.yaml",
+    "ru_uk": "ru_uk.yaml",
+    "triage": "triage.yaml",
     "consultation_topics": "consultation_topics.yaml",
     "news_topics": "news_topics.yaml",
     "schedule": "schedule.yaml",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, time
 from enum import Enum
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -231,12 +231,35 @@ class Schedule(Strict):
     holidays: list[date] = []
 
 
+class DangerRule(Strict):
+    """One way words signal a danger. Patterns are read by bot/catalogue/triage.py; see data/shared/triage.yaml."""
+
+    all: list[str] = Field(min_length=1)  # every pattern must occur somewhere in the text
+    not_before: list[str] = []  # the first pattern's match is void right after one of these words
+    not_after: list[str] = []  # ... or right before one of these
+    unless: list[str] = []  # any of these patterns anywhere voids the rule
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"all": [value]} if isinstance(value, str) else value
+
+
+class DangerKind(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: Text
+    lines: list[str] = Field(min_length=1)  # national line numbers, in the order a resident sees them
+    rules: list[DangerRule] = Field(min_length=1)
+
+
 class SharedData(Strict):
     target_groups: list[TargetGroup]
     situations: list[Situation]
     service_types: list[ServiceType]
     hotlines: list[Hotline]
     synonyms: dict[str, list[str]] = {}
+    ru_uk: dict[str, list[str]] = {}
+    triage: list[DangerKind] = []
     consultation_topics: list[ConsultationTopic] = []
     news_topics: list[NewsTopic] = []
     schedule: Schedule

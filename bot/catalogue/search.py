@@ -8,6 +8,7 @@ from typing import Optional
 
 from bot.catalogue.loader import Catalogue, CommunityView
 from bot.catalogue.models import Service
+from bot.catalogue.reader import reader_for
 from bot.catalogue.text import STOPWORDS, Morphology, morphology, tokens
 
 # How much a word counts depending on where in the service it stands.
@@ -31,6 +32,14 @@ YOUNG_CHILD_TERMS = ("малюк", "раннє", "рання", "розвиток
 class Hit:
     service: Service
     score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the search found, and whether the catalogue has anything for these words at all."""
+
+    hits: list[Hit]
+    served: bool
 
 
 class CommunityIndex:
@@ -121,6 +130,7 @@ class SearchEngine:
         self.indexes = {
             slug: CommunityIndex(catalogue, view, self.morph) for slug, view in catalogue.communities.items()
         }
+        self.reader = reader_for(catalogue.shared.ru_uk)
 
     def query_terms(self, text: str, vocabulary: set[str]) -> dict[str, float]:
         """Lemmas of the query with synonyms and typo corrections, each with its weight."""
@@ -153,6 +163,10 @@ class SearchEngine:
         """Corrections that the catalogue or the synonym list knows, best three."""
         fixed = [lemma for lemma in self.morph.corrections(word) if lemma in vocabulary or lemma in self.synonyms]
         return fixed[:3]
+
+    def answer(self, community: str, text: str, limit: int = 5) -> Answer:
+        hits = self.search(community, text, limit)
+        return Answer(hits, bool(hits))
 
     def search(self, community: str, text: str, limit: int = 5) -> list[Hit]:
         index = self.indexes.get(community)

@@ -1,0 +1,263 @@
+"""Reading a resident's words as Ukrainian lemmas, whatever language they wrote in.
+
+Residents write Ukrainian, Russian, surzhyk (both in one sentence) and sometimes English. The catalogue,
+the synonyms and the danger rules are all kept in Ukrainian lemmas, so each word a resident wrote is turned
+into the Ukrainian lemmas it can stand for:
+
+* a Ukrainian word gives its lemma (pymorphy3's Ukrainian dictionary);
+* a Russian word gives the Ukrainian lemmas of its Russian lemma, from the lexicon in
+  data/shared/ru_uk.yaml, or, for a word the lexicon lacks, the Ukrainian word that differs from it only by
+  the usual spelling correspondences (пенсия → пенсія, инвалид → інвалід, жить → жити);
+* a word neither dictionary knows is taken for a typo and gives the known words one edit away.
+
+Which language the text is in decides the words both languages have in different senses; the letters
+only one of them has (і ї є ґ against ы э ъ ё) decide most texts, a statistical identifier made for short
+texts the rest.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Iterable, Mapping, Optional
+
+import pymorphy3
+
+from bot.catalogue.text import APOSTROPHES, Morphology, morphology
+
+UK_ONLY = set("іїєґ")
+RU_ONLY = set("ыэъё")
+CYRILLIC = re.compile(r"[а-яіїєґёыэъ]")
+LATIN = re.compile(r"[a-z]")
+WORD = re.compile(r"[a-zа-яіїєґёыэъ0-9']+")
+CLAUSE = re.compile(r"([a-zа-яіїєґёыэъ0-9']+)|[.!?;\n…]")
+LANGUAGES = ("uk", "ru", "en")
+
+# Russian function words that carry nothing for search; the Ukrainian ones are in text.STOPWORDS.
+RU_STOPWORDS = frozenset(
+    """
+    я мы ты вы он она оно они меня мне мной нас нам нами тебя тебе вас вам его ему её ей их им мой моя моё мои
+    наш наша наше наши ваш ваша свой своя своё свои этот эта это эти тот та то те который какой какая какое
+    в во на с со из к ко от для по под над за при про без через между у и а но или ни не что чтобы как где куда
+    когда почему кто чем чего тут там так уже ещё тоже также только очень можно надо нужно нужен нужна хочу
+    хотеть быть есть был была было были будет все всё весь вся пожалуйста помогите помочь подскажите скажите
+    мочь могу может бы же ли вот
+    """.replace("ё", "е").split()
+)
+
+
+def normalise(text: str) -> str:
+    """Lower case, one apostrophe; ё is kept here because it tells Russian apart."""
+    return text.lower().translate(APOSTROPHES)
+
+
+def words_of(text: str) -> list[str]:
+    return [w.strip("'") for w in WORD.findall(normalise(text)) if w.strip("'")]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a text says, word by word: the words as written and the Ukrainian lemmas each may stand for."""
+
+    language: str
+    words: tuple[str, ...]
+    lemmas: tuple[tuple[str, ...], ...]
+    ends: frozenset[int] = frozenset()  # positions of words a clause ends with (. ! ? ; or a new line)
+
+    def all_lemmas(self) -> set[str]:
+        return {lemma for options in self.lemmas for lemma in options}
+
+
+class LanguageIdentifier:
+    """uk / ru / en / other for a short text: letters first, then py3langid restricted to the three."""
+
+    def __init__(self, dictionaries: Optional[Callable[[str], tuple[bool, bool]]] = None) -> None:
+        self._model = None
+        self.dictionaries = dictionaries
+
+    def _langid(self):
+        if self._model is None:
+            from py3langid.langid import MODEL_FILE
+            from py3langid.langid import LanguageIdentifier as Model
+
+            model = Model.from_model_file(MODEL_FILE, norm_probs=True)
+            model.set_languages(list(LANGUAGES))
+            self._model = model
+        return self._model
+
+    def identify(self, text: str) -> str:
+        plain = normalise(text)
+        uk = sum(ch in UK_ONLY for ch in plain)
+        ru = sum(ch in RU_ONLY for ch in plain)
+        cyrillic = len(CYRILLIC.findall(plain))
+        latin = len(LATIN.findall(plain))
+        if not cyrillic and not latin:
+            return "other"
+        if latin > cyrillic:
+            return "en"
+        if uk or ru:
+            # surzhyk carries both; the letters that are more frequent decide, Ukrainian on a tie
+            return "ru" if ru > uk else "uk"
+        if self.dictionaries is not None:
+            # words only one language's dictionary knows ("бьет", "дети" against "б'є", "діти")
+            only_ru = only_uk = 0
+            for word in WORD.findall(plain):
+                in_uk, in_ru = self.dictionaries(word)
+                only_ru += in_ru and not in_uk
+                only_uk += in_uk and not in_ru
+            if only_ru != only_uk:
+                return "ru" if only_ru > only_uk else "uk"
+        language, _ = self._langid().classify(plain)
+        return language if language in ("uk", "ru") else "uk"
+
+
+class Reader:
+    """Turns text into `Reading`s. One per process, built with the lexicon from data/."""
+
+    def __init__(self, lexicon: Mapping[str, Iterable[str]] | None = None, morph: Optional[Morphology] = None):
+        self.morph = morph or morphology()
+        self._ru = pymorphy3.MorphAnalyzer(lang="ru")
+        self.lexicon = {key.replace("ё", "е"): tuple(values) for key, values in (lexicon or {}).items()}
+        self.ru_known = lru_cache(maxsize=100_000)(self._ru.word_is_known)
+        self.identifier = LanguageIdentifier(lambda word: (self.morph.known(word), self.ru_known(word)))
+        self._ru_lemma = lru_cache(maxsize=100_000)(self._ru_lemma_of)
+        self._word = lru_cache(maxsize=200_000)(self._word_lemmas)
+
+    def read(self, text: str) -> Reading:
+        language = self.identifier.identify(text)
+        plain = normalise(text)
+        words: list[str] = []
+        ends: set[int] = set()
+        for match in CLAUSE.finditer(plain):
+            if match.group(1):
+                word = match.group(1).strip("'")
+                if word:
+                    words.append(word)
+            elif words:
+                ends.add(len(words) - 1)
+        if words:
+            ends.add(len(words) - 1)
+        lemmas = tuple(self._word(w, language == "ru") for w in words)
+        return Reading(language, tuple(words), lemmas, frozenset(ends))
+
+    def lemmas(self, text: str) -> list[str]:
+        """The main Ukrainian lemma of each word (the first option), for indexing Ukrainian text."""
+        return [options[0] for options in self.read(text).lemmas if options]
+
+    # --- one word ---
+
+    def _word_lemmas(self, word: str, russian_text: bool) -> tuple[str, ...]:
+        if word.isdigit():
+            return (word,)
+        if LATIN.search(word):
+            return (word,)
+        plain = word.replace("ё", "е")
+        has_uk = any(ch in UK_ONLY for ch in word) or "'" in word
+        has_ru = any(ch in RU_ONLY for ch in word)
+        uk_known = not has_ru and self.morph.known(plain)
+        ru_known = not has_uk and self.ru_known(word)
+        out: list[str] = []
+        # In a Russian text a word both languages know is read as Russian first ("мать", "он")
+        if ru_known and (russian_text or has_ru or not uk_known):
+            out += self._from_russian(self._ru_lemma(word))
+        if uk_known:
+            out.append(self.morph.lemma(plain))
+        if not out:
+            out += self.morph.corrections(plain)[:3] if not has_ru else []
+            if not has_uk and len(word) > 3:
+                out += [lemma for lemma in self._ru_corrections(word)[:2] if lemma not in out]
+        if not out:
+            out.append(plain)
+        return tuple(dict.fromkeys(out))
+
+    def _ru_lemma_of(self, word: str) -> str:
+        return self._ru.parse(word)[0].normal_form.replace("ё", "е")
+
+    def _from_russian(self, lemma: str) -> list[str]:
+        mapped = self.lexicon.get(lemma)
+        if mapped:
+            return list(mapped)
+        if lemma in RU_STOPWORDS:
+            return [lemma]
+        cognate = self._cognate(lemma)
+        return [cognate] if cognate else [lemma]
+
+    def _cognate(self, lemma: str) -> Optional[str]:
+        """The Ukrainian word a Russian lemma differs from only by regular spelling correspondences."""
+        candidates = [c for c in _spellings(lemma) if self.morph.known(c)]
+        # a candidate that is a dictionary form itself first: "жити", not "житі" (a form of "жито")
+        for candidate in candidates:
+            if self.morph.lemma(candidate) == candidate:
+                return candidate
+        return self.morph.lemma(candidates[0]) if candidates else None
+
+    def _ru_corrections(self, word: str) -> list[str]:
+        """A Russian word with one letter wrong: the Ukrainian lemmas of the Russian words one edit away."""
+        found: list[str] = []
+        for candidate in _ru_edits(word):
+            if self.ru_known(candidate):
+                for lemma in self._from_russian(self._ru_lemma(candidate)):
+                    if lemma not in found:
+                        found.append(lemma)
+            if len(found) >= 2:
+                break
+        return found
+
+
+RU_ALPHABET = "абвгдежзийклмнопрстуфхцчшщъыьэюя"
+
+
+def _ru_edits(word: str) -> Iterable[str]:
+    seen: set[str] = set()
+    for i in range(len(word) + 1):
+        left, right = word[:i], word[i:]
+        options = []
+        if right:
+            options.append(left + right[1:])
+        if len(right) > 1:
+            options.append(left + right[1] + right[0] + right[2:])
+        for ch in RU_ALPHABET:
+            if right:
+                options.append(left + ch + right[1:])
+            options.append(left + ch + right)
+        for option in options:
+            if option != word and option not in seen:
+                seen.add(option)
+                yield option
+
+
+ENDINGS = (("ться", "тися"), ("чься", "чися"), ("ть", "ти"), ("чь", "чи"), ("ый", "ий"), ("ой", "ий"),
+           ("ия", "ія"), ("ие", "ія"), ("ье", "'я"), ("ья", "'я"))
+LETTERS = str.maketrans({"ы": "и", "э": "е", "ъ": "'"})
+VARIANTS = {"и": ("и", "і"), "е": ("е", "і", "є"), "о": ("о", "і")}
+
+
+def _spellings(lemma: str, limit: int = 48) -> list[str]:
+    """Ukrainian spellings a Russian lemma may have: endings, then и/і, е/і/є, о/і in turn."""
+    base = lemma.translate(LETTERS)
+    for ru_end, uk_end in ENDINGS:
+        if base.endswith(ru_end):
+            base = base[: -len(ru_end)] + uk_end
+            break
+    spots = [i for i, ch in enumerate(base) if ch in VARIANTS][:5]
+    out = []
+    for combo in itertools.product(*(VARIANTS[base[i]] for i in spots)):
+        chars = list(base)
+        for i, ch in zip(spots, combo):
+            chars[i] = ch
+        out.append("".join(chars))
+        if len(out) >= limit:
+            break
+    return out
+
+
+_shared: dict[int, tuple[object, Reader]] = {}
+
+
+def reader_for(lexicon: Mapping[str, Iterable[str]] | None) -> Reader:
+    """One reader per lexicon object (the catalogue's), so the dictionaries load once."""
+    key = id(lexicon)
+    if key not in _shared:
+        _shared[key] = (lexicon, Reader(lexicon))  # the lexicon is kept so its id is not reused
+    return _shared[key][1]
