@@ -1,4 +1,4 @@
-"""Command line: python -m bot run | check-data | search | sandbox."""
+"""Command line: python -m bot run | check-data | search | triage | sandbox | ..."""
 from __future__ import annotations
 
 import argparse
@@ -74,6 +74,27 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
     else:
         for number, row in enumerate(rows, 1):
             print(f"{number}. {row['name']} — {row['provider']} [{row['id']}, {row['score']}]")
+    return 0
+
+
+def cmd_triage(settings: Settings, args: argparse.Namespace) -> int:
+    """Which language a phrasing is in, which dangers it signals and which lines the resident sees first."""
+    from bot.catalogue.reader import reader_for
+    from bot.catalogue.triage import Triage
+
+    catalogue = load_catalogue(settings.data_dir, settings.communities or None)
+    triage = Triage(catalogue.shared.triage, reader_for(catalogue.shared.ru_uk))
+    assessment = triage.assess(" ".join(args.text))
+    if args.json:
+        print(json.dumps(assessment.as_dict(), ensure_ascii=False))
+    else:
+        kinds = ", ".join(assessment.danger) or "no danger"
+        lines = ", ".join(assessment.lines) or "-"
+        print(f"language: {assessment.language}; danger: {kinds}; lines first: {lines}")
+    if args.explain:
+        reading = triage.reader.read(" ".join(args.text))
+        for word, lemmas in zip(reading.words, reading.lemmas):
+            print(f"  {word}: {' | '.join(lemmas)}")
     return 0
 
 
@@ -344,6 +365,10 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--limit", type=int, default=5)
     search.add_argument("--json", action="store_true")
     search.add_argument("query", nargs="+")
+    triage = sub.add_parser("triage", help="does a phrasing signal danger, and which lines come first")
+    triage.add_argument("--json", action="store_true", help='print {"language", "danger", "lines"}')
+    triage.add_argument("--explain", action="store_true", help="also print the lemmas each word was read as")
+    triage.add_argument("text", nargs="+")
     bind = sub.add_parser("bind-code", help="a one-time code that binds a staff group to an institution")
     bind.add_argument("--community", required=True)
     bind.add_argument("institution")
@@ -373,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"qr": cmd_qr, "run": cmd_run, "check-data": cmd_check_data, "search": cmd_search, "sandbox": cmd_sandbox,
+COMMANDS = {"qr": cmd_qr, "run": cmd_run, "check-data": cmd_check_data, "search": cmd_search, "triage": cmd_triage, "sandbox": cmd_sandbox,
             "bind-code": cmd_bind_code, "stats": cmd_stats, "doctor": cmd_doctor, "backup": cmd_backup,
             "restore": cmd_restore, "export": cmd_export}
 

@@ -252,6 +252,11 @@ class DangerKind(Strict):
     rules: list[DangerRule] = Field(min_length=1)
 
 
+class TriageRules(Strict):
+    groups: dict[str, list[str]] = {}  # named word lists a pattern refers to as @name
+    kinds: list[DangerKind] = []
+
+
 class SharedData(Strict):
     target_groups: list[TargetGroup]
     situations: list[Situation]
@@ -259,7 +264,7 @@ class SharedData(Strict):
     hotlines: list[Hotline]
     synonyms: dict[str, list[str]] = {}
     ru_uk: dict[str, list[str]] = {}
-    triage: list[DangerKind] = []
+    triage: TriageRules = TriageRules()
     consultation_topics: list[ConsultationTopic] = []
     news_topics: list[NewsTopic] = []
     schedule: Schedule

@@ -31,7 +31,7 @@ RU_ONLY = set("ыэъё")
 CYRILLIC = re.compile(r"[а-яіїєґёыэъ]")
 LATIN = re.compile(r"[a-z]")
 WORD = re.compile(r"[a-zа-яіїєґёыэъ0-9']+")
-CLAUSE = re.compile(r"([a-zа-яіїєґёыэъ0-9']+)|[.!?;\n…]")
+CLAUSE = re.compile(r"([a-zа-яіїєґёыэъ0-9']+)|[.,!?;:()\n…—]")
 LANGUAGES = ("uk", "ru", "en")
 
 # Russian function words that carry nothing for search; the Ukrainian ones are in text.STOPWORDS.

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
-from bot.catalogue.models import DangerKind, DangerRule
+from bot.catalogue.models import DangerRule, TriageRules
 from bot.catalogue.reader import Reader, Reading
 
 # When kinds come together, the line for the most urgent comes first.
@@ -46,7 +46,8 @@ class Step:
         return any(word.startswith(p) or any(o.startswith(p) for o in options) for p in self.prefixes)
 
 
-def compile_pattern(pattern: str) -> tuple[Step, ...]:
+def compile_pattern(pattern: str, groups: Optional[dict[str, list[str]]] = None) -> tuple[Step, ...]:
+    groups = groups or {}
     steps = []
     for part in pattern.split():
         if part == "$":
@@ -55,7 +56,15 @@ def compile_pattern(pattern: str) -> tuple[Step, ...]:
             steps.append(Step("gap", gap=int(part[1:])))
         else:
             lemmas, exact, prefixes = set(), set(), []
+            options = []
             for option in part.split("|"):
+                if option.startswith("@"):
+                    if option[1:] not in groups:
+                        raise ValueError(f"unknown word group {option!r} in {pattern!r}")
+                    options += groups[option[1:]]
+                else:
+                    options.append(option)
+            for option in options:
                 option = option.replace("’", "'").replace("ʼ", "'")
                 if option.startswith("="):
                     exact.add(option[1:])
@@ -109,9 +118,15 @@ class CompiledRule:
     unless: tuple[tuple[Step, ...], ...]
 
     @classmethod
-    def of(cls, rule: DangerRule) -> "CompiledRule":
-        return cls(tuple(compile_pattern(p) for p in rule.all), frozenset(rule.not_before),
-                   frozenset(rule.not_after), tuple(compile_pattern(p) for p in rule.unless))
+    def of(cls, rule: DangerRule, groups: dict[str, list[str]]) -> "CompiledRule":
+        def expand(words: list[str]) -> frozenset[str]:
+            out: set[str] = set()
+            for word in words:
+                out.update(groups[word[1:]] if word.startswith("@") else [word])
+            return frozenset(w.lstrip("=") for w in out)
+
+        return cls(tuple(compile_pattern(p, groups) for p in rule.all), expand(rule.not_before),
+                   expand(rule.not_after), tuple(compile_pattern(p, groups) for p in rule.unless))
 
     def fires(self, reading: Reading) -> bool:
         first, *others = self.patterns
@@ -122,9 +137,12 @@ class CompiledRule:
         return not any(any(True for _ in matches(p, reading)) for p in self.unless)
 
     def _clear(self, reading: Reading, start: int, end: int) -> bool:
-        if start > 0 and self.not_before and self._is(reading, start - 1, self.not_before):
+        # the word before or after counts only inside the same clause: «не хочу жити, в мене ...» is danger
+        if start > 0 and self.not_before and start - 1 not in reading.ends \
+                and self._is(reading, start - 1, self.not_before):
             return False
-        if end < len(reading.words) and self.not_after and self._is(reading, end, self.not_after):
+        if end < len(reading.words) and self.not_after and end - 1 not in reading.ends \
+                and self._is(reading, end, self.not_after):
             return False
         return True
 
@@ -149,10 +167,10 @@ class Assessment:
 class Triage:
     """Built once from the catalogue's rules; `assess` takes well under a millisecond for a usual text."""
 
-    def __init__(self, kinds: Sequence[DangerKind], reader: Reader):
+    def __init__(self, rules: TriageRules, reader: Reader):
         self.reader = reader
-        self.kinds = {kind.id: kind for kind in kinds}
-        self.rules = {kind.id: [CompiledRule.of(rule) for rule in kind.rules] for kind in kinds}
+        self.kinds = {kind.id: kind for kind in rules.kinds}
+        self.rules = {kind.id: [CompiledRule.of(rule, rules.groups) for rule in kind.rules] for kind in rules.kinds}
 
     def assess(self, text: str, reading: Optional[Reading] = None) -> Assessment:
         reading = reading or self.reader.read(text[:4000])
