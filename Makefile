@@ -34,8 +34,8 @@ locales: $(MO)
 
 # Refresh the template and the catalogues after changing texts in code
 extract: $(STAMP)
-	$(VENV)/bin/pybabel extract -k _ -k __ -k ngettext:1,2 -k lazy_gettext -k N_ --no-location --sort-output -o locales/messages.pot bot dialogs
-	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/pybabel extract -k _ -k __ -k ngettext:1,2 -k lazy_gettext -k N_ --no-location --sort-output -w 100 -o locales/messages.pot bot dialogs
+	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --ignore-obsolete -w 100
 
 # Debian's Chromium for the browser test of the web chat
 browser:

@@ -8,6 +8,7 @@ from bot.admins import AdminRepo
 from bot.campaigns.service import CampaignService, Subscriptions
 from bot.catalogue.loader import Catalogue
 from bot.catalogue.search import SearchEngine
+from bot.catalogue.triage import Triage
 from bot.config import Settings
 from bot.consult.service import ConsultService
 from bot.delivery.limiter import Limiter
@@ -38,6 +39,11 @@ class Services:
     activity: Activity = field(default_factory=Activity)  # updates handled, workers: for /healthz
     # (chat, user) -> until when Telegram said the user is a member of that staff group (monotonic seconds)
     members_until: dict[tuple[int, int], float] = field(default_factory=dict)
+
+    @property
+    def triage(self) -> Triage:
+        """Danger triage of any text a resident sends; rules from data/shared/triage.yaml."""
+        return self.search.triage
 
     @property
     def served(self) -> list[str]:

@@ -4,7 +4,6 @@ import sys
 
 import pytest
 
-from bot.catalogue.danger import detect
 from bot.config import PROJECT_ROOT
 
 
@@ -62,13 +61,13 @@ def test_quality_is_at_least_ninety_percent(engine):
         ("на заробітках відібрали паспорт", "trafficking"),
     ],
 )
-def test_danger_is_detected(text, kind):
-    assert kind in detect(text)
+def test_danger_is_detected(engine, text, kind):
+    assert kind in engine.triage.detect(text)
 
 
 @pytest.mark.parametrize("text", ["мамі 80 років, сама не справляється", "потрібен візок", "сину 2 роки"])
-def test_ordinary_requests_are_not_danger(text):
-    assert detect(text) == set()
+def test_ordinary_requests_are_not_danger(engine, text):
+    assert engine.triage.detect(text) == set()
 
 
 def test_search_command_json():

@@ -9,6 +9,7 @@ from typing import Optional
 from bot.catalogue.loader import Catalogue, CommunityView
 from bot.catalogue.models import Service
 from bot.catalogue.reader import reader_for
+from bot.catalogue.triage import Triage
 from bot.catalogue.text import STOPWORDS, Morphology, morphology, tokens
 
 # How much a word counts depending on where in the service it stands.
@@ -40,6 +41,7 @@ class Answer:
 
     hits: list[Hit]
     served: bool
+    refer: tuple[str, ...] = ()  # whom to ask when not served: ids of hotlines or institution kinds
 
 
 class CommunityIndex:
@@ -131,6 +133,8 @@ class SearchEngine:
             slug: CommunityIndex(catalogue, view, self.morph) for slug, view in catalogue.communities.items()
         }
         self.reader = reader_for(catalogue.shared.ru_uk)
+        # danger triage reads the same way; built here so every catalogue (and a reloaded one) has its own
+        self.triage = Triage(catalogue.shared.triage, self.reader)
 
     def query_terms(self, text: str, vocabulary: set[str]) -> dict[str, float]:
         """Lemmas of the query with synonyms and typo corrections, each with its weight."""

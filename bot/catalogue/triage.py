@@ -176,12 +176,13 @@ class Triage:
         reading = reading or self.reader.read(text[:4000])
         found = [kind for kind, rules in self.rules.items() if any(rule.fires(reading) for rule in rules)]
         found.sort(key=lambda kind: (PRIORITY.index(kind) if kind in PRIORITY else len(PRIORITY), kind))
-        lines: list[str] = []
-        for kind in found:
-            for number in self.kinds[kind].lines:
-                if number not in lines:
-                    lines.append(number)
-        return Assessment(reading.language, tuple(found), tuple(lines))
+        return Assessment(reading.language, tuple(found), self.lines_for(found))
+
+    def lines_for(self, kinds: Iterable[str]) -> tuple[str, ...]:
+        """The lines of these kinds, most urgent kind first, each number once."""
+        ordered = sorted((k for k in kinds if k in self.kinds),
+                         key=lambda kind: PRIORITY.index(kind) if kind in PRIORITY else len(PRIORITY))
+        return tuple(dict.fromkeys(number for kind in ordered for number in self.kinds[kind].lines))
 
     def detect(self, text: str) -> set[str]:
         return set(self.assess(text).danger)

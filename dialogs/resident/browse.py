@@ -124,7 +124,9 @@ async def one_list(
         situation = catalogue.situations[key]
         found = community.services_for_situation(key)
         if situation.danger:
-            await query.message.answer(render.emergency_text(catalogue, community, _danger_kinds(key)))
+            kinds = _danger_kinds(key)
+            await query.message.answer(render.emergency_text(catalogue, community, kinds,
+                                                             services.triage.lines_for(kinds)))
         text = f"<b>{h(situation.name.get(loc))}</b>\n" + _("These services can help:")
         back = ("sits", "", 0)
     elif screen == "grp" and key in catalogue.target_groups:

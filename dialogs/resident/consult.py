@@ -25,6 +25,7 @@ from bot.services import CONSENT_VERSION, Services
 from bot.storage.residents import Resident
 from dialogs.common import BTN_CONSULT, N_, MenuButton, Nav, Routes, h, keyboard, locale, main_menu, nav_row
 from dialogs.consult_view import Cons, hours_text, slot_code, topic_name, when
+from dialogs.resident import render
 from dialogs.resident.browse import ask_community, community_of
 from dialogs.resident.requests import consent_text, read_input
 
@@ -39,10 +40,11 @@ class Consult(StatesGroup):
 
 
 class InConsultation(BaseFilter):
-    """The resident has an open consultation: what they write goes to the specialist."""
+    """The resident has an open consultation: what they write goes to the specialist. So does a message written
+    before an end that was handled first (`ConsultService.written_before_end`)."""
 
-    async def __call__(self, message: Message, services: Services) -> bool | dict[str, Any]:
-        consultation = await services.consult.open_for_resident(message.from_user.id)
+    async def __call__(self, message: Message, services: Services, event_update: Update) -> bool | dict[str, Any]:
+        consultation = await services.consult.for_message(message.from_user.id, event_update.update_id)
         return {"consultation": consultation} if consultation else False
 
 
@@ -180,6 +182,7 @@ async def question(message: Message, state: FSMContext, services: Services, resi
         return
     await state.clear()
     services.wake_outbox()
+    await warn_of_danger(message, state, services, community, consultation.id, text)
     place = await services.consult.position(consultation)
     line = services.consult.line(consultation.community, consultation.topic)
     wait = max(line.hours.wait_minutes // 3, 2) * place
@@ -192,10 +195,10 @@ async def question(message: Message, state: FSMContext, services: Services, resi
 # ----- while the consultation is open ---------------------------------------------------------------------------
 
 @router.message(MenuButton(BTN_END), StateFilter("*"))
-async def end(message: Message, state: FSMContext, services: Services) -> None:
+async def end(message: Message, state: FSMContext, services: Services, event_update: Update) -> None:
     await state.clear()
     try:
-        consultation = await services.consult.end_by_resident(message.from_user.id)
+        consultation = await services.consult.end_by_resident(message.from_user.id, update_id=event_update.update_id)
     except RequestError:
         await message.answer(_("You are in the main menu."), reply_markup=main_menu())
         return
@@ -208,8 +211,28 @@ async def end(message: Message, state: FSMContext, services: Services) -> None:
                              reply_markup=rating_keyboard(consultation.id))
 
 
+async def warn_of_danger(message: Message, state: FSMContext, services: Services, community, consultation_id: int,
+                         text: str) -> None:
+    """A message in a consultation that signals danger brings the emergency lines at once (once per kind):
+    the specialist may not be there yet, or may be typing."""
+    if not text:
+        return
+    assessment = services.triage.assess(text)
+    if not assessment:
+        return
+    data = await state.get_data()
+    shown = data.get("danger_shown_in") or {}
+    seen = set(shown.get(str(consultation_id), []))
+    new = [kind for kind in assessment.danger if kind not in seen]
+    if not new:
+        return
+    await state.update_data(danger_shown_in={str(consultation_id): sorted(seen | set(new))})
+    await message.answer(render.emergency_text(services.catalogue, community, assessment.danger, assessment.lines))
+
+
 @router.message(StateFilter(None), InConsultation(), ~F.text.startswith("/"))
-async def relay(message: Message, services: Services, event_update: Update, consultation) -> None:
+async def relay(message: Message, state: FSMContext, services: Services, event_update: Update, consultation,
+                resident: Optional[Resident]) -> None:
     text, files, problem = read_input(message, 4000)
     if problem == "empty":
         await message.answer(_("Only text, photos, documents and voice messages reach the specialist."))
@@ -222,6 +245,7 @@ async def relay(message: Message, services: Services, event_update: Update, cons
     except RequestError:
         return
     services.wake_outbox()
+    await warn_of_danger(message, state, services, community_of(services, resident), consultation.id, text)
 
 
 # ----- rating, call back, booking -------------------------------------------------------------------------------

@@ -23,9 +23,10 @@ def emergency_keyboard(community):
     return keyboard(rows)
 
 
-async def send_emergency(message: Message, services: Services, resident: Optional[Resident], kinds=()) -> None:
+async def send_emergency(message: Message, services: Services, resident: Optional[Resident], kinds=(),
+                         lines=()) -> None:
     community = community_of(services, resident)
-    text = render.emergency_text(services.catalogue, community, kinds)
+    text = render.emergency_text(services.catalogue, community, kinds, lines)
     markup = emergency_keyboard(community) if community else None
     await message.answer(text, reply_markup=markup)
 

@@ -1,7 +1,7 @@
 """Texts the resident reads: service and institution cards, emergency help, search results."""
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
@@ -104,34 +104,74 @@ def institution_card(community: CommunityView, institution: Institution) -> str:
     return "\n\n".join(parts)
 
 
-def emergency_text(catalogue: Catalogue, community: CommunityView | None, kinds: Iterable[str] = ()) -> str:
+def emergency_text(catalogue: Catalogue, community: CommunityView | None, kinds: Iterable[str] = (),
+                   lines: Sequence[str] = ()) -> str:
+    """The emergency screen. With the kinds and lines triage found, the line that fits comes first."""
     loc = locale()
-    kinds = set(kinds)
-    lines = [bold("🆘 " + _("If you or someone else is in danger right now, call 112 or 102."))]
-    if "suicide" in kinds:
-        lines.append(
-            _("You are not alone. Please call 7333 now: they listen and help, day and night, free of charge.")
-        )
-    if "violence" in kinds or "child" in kinds or "trafficking" in kinds:
-        lines.append(_("What is happening is not your fault. You can get help confidentially."))
-    lines.append("")
+    kinds = list(kinds)
+    first = kinds[0] if kinds else None
+    if first == "suicide":
+        lines_head = [bold("🆘 " + _("You are not alone. Please call 7333 now: they listen and help, day and night, "
+                                     "free of charge.")),
+                      _("If your life is in danger right now, call 112.")]
+    elif first == "helpless":
+        lines_head = [bold("🆘 " + _("If a person may be lying helpless, call 103 (ambulance) or 112 now.")),
+                      _("Do not wait for an answer here: the ambulance and rescuers can open the door.")]
+    else:
+        lines_head = [bold("🆘 " + _("If you or someone else is in danger right now, call 112 or 102."))]
+        if "suicide" in kinds:
+            lines_head.append(_("You are not alone. Please call 7333 now: they listen and help, day and night, "
+                                "free of charge."))
+    if {"violence", "child", "trafficking"} & set(kinds):
+        lines_head.append(_("What is happening is not your fault. You can get help confidentially."))
+    out = lines_head + [""]
     hotlines = catalogue.hotlines
-    if kinds:
+    if lines:
+        rank = {number: index for index, number in enumerate(lines)}
+        hotlines = sorted(hotlines, key=lambda line: (rank.get(line.number, len(rank)), line.order))
+    elif kinds:
         topics = {"violence": {"violence", "danger"}, "child": {"children", "violence"},
-                  "suicide": {"suicide", "psychological"}, "trafficking": {"trafficking"}}
+                  "suicide": {"suicide", "psychological"}, "trafficking": {"trafficking"}, "helpless": {"health"}}
         wanted = set().union(*(topics.get(kind, set()) for kind in kinds))
         hotlines = sorted(hotlines, key=lambda line: (not (set(line.topics) & wanted), line.order))
     for line in hotlines:
-        lines.append(f"📞 <b>{h(line.number)}</b> — {h(line.name.get(loc))} ({h(line.hours.get(loc))})")
+        out.append(f"📞 <b>{h(line.number)}</b> — {h(line.name.get(loc))} ({h(line.hours.get(loc))})")
     if community is not None:
-        lines.append("")
-        lines.append(_("<b>In your community</b>"))
+        out.append("")
+        out.append(_("<b>In your community</b>"))
         for inst in local_helpers(community):
             detail = " · ".join(contacts_lines(inst))
-            lines.append(f"• {h(inst.short_name.get(loc))}: {detail}")
-        lines.append(_("Below are services that help in such situations."))
+            out.append(f"• {h(inst.short_name.get(loc))}: {detail}")
+        out.append(_("Below are services that help in such situations."))
+    out.append("")
+    out.append("<i>" + _("These are national lines, free of charge.") + "</i>")
+    return "\n".join(out)
+
+
+def nothing_found(catalogue: Catalogue, community: CommunityView, query: str, refer: Sequence[str] = ()) -> str:
+    """The honest answer when the community's catalogue has nothing for these words, with whom to ask."""
+    loc = locale()
+    shown = " ".join(query.split())
+    if len(shown) > 60:
+        shown = shown[:60].rsplit(" ", 1)[0] + "…"
+    lines = [_("I am sorry, the catalogue of your community has nothing for «{query}».").format(query=h(shown))]
+    lines.append(_("It lists social services only. Here is whom to ask:"))
+    asked: list[Institution] = []
+    intake = community.institutions.get(community.model.intake_institution)
+    if intake is not None:
+        asked.append(intake)
+    asked += [inst for inst in community.institutions.values()
+              if inst.kind.value == "cnap" and inst not in asked]
+    for inst in asked:
+        lines.append(f"• <b>{h(inst.short_name.get(loc))}</b>: " + " · ".join(contacts_lines(inst)))
+    by_number = {line.id: line for line in catalogue.hotlines}
+    for line_id in [*[r for r in refer if r in by_number], "gov-contact"]:
+        line = by_number.get(line_id)
+        if line is not None and f"<b>{h(line.number)}</b>" not in "".join(lines):
+            lines.append(f"• 📞 <b>{h(line.number)}</b> — {h(line.name.get(loc))} ({h(line.hours.get(loc))})")
     lines.append("")
-    lines.append("<i>" + _("These are national lines, free of charge.") + "</i>")
+    lines.append(_("You can also send a request without a form: the specialists will tell you where to turn. "
+                   "Or try other words, or choose your situation from the list."))
     return "\n".join(lines)
 
 

@@ -23,7 +23,6 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.catalogue.danger import detect
 from bot.dates import human_date
 from bot.requests.models import MAX_DESCRIPTION, MAX_FILE_BYTES, MAX_FILES, Attachment, Draft, Status
 from bot.requests.service import RequestError
@@ -384,13 +383,14 @@ async def description(
     else:
         await message.answer(_("Please write in words, send a voice message, a photo or a document."))
         return
-    kinds = detect(draft.description, services.search.morph) if draft.description else set()
-    if kinds:
+    assessment = services.triage.assess(draft.description) if draft.description else None
+    if assessment:
         data = await state.get_data()
         if not data.get("danger_shown"):
             community = services.catalogue.communities[draft.community]
-            await message.answer(render.emergency_text(services.catalogue, community, kinds))
-        await state.update_data(danger=sorted(kinds), danger_shown=True)
+            await message.answer(render.emergency_text(services.catalogue, community, assessment.danger,
+                                                       assessment.lines))
+        await state.update_data(danger=list(assessment.danger), danger_shown=True)
     left = MAX_FILES - len(draft.files)
     text = _("Got it.") + " "
     if left > 0:
@@ -552,12 +552,28 @@ async def send(query: CallbackQuery, state: FSMContext, services: Services, even
     text = "✅ " + _("Your request No. <b>{number}</b> is accepted.").format(number=request.public_id)
     text += "\n" + _("It went to: {institution}.").format(
         institution=h(institution_name(services.catalogue, request, short=False)))
-    text += "\n" + ngettext("Expect an answer within {n} working day, by {date}.",
-                            "Expect an answer within {n} working days, by {date}.", days).format(n=days, date=due)
     if request.urgent:
-        text += "\n\n🔴 " + _("We marked it as urgent. If you are in danger right now, call 112 or 102.")
+        # no "within 3 working days" for someone who may be in danger: it goes to the top of the staff's list
+        text += "\n\n🔴 " + _("We marked it as urgent: it is at the top of the specialists' list and they will "
+                               "answer as soon as they can.")
+        text += "\n" + urgent_advice(services, danger)
+    else:
+        text += "\n" + ngettext("Expect an answer within {n} working day, by {date}.",
+                                "Expect an answer within {n} working days, by {date}.", days).format(n=days,
+                                                                                                  date=due)
     text += "\n\n" + _("You will get a message here when something changes. Follow it in «📂 My requests».")
     await query.message.answer(text, reply_markup=main_menu())
+
+
+def urgent_advice(services: Services, danger: list[str]) -> str:
+    """What to do right now, by the most urgent kind of danger the description signals."""
+    kinds = [kind for kind in services.triage.kinds if kind in danger]
+    if "helpless" in danger:
+        return _("If the person may be lying helpless, do not wait for us: call 103 (ambulance) or 112 now.")
+    if "suicide" in danger:
+        return _("If your life is in danger right now, call 112. Psychological support: 7333, day and night.")
+    lines = ", ".join(services.triage.lines_for(kinds))
+    return _("If you are in danger right now, call 112 or 102. Confidential help: {lines}.").format(lines=lines)
 
 
 # ----- «Мої звернення» ------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.catalogue.danger import detect
 from bot.services import Services
 from bot.storage.residents import Resident
 from dialogs.common import BTN_SEARCH, MenuButton, Routes, button, keyboard, nav_row
@@ -48,27 +47,28 @@ async def run_search(message: Message, state: FSMContext, services: Services, re
         await ask_community(message)
         return
     text = message.text[:MAX_QUERY]
-    kinds = detect(text, services.search.morph)
+    assessment = services.triage.assess(text)
+    kinds = set(assessment.danger)
     if kinds:
-        await send_emergency(message, services, resident, kinds)
+        await send_emergency(message, services, resident, assessment.danger, assessment.lines)
     if "suicide" in kinds:
         # words about ending one's life are not a query: offer people to talk to, not word matches
         found = [s for s in community.services_for_situation("psychological") if s.status.value == "active"][:5]
         if found:
             await show_results(message, state, community, found)
         return
-    hits = services.search.search(community.slug, text, limit=5)
-    if not hits:
+    answer = services.search.answer(community.slug, text, limit=5)
+    if not answer.served:
+        if kinds:
+            return  # the emergency screen above already lists the services for danger
+        # an honest "nothing here" with whom to ask, instead of services that do not fit
         await message.answer(
-            _(
-                "I am sorry, I did not find a service for these words. Try other words, "
-                "or choose your situation from the list."
-            ),
-            reply_markup=keyboard([[button(_("📋 Choose a life situation"), "sits")],
-                                   [button(_("📝 Ask for help without papers"), "ask")], nav_row()]),
+            render.nothing_found(services.catalogue, community, text, answer.refer),
+            reply_markup=keyboard([[button(_("📝 Ask for help without papers"), "ask")],
+                                   [button(_("📋 Choose a life situation"), "sits")], nav_row()]),
         )
         return
-    await show_results(message, state, community, [hit.service for hit in hits])
+    await show_results(message, state, community, [hit.service for hit in answer.hits])
 
 
 async def show_results(message: Message, state: FSMContext, community, found) -> None:

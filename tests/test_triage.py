@@ -1,0 +1,91 @@
+"""Danger triage: the kinds a text signals and the lines a resident sees first."""
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from bot.catalogue.models import DangerRule, TriageRules
+from bot.catalogue.triage import Triage
+from bot.config import PROJECT_ROOT
+
+
+@pytest.fixture(scope="module")
+def triage(engine):
+    return engine.triage
+
+
+@pytest.mark.parametrize(
+    "text,kind,first_line",
+    [
+        ("не хочу більше жити", "suicide", "7333"),
+        ("не хочу жить, устала от всего", "suicide", "7333"),
+        ("чоловік знову б'є, діти бачать", "violence", "102"),
+        ("муж бьет меня каждый вечер", "violence", "102"),
+        ("сусідка-пенсіонерка третій день не відчиняє двері", "helpless", "103"),
+        ("соседка старенькая не отвечает уже два дня, дверь закрыта", "helpless", "103"),
+        ("малий сам вдома з учора, мати не вертається", "child", "116 111"),
+        ("на заробітках забрали паспорт і не відпускають додому", "trafficking", "1547"),
+    ],
+)
+def test_danger_and_its_line_first(triage, text, kind, first_line):
+    assessment = triage.assess(text)
+    assert kind in assessment.danger
+    assert assessment.lines[0] == first_line
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "не хочу жити на орендованій квартирі, шукаю соціальне житло",
+        "не хочу жить в общежитии, есть ли жилье для переселенцев",
+        "дитина сама ходить до школи, чи є супровід",
+        "убила весь день в очереди в соцзащиту",
+        "бабуся лежача, потрібна доглядальниця",
+        "хочу стати прийомною сім'єю для дітей, які залишились без батьків",
+        "психолог для дитини після розлучення",
+    ],
+)
+def test_ordinary_words_raise_no_alarm(triage, text):
+    assert triage.assess(text).danger == ()
+
+
+def test_the_language_is_told(triage):
+    assert triage.assess("допоможіть з пенсією").language == "uk"
+    assert triage.assess("помогите с пенсией").language == "ru"
+    assert triage.assess("I need help with my pension").language == "en"
+
+
+def test_the_dev_half_holds(triage):
+    """The half the rules were tuned on stays fully caught: a change to the rules that loses one shows here."""
+    folder = PROJECT_ROOT / "benchmarks" / "search_queries" / "dev"
+    danger = yaml.safe_load((folder / "danger.yaml").read_text(encoding="utf-8"))
+    ordinary = yaml.safe_load((folder / "ordinary.yaml").read_text(encoding="utf-8"))
+    for kind in ("suicide", "violence"):
+        missed = [c["text"] for c in danger if kind in c["danger"] and kind not in triage.detect(c["text"])]
+        assert missed == []
+    alarms = [c["text"] for c in ordinary if triage.detect(c["text"])]
+    assert len(alarms) <= len(ordinary) // 100
+
+
+def test_rules_are_data(engine):
+    rules = TriageRules(groups={"kid": ["дитина"]},
+                        kinds=[{"id": "child", "name": {"uk": "д", "en": "c"}, "lines": ["116 111"],
+                                "rules": [{"all": ["@kid", "=сама ~2 =вдома"], "unless": ["=школу"]}]}])
+    own = Triage(rules, engine.reader)
+    assert own.detect("дитина сама вдома") == {"child"}
+    assert own.detect("дитина сама вдома вчить уроки в школу") == set()
+    assert DangerRule.model_validate("не ~1 хотіти").all == ["не ~1 хотіти"]
+
+
+def test_not_after_stops_at_the_end_of_a_sentence(triage):
+    assert "suicide" in triage.detect("не хочу жити. в мене нічого не лишилось")
+    assert "suicide" not in triage.detect("не хочу жити в гуртожитку")
+
+
+def test_triage_command_json():
+    result = subprocess.run([sys.executable, "-m", "bot", "triage", "--json", "не хочу больше жить"],
+                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"language": "ru", "danger": ["suicide"], "lines": ["7333", "112"]}
