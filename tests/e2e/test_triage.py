@@ -1,0 +1,72 @@
+"""Residents as they really write: Russian, danger in their own words, and questions the catalogue cannot serve.
+
+Everything goes through the sandbox, as a resident or a staff group would see it.
+"""
+from __future__ import annotations
+
+import pytest
+
+from bot.sandbox.client import message_text
+from tests.e2e.conftest import World, buttons
+from tests.e2e.test_requests import group_messages, staff_group
+
+pytestmark = pytest.mark.asyncio(loop_scope="package")
+
+
+async def test_a_russian_search_finds_help_at_home(world: World) -> None:
+    person = await world.resident("lutsk", name="Галина")
+    [answer] = await person.say("бабушке 85 лет, живет одна, нужна помощь по дому")
+    text = message_text(answer)
+    assert "Я знайшов" in text  # answered in Ukrainian, the resident's interface language
+    assert "Допомога вдома" in text or any("Допомога вдома" in b for b in buttons(answer))
+
+
+async def test_violence_in_russian_brings_the_emergency_screen_first(world: World) -> None:
+    person = await world.resident("druzhkivka", name="Наталья")
+    first, _ = await person.say("муж опять избил меня, дети все видели, что мне делать", count=2)
+    text = message_text(first)
+    assert text.index("102") < text.index("1545")
+    for line in ("116 123", "1547"):
+        assert line in text
+    assert "немає вашої провини" in text
+
+
+async def test_a_suicidal_phrasing_gets_7333_first(world: World) -> None:
+    person = await world.resident("pervomaiskyi", name="Марина")
+    messages = await person.say("я больше не могу так жить, всем будет лучше без меня", count=2)
+    text = message_text(messages[0])
+    first_line = text.splitlines()[0]
+    assert "7333" in first_line
+    assert text.index("📞 <b>7333</b>" if "<b>" in text else "📞 7333") < text.index("102")
+
+
+async def test_a_report_about_a_helpless_neighbour_is_urgent_with_103_and_112(world: World) -> None:
+    group_id, _ = await staff_group(world, "tcso", community="lutsk", title="Терцентр")
+    person = await world.resident("lutsk", name="Сусід")
+    after = await world.client.last_id(group_id)
+    [consent] = await person.say("🙋 Повідомити про людину в біді")
+    if "Перш ніж надіслати звернення" in message_text(consent):
+        await person.tap("✅ Погоджуюся", new=1)
+    await person.tap("👵 Літня людина", new=1)
+    screen, _ = await person.say("Сусідка, бабуся 83 роки, третій день не відчиняє двері і не бере телефон",
+                                 count=2)
+    first_line = message_text(screen).splitlines()[0]
+    assert "103" in first_line and "112" in first_line
+    await person.tap("Далі ➡️", new=1)
+    await person.tap("🕶 Анонімно", new=2)
+    accepted = message_text((await person.tap("✅ Надіслати", new=1))[-1])
+    assert "термінове" in accepted and "103" in accepted
+    assert "робочих дн" not in accepted  # no "expect an answer within 3 working days" for someone in danger
+    [card] = await group_messages(world, group_id, after)
+    assert "ТЕРМІНОВО" in message_text(card)
+
+
+async def test_a_question_the_catalogue_cannot_serve_gets_an_honest_answer(world: World) -> None:
+    person = await world.resident("lutsk", name="Петро")
+    [answer] = await person.say("треба ремонт даху, протікає")
+    text = message_text(answer)
+    assert "немає нічого для «треба ремонт даху, протікає»" in text
+    assert "1545" in text
+    assert "Департамент соціальної та ветеранської політики" in text  # the community's intake institution
+    assert "📝 Попросити допомогу без заяви" in buttons(answer) or "📝 Попросити допомогу без паперів" in buttons(answer)
+    assert "Я знайшов" not in text
