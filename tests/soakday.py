@@ -25,6 +25,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
@@ -33,6 +34,7 @@ import yaml
 from bot.config import PROJECT_ROOT
 from bot.sandbox import Sandbox, SandboxClient
 from bot.sandbox.client import message_text
+from tests.clock import IN_HOURS, bot_command
 from tests.e2e.conftest import ENV_VARS, LANGUAGE_BUTTONS, Person
 from tests.e2e.test_campaign_crash import residents
 from tests.e2e.test_campaigns import compose
@@ -122,7 +124,8 @@ class Report:
 
 
 def day_data(folder: Path) -> Path:
-    """The catalogue with the consultation line open around the clock (the day may run at any hour)."""
+    """The catalogue with the consultation line's hours pinned (every day, all day, a long wait), whatever the
+    shipped schedule says; the bot's line clock is `tests.clock` (see `BotProcess`), never the wall clock."""
     data = folder / "data"
     shutil.copytree(PROJECT_ROOT / "data", data)
     path = data / "shared" / "schedule.yaml"
@@ -138,7 +141,12 @@ class BotProcess:
     def __init__(self, sandbox: Sandbox, folder: Path):
         self.folder = folder
         self.log = folder / "bot.log"
+        # The consultation line's clock: a working Tuesday morning, running at the real pace from the moment
+        # the day starts, the same in every process of the day. On the wall clock the line's hours, its day of
+        # the week and its timers would change what the day does with the hour it is run at.
+        self.command, extra = bot_command(IN_HOURS, datetime.now(timezone.utc), "run")
         self.env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+        self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [extra["PYTHONPATH"], self.env.get("PYTHONPATH")]))
         self.env.update(BOT_TOKEN=TOKEN, TELEGRAM_API_URL=sandbox.api_url, DATABASE_PATH=str(folder / "bot.sqlite3"),
                         LOG_LEVEL="INFO", ADMIN_IDS=str(ADMIN), COMMUNITIES="lutsk", DATA_DIR=str(day_data(folder)),
                         PYTHONUNBUFFERED="1",
@@ -148,7 +156,7 @@ class BotProcess:
         self.process: Optional[subprocess.Popen] = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=self.folder, env=self.env,
+        self.process = subprocess.Popen(self.command, cwd=self.folder, env=self.env,
                                         stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
 
     def kill(self) -> None:

@@ -21,6 +21,10 @@ from bot.storage.db import Connection, Database, IntegrityError, Row
 
 OPEN = ("queued", "active")
 Clock = Callable[[], datetime]
+# How long after its end a consultation still takes a message written before the end (`written_before_end`).
+# Telegram keeps an update for a day at most, so nothing written before the end turns up later; and it numbers
+# updates afresh only after a week without any, so within this window a lower number does mean earlier.
+LATE_MESSAGES = timedelta(days=1)
 
 
 def utc(moment: datetime) -> str:
@@ -49,6 +53,7 @@ class Consultation:
     request_id: Optional[int]
     booking_id: Optional[int]
     purged_at: Optional[str]
+    ended_update: Optional[int] = None  # the update that ended it (migration 0009)
 
     @property
     def open(self) -> bool:
@@ -142,6 +147,28 @@ class ConsultService:
             "ORDER BY id DESC LIMIT 1", (resident_id,))
         return Consultation(**dict(row)) if row else None
 
+    async def for_message(self, resident_id: int, update_id: Optional[int]) -> Optional[Consultation]:
+        """The consultation a resident's message (of update `update_id`) belongs to: the open one, or else the
+        last one when it was ended by a later update (see `written_before_end`)."""
+        row = await self.db.fetchone(
+            "SELECT * FROM consultations WHERE resident_id = ? ORDER BY status IN ('queued', 'active') DESC, id DESC "
+            "LIMIT 1", (resident_id,))
+        consultation = Consultation(**dict(row)) if row else None
+        if consultation is not None and (consultation.open or self.written_before_end(consultation, update_id)):
+            return consultation
+        return None
+
+    def written_before_end(self, consultation: Consultation, update_id: Optional[int]) -> bool:
+        """Was the message of update `update_id` written while `consultation` was still open, though its end was
+        handled first? Updates are handled side by side (a whole batch at once after a restart), so the
+        resident's «end» can overtake the specialist's last message, or the other way round; Telegram numbers
+        updates in the order they happen, so a lower number than the end's means written before it."""
+        if (consultation.status not in ("ended", "converted") or consultation.ended_update is None
+                or update_id is None or consultation.ended_at is None):
+            return False
+        ended = datetime.fromisoformat(consultation.ended_at)
+        return update_id < consultation.ended_update and self.clock() - ended <= LATE_MESSAGES
+
     async def past_for_resident(self, resident_id: int, limit: int = 10) -> list[Consultation]:
         rows = await self.db.fetchall(
             "SELECT * FROM consultations WHERE resident_id = ? ORDER BY id DESC LIMIT ?", (resident_id, limit))
@@ -220,7 +247,7 @@ class ConsultService:
 
     async def resident_says(self, resident_id: int, text: str, files: Iterable[Attachment] = (),
                             *, update_id: Optional[int] = None) -> Consultation:
-        consultation = await self.open_for_resident(resident_id)
+        consultation = await self.for_message(resident_id, update_id)
         if consultation is None:
             raise RequestError("not_found")
         async with self.db.transaction() as conn:
@@ -230,11 +257,11 @@ class ConsultService:
             await enqueue(conn, [self._to_group(consultation, "consult_to_group", message_ids=ids)])
         return consultation
 
-    async def end_by_resident(self, resident_id: int) -> Consultation:
+    async def end_by_resident(self, resident_id: int, *, update_id: Optional[int] = None) -> Consultation:
         consultation = await self.open_for_resident(resident_id)
         if consultation is None:
             raise RequestError("not_found")
-        return await self._end(consultation, "resident", tell_resident=False)
+        return await self._end(consultation, "resident", tell_resident=False, update_id=update_id)
 
     async def rate(self, resident_id: int, consultation_id: int, rating: int, comment: Optional[str] = None) -> None:
         consultation = await self.get(consultation_id)
@@ -276,7 +303,9 @@ class ConsultService:
     async def specialist_says(self, chat_id: int, consultation_id: int, staff_id: int, text: str,
                               files: Iterable[Attachment] = (), *, update_id: Optional[int] = None) -> None:
         consultation = await self.for_group(chat_id, consultation_id)
-        if consultation.status != "active":
+        # written by its specialist while it was open, though the end was handled first: delivered, not refused
+        late = consultation.specialist_id == staff_id and self.written_before_end(consultation, update_id)
+        if consultation.status != "active" and not late:
             raise RequestError("not_taken" if consultation.status == "queued" else "closed")
         if consultation.specialist_id != staff_id:
             raise RequestError("taken_by_other")
@@ -293,11 +322,12 @@ class ConsultService:
                 "INSERT INTO consultation_messages (consultation_id, at, sender, sender_id, kind, text, public) "
                 "VALUES (?, ?, 'specialist', ?, 'note', ?, 0)", (consultation.id, utc(self.clock()), staff_id, text))
 
-    async def end_by_specialist(self, chat_id: int, consultation_id: int) -> Consultation:
+    async def end_by_specialist(self, chat_id: int, consultation_id: int, *,
+                                update_id: Optional[int] = None) -> Consultation:
         consultation = await self.for_group(chat_id, consultation_id)
         if not consultation.open:
             raise RequestError("closed")
-        return await self._end(consultation, "specialist", tell_resident=True)
+        return await self._end(consultation, "specialist", tell_resident=True, update_id=update_id)
 
     async def transfer(self, chat_id: int, consultation_id: int, *, topic: Optional[str] = None,
                        institution_id: Optional[str] = None) -> Consultation:
@@ -324,7 +354,8 @@ class ConsultService:
                                      *self._to_resident(moved, "consult_transferred")])
         return moved
 
-    async def convert(self, chat_id: int, consultation_id: int, staff_id: int, label: str):
+    async def convert(self, chat_id: int, consultation_id: int, staff_id: int, label: str, *,
+                      update_id: Optional[int] = None):
         """Turn the consultation into an ordinary request, keeping the transcript."""
         consultation = await self.for_group(chat_id, consultation_id)
         if not consultation.open:  # a stale or repeated press must not make a second request
@@ -332,7 +363,8 @@ class ConsultService:
         if consultation.resident_id is None:
             raise RequestError("no_resident")
         request = await self.request_from(consultation, "converted")
-        await self._end(consultation, "specialist", tell_resident=False, status="converted", request_id=request.id)
+        await self._end(consultation, "specialist", tell_resident=False, status="converted", request_id=request.id,
+                        update_id=update_id)
         return request
 
     async def request_from(self, consultation: Consultation, why: str):
@@ -347,12 +379,14 @@ class ConsultService:
         return await self.requests.create(draft)
 
     async def _end(self, consultation: Consultation, by: str, *, tell_resident: bool, status: str = "ended",
-                   request_id: Optional[int] = None) -> Consultation:
+                   request_id: Optional[int] = None, update_id: Optional[int] = None) -> Consultation:
+        """`update_id`: the update that ends it, by which messages handled after the end are told apart
+        (`written_before_end`)."""
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "UPDATE consultations SET status = ?, ended_at = ?, ended_by = ?, request_id = COALESCE(?, "
-                "request_id) WHERE id = ? AND status IN ('queued', 'active')",
-                (status, utc(self.clock()), by, request_id, consultation.id))
+                "request_id), ended_update = ? WHERE id = ? AND status IN ('queued', 'active')",
+                (status, utc(self.clock()), by, request_id, update_id, consultation.id))
             if cursor.rowcount == 0:
                 raise RequestError("closed")
             ended = await self._get(conn, consultation.id)

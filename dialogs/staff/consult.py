@@ -41,7 +41,7 @@ def specialist_label(role: str, first_name: str) -> str:
 
 @router.callback_query(Spec.filter())
 async def card_action(query: CallbackQuery, callback_data: Spec, state: FSMContext, services: Services,
-                      bot: Bot) -> None:
+                      bot: Bot, event_update: Update) -> None:
     chat_id, user = query.message.chat.id, query.from_user
     if not await is_member(bot, chat_id, user.id, services):
         await query.answer(reason_text("not_staff"), show_alert=True)
@@ -72,11 +72,11 @@ async def card_action(query: CallbackQuery, callback_data: Spec, state: FSMConte
             await query.answer(_("Transferred. The resident is told."))
         elif action == "convert":
             role = await label_of(services, chat_id, user.id)
-            request = await consult.convert(chat_id, consultation.id, user.id, role)
+            request = await consult.convert(chat_id, consultation.id, user.id, role, update_id=event_update.update_id)
             await query.answer(_("Request No. {number} is created with the transcript.").format(
                 number=request.public_id), show_alert=True)
         elif action == "end":
-            await consult.end_by_specialist(chat_id, consultation.id)
+            await consult.end_by_specialist(chat_id, consultation.id, update_id=event_update.update_id)
             await query.answer(_("Ended. The resident is asked to rate it."))
         else:
             await query.answer(_("This button is out of date."), show_alert=True)

@@ -26,6 +26,7 @@ from bot.app import App, build_app, make_bot, run_polling
 from bot.config import Settings, load_settings
 from bot.sandbox import Resident, Sandbox, SandboxClient
 from bot.sandbox.client import Message, inline_buttons, message_text
+from tests.clock import Clock, fixed
 
 BOT_TOKEN = "7000000001:e2e-sandbox-token-not-for-telegram"
 ADMIN_ID = 900001  # the community's administrator in these tests
@@ -89,8 +90,12 @@ class RunningBot:
     task: asyncio.Task[None]
 
     @classmethod
-    async def start(cls, settings: Settings, sandbox: Sandbox) -> RunningBot:
+    async def start(cls, settings: Settings, sandbox: Sandbox, line_clock: Optional[Clock] = fixed()) -> RunningBot:
+        """`line_clock`: the consultation line's clock (its hours, days and timers); by default a fixed moment in
+        its hours, so that no test does one thing by day and another by night. None leaves the wall clock."""
         app = await build_app(settings)
+        if line_clock is not None:
+            app.services.consult.clock = line_clock
         bot = make_bot(settings, api_url=sandbox.api_url)
         stop_event = asyncio.Event()
         task = asyncio.create_task(run_polling(app, bot, stop=stop_event))
@@ -247,18 +252,19 @@ class World:
 
 @asynccontextmanager
 async def serving_world(folder: Path, prepare: Optional[Callable[[SandboxClient, dict[str, Any]],
-                                                                 Awaitable[dict[str, str]]]] = None
-                        ) -> AsyncIterator[World]:
+                                                                 Awaitable[dict[str, str]]]] = None,
+                        line_clock: Optional[Clock] = fixed()) -> AsyncIterator[World]:
     """A sandbox and the bot polling it with a database in `folder`; the community's administrator has
     opened the bot once, as Telegram requires before it can write. `prepare(client, admin)` may make chats
-    first and return more settings. Any Bot API call refused during the run (and not allowed) fails it."""
+    first and return more settings; `line_clock` as in `RunningBot.start`. Any Bot API call refused during the
+    run (and not allowed) fails it."""
     sandbox = await Sandbox(bot_token=BOT_TOKEN, flood_control=False).start("127.0.0.1", 0)
     client = SandboxClient(sandbox.url, timeout=5.0)
     running = None
     try:
         admin = await client.create_user("Адміністраторка", user_id=ADMIN_ID)
         variables = await prepare(client, admin) if prepare is not None else {}
-        running = await RunningBot.start(e2e_settings(folder, sandbox.api_url, **variables), sandbox)
+        running = await RunningBot.start(e2e_settings(folder, sandbox.api_url, **variables), sandbox, line_clock)
         await client.wait_bot_ready(timeout=10)
         sent = await client.send_text(admin, "/start")
         await client.wait_bot_messages(ADMIN_ID, sent["message_id"], 1, timeout=10)
