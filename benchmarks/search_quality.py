@@ -6,6 +6,8 @@ The phrasings live in benchmarks/search_queries/:
   dev/   the half the rules, synonyms and lexicon may be tuned on
   test/  the half that is only measured (never read while tuning; never move a phrasing between halves)
   tuned/ the project's first, small set, written while the search was built (reported for comparison)
+and benchmarks/triage_tuning/: more danger and ordinary phrasings, written after the halves were frozen, that the
+triage rules may be tuned on (reported as "tuning").
 Per community <slug>.yaml: {query, expect: [service ids], tags}; expect [] means the catalogue has nothing
 for it and the honest answer is "nothing here, ask ...". danger.yaml and ordinary.yaml: {text, danger: [kinds]}.
 """
@@ -31,6 +33,7 @@ from bot.catalogue.triage import Triage  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 
 QUERIES = ROOT / "benchmarks" / "search_queries"
+TUNING = ROOT / "benchmarks" / "triage_tuning"
 HALVES = ("dev", "test")
 KINDS = ("helpless", "suicide", "violence", "child", "trafficking")
 GROUPS = ("all", "ru", "uk", "en", "typo", "short", "long")
@@ -88,7 +91,7 @@ def run_triage(triage: Triage, path: Path) -> list[tuple[dict, set[str], float]]
 
 
 def evaluate(engine: SearchEngine, triage: Triage, half: str) -> Half:
-    folder = QUERIES / half
+    folder = TUNING if half == "tuning" else QUERIES / half
     result = Half(half, run_search(engine, folder))
     result.danger = run_triage(triage, folder / "danger.yaml")
     result.ordinary = run_triage(triage, folder / "ordinary.yaml")
@@ -188,7 +191,7 @@ def print_misses(half: Half) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--verbose", choices=("dev", "test", "tuned"), help="list the misses of one half")
+    parser.add_argument("--verbose", choices=("dev", "test", "tuned", "tuning"), help="list the misses of one set")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -198,7 +201,7 @@ def main() -> int:
     triage = Triage(catalogue.shared.triage, engine.reader)
     built = time.perf_counter() - started
     report = {}
-    for name in (*HALVES, "tuned"):
+    for name in (*HALVES, "tuned", "tuning"):
         half = evaluate(engine, triage, name)
         figures = {"search": search_figures(half), "triage": triage_figures(half), "time": timing(half)}
         report[name] = figures

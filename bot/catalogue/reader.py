@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Mapping, Optional
 
 import pymorphy3
 
-from bot.catalogue.text import APOSTROPHES, Morphology, morphology
+from bot.catalogue.text import APOSTROPHES, KnownEdits, Morphology, morphology
 
 UK_ONLY = set("іїєґ")
 RU_ONLY = set("ыэъё")
@@ -123,6 +123,12 @@ class Reader:
         self.identifier = LanguageIdentifier(lambda word: (self.morph.known(word), self.ru_known(word)))
         self._ru_lemma = lru_cache(maxsize=100_000)(self._ru_lemma_of)
         self._word = lru_cache(maxsize=200_000)(self._word_lemmas)
+        self.ru_corrections = lru_cache(maxsize=50_000)(self._ru_corrections)
+        self.ru_edits = KnownEdits(self._ru, RU_ALPHABET, {"е": "ё"})
+
+    def warm_up(self) -> None:
+        """Load what is otherwise loaded on the first text that needs it (the language identifier's model)."""
+        self.identifier._langid()
 
     def read(self, text: str) -> Reading:
         language = self.identifier.identify(text)
@@ -162,11 +168,11 @@ class Reader:
         if ru_known and (russian_text or has_ru or not uk_known):
             out += self._from_russian(self._ru_lemma(word))
         if uk_known:
-            out.append(self.morph.lemma(plain))
+            out += self.morph.lemma_options(plain)
         if not out:
             out += self.morph.corrections(plain)[:3] if not has_ru else []
             if not has_uk and len(word) > 3:
-                out += [lemma for lemma in self._ru_corrections(word)[:2] if lemma not in out]
+                out += [lemma for lemma in self.ru_corrections(word)[:2] if lemma not in out]
         if not out:
             out.append(plain)
         return tuple(dict.fromkeys(out))
@@ -195,8 +201,9 @@ class Reader:
     def _ru_corrections(self, word: str) -> list[str]:
         """A Russian word with one letter wrong: the Ukrainian lemmas of the Russian words one edit away."""
         found: list[str] = []
+        known = self.ru_edits.find(word)
         for candidate in _ru_edits(word):
-            if self.ru_known(candidate):
+            if candidate in known:
                 for lemma in self._from_russian(self._ru_lemma(candidate)):
                     if lemma not in found:
                         found.append(lemma)
