@@ -81,9 +81,10 @@ def run_search(engine: SearchEngine, folder: Path) -> list[Outcome]:
     return outcomes
 
 
-def run_triage(triage: Triage, path: Path) -> list[tuple[dict, set[str], float]]:
+def run_triage(triage: Triage, folder: Path, kind: str) -> list[tuple[dict, set[str], float]]:
     out = []
-    for case in read(path) if path.exists() else []:
+    cases = [case for path in sorted(folder.glob(f"{kind}*.yaml")) for case in read(path)]
+    for case in cases:
         started = time.perf_counter()
         kinds = triage.detect(case["text"])
         out.append((case, kinds, time.perf_counter() - started))
@@ -93,8 +94,8 @@ def run_triage(triage: Triage, path: Path) -> list[tuple[dict, set[str], float]]
 def evaluate(engine: SearchEngine, triage: Triage, half: str) -> Half:
     folder = TUNING if half == "tuning" else QUERIES / half
     result = Half(half, run_search(engine, folder))
-    result.danger = run_triage(triage, folder / "danger.yaml")
-    result.ordinary = run_triage(triage, folder / "ordinary.yaml")
+    result.danger = run_triage(triage, folder, "danger")
+    result.ordinary = run_triage(triage, folder, "ordinary")
     return result
 
 
@@ -198,7 +199,7 @@ def main() -> int:
     settings = load_settings()
     catalogue = load_catalogue(settings.data_dir, settings.communities or None)
     engine = SearchEngine(catalogue)
-    triage = Triage(catalogue.shared.triage, engine.reader)
+    triage = engine.triage
     built = time.perf_counter() - started
     report = {}
     for name in (*HALVES, "tuned", "tuning"):

@@ -83,7 +83,7 @@ def cmd_triage(settings: Settings, args: argparse.Namespace) -> int:
     from bot.catalogue.triage import Triage
 
     catalogue = load_catalogue(settings.data_dir, settings.communities or None)
-    triage = Triage(catalogue.shared.triage, reader_for(catalogue.shared.ru_uk))
+    triage = Triage(catalogue.shared.triage, reader_for(catalogue.shared.ru_uk), catalogue.shared.triage_weights)
     assessment = triage.assess(" ".join(args.text))
     if args.json:
         print(json.dumps(assessment.as_dict(), ensure_ascii=False))
@@ -92,9 +92,30 @@ def cmd_triage(settings: Settings, args: argparse.Namespace) -> int:
         lines = ", ".join(assessment.lines) or "-"
         print(f"language: {assessment.language}; danger: {kinds}; lines first: {lines}")
     if args.explain:
+        for line in triage.explain(" ".join(args.text)):
+            print("  " + line)
         reading = triage.reader.read(" ".join(args.text))
         for word, lemmas in zip(reading.words, reading.lemmas):
             print(f"  {word}: {' | '.join(lemmas)}")
+    return 0
+
+
+def cmd_triage_train(settings: Settings, args: argparse.Namespace) -> int:
+    """Learn the triage model's weights from the phrasings that may be tuned on; write triage_weights.json."""
+    from bot.catalogue.reader import reader_for
+    from bot.catalogue.triage_model import train, training_examples
+    from bot.config import PROJECT_ROOT
+
+    catalogue = load_catalogue(settings.data_dir, settings.communities or None)
+    examples = training_examples(PROJECT_ROOT)
+    kinds = [kind.id for kind in catalogue.shared.triage.kinds]
+    weights = train(reader_for(catalogue.shared.ru_uk), examples, kinds)
+    out = settings.data_dir / "shared" / "triage_weights.json"
+    out.write_text(json.dumps(weights, ensure_ascii=False, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+    for kind, spec in weights.items():
+        print(f"{kind:<12} threshold {spec['threshold']:.3f}  cross-validated recall "
+              f"{spec['cross_validated_recall']:.1%}  weights {len(spec['weights'])}")
+    print(f"{len(examples)} phrasings; written {out}")
     return 0
 
 
@@ -369,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     triage.add_argument("--json", action="store_true", help='print {"language", "danger", "lines"}')
     triage.add_argument("--explain", action="store_true", help="also print the lemmas each word was read as")
     triage.add_argument("text", nargs="+")
+    sub.add_parser("triage-train", help="learn the triage model from the dev half and benchmarks/triage_tuning")
     bind = sub.add_parser("bind-code", help="a one-time code that binds a staff group to an institution")
     bind.add_argument("--community", required=True)
     bind.add_argument("institution")
@@ -398,7 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"qr": cmd_qr, "run": cmd_run, "check-data": cmd_check_data, "search": cmd_search, "triage": cmd_triage, "sandbox": cmd_sandbox,
+COMMANDS = {"qr": cmd_qr, "run": cmd_run, "check-data": cmd_check_data, "search": cmd_search, "triage": cmd_triage, "triage-train": cmd_triage_train, "sandbox": cmd_sandbox,
             "bind-code": cmd_bind_code, "stats": cmd_stats, "doctor": cmd_doctor, "backup": cmd_backup,
             "restore": cmd_restore, "export": cmd_export}
 

@@ -1,6 +1,8 @@
 """Load data/ into validated models and check every cross-reference."""
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -28,6 +30,7 @@ SHARED_FILES = {
     "hotlines": "hotlines.yaml",
     "synonyms": "synonyms.yaml",
     "ru_uk": "ru_uk.yaml",
+    "out_of_scope": "out_of_scope.yaml",
     "triage": "triage.yaml",
     "consultation_topics": "consultation_topics.yaml",
     "news_topics": "news_topics.yaml",
@@ -177,6 +180,13 @@ def load_shared(data_dir: Path, problems: list[str]) -> Optional[SharedData]:
         raw[key] = _read_yaml(shared_dir / filename, problems)
     if any(value is None for value in raw.values()):
         return None
+    weights = shared_dir / "triage_weights.json"
+    if weights.exists():  # optional: without it the triage uses its rules alone
+        try:
+            raw["triage_weights"] = json.loads(weights.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            problems.append(f"{weights}: not valid JSON: {exc}")
+            return None
     try:
         shared = SharedData.model_validate(raw)
     except ValidationError as exc:
@@ -204,7 +214,30 @@ def load_shared(data_dir: Path, problems: list[str]) -> Optional[SharedData]:
     for key in ("target_groups", "situations", "service_types", "hotlines", "consultation_topics", "news_topics"):
         for dup in sorted(_duplicates(item.id for item in getattr(shared, key))):
             problems.append(f"{shared_dir / SHARED_FILES[key]}: [{dup}]: duplicate id")
+    problems.extend(_out_of_scope_problems(shared_dir / SHARED_FILES["out_of_scope"], shared))
     return shared
+
+
+def _out_of_scope_problems(path: Path, shared: SharedData) -> list[str]:
+    problems = []
+    scope = shared.out_of_scope
+    lines = {line.id for line in shared.hotlines}
+    referrals = {r.id for r in scope.referrals}
+    for dup in sorted(_duplicates(r.id for r in scope.referrals)):
+        problems.append(f"{path}: referrals[{dup}]: duplicate id")
+    for dup in sorted(_duplicates(t.id for t in scope.topics)):
+        problems.append(f"{path}: topics[{dup}]: duplicate id")
+    for referral in scope.referrals:
+        if referral.hotline and referral.hotline not in lines:
+            problems.append(f"{path}: referrals[{referral.id}].hotline: unknown national line '{referral.hotline}'")
+    for topic in scope.topics:
+        for rid in topic.refer:
+            if rid not in referrals:
+                problems.append(f"{path}: topics[{topic.id}].refer: unknown referral '{rid}'")
+        for pattern in topic.when:
+            if not pattern.split() or any(not part.strip("|") for part in pattern.split()):
+                problems.append(f"{path}: topics[{topic.id}].when: empty word in '{pattern}'")
+    return problems
 
 
 def check_community(path: Path, community: Community, shared: SharedData) -> list[str]:

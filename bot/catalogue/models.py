@@ -257,6 +257,34 @@ class TriageRules(Strict):
     kinds: list[DangerKind] = []
 
 
+class Referral(Strict):
+    """Whom to ask about something the community's social services do not do. Names only: a number is
+    given only through a national line of hotlines.yaml, never a local phone or address."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: Text
+    hotline: Optional[str] = None  # id of a national line in hotlines.yaml
+    institution_kind: Optional[InstitutionKind] = None  # the community's own institution of this kind, if any
+    intake: bool = False  # the community's intake institution (intake_institution)
+
+
+class OutOfScopeTopic(Strict):
+    """Something residents ask the bot about that social services do not provide (a passport, a loan, a dentist).
+
+    `when`: patterns over the lemmas of the query; a pattern is words separated by spaces that must all occur
+    (in any order), each word one lemma or several joined by | ("пенсія вік|підвищити")."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: Text
+    when: list[str] = Field(min_length=1)
+    refer: list[str] = Field(min_length=1)  # ids of referrals, in the order the resident sees them
+
+
+class OutOfScope(Strict):
+    referrals: list[Referral] = []
+    topics: list[OutOfScopeTopic] = []
+
+
 class SharedData(Strict):
     target_groups: list[TargetGroup]
     situations: list[Situation]
@@ -264,7 +292,9 @@ class SharedData(Strict):
     hotlines: list[Hotline]
     synonyms: dict[str, list[str]] = {}
     ru_uk: dict[str, list[str]] = {}
+    out_of_scope: OutOfScope = OutOfScope()
     triage: TriageRules = TriageRules()
+    triage_weights: dict[str, dict[str, Any]] = {}  # data/shared/triage_weights.json, see triage_model.py
     consultation_topics: list[ConsultationTopic] = []
     news_topics: list[NewsTopic] = []
     schedule: Schedule

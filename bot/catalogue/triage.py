@@ -19,10 +19,11 @@ voids the rule when any of its patterns occurs anywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Mapping, Optional, Sequence
 
 from bot.catalogue.models import DangerRule, TriageRules
 from bot.catalogue.reader import Reader, Reading
+from bot.catalogue.triage_model import TriageModel
 
 # When kinds come together, the line for the most urgent comes first.
 PRIORITY = ("helpless", "suicide", "violence", "child", "trafficking")
@@ -116,6 +117,7 @@ class CompiledRule:
     not_before: frozenset[str]
     not_after: frozenset[str]
     unless: tuple[tuple[Step, ...], ...]
+    source: str = ""  # the rule's first pattern as written, to tell which rule fired
 
     @classmethod
     def of(cls, rule: DangerRule, groups: dict[str, list[str]]) -> "CompiledRule":
@@ -126,7 +128,7 @@ class CompiledRule:
             return frozenset(w.lstrip("=") for w in out)
 
         return cls(tuple(compile_pattern(p, groups) for p in rule.all), expand(rule.not_before),
-                   expand(rule.not_after), tuple(compile_pattern(p, groups) for p in rule.unless))
+                   expand(rule.not_after), tuple(compile_pattern(p, groups) for p in rule.unless), rule.all[0])
 
     def fires(self, reading: Reading) -> bool:
         first, *others = self.patterns
@@ -167,16 +169,30 @@ class Assessment:
 class Triage:
     """Built once from the catalogue's rules; `assess` takes well under a millisecond for a usual text."""
 
-    def __init__(self, rules: TriageRules, reader: Reader):
+    def __init__(self, rules: TriageRules, reader: Reader, weights: Optional[Mapping[str, Mapping]] = None):
         self.reader = reader
+        self.model = TriageModel(weights) if weights else None
         self.kinds = {kind.id: kind for kind in rules.kinds}
         self.rules = {kind.id: [CompiledRule.of(rule, rules.groups) for rule in kind.rules] for kind in rules.kinds}
 
     def assess(self, text: str, reading: Optional[Reading] = None) -> Assessment:
         reading = reading or self.reader.read(text[:4000])
         found = [kind for kind, rules in self.rules.items() if any(rule.fires(reading) for rule in rules)]
+        if self.model is not None:
+            found += [kind for kind in self.model.raised(reading) if kind in self.kinds and kind not in found]
         found.sort(key=lambda kind: (PRIORITY.index(kind) if kind in PRIORITY else len(PRIORITY), kind))
         return Assessment(reading.language, tuple(found), self.lines_for(found))
+
+    def explain(self, text: str) -> list[str]:
+        """Which rules fired and what the model says, one line each (for `python -m bot triage --explain`)."""
+        reading = self.reader.read(text[:4000])
+        out = [f"rule {kind}: {rule.source}" for kind, rules in self.rules.items() for rule in rules
+               if rule.fires(reading)]
+        if self.model is not None:
+            for kind, probability in sorted(self.model.probabilities(reading).items()):
+                threshold = self.model.kinds[kind][1]
+                out.append(f"model {kind}: {probability:.2f} (threshold {threshold:.2f})")
+        return out
 
     def lines_for(self, kinds: Iterable[str]) -> tuple[str, ...]:
         """The lines of these kinds, most urgent kind first, each number once."""

@@ -1,0 +1,116 @@
+"""A second opinion for the danger triage: weights learned from residents' phrasings.
+
+The rules in data/shared/triage.yaml say exactly which words signal danger; they miss wordings nobody wrote
+a rule for. This model scores a text by the Ukrainian lemmas it contains (whatever language it was written
+in: the reader turns Russian and misspelled words into them), pairs of neighbouring lemmas and words after
+a negation, one logistic regression per kind of danger. A kind is raised when a rule fires or the model's
+probability passes the kind's threshold, which is chosen so that the ordinary phrasings it learned from
+almost never pass it.
+
+The weights live in data/shared/triage_weights.json, written by
+    python -m bot triage-train
+from the phrasings that may be tuned on (benchmarks/search_queries/dev/ and benchmarks/triage_tuning/);
+the test half is never read. scikit-learn is needed only to train; the bot only adds numbers.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from bot.catalogue.reader import Reading
+
+NEGATIONS = frozenset({"не", "ні", "нема", "немає", "нет", "not", "never", "dont", "don't", "нехочу"})
+
+
+def features(reading: Reading) -> set[str]:
+    """Lemma options of every word, «не_» + lemma after a negation, and neighbouring main lemmas in pairs."""
+    out: set[str] = set()
+    mains: list[str] = []
+    negated = False
+    for at, (word, options) in enumerate(zip(reading.words, reading.lemmas)):
+        main = ("#" if word.isdigit() else options[0]) if options else word
+        for option in options[:3]:
+            out.add(option)
+            if negated:
+                out.add("не_" + option)
+        mains.append(main)
+        negated = word in NEGATIONS
+        if at in reading.ends:
+            mains.append("|")
+            negated = False
+    for first, second in zip(mains, mains[1:]):
+        if first != "|" and second != "|":
+            out.add(first + " " + second)
+    return out
+
+
+class TriageModel:
+    """Per kind: bias, threshold and weights; `probabilities` of every kind for one reading."""
+
+    def __init__(self, weights: Mapping[str, Mapping]):
+        self.kinds = {kind: (float(spec["bias"]), float(spec["threshold"]), dict(spec["weights"]))
+                      for kind, spec in weights.items()}
+
+    def probabilities(self, reading: Reading) -> dict[str, float]:
+        found = features(reading)
+        out = {}
+        for kind, (bias, _, weights) in self.kinds.items():
+            score = bias + sum(weights.get(feature, 0.0) for feature in found)
+            out[kind] = 1.0 / (1.0 + math.exp(-max(min(score, 30.0), -30.0)))
+        return out
+
+    def raised(self, reading: Reading) -> set[str]:
+        probabilities = self.probabilities(reading)
+        return {kind for kind, (_, threshold, _) in self.kinds.items() if probabilities[kind] >= threshold}
+
+
+# ----- training (python -m bot triage-train) --------------------------------------------------------------------
+
+def train(reader, examples: Iterable[tuple[str, set[str]]], kinds: Iterable[str], *, max_false_alarms: float = 0.003,
+          folds: int = 5, seed: int = 7) -> dict:
+    """Fit one logistic regression per kind; the threshold comes from cross-validated scores of the
+    ordinary phrasings, so that at most `max_false_alarms` of them pass it."""
+    import numpy as np
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    texts, labels = zip(*examples)
+    rows = [dict.fromkeys(features(reader.read(text)), 1) for text in texts]
+    vectoriser = DictVectorizer()
+    matrix = vectoriser.fit_transform(rows)
+    names = vectoriser.get_feature_names_out()
+    ordinary = np.array([not label for label in labels])
+    out: dict = {}
+    for kind in kinds:
+        target = np.array([kind in label for label in labels])
+        model = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced")
+        split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        scores = cross_val_predict(model, matrix, target, cv=split, method="predict_proba")[:, 1]
+        calm = np.sort(scores[ordinary])[::-1]
+        allowed = int(len(calm) * max_false_alarms)
+        threshold = float(max(calm[allowed] + 1e-6, 0.5)) if len(calm) else 0.5
+        model.fit(matrix, target)
+        weights = {str(name): round(float(w), 4) for name, w in zip(names, model.coef_[0]) if abs(w) >= 0.02}
+        out[kind] = {"bias": round(float(model.intercept_[0]), 4), "threshold": round(threshold, 4),
+                     "cross_validated_recall": round(float((scores[target] >= threshold).mean()), 3),
+                     "weights": dict(sorted(weights.items()))}
+    return out
+
+
+def training_examples(root: Path) -> list[tuple[str, set[str]]]:
+    """The phrasings the triage may be tuned on: the dev half and the extra tuning set (never the test half)."""
+    import yaml
+
+    examples: list[tuple[str, set[str]]] = []
+    sources = [root / "benchmarks" / "search_queries" / "dev", root / "benchmarks" / "triage_tuning"]
+    for folder in sources:
+        for path in sorted([*folder.glob("danger*.yaml"), *folder.glob("ordinary*.yaml")]):
+            for case in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+                examples.append((case["text"], set(case["danger"])))
+    for path in sorted((root / "benchmarks" / "search_queries" / "dev").glob("*.yaml")):
+        if path.stem not in ("danger", "ordinary"):  # service searches: ordinary words by design
+            for case in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+                examples.append((case["query"], set()))
+    return examples
