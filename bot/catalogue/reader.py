@@ -178,7 +178,14 @@ class Reader:
         return tuple(dict.fromkeys(out))
 
     def _ru_lemma_of(self, word: str) -> str:
-        return self._ru.parse(word)[0].normal_form.replace("ё", "е")
+        """The word's Russian lemma: the analyser's first guess, unless only another of its guesses is in the
+        lexicon («горячего» is first «горячее», the lexicon has «горячий»)."""
+        lemmas = [p.normal_form.replace("ё", "е") for p in self._ru.parse(word)]
+        if lemmas[0] not in self.lexicon:
+            for lemma in lemmas[1:]:
+                if lemma in self.lexicon:
+                    return lemma
+        return lemmas[0]
 
     def _from_russian(self, lemma: str) -> list[str]:
         mapped = self.lexicon.get(lemma)

@@ -72,6 +72,15 @@ QUERY_STOPWORDS = frozenset(
     який какой хто кто де где коли когда чи ли якщо если тому поэтому вона воно бути
     """.replace("ё", "е").split()
 )
+# Who the query is for and how it asks: not what it is about (see SearchEngine._serves).
+NEUTRAL_WORDS = frozenset(
+    """
+    мама мати тато батько батьки син донька дочка дитина діти онук онука онучка дід дідусь баба бабуся чоловік
+    дружина брат сестра сім'я родина людина особа сусід сусідка оформити отримати зробити записати записатися
+    взяти дати шукати знайти дізнатися потрібний безкоштовно безкоштовний платно терміново допомога допомогти
+    можна треба де куди як хто сам самий один
+    """.split()
+)
 # Words that help a little: most services are some kind of help, and most queries ask where to turn.
 WEAK_WORDS = {"допомога": 0.5, "допомогти": 0.5, "звернутися": 0.5, "звертатися": 0.5, "послуга": 0.5}
 
@@ -196,7 +205,12 @@ class CommunityIndex:
         self.size = n
         self.idf = {term: math.log(1 + (n - count + 0.5) / (count + 0.5)) for term, count in df.items()}
         self.avg_len = sum(length for _, _, length in self.docs) / n
-        # the words of each service's name and keywords: what it is about, not what it mentions
+        # the words of each service's name, and of its name and keywords: what it is about, not what it mentions
+        self.names = [
+            {form for token in tokens(service.name.uk) for form in self.forms(token)}
+            | {"en:" + term for term in en_terms(service.name.en)}
+            for service, _, _ in self.docs
+        ]
         self.strong = [
             {form for text in (service.name.uk, *service.keywords) for token in tokens(text)
              for form in self.forms(token)} | {"en:" + term for term in en_terms(service.name.en)}
@@ -322,6 +336,7 @@ class SearchEngine:
         scope = catalogue.shared.out_of_scope
         self.referrals = {r.id: r for r in scope.referrals}
         self.topics = [(topic, [_pattern(p) for p in topic.when]) for topic in scope.topics]
+        self.patterns = dict((topic.id, patterns) for topic, patterns in self.topics)
         self.reader.warm_up()
         # danger triage reads the same way; built here so every catalogue (and a reloaded one) has its own
         self.triage = Triage(catalogue.shared.triage, self.reader, catalogue.shared.triage_weights)
@@ -414,14 +429,14 @@ class SearchEngine:
 
     # --- out of scope ---
 
-    def topics_of(self, query: Query) -> list[tuple[OutOfScopeTopic, list[frozenset[str]]]]:
-        """The out-of-scope topics the query has a pattern of, in the file's order, each with the words of
-        its patterns found."""
+    def topics_of(self, query: Query) -> list[tuple[OutOfScopeTopic, list[list[frozenset[str]]]]]:
+        """The out-of-scope topics the query has a pattern of, in the file's order, each with its patterns
+        found (a pattern: the options of each of its words)."""
         out = []
         for topic, patterns in self.topics:
             found = [p for p in patterns if all(not options.isdisjoint(query.lemmas) for options in p)]
             if found:
-                out.append((topic, [options for pattern in found for options in pattern]))
+                out.append((topic, found))
         return out
 
     def refer_for(self, topic: Optional[OutOfScopeTopic]) -> tuple[tuple[str, ...], tuple[Referral, ...]]:
@@ -460,24 +475,32 @@ class SearchEngine:
         return Answer(hits, False, refer, referrals, topic.id if topic else None)
 
     def _serves(self, index: CommunityIndex, query: Query, best: Scored,
-                topics: list[tuple[OutOfScopeTopic, list[frozenset[str]]]]) -> bool:
+                topics: list[tuple[OutOfScopeTopic, list[list[frozenset[str]]]]]) -> bool:
         """Whether the best service is about what was asked, not only about some of its common words."""
-        if best.specific <= 0:
-            return False  # it matched only words nearly every service has ("допомога", "дитина")
+        if best.specific <= 0 and best.covered < 0.5:
+            return False  # it matched little, and only words nearly every service has ("допомога", "дитина")
         if not topics:
             return True
-        topical = set().union(*(options for _, words in topics for options in words))
-        rest = [i for i, word in enumerate(query.words) if topical.isdisjoint(word.lemmas)]
+        # The query is about something social services do not do (a topic's pattern). What else it says,
+        # besides who it is for and words of asking, is the rest.
+        topical = {option for topic, _ in topics for pattern in self.patterns[topic.id] for options in pattern
+                   for option in options}
+        rest = [i for i, word in enumerate(query.words)
+                if topical.isdisjoint(word.lemmas) and NEUTRAL_WORDS.isdisjoint(word.lemmas) and not word.text.isdigit()]
         covered = [i for i in rest if i in best.specific_words]
-        # The query is about something social services do not do, unless this community's best service is
-        # about it too: the topic's words are in the service's name or keywords, and so is most of the rest ...
-        strong = index.strong[best.index]
-        _, words = topics[0]
-        if all(not strong.isdisjoint(_terms_of(options)) for options in words):
-            if not rest or len(covered) * 3 >= len(rest):
+        # Served when this community's best service is about the topic too (its name has the pattern's first
+        # word, or its name and keywords have all the pattern's words) and has some of the rest, if any ...
+        strong, name = index.strong[best.index], index.names[best.index]
+        _, patterns = topics[0]
+        if any(not name.isdisjoint(_terms_of(pattern[0]))
+               or all(not strong.isdisjoint(_terms_of(options)) for options in pattern) for pattern in patterns):
+            if not rest or covered:
                 return True
-        # ... or the topic comes up in passing in a long story that the service fits otherwise.
-        return len(query.words) >= LONG_QUERY and len(covered) >= 1
+        # ... or when the service fits most of the rest (the topic is not all the query is about), or the
+        # query is a long story the topic comes up in.
+        if len(covered) >= 2 and len(covered) * 2 >= len(rest):
+            return True
+        return len(query.words) >= LONG_QUERY and bool(covered)
 
     def _hits(self, index: Optional[CommunityIndex], ranked: list[Scored], limit: int) -> list[Hit]:
         if index is None or not ranked:
