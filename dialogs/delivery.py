@@ -70,6 +70,7 @@ STAFF_EVENT = {
     "reopened": EVENT["reopened"],
     "withdrawn": N_("The resident withdrew the request"),
     "rated": N_("The resident rated the help"),
+    "resident_message_withdrawn": N_("The resident took back a message sent here by mistake"),
 }
 HISTORY_LINES = 10
 _CHAT: ContextVar[Optional[int]] = ContextVar("delivery_chat", default=None)
@@ -129,6 +130,7 @@ class TelegramSender:
             "card_update": self._card_update,
             "card_moved": self._card_moved,
             "relay_to_group": self._relay_to_group,
+            "relay_withdrawn": self._relay_withdrawn,
             "group_notice": self._group_notice,
             "status": self._resident_notice,
             "reply": self._resident_reply,
@@ -363,7 +365,9 @@ class TelegramSender:
         return True
 
     async def _send_files(self, chat_id: int, files: list[Attachment], thread_id: Optional[int] = None,
-                          reply_to: Optional[int] = None, caption: Optional[str] = None) -> None:
+                          reply_to: Optional[int] = None, caption: Optional[str] = None) -> list[int]:
+        """Send the files one by one; return the ids of the messages they became."""
+        sent = []
         for index, item in enumerate(files):
             extra: dict[str, Any] = {"message_thread_id": thread_id}
             if reply_to:
@@ -371,11 +375,13 @@ class TelegramSender:
             if caption and index == 0:
                 extra["caption"] = caption
             if item.kind == "photo":
-                await self.bot.send_photo(chat_id, item.file_id, **extra)
+                message = await self.bot.send_photo(chat_id, item.file_id, **extra)
             elif item.kind == "voice":
-                await self.bot.send_voice(chat_id, item.file_id, **extra)
+                message = await self.bot.send_voice(chat_id, item.file_id, **extra)
             else:
-                await self.bot.send_document(chat_id, item.file_id, **extra)
+                message = await self.bot.send_document(chat_id, item.file_id, **extra)
+            sent.append(message.message_id)
+        return sent
 
     # ----- to the institution's group ---------------------------------------------------------------------------
 
@@ -420,17 +426,57 @@ class TelegramSender:
             log.info("the card left in group %s was not marked as passed on: %s", chat_id, exc)
 
     async def _relay_to_group(self, item: Item, request: Request) -> None:
-        chat_id, thread_id, request = await self._group(request, item)
         event = await self.services.requests.event(item.payload["event_id"])
+        if event.kind != "resident_message":
+            return  # the resident took it back before it went out: the staff never see it
+        chat_id, thread_id, request = await self._group(request, item)
+        sent: list[int] = []
+        try:
+            with self._speaking(self._locale_of_group()):
+                header = "💬 " + _("The resident wrote about request No. {number}:").format(number=request.public_id)
+                reply_to = None if thread_id else request.card_message_id
+                chunks = split_text(event.text or "", 3500) or [""]
+                for index, chunk in enumerate(chunks):
+                    text = (header + "\n\n" if index == 0 else "") + h(chunk)
+                    message = await self.bot.send_message(chat_id, text.strip(), message_thread_id=thread_id,
+                                                          reply_to_message_id=reply_to)
+                    sent.append(message.message_id)
+                sent += await self._send_files(chat_id, list(event.files), thread_id, reply_to)
+        finally:  # what reached the group, so that a message the resident takes back can be removed there
+            await self.services.requests.remember_messages(chat_id, sent, request.id, event.id)
+
+    async def _relay_withdrawn(self, item: Item, request: Request) -> None:
+        """The resident took back a message the bot had added to the request on its own («Це був пошук?»). This
+        row comes after the message's own relay (one request's rows go out in order), so the relay has either
+        reached the group (its messages are known) or was skipped. When it reached the group: remove it there
+        where the bot may, and leave a short note either way, so that nobody answers a search meant for the
+        bot."""
+        event_id = item.payload["event_id"]
+        group = await self.services.requests.group_for(request.community, request.institution_id)
+        if group is None or request.group_chat_id != group.chat_id:
+            return  # not in the institution's group in use (held, lost, passed on): nothing to take back there
+        shown = await self.services.requests.messages_of_event(event_id, group.chat_id)
+        if not shown:
+            return  # it never reached the group
+        self._chat = group.chat_id
+        removed = True
+        try:
+            await self.bot.delete_messages(group.chat_id, shown)
+        except TelegramBadRequest as exc:  # too old, or no right to delete: the note alone says it
+            log.info("a message taken back by a resident stays in group %s: %s", group.chat_id, exc)
+            removed = False
+        chat_id, thread_id, request = await self._group(request, item)
         with self._speaking(self._locale_of_group()):
-            header = "💬 " + _("The resident wrote about request No. {number}:").format(number=request.public_id)
+            when = _when(item.payload.get("at"), self.services.settings.tz)
+            if removed:
+                text = _("The resident took back their message about request No. {number} ({when}): it was meant "
+                         "as a search in the bot, not for you. It is removed from here.")
+            else:
+                text = _("The resident says their message about request No. {number} ({when}) was sent here by "
+                         "mistake: it was meant as a search in the bot. Please disregard it.")
+            text = "↩️ " + text.format(number=request.public_id, when=when)
             reply_to = None if thread_id else request.card_message_id
-            chunks = split_text(event.text or "", 3500) or [""]
-            for index, chunk in enumerate(chunks):
-                text = (header + "\n\n" if index == 0 else "") + h(chunk)
-                await self.bot.send_message(chat_id, text.strip(), message_thread_id=thread_id,
-                                            reply_to_message_id=reply_to)
-            await self._send_files(chat_id, list(event.files), thread_id, reply_to)
+            await self.bot.send_message(chat_id, text, message_thread_id=thread_id, reply_to_message_id=reply_to)
 
     async def _group_notice(self, item: Item, request: Request) -> None:
         if not request.status.open:
@@ -574,7 +620,9 @@ class TelegramSender:
             else:
                 text = "🛠 " + _("A specialist of {institution} took your request No. {number} into work.").format(
                     number=number, institution=institution)
-            await self.bot.send_message(resident_id, text, reply_markup=markup)
+            sent = await self.bot.send_message(resident_id, text, reply_markup=markup)
+        # a quote-reply to it goes to the request (dialogs/resident/follow_ups.py)
+        await self.services.requests.remember_messages(resident_id, [sent.message_id], request.id)
 
     async def _resident_reply(self, item: Item, request: Request) -> None:
         resident_id = int(item.target.split(":", 1)[1])
@@ -589,13 +637,18 @@ class TelegramSender:
                 InlineKeyboardButton(text=_("✍️ Answer"), callback_data=Req(action="write", rid=request.id).pack())
             ]])
             chunks = split_text(event.text or "", 3500) or [""]
-            for index, chunk in enumerate(chunks):
-                text = h(chunk)
-                if index == 0:
-                    text = f"{header}\n<i>{signature}</i>" + (f"\n\n{text}" if text else "")
-                last = index == len(chunks) - 1
-                await self.bot.send_message(resident_id, text, reply_markup=markup if last else None)
-            await self._send_files(resident_id, list(event.files))
+            sent: list[int] = []
+            try:
+                for index, chunk in enumerate(chunks):
+                    text = h(chunk)
+                    if index == 0:
+                        text = f"{header}\n<i>{signature}</i>" + (f"\n\n{text}" if text else "")
+                    last = index == len(chunks) - 1
+                    message = await self.bot.send_message(resident_id, text, reply_markup=markup if last else None)
+                    sent.append(message.message_id)
+                sent += await self._send_files(resident_id, list(event.files))
+            finally:  # a quote-reply to the answer goes to the request (dialogs/resident/follow_ups.py)
+                await self.services.requests.remember_messages(resident_id, sent, request.id, event.id)
 
 
 def split_text(text: str, size: int) -> list[str]:

@@ -132,3 +132,13 @@ class Group:
     title: Optional[str]
     is_forum: bool
     active: bool
+
+
+@dataclass(frozen=True)
+class GuessedFollowUp:
+    """A resident's message the bot added to a request on its own (see `RequestService.guessed_message`): the
+    history entry it became, and the token the resident's «it was a search» button carries."""
+
+    event_id: int
+    request_id: int
+    token: str

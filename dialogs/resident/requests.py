@@ -562,7 +562,9 @@ async def send(query: CallbackQuery, state: FSMContext, services: Services, even
                                 "Expect an answer within {n} working days, by {date}.", days).format(n=days,
                                                                                                   date=due)
     text += "\n\n" + _("You will get a message here when something changes. Follow it in «📂 My requests».")
-    await query.message.answer(text, reply_markup=main_menu())
+    sent = await query.message.answer(text, reply_markup=main_menu())
+    # a quote-reply to the confirmation goes to the request (dialogs/resident/follow_ups.py)
+    await services.requests.remember_messages(sent.chat.id, [sent.message_id], request.id)
 
 
 def urgent_advice(services: Services, danger: list[str]) -> str:
@@ -699,7 +701,9 @@ async def follow_message(message: Message, state: FSMContext, services: Services
         return
     await state.clear()
     services.wake_outbox()
-    await message.answer("📨 " + _("Sent to the specialist. You will get the answer here."), reply_markup=main_menu())
+    sent = await message.answer("📨 " + _("Sent to the specialist. You will get the answer here."),
+                                reply_markup=main_menu())
+    await services.requests.remember_messages(sent.chat.id, [sent.message_id], int(request_id))
 
 
 @router.callback_query(Req.filter(F.action == "withdraw"))

@@ -1,7 +1,7 @@
 """Free-text search: the Search button, and any text sent outside a dialog."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Iterable, Optional
 
 from aiogram import F
 from aiogram.filters import StateFilter
@@ -41,6 +41,8 @@ async def ask_query(message: Message, state: FSMContext) -> None:
 @router.message(SearchForm.waiting, F.text)
 @router.message(StateFilter(None), F.text, ~F.text.startswith("/"))
 async def run_search(message: Message, state: FSMContext, services: Services, resident: Optional[Resident]) -> None:
+    """Any text outside a dialog, unless it is meant for a request (dialogs/resident/follow_ups.py, which runs
+    first and comes back here when it is not)."""
     await state.set_state(None)
     community = community_of(services, resident)
     if community is None:
@@ -48,9 +50,17 @@ async def run_search(message: Message, state: FSMContext, services: Services, re
         return
     text = message.text[:MAX_QUERY]
     assessment = services.triage.assess(text)
-    kinds = set(assessment.danger)
-    if kinds:
+    if assessment.danger:
         await send_emergency(message, services, resident, assessment.danger, assessment.lines)
+    await answer_query(message, state, services, community, text, assessment.danger)
+
+
+async def answer_query(message: Message, state: FSMContext, services: Services, community, text: str,
+                       danger: Iterable[str] = ()) -> None:
+    """The search's answer to `text` in `message`'s chat. `danger`: what the triage found in it, whose emergency
+    screen the caller has shown already (danger comes first, before anything else is done with the words)."""
+    text = text[:MAX_QUERY]
+    kinds = set(danger)
     if "suicide" in kinds:
         # words about ending one's life are not a query: offer people to talk to, not word matches
         found = [s for s in community.services_for_situation("psychological") if s.status.value == "active"][:5]

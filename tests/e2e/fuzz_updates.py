@@ -49,6 +49,7 @@ PREFIXES = {
     "rp": ["s", "x"],
     "qr": ["kinds", "svcs", "tops", "make"],
     "cs": ["topic", "media", "button", "comm", "svc", "cons", "aud", "lang", "go", "stop"],
+    "fu": ["to", "search", "undo"],
 }
 MEDIA = ["photo", "document", "voice", "video", "audio", "animation", "video_note", "sticker"]
 OTHER_CONTENT = ["location", "venue", "poll", "dice", "contact"]
