@@ -78,12 +78,7 @@ class LanguageIdentifier:
 
     def _langid(self):
         if self._model is None:
-            from py3langid.langid import MODEL_FILE
-            from py3langid.langid import LanguageIdentifier as Model
-
-            model = Model.from_model_file(MODEL_FILE, norm_probs=True)
-            model.set_languages(list(LANGUAGES))
-            self._model = model
+            self._model = _langid_model()
         return self._model
 
     def identify(self, text: str) -> str:
@@ -117,7 +112,7 @@ class Reader:
 
     def __init__(self, lexicon: Mapping[str, Iterable[str]] | None = None, morph: Optional[Morphology] = None):
         self.morph = morph or morphology()
-        self._ru = pymorphy3.MorphAnalyzer(lang="ru")
+        self._ru = _russian()
         self.lexicon = {key.replace("ё", "е"): tuple(values) for key, values in (lexicon or {}).items()}
         self.ru_known = lru_cache(maxsize=100_000)(self._ru.word_is_known)
         self.identifier = LanguageIdentifier(lambda word: (self.morph.known(word), self.ru_known(word)))
@@ -266,12 +261,32 @@ def _spellings(lemma: str, limit: int = 48) -> list[str]:
     return out
 
 
-_shared: dict[int, tuple[object, Reader]] = {}
+@lru_cache(maxsize=1)
+def _russian() -> pymorphy3.MorphAnalyzer:
+    """pymorphy3's Russian dictionary, loaded once per process and shared by every reader."""
+    return pymorphy3.MorphAnalyzer(lang="ru")
+
+
+@lru_cache(maxsize=1)
+def _langid_model():
+    """py3langid's model restricted to uk, ru and en, loaded once per process."""
+    from py3langid.langid import MODEL_FILE
+    from py3langid.langid import LanguageIdentifier as Model
+
+    model = Model.from_model_file(MODEL_FILE, norm_probs=True)
+    model.set_languages(list(LANGUAGES))
+    return model
+
+
+_shared: dict[tuple, Reader] = {}
 
 
 def reader_for(lexicon: Mapping[str, Iterable[str]] | None) -> Reader:
-    """One reader per lexicon object (the catalogue's), so the dictionaries load once."""
-    key = id(lexicon)
-    if key not in _shared:
-        _shared[key] = (lexicon, Reader(lexicon))  # the lexicon is kept so its id is not reused
-    return _shared[key][1]
+    """One reader per lexicon (the catalogue's), so a reloaded catalogue with the same lexicon reads with the
+    same reader and its caches; a changed lexicon gets a new reader, and only the last two are kept."""
+    key = tuple(sorted((k, tuple(v)) for k, v in (lexicon or {}).items()))
+    reader = _shared.pop(key, None) or Reader(lexicon)
+    _shared[key] = reader  # the most recent last
+    while len(_shared) > 2:
+        del _shared[next(iter(_shared))]
+    return reader

@@ -77,7 +77,7 @@ NEUTRAL_WORDS = frozenset(
     """
     мама мати тато батько батьки син донька дочка дитина діти онук онука онучка дід дідусь баба бабуся чоловік
     дружина брат сестра сім'я родина людина особа сусід сусідка оформити отримати зробити записати записатися
-    взяти дати шукати знайти дізнатися потрібний безкоштовно безкоштовний платно терміново допомога допомогти
+    взяти дати шукати знайти дізнатися влаштувати потрібний безкоштовно безкоштовний платно терміново допомога допомогти
     можна треба де куди як хто сам самий один
     """.split()
 )
@@ -337,6 +337,8 @@ class SearchEngine:
         self.referrals = {r.id: r for r in scope.referrals}
         self.topics = [(topic, [_pattern(p) for p in topic.when]) for topic in scope.topics]
         self.patterns = dict((topic.id, patterns) for topic, patterns in self.topics)
+        # what each topic is about: the first word of each of its patterns
+        self.topical = {option for _, patterns in self.topics for pattern in patterns for option in pattern[0]}
         self.reader.warm_up()
         # danger triage reads the same way; built here so every catalogue (and a reloaded one) has its own
         self.triage = Triage(catalogue.shared.triage, self.reader, catalogue.shared.triage_weights)
@@ -463,16 +465,43 @@ class SearchEngine:
 
     def answer(self, community: str, text: str, limit: int = 5) -> Answer:
         index, query, ranked = self._ranked(community, text)
-        hits = self._hits(index, ranked, limit)
-        if index is None or not query.words:
-            return Answer(hits, False)
         found = self.topics_of(query)
-        topic = found[0][0] if found else None
-        served = bool(hits) and self._serves(index, query, ranked[0], found)
+        served = bool(index and query.words and ranked) and self._serves(index, query, ranked[0], found)
+        if not served and found and ranked:
+            # the service about the topic may be second or third ("сурдоперекладач до лікаря"): it goes first
+            floor = ranked[0].score * RELATIVE_FLOOR
+            for position, candidate in enumerate(ranked[1:3], 1):
+                if candidate.score >= floor and self._about_topic(index, query, candidate, found):
+                    ranked = [candidate, *ranked[:position], *ranked[position + 1:]]
+                    served = True
+                    break
+        hits = self._hits(index, ranked, limit)
         if served:
             return Answer(hits, True)
+        topic = found[0][0] if found else None
         refer, referrals = self.refer_for(topic)
         return Answer(hits, False, refer, referrals, topic.id if topic else None)
+
+    def _rest(self, query: Query, topics: list[tuple[OutOfScopeTopic, list[list[frozenset[str]]]]]) -> list[int]:
+        """Positions of what the query says besides its topics' words, the words any topic is about ("лікар" in
+        "сурдоперекладач до лікаря"), who it is for and words of asking."""
+        topical = self.topical | {option for topic, _ in topics for pattern in self.patterns[topic.id]
+                                  for options in pattern for option in options}
+        return [i for i, word in enumerate(query.words)
+                if topical.isdisjoint(word.lemmas) and NEUTRAL_WORDS.isdisjoint(word.lemmas)
+                and not word.text.isdigit()]
+
+    def _about_topic(self, index: CommunityIndex, query: Query, candidate: Scored,
+                     topics: list[tuple[OutOfScopeTopic, list[list[frozenset[str]]]]]) -> bool:
+        """The service is about the query's topic (its name has a pattern's first word, or its name and keywords
+        have all of a pattern's words) and has some of the rest of the query, if there is a rest."""
+        strong, name = index.strong[candidate.index], index.names[candidate.index]
+        _, patterns = topics[0]
+        if not any(not name.isdisjoint(_terms_of(pattern[0]))
+                   or all(not strong.isdisjoint(_terms_of(options)) for options in pattern) for pattern in patterns):
+            return False
+        rest = self._rest(query, topics)
+        return not rest or any(i in candidate.specific_words for i in rest)
 
     def _serves(self, index: CommunityIndex, query: Query, best: Scored,
                 topics: list[tuple[OutOfScopeTopic, list[list[frozenset[str]]]]]) -> bool:
@@ -481,23 +510,14 @@ class SearchEngine:
             return False  # it matched little, and only words nearly every service has ("допомога", "дитина")
         if not topics:
             return True
-        # The query is about something social services do not do (a topic's pattern). What else it says,
-        # besides who it is for and words of asking, is the rest.
-        topical = {option for topic, _ in topics for pattern in self.patterns[topic.id] for options in pattern
-                   for option in options}
-        rest = [i for i, word in enumerate(query.words)
-                if topical.isdisjoint(word.lemmas) and NEUTRAL_WORDS.isdisjoint(word.lemmas) and not word.text.isdigit()]
+        # The query is about something social services do not do (a topic's pattern): served when this
+        # community's service is about the topic too ...
+        if self._about_topic(index, query, best, topics):
+            return True
+        # ... or fits most of the rest (the topic is not all the query is about), or the query is a long story
+        # the topic comes up in.
+        rest = self._rest(query, topics)
         covered = [i for i in rest if i in best.specific_words]
-        # Served when this community's best service is about the topic too (its name has the pattern's first
-        # word, or its name and keywords have all the pattern's words) and has some of the rest, if any ...
-        strong, name = index.strong[best.index], index.names[best.index]
-        _, patterns = topics[0]
-        if any(not name.isdisjoint(_terms_of(pattern[0]))
-               or all(not strong.isdisjoint(_terms_of(options)) for options in pattern) for pattern in patterns):
-            if not rest or covered:
-                return True
-        # ... or when the service fits most of the rest (the topic is not all the query is about), or the
-        # query is a long story the topic comes up in.
         if len(covered) >= 2 and len(covered) * 2 >= len(rest):
             return True
         return len(query.words) >= LONG_QUERY and bool(covered)

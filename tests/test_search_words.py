@@ -1,0 +1,102 @@
+"""The words search reads with: the Russian lexicon's forms, typo correction, readers shared across reloads."""
+import pymorphy3
+import pytest
+
+from bot.catalogue.reader import RU_ALPHABET, _ru_edits, reader_for
+from bot.catalogue.text import ALPHABET, _edits1, morphology
+
+
+@pytest.fixture(scope="module")
+def russian():
+    return pymorphy3.MorphAnalyzer(lang="ru")
+
+
+def test_lexicon_keys_are_russian_dictionary_forms_and_values_ukrainian_ones(catalogue, russian):
+    morph = morphology()
+    bad = []
+    for key, values in catalogue.shared.ru_uk.items():
+        plain = key.replace("ё", "е")
+        if not russian.word_is_known(key) or russian.parse(key)[0].normal_form.replace("ё", "е") != plain:
+            bad.append(f"{key}: not a Russian dictionary form")
+        for value in values:
+            if not morph.known(value) or morph.lemma(value) != value:
+                bad.append(f"{key}: {value} is not a Ukrainian dictionary form as the bot reads it")
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("word", ["инвалиднистю", "перекладачь", "замынити", "допомга", "сусдами", "пвліативна"])
+def test_known_edits_find_what_a_lookup_of_every_edit_finds(word):
+    morph = morphology()
+    assert morph.edits.find(word) == {c for c in _edits1(word) if morph._morph.word_is_known(c)}
+    assert set(ALPHABET) >= set("абвгґдеєжзиіїйклмнопрстуфхцчшщьюя'")
+
+
+@pytest.mark.parametrize("word", ["ребенак", "апекунство", "пенсеонер", "лагопед", "помогитте"])
+def test_known_edits_find_russian_words_as_a_lookup_does(catalogue, word):
+    reader = reader_for(catalogue.shared.ru_uk)
+    assert reader.ru_edits.find(word) == {c for c in _ru_edits(word) if reader.ru_known(c)}
+    assert "ё" not in RU_ALPHABET
+
+
+def test_a_reloaded_catalogue_reads_with_the_same_reader(catalogue):
+    same = dict(catalogue.shared.ru_uk)
+    assert reader_for(same) is reader_for(catalogue.shared.ru_uk)
+    assert reader_for({**same, "тест": ["тест"]}) is not reader_for(catalogue.shared.ru_uk)
+
+
+def ids(engine, community, text):
+    return [hit.service.id for hit in engine.search(community, text, limit=3)]
+
+
+@pytest.mark.parametrize(
+    "community,text,service",
+    [
+        ("pervomaiskyi", "ребенку нужна инвалидная коляска на время", "rehab-equipment"),  # Russian
+        ("lutsk", "мамі потрібна сиделка, вона лежача", "professional-care"),  # surzhyk
+        ("lutsk", "перекладач жестовой мовы для глухого", "sign-language"),  # ы and о for і and ої
+        ("volodymyr", "психолог для дитини, боїться обстрілів", "psychologist"),
+        ("druzhkivka", "у дбст зламалась пральна машина", "dbst-repair"),
+    ],
+)
+def test_residents_words_find_the_service(engine, community, text, service):
+    assert service in ids(engine, community, text)
+
+
+def test_an_abbreviation_means_the_same_as_its_word(engine):
+    assert ids(engine, "volodymyr", "ми впо")[0] == ids(engine, "volodymyr", "ми переселенці")[0]
+
+
+def test_words_of_asking_and_for_whom_do_not_decide(engine):
+    # «мама», «допомога», «де» are in most queries; the need is in the other words
+    assert ids(engine, "lutsk", "де мамі допомога з прибиранням і продуктами")[0] == "home-care"
+
+
+@pytest.mark.parametrize(
+    "community,text,topic",
+    [
+        ("lutsk", "крыша течет после обстрела", "housing-repair"),
+        ("kakhovka", "як отримати компенсацію за зруйновану квартиру", "housing-repair"),
+        ("volodymyr", "стоматолог для дитини", "dentist"),
+        ("pervomaiskyi", "як оформити пенсію за віком", "pension"),
+        ("druzhkivka", "місце в садочку для сина", "kindergarten"),
+        ("volodymyr", "нужен сурдопереводчик к врачу", "sign-language"),
+    ],
+)
+def test_what_social_services_do_not_do_is_answered_honestly(engine, community, text, topic):
+    answer = engine.answer(community, text)
+    assert not answer.served
+    assert answer.topic == topic
+    assert answer.refer and all(r.name.uk for r in answer.referrals)
+
+
+@pytest.mark.parametrize(
+    "community,text",
+    [
+        ("lutsk", "нужен сурдопереводчик к врачу"),  # Lutsk has sign language interpreting
+        ("lutsk", "дом престарелых"),  # and a care home
+        ("volodymyr", "на заробітках у Польщі забрали паспорт і не платять"),  # a passport taken away
+        ("volodymyr", "згорів будинок, ми з дітьми без даху над головою"),  # without a roof, not one to mend
+    ],
+)
+def test_a_topic_word_in_what_the_community_serves_is_served(engine, community, text):
+    assert engine.answer(community, text).served
