@@ -250,6 +250,8 @@ class DangerKind(Strict):
     name: Text
     lines: list[str] = Field(min_length=1)  # national line numbers, in the order a resident sees them
     rules: list[DangerRule] = Field(min_length=1)
+    # patterns of ordinary phrasings that look like this kind: they silence the learned model (never a rule)
+    calm: list[str] = []
 
 
 class TriageRules(Strict):

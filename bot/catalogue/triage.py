@@ -174,14 +174,19 @@ class Triage:
         self.model = TriageModel(weights) if weights else None
         self.kinds = {kind.id: kind for kind in rules.kinds}
         self.rules = {kind.id: [CompiledRule.of(rule, rules.groups) for rule in kind.rules] for kind in rules.kinds}
+        self.calm = {kind.id: [compile_pattern(p, rules.groups) for p in kind.calm] for kind in rules.kinds}
 
     def assess(self, text: str, reading: Optional[Reading] = None) -> Assessment:
         reading = reading or self.reader.read(text[:4000])
         found = [kind for kind, rules in self.rules.items() if any(rule.fires(reading) for rule in rules)]
         if self.model is not None:
-            found += [kind for kind in self.model.raised(reading) if kind in self.kinds and kind not in found]
+            found += [kind for kind in self.model.raised(reading)
+                      if kind in self.kinds and kind not in found and not self._calm(kind, reading)]
         found.sort(key=lambda kind: (PRIORITY.index(kind) if kind in PRIORITY else len(PRIORITY), kind))
         return Assessment(reading.language, tuple(found), self.lines_for(found))
+
+    def _calm(self, kind: str, reading: Reading) -> bool:
+        return any(any(True for _ in matches(pattern, reading)) for pattern in self.calm.get(kind, ()))
 
     def explain(self, text: str) -> list[str]:
         """Which rules fired and what the model says, one line each (for `python -m bot triage --explain`)."""
