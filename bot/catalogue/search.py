@@ -395,6 +395,9 @@ class SearchEngine:
                     if self.morph.known(plain):
                         for form in self._forms(plain)[1:]:
                             self._add(query_word, form, ALTERNATIVE_WEIGHT)
+                elif plain in self.known_terms:
+                    # no dictionary has it, the catalogue does ("дбст", "соцтаксі", a new keyword)
+                    self._add(query_word, plain, 1.0)
                 else:
                     fixes = self._fixes(plain) or tuple(options)
                     every.update(fixes)
