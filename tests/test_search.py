@@ -46,10 +46,10 @@ def test_quality_on_the_dev_half(engine):
 
     figures = search_figures(evaluate(engine, engine.triage, "dev"))
     assert figures["all"]["n"] >= 200
-    assert figures["all"]["top3"] >= 0.85
-    assert figures["ru"]["top3"] >= 0.85
-    assert figures["unserved"]["honest"] >= 0.8
-    assert figures["served_told_nothing"] <= 0.05
+    assert figures["all"]["top3"] >= 0.95
+    assert figures["ru"]["top3"] >= 0.95
+    assert figures["unserved"]["honest"] >= 0.9
+    assert figures["served_told_nothing"] <= 0.03
 
 
 def test_honest_answer_for_what_social_services_do_not_do(engine):
