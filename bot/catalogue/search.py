@@ -10,9 +10,11 @@ query the service covers. Running services come before planned ones unless the p
 better.
 
 `answer` also says whether the catalogue has anything for the words at all (`served`): it does not when the
-best service covers too little of what was asked, or when the query is about a topic social services do not
-handle (data/shared/out_of_scope.yaml: a passport, a pension, a dentist, a roof) and the best service does not
-cover that topic or the rest of the query. Then the answer names whom to ask (`refer`, `referrals`).
+best service shares only words nearly every service has with a query it barely covers, or when the query is
+about a topic social services do not handle (data/shared/out_of_scope.yaml: a passport to be made, a pension,
+a dentist, a roof to mend, a care home where the community has none) and none of the first three services is
+about that topic, nor does the best one fit the rest of the query. Then the answer names whom to ask
+(`refer`, `referrals`); the hits are still the nearest services.
 """
 from __future__ import annotations
 
@@ -77,8 +79,8 @@ NEUTRAL_WORDS = frozenset(
     """
     мама мати тато батько батьки син донька дочка дитина діти онук онука онучка дід дідусь баба бабуся чоловік
     дружина брат сестра сім'я родина людина особа сусід сусідка оформити отримати зробити записати записатися
-    взяти дати шукати знайти дізнатися влаштувати потрібний безкоштовно безкоштовний платно терміново допомога допомогти
-    можна треба де куди як хто сам самий один
+    взяти дати шукати знайти дізнатися влаштувати потрібний безкоштовно безкоштовний платно терміново допомога
+    допомогти можна треба де куди як хто сам самий один
     """.split()
 )
 # Words that help a little: most services are some kind of help, and most queries ask where to turn.
