@@ -148,27 +148,51 @@ def emergency_text(catalogue: Catalogue, community: CommunityView | None, kinds:
     return "\n".join(out)
 
 
-def nothing_found(catalogue: Catalogue, community: CommunityView, query: str, refer: Sequence[str] = ()) -> str:
-    """The honest answer when the community's catalogue has nothing for these words, with whom to ask."""
+def nothing_found(catalogue: Catalogue, community: CommunityView, query: str, referrals: Sequence = ()) -> str:
+    """The honest answer when the community's catalogue has nothing for these words, with whom to ask.
+
+    `referrals` are the search's (data/shared/out_of_scope.yaml) in the order the resident should see them;
+    the community's intake institution and the government contact centre 1545 always close the list."""
     loc = locale()
     shown = " ".join(query.split())
     if len(shown) > 60:
         shown = shown[:60].rsplit(" ", 1)[0] + "…"
     lines = [_("I am sorry, the catalogue of your community has nothing for «{query}».").format(query=h(shown))]
     lines.append(_("It lists social services only. Here is whom to ask:"))
-    asked: list[Institution] = []
-    intake = community.institutions.get(community.model.intake_institution)
-    if intake is not None:
-        asked.append(intake)
-    asked += [inst for inst in community.institutions.values()
-              if inst.kind.value == "cnap" and inst not in asked]
-    for inst in asked:
-        lines.append(f"• <b>{h(inst.short_name.get(loc))}</b>: " + " · ".join(contacts_lines(inst)))
-    by_number = {line.id: line for line in catalogue.hotlines}
-    for line_id in [*[r for r in refer if r in by_number], "gov-contact"]:
-        line = by_number.get(line_id)
-        if line is not None and f"<b>{h(line.number)}</b>" not in "".join(lines):
+    shown_ids: set[str] = set()
+    hotlines = {line.id: line for line in catalogue.hotlines}
+
+    def institution(inst: Institution) -> None:
+        if inst.id not in shown_ids:
+            shown_ids.add(inst.id)
+            lines.append(f"• <b>{h(inst.short_name.get(loc))}</b>: " + " · ".join(contacts_lines(inst)))
+
+    def hotline(line_id: str) -> None:
+        line = hotlines.get(line_id)
+        if line is not None and "line:" + line_id not in shown_ids:
+            shown_ids.add("line:" + line_id)
             lines.append(f"• 📞 <b>{h(line.number)}</b> — {h(line.name.get(loc))} ({h(line.hours.get(loc))})")
+
+    intake = community.institutions.get(community.model.intake_institution)
+    for referral in referrals:
+        if referral.intake and intake is not None:
+            institution(intake)
+        elif referral.institution_kind is not None:
+            own = [i for i in community.institutions.values() if i.kind == referral.institution_kind]
+            for inst in own:
+                institution(inst)
+            if not own:
+                lines.append(f"• {h(referral.name.get(loc))}")
+        elif referral.hotline:
+            hotline(referral.hotline)
+        else:
+            lines.append(f"• {h(referral.name.get(loc))}")
+    if intake is not None:
+        institution(intake)
+    for inst in community.institutions.values():
+        if inst.kind.value == "cnap" and not referrals:
+            institution(inst)
+    hotline("gov-contact")
     lines.append("")
     lines.append(_("You can also send a request without a form: the specialists will tell you where to turn. "
                    "Or try other words, or choose your situation from the list."))

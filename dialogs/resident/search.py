@@ -73,7 +73,7 @@ async def answer_query(message: Message, state: FSMContext, services: Services, 
             return  # the emergency screen above already lists the services for danger
         # an honest "nothing here" with whom to ask, instead of services that do not fit
         await message.answer(
-            render.nothing_found(services.catalogue, community, text, answer.refer),
+            render.nothing_found(services.catalogue, community, text, answer.referrals),
             reply_markup=keyboard([[button(_("📝 Ask for help without papers"), "ask")],
                                    [button(_("📋 Choose a life situation"), "sits")], nav_row()]),
         )
