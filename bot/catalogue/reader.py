@@ -31,7 +31,9 @@ RU_ONLY = set("ыэъё")
 CYRILLIC = re.compile(r"[а-яіїєґёыэъ]")
 LATIN = re.compile(r"[a-z]")
 WORD = re.compile(r"[a-zа-яіїєґёыэъ0-9']+")
-CLAUSE = re.compile(r"([a-zа-яіїєґёыэъ0-9']+)|[.,!?;:()\n…—]")
+# A laughing or eye-rolling face is kept as a word of its own: it tells a joke from a cry for help.
+JOKE_FACES = "😂🤣😄😅😆🙄😁😀😉😜🙃😹"
+CLAUSE = re.compile(r"([a-zа-яіїєґёыэъ0-9']+|[" + JOKE_FACES + r"])|[.,!?;:()\n…—]")
 LANGUAGES = ("uk", "ru", "en")
 
 # Russian function words that carry nothing for search; the Ukrainian ones are in text.STOPWORDS.
