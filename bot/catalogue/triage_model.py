@@ -77,10 +77,15 @@ class TriageModel:
 
 # ----- training (python -m bot triage-train) --------------------------------------------------------------------
 
-def train(reader, examples: Iterable[tuple[str, set[str]]], kinds: Iterable[str], *, max_false_alarms: float = 0.003,
+def train(reader, examples: Iterable[tuple[str, set[str]]], kinds: Iterable[str], *, max_false_alarms: float = 0.01,
           folds: int = 5, seed: int = 7) -> dict:
     """Fit one logistic regression per kind; the threshold comes from cross-validated scores of the
-    ordinary phrasings, so that at most `max_false_alarms` of them pass it."""
+    ordinary phrasings, so that at most `max_false_alarms` of them pass it.
+
+    1 % was chosen on a tuning set the model had not learned from (benchmarks/triage_tuning/*3.yaml, trained
+    on the rest): against 0.3 % it caught 79 % of the danger instead of 72 % for 9.5 % false alarms instead
+    of 8.1 % (most of them the rules'). A missed cry for help costs more than a screen of hotlines shown
+    to someone who did not need it."""
     import numpy as np
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
