@@ -1,6 +1,7 @@
 """Pydantic models of the catalogue: everything in data/ is validated by them at load."""
 from __future__ import annotations
 
+import re
 from datetime import date, time
 from enum import Enum
 from typing import Any, Literal, Optional
@@ -31,6 +32,26 @@ class Text(Strict):
         return self.en if locale == "en" else self.uk
 
 
+PHONE_NOISE = re.compile(r"[\s\-().]")
+EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]+$")
+WEBSITE = re.compile(r"^https://[^\s/?#<>\"]+\.[^\s/?#<>\"]+([/?#][^\s<>\"]*)?$")
+
+
+def ukrainian_phone(text: str) -> bool:
+    """A Ukrainian number: +380 and 9 digits, 0 and 9 digits, or a short national line (102, 1545); spaces,
+    dashes, dots and brackets between the digits are allowed."""
+    digits = PHONE_NOISE.sub("", text)
+    return bool(re.fullmatch(r"\+?380\d{9}|0\d{9}|1\d{2,3}", digits))
+
+
+def email_address(text: str) -> bool:
+    return bool(EMAIL.match(text)) and len(text) <= 254
+
+
+def https_link(text: str) -> bool:
+    return bool(WEBSITE.match(text))
+
+
 class Contacts(Strict):
     """Known contacts of an institution. Empty means "уточнюється": never invent."""
 
@@ -39,6 +60,28 @@ class Contacts(Strict):
     email: Optional[str] = None
     website: Optional[str] = None
     hours: Optional[Text] = None
+
+    @field_validator("phones")
+    @classmethod
+    def _ukrainian_phones(cls, value: list[str]) -> list[str]:
+        for phone in value:
+            if not ukrainian_phone(phone):
+                raise ValueError(f"'{phone}' is not a Ukrainian phone number (+380 XX XXX XX XX or 0XX XXX XX XX)")
+        return [phone.strip() for phone in value]
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and not email_address(value.strip()):
+            raise ValueError(f"'{value}' is not an e-mail address")
+        return value.strip() if value is not None else None
+
+    @field_validator("website")
+    @classmethod
+    def _https(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and not https_link(value.strip()):
+            raise ValueError(f"'{value}' is not a web address starting with https://")
+        return value.strip() if value is not None else None
 
     @property
     def empty(self) -> bool:
