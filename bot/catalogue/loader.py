@@ -71,9 +71,12 @@ class CommunityView:
         )
 
 
+STATUS_ORDER = {"active": 0, "introducing": 1, "planned": 2}
+
+
 def _ordered(services: Iterable[Service]) -> list[Service]:
-    """Running services first, then planned ones; stable otherwise."""
-    return sorted(services, key=lambda s: s.status.value != "active")
+    """Running services first, then those being introduced, then planned ones; stable otherwise."""
+    return sorted(services, key=lambda s: STATUS_ORDER.get(s.status.value, 3))
 
 
 @dataclass
@@ -284,10 +287,18 @@ def check_community(path: Path, community: Community, shared: SharedData) -> lis
                 problems.append(f"{where}.situations: unknown life situation '{sid}'")
         if service.service_type and service.service_type not in types:
             problems.append(f"{where}.service_type: unknown service type '{service.service_type}'")
-        if service.status.value == "planned" and service.planned_year is None:
-            problems.append(f"{where}.planned_year: a planned service needs the year it is planned for")
+        if service.status.value in ("planned", "introducing") and service.planned_year is None:
+            problems.append(f"{where}.planned_year: a {service.status.value} service needs the years the programme "
+                            "gives for it")
+        if service.planned_until is not None and service.planned_year is None:
+            problems.append(f"{where}.planned_until: needs planned_year, the first year")
         if service.planned_until is not None and (service.planned_year or 0) > service.planned_until:
             problems.append(f"{where}.planned_until: ends before planned_year")
+        if service.provider_source == "routing" and service.provider_note is None:
+            problems.append(f"{where}.provider_note: say why the bot sends residents to this institution")
+    if community.indicators is not None and community.indicators.topic is not None:
+        if community.indicators.topic not in topics:
+            problems.append(f"{path}: indicators.topic: unknown consultation topic '{community.indicators.topic}'")
     return problems
 
 

@@ -111,7 +111,19 @@ class Institution(Strict):
     description: Text
     contacts: Contacts = Contacts()
     response_days: Optional[int] = Field(default=None, ge=1, le=60)
-    seed_ref: str = Field(min_length=1, description="where the seed names it")
+    # "seed": the programme names it (seed_ref quotes where); "law": the programme does not, but the law gives it a
+    # task residents need (law_ref names the act), e.g. the children's service of a community whose programme has none
+    source: Literal["seed", "law"] = "seed"
+    seed_ref: Optional[str] = Field(default=None, min_length=1, description="where the seed names it")
+    law_ref: Optional[str] = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _sourced(self) -> "Institution":
+        if self.source == "seed" and not self.seed_ref:
+            raise ValueError("seed_ref: an institution from the programme needs the phrase that names it")
+        if self.source == "law" and not self.law_ref:
+            raise ValueError("law_ref: an institution the programme does not name needs the law that gives it its task")
+        return self
 
 
 class Access(str, Enum):
@@ -130,8 +142,23 @@ class Cost(str, Enum):
 
 
 class Status(str, Enum):
-    active = "active"
-    planned = "planned"
+    active = "active"  # the programme describes it as provided (an institution's existing work, a funded measure)
+    introducing = "introducing"  # the programme introduces or extends it over its years: it may not be there yet
+    planned = "planned"  # the programme plans to create it (or only a draft decision or agreement exists)
+
+
+Source = Literal["seed", "law"]
+
+
+class Claim(Strict):
+    """Something a card tells residents that needs a source: an age limit, who pays, who refers, free of charge.
+
+    `source` "seed": the programme says it and `ref` quotes the phrase; "law": only the law says it and `ref`
+    names the act (and article)."""
+
+    text: Text
+    source: Source
+    ref: str = Field(min_length=1)
 
 
 class Service(Strict):
@@ -146,14 +173,53 @@ class Service(Strict):
     access: list[Access] = Field(min_length=1)
     cost: Cost = Cost.unknown
     cost_note: Optional[Text] = None
+    # where "free" or "paid" comes from: the programme (cost_ref quotes it) or only the law (cost_ref names the act)
+    cost_source: Optional[Source] = None
+    cost_ref: Optional[str] = None
     status: Status = Status.active
+    # The years the programme gives for the measure, first and last (for any status; planned and introducing
+    # services need them). Without planned_until the measure is for planned_year alone.
     planned_year: Optional[int] = Field(default=None, ge=2020, le=2035)
-    planned_until: Optional[int] = Field(default=None, ge=2020, le=2035)  # when the seed gives a period
+    planned_until: Optional[int] = Field(default=None, ge=2020, le=2035)
+    only_years: list[int] = []  # held only in these years of the span (one-off events: a summer school in 2021, 2024)
+    # "seed": the programme names who provides it; "routing": it names nobody, and `provider` is whom the bot
+    # suggests asking (provider_note says why)
+    provider_source: Literal["seed", "routing"] = "seed"
+    provider_note: Optional[Text] = None
+    claims: list[Claim] = []
+    not_covered: Optional[Text] = None  # what the programme does not cover that a resident would expect here
+    # "law": the programme has no such measure, but the law gives residents this help (law_ref names the act)
+    source: Source = "seed"
+    law_ref: Optional[str] = None
     target_groups: list[str] = Field(min_length=1)
     situations: list[str] = []
     keywords: list[str] = []
     consultation: bool = False
-    seed_ref: str = Field(min_length=1)
+    seed_ref: Optional[str] = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Service":
+        if self.source == "seed" and not self.seed_ref:
+            raise ValueError("seed_ref: a service from the programme needs the phrase that describes it")
+        if self.source == "law" and not self.law_ref:
+            raise ValueError("law_ref: a service the programme does not describe needs the law behind it")
+        if self.only_years and (self.planned_year is None or any(
+                not self.planned_year <= year <= (self.planned_until or self.planned_year) for year in self.only_years)):
+            raise ValueError("only_years: must lie between planned_year and planned_until")
+        return self
+
+    @property
+    def first_year(self) -> Optional[int]:
+        return self.planned_year
+
+    @property
+    def last_year(self) -> Optional[int]:
+        return self.planned_until or self.planned_year
+
+    @property
+    def available(self) -> bool:
+        """Running or being introduced (a resident may ask for it), not only planned."""
+        return self.status is not Status.planned
 
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -189,16 +255,22 @@ class ConsultationLine(Strict):
 
 
 class Indicators(Strict):
-    """Targets the community's programme sets, drawn as target lines in the reports."""
+    """Targets the community's programme sets, drawn as target lines in the reports.
+
+    A target counts only what it measures: with `topic`, the online consultations on that consultation topic
+    (`measures` says in words what the programme counts), without it every online consultation."""
 
     consultations_per_year: int = Field(ge=1, le=1_000_000)  # online consultations in `base_year`
     yearly_growth: float = Field(default=0.0, ge=0.0, le=5.0)  # 0.15 = the target grows by 15 % a year
     base_year: int = Field(ge=2020, le=2035)
+    until_year: Optional[int] = Field(default=None, ge=2020, le=2035)  # the last year the programme sets it for
+    topic: Optional[str] = None  # id of the consultation topic the target counts
+    measures: Optional[Text] = None  # what exactly the programme counts, for the report's reader
     seed_ref: Optional[str] = None  # where the programme sets it
 
     def consultations_target(self, year: int) -> Optional[float]:
-        """The yearly target for `year`; none before the programme's base year."""
-        if year < self.base_year:
+        """The yearly target for `year`; none before the programme's base year or after its last one."""
+        if year < self.base_year or (self.until_year is not None and year > self.until_year):
             return None
         return self.consultations_per_year * (1 + self.yearly_growth) ** (year - self.base_year)
 
@@ -209,6 +281,8 @@ class Community(Strict):
     short_name: Text
     oblast: Text
     programme: Text
+    programme_from: Optional[int] = Field(default=None, ge=2000, le=2050)  # the years the programme runs
+    programme_until: Optional[int] = Field(default=None, ge=2000, le=2050)
     source_file: str
     intake_institution: str
     children_institution: str

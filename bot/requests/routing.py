@@ -37,8 +37,9 @@ def route(
 
 
 def main_provider(community: CommunityView, situation_id: str) -> Optional[str]:
-    """The institution with the most running services for a situation; the intake one wins a tie."""
-    counts = Counter(s.provider for s in community.services_for_situation(situation_id) if s.status.value == "active")
+    """The institution with the most running services (or ones being introduced) for a situation; the intake one
+    wins a tie."""
+    counts = Counter(s.provider for s in community.services_for_situation(situation_id) if s.available)
     if not counts:
         return None
     best = max(counts.values())
