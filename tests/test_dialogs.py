@@ -77,7 +77,7 @@ async def test_lists_paginate_with_page_numbers(harness):
     person, _ = await started(harness, 505, "druzhkivka")
     [find] = await person.say("🧭 Знайти допомогу")
     [groups] = await person.tap(find, "Кому потрібна допомога")
-    [children] = await person.tap(groups, "Діти та сім'ї з дітьми")
+    [children] = await person.tap(groups, "Діти та сім’ї з дітьми")
     assert "Сторінка 1 з" in children.text
     [page2] = await person.tap(children, "Далі")
     assert "Сторінка 2 з" in page2.text

@@ -248,7 +248,7 @@ async def test_stats_and_export_match_the_scenario(own: World) -> None:
     assert sum(r[3] for r in values) == 3 and sum(r[4] for r in values) == 1
     groups = {row[0].value: [c.value for c in row] for row in book[titles[2]].iter_rows(min_row=2)}
     assert groups[tr(world, "Not specified")][2] == 2
-    assert groups["Діти та сім'ї з дітьми"][1:3] == [1, 1]
+    assert groups["Діти та сім’ї з дітьми"][1:3] == [1, 1]
     assert groups["Усі мешканці"][3] == 1  # the psychological consultation
     months = list(book[titles[7]].iter_rows(min_row=2))
     assert months[0][0].number_format == "DD.MM.YYYY" and months[0][1].value == 3

@@ -93,7 +93,7 @@ async def test_browse_by_who_needs_help_pages_through_the_list(world: World) -> 
     await person.say("🧭 Знайти допомогу")
     [groups] = await person.tap("👥 Кому потрібна допомога")
     assert "Кому потрібна допомога?" in message_text(groups)
-    [children] = await person.tap("Діти та сім'ї з дітьми")
+    [children] = await person.tap("Діти та сім’ї з дітьми")
     assert "Сторінка 1 з " in message_text(children)
     assert "Далі ➡️" in buttons(children) and "⬅️ Попередня" not in buttons(children)
     pages = int(message_text(children).rsplit("Сторінка 1 з ", 1)[1].split()[0])
