@@ -49,8 +49,16 @@ class App:
 
 
 async def build_services(settings: Settings) -> Services:
+    """data/ with the communities' own corrections kept in the database (bot/ops/catalogue_edits.py)."""
+    from bot.ops.catalogue import with_overlays
+    from bot.ops.catalogue_edits import CatalogueEdits
+
     catalogue = load_catalogue(settings.data_dir, settings.communities or None)
     db = await Database(settings.database_path, settings.database_busy_timeout).connect()
+    edits = CatalogueEdits(db)
+    signature = await edits.signature()
+    catalogue = with_overlays(catalogue, await edits.overlays(), settings.data_dir)
+    edits.served = signature
     requests = RequestService(db, catalogue, settings.tz)
     return Services(
         settings=settings,
@@ -64,6 +72,7 @@ async def build_services(settings: Settings) -> Services:
         limiter=Limiter(limits_of(settings)),
         campaigns=CampaignService(db, list(catalogue.communities)),
         subscriptions=Subscriptions(db),
+        catalogue_edits=edits,
     )
 
 

@@ -178,6 +178,13 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     return export(settings, args)
 
 
+def cmd_catalogue(settings: Settings, args: argparse.Namespace) -> int:
+    """The community's own corrections of the catalogue: export, import, history, undo."""
+    from bot.ops.catalogue_edits import cli as catalogue_cli
+
+    return catalogue_cli(settings, args)
+
+
 def _stop_on_signals() -> asyncio.Event:
     """SIGTERM (systemctl stop) and SIGINT (Ctrl+C) ask for a graceful stop: the updates in hand are finished and
     the outbox sends the rows in flight."""
@@ -415,6 +422,21 @@ def build_parser() -> argparse.ArgumentParser:
     qr.add_argument("--bot-username", help="the bot's @username (default BOT_USERNAME)")
     qr.add_argument("--campaign", type=int, help="a campaign id to count the opens under")
     qr.add_argument("--lang", choices=["uk", "en"], help="language of the sheet (default DEFAULT_LOCALE)")
+    catalogue = sub.add_parser("catalogue", help="the community's own corrections of contacts, descriptions and "
+                                                 "statuses: export, import, history, undo")
+    actions = catalogue.add_subparsers(dest="action", required=True)
+    exported = actions.add_parser("export", help="the catalogue as the bot serves it, as an .xlsx workbook")
+    exported.add_argument("--out", required=True, help="the .xlsx file to write")
+    imported = actions.add_parser("import", help="check an edited workbook, print what it changes, apply it")
+    imported.add_argument("--yes", action="store_true", help="apply without asking")
+    imported.add_argument("file", help="the edited .xlsx workbook")
+    history = actions.add_parser("history", help="every version: who, when, what")
+    history.add_argument("--limit", type=int, default=20)
+    undone = actions.add_parser("undo", help="undo the latest change")
+    undone.add_argument("--yes", action="store_true", help="undo without asking")
+    for action in (exported, imported, history, undone):
+        action.add_argument("--community", required=True)
+        report_arguments.add_locale_argument(action)
     sandbox = sub.add_parser("sandbox", help="serve the local Bot API sandbox and its web chat")
     sandbox.add_argument("--port", type=int)
     return parser
@@ -422,7 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {"qr": cmd_qr, "run": cmd_run, "check-data": cmd_check_data, "search": cmd_search, "triage": cmd_triage, "triage-train": cmd_triage_train, "sandbox": cmd_sandbox,
             "bind-code": cmd_bind_code, "stats": cmd_stats, "doctor": cmd_doctor, "backup": cmd_backup,
-            "restore": cmd_restore, "export": cmd_export}
+            "restore": cmd_restore, "export": cmd_export, "catalogue": cmd_catalogue}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

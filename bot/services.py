@@ -33,6 +33,7 @@ class Services:
     admins: Optional[AdminRepo] = field(default=None)
     campaigns: Optional[CampaignService] = field(default=None)
     subscriptions: Optional[Subscriptions] = field(default=None)
+    catalogue_edits: Optional[Any] = field(default=None)  # bot.ops.catalogue_edits.CatalogueEdits
     campaign_engine: Optional[Any] = field(default=None)  # bot.campaigns.engine.CampaignEngine while running
     limiter: Limiter = field(default_factory=Limiter)
     outbox: Optional[Outbox] = field(default=None)

@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.storage.db import storage_fault
 from dialogs import resident, staff
 from dialogs.admin import campaigns as admin_campaigns
+from dialogs.admin import catalogue as admin_catalogue
 from dialogs.admin import ops as admin_ops
 from dialogs.admin import qr as admin_qr
 from dialogs.admin import reports as admin_reports
@@ -91,6 +92,7 @@ def setup_routers(dp: Dispatcher) -> None:
     dp.include_router(staff.admin.build())
     dp.include_router(admin_campaigns.router.build())
     dp.include_router(admin_ops.build())
+    dp.include_router(admin_catalogue.build())
     dp.include_router(admin_reports.build())
     dp.include_router(admin_qr.router.build())
     dp.include_router(resident.router())

@@ -24,9 +24,10 @@ class Check:
     ok: Optional[bool]  # None: skipped
     text: str
     details: list[str] = field(default_factory=list)
+    warning: bool = False  # worth doing something about, but the bot runs well without it
 
     def lines(self) -> list[str]:
-        status = "SKIPPED" if self.ok is None else "OK" if self.ok else "PROBLEM"
+        status = "SKIPPED" if self.ok is None else "WARNING" if self.warning else "OK" if self.ok else "PROBLEM"
         return [f"{status}: {self.name}: {self.text}"] + [f"    {line}" for line in self.details]
 
 
@@ -138,6 +139,32 @@ def check_data(settings: Settings) -> Check:
     return ok("data", f"{len(catalogue.communities)} communities, {services} services in {settings.data_dir}")
 
 
+def check_contacts(settings: Settings) -> Optional[Check]:
+    """How many institutions the bot still shows without any contact (data/ with the communities' corrections)."""
+    from bot.catalogue.loader import load_catalogue
+    from bot.ops.catalogue import with_overlays
+    from bot.ops.catalogue_edits import stored_overlays
+
+    try:
+        catalogue = load_catalogue(settings.data_dir, settings.communities or None)
+        catalogue = with_overlays(catalogue, stored_overlays(settings.database_path), settings.data_dir)
+    except Exception:  # the data check above says what is wrong
+        return None
+    empty, total, per_community = 0, 0, []
+    for slug, view in catalogue.communities.items():
+        missing = sum(1 for institution in view.institutions.values() if institution.contacts.empty)
+        empty += missing
+        total += len(view.institutions)
+        if missing:
+            per_community.append(f"{slug}: {missing} of {len(view.institutions)}")
+    if empty:
+        return Check("contacts", True, f"{empty} of {total} institutions have no contact yet, so residents read "
+                                       "\"Contacts are being clarified\": an administrator fills them in with "
+                                       "/catalogue in the bot or `python -m bot catalogue export/import`",
+                     per_community, warning=True)
+    return ok("contacts", f"every one of {total} institutions has a contact")
+
+
 def check_locales(locales_dir: Path = LOCALES_DIR) -> Check:
     problems = []
     for loc in LOCALES:
@@ -215,6 +242,9 @@ def diagnose(settings: Optional[Settings], config_error: Optional[str] = None) -
     checks = [check_configuration(settings), check_administrators(settings)]
     checks += check_database(settings)
     checks.append(check_data(settings))
+    contacts = check_contacts(settings)
+    if contacts is not None:
+        checks.append(contacts)
     checks.append(check_locales())
     checks += asyncio.run(check_bot_api(settings))
     return checks

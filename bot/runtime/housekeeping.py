@@ -1,4 +1,5 @@
-"""Housekeeping on a timer: late requests, the consultation line's clock (timeouts, bookings), retention."""
+"""Housekeeping on a timer: late requests, the consultation line's clock (timeouts, bookings), corrections of the
+catalogue made on the server, retention."""
 from __future__ import annotations
 
 import asyncio
@@ -7,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Optional
 
 from bot import links
+from bot.ops import catalogue_edits
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -80,6 +82,7 @@ async def housekeeping(services: "Services", stop: asyncio.Event, every: float =
             reminded = await remind(services)
             if reminded:
                 log.info("reminded about %d request(s)", reminded)
+            await catalogue_edits.pick_up(services)  # a correction of the catalogue made on the server
             now = clock()
             today = now.astimezone(timezone.utc).date().isoformat()
             if today != last_purge:
