@@ -442,7 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"qr": cmd_qr, "run": cmd_run, "check-data": cmd_check_data, "search": cmd_search, "triage": cmd_triage, "triage-train": cmd_triage_train, "sandbox": cmd_sandbox,
+COMMANDS = {"qr": cmd_qr, "run": cmd_run, "check-data": cmd_check_data, "search": cmd_search, "triage": cmd_triage,
+            "triage-train": cmd_triage_train, "sandbox": cmd_sandbox,
             "bind-code": cmd_bind_code, "stats": cmd_stats, "doctor": cmd_doctor, "backup": cmd_backup,
             "restore": cmd_restore, "export": cmd_export, "catalogue": cmd_catalogue}
 

@@ -5,10 +5,9 @@ a rule for. This model scores a text by the Ukrainian lemmas it contains (whatev
 in: the reader turns Russian and misspelled words into them), pairs of neighbouring lemmas, words after
 a negation, and pieces of 3 to 5 letters of the words as written (they carry word forms, typos and
 surzhyk the dictionaries do not know), one logistic regression per kind of danger.
-Measured on phrasings written in other styles than those it learned from (benchmarks/README figures in the
-project README), letter pieces and lemmas together caught more than either alone. A kind is raised when a rule fires or the model's
-probability passes the kind's threshold, which is chosen so that the ordinary phrasings it learned from
-almost never pass it.
+Measured on phrasings written in other styles than those it learned from, letter pieces and lemmas
+together caught more than either alone. A kind is raised when a rule fires or the model's probability
+passes the kind's threshold, chosen so that few of the ordinary phrasings it learned from pass it.
 
 The weights live in data/shared/triage_weights.json, written by
     python -m bot triage-train
