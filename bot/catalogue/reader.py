@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Mapping, Optional
 
 import pymorphy3
 
-from bot.catalogue.text import APOSTROPHES, KnownEdits, Morphology, morphology
+from bot.catalogue.text import APOSTROPHES, KnownEdits, Morphology, _edits1, morphology
 
 UK_ONLY = set("іїєґ")
 RU_ONLY = set("ыэъё")
@@ -219,23 +219,8 @@ class Reader:
 RU_ALPHABET = "абвгдежзийклмнопрстуфхцчшщъыьэюя"
 
 
-def _ru_edits(word: str) -> Iterable[str]:
-    seen: set[str] = set()
-    for i in range(len(word) + 1):
-        left, right = word[:i], word[i:]
-        options = []
-        if right:
-            options.append(left + right[1:])
-        if len(right) > 1:
-            options.append(left + right[1] + right[0] + right[2:])
-        for ch in RU_ALPHABET:
-            if right:
-                options.append(left + ch + right[1:])
-            options.append(left + ch + right)
-        for option in options:
-            if option != word and option not in seen:
-                seen.add(option)
-                yield option
+def _ru_edits(word: str) -> list[str]:
+    return _edits1(word, RU_ALPHABET)
 
 
 ENDINGS = (("ться", "тися"), ("чься", "чися"), ("ть", "ти"), ("чь", "чи"), ("ый", "ий"), ("ой", "ий"),

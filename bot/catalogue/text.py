@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Iterable, Optional
+from typing import Optional
 
 import pymorphy3
 
@@ -156,20 +156,21 @@ class KnownEdits:
         return found
 
 
-def _edits1(word: str) -> Iterable[str]:
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    seen = set()
-    for left, right in splits:
+def _edits1(word: str, alphabet: str = ALPHABET) -> list[str]:
+    """Every string one edit away (a letter dropped, two swapped, one replaced or added), in a fixed order."""
+    out: dict[str, None] = {}
+    for i in range(len(word) + 1):
+        left, right = word[:i], word[i:]
         if right:
-            seen.add(left + right[1:])
+            out[left + right[1:]] = None
         if len(right) > 1:
-            seen.add(left + right[1] + right[0] + right[2:])
-        for ch in ALPHABET:
+            out[left + right[1] + right[0] + right[2:]] = None
+        for ch in alphabet:
             if right:
-                seen.add(left + ch + right[1:])
-            seen.add(left + ch + right)
-    seen.discard(word)
-    return seen
+                out[left + ch + right[1:]] = None
+            out[left + ch + right] = None
+    out.pop(word, None)
+    return list(out)
 
 
 _shared: Optional[Morphology] = None
