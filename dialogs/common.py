@@ -15,7 +15,7 @@ from aiogram.types import (
     Message,
     ReplyKeyboardMarkup,
 )
-from aiogram.utils.i18n import I18n, get_i18n
+from aiogram.utils.i18n import I18n, get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from magic_filter import MagicFilter
 
@@ -26,6 +26,14 @@ PAGE_SIZE = 8
 def N_(message: str) -> str:
     """Mark a message id for extraction; it is translated where it is shown."""
     return message
+
+
+def too_long(limit: int) -> str:
+    """A resident's text is over `limit` characters."""
+    return ngettext("This is longer than {limit} character. Please write it shorter, the specialist will ask about "
+                    "the details.",
+                    "This is longer than {limit} characters. Please write it shorter, the specialist will ask about "
+                    "the details.", limit).format(limit=limit)
 
 
 # Main menu buttons: message ids, translated when shown and matched in every language.

@@ -52,7 +52,7 @@ async def test_phone_is_validated_in_the_form(harness):
     answers = await person.tap(answers[-1], "Для моєї дитини")
     answers = await person.say("Потрібна порада")
     answers = await person.tap(answers[-1], "Далі")
-    assert "Як фахівець може з вами зв'язатися?" in answers[-1].text
+    assert "Як фахівець може з вами зв’язатися?" in answers[-1].text
     assert "📱 Поділитися моїм номером" in answers[-1].buttons
     await person.say("☎️ Написати номер")
     [wrong] = await person.say("12345")

@@ -371,7 +371,8 @@ class ConsultService:
         lines = []
         for said in await self.transcript(consultation.id):
             who = {"resident": "Мешканець", "specialist": "Фахівець"}.get(said.sender, "Бот")
-            lines.append(f"{who}: {said.text or '[' + said.kind + ']'}")
+            what = {"photo": "фото", "document": "документ", "voice": "голосове повідомлення"}.get(said.kind, "файл")
+            lines.append(f"{who}: {said.text or '[' + what + ']'}")
         topic = next(t for t in self.catalogue.consultation_topics if t.id == consultation.topic)
         draft = Draft(community=consultation.community, resident_id=consultation.resident_id or 0,
                       situation_id=topic.situation, for_whom="self",

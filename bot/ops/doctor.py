@@ -120,7 +120,7 @@ def check_administrators(settings: Settings) -> Check:
             added = 0
     total = len(settings.admin_ids) + added
     if not total:
-        return problem("administrators", "nobody can bind staff groups or reload data: put your Telegram id in "
+        return problem("administrators", "nobody can bind staff groups or reload data: put your Telegram ID in "
                                          "ADMIN_IDS")
     return ok("administrators", f"{len(settings.admin_ids)} in ADMIN_IDS, {added} added in the bot")
 

@@ -13,6 +13,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.campaigns.html import check_html, plain
 from bot.campaigns.service import MAX_CAPTION, MAX_TEXT, Audience, Campaign, CampaignError, Draft
@@ -368,7 +369,9 @@ async def preview(message: Message, admin_id: int, state: FSMContext, services: 
         return
     count = await services.campaigns.audience_size(draft.topic, draft.audience)
     await message.answer(
-        _("It will go to {n} residents now (the list is fixed when sending starts). Send it?").format(n=count),
+        ngettext("It will go to {n} resident now (the list is fixed when sending starts). Send it?",
+                 "It will go to {n} residents now (the list is fixed when sending starts). Send it?",
+                 count).format(n=count),
         reply_markup=keyboard([
             [choice(_("🚀 Send now"), "go", "now")],
             [choice(_("🕒 At a date and time"), "go", "later")],
@@ -501,8 +504,8 @@ async def admin_add(message: Message, command: CommandObject, services: Services
         return
     argument = (command.args or "").strip()
     if not argument.isdigit() or len(argument) > 15:
-        await message.answer(_("Write the person's Telegram id (a number) like this: /admin_add 123456789. They "
-                               "see their id when they send /myid to this bot."))
+        await message.answer(_("Write the person's Telegram ID (a number) like this: /admin_add 123456789. They "
+                               "see their ID when they send /myid to this bot."))
         return
     added = await services.admins.add(int(argument), message.from_user.id)
     await message.answer(_("Done: {id} is an administrator now.").format(id=argument) if added
@@ -522,5 +525,5 @@ async def admins_list(message: Message, services: Services) -> None:
 
 @router.message(Command("myid"))
 async def my_id(message: Message) -> None:
-    """Anyone may learn their Telegram id (an administrator needs it to add them)."""
-    await message.answer(_("Your Telegram id: <code>{id}</code>").format(id=message.from_user.id))
+    """Anyone may learn their Telegram ID (an administrator needs it to add them)."""
+    await message.answer(_("Your Telegram ID: <code>{id}</code>").format(id=message.from_user.id))

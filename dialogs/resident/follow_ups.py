@@ -65,6 +65,7 @@ from dialogs.common import (
     h,
     keyboard,
     nav_row,
+    too_long,
 )
 from dialogs.requests_view import topic_of
 from dialogs.resident.browse import ask_community, community_of
@@ -171,8 +172,7 @@ async def follow_route(message: Message, state: FSMContext, services: Services, 
         if danger:
             await send_emergency(message, services, resident, assessment.danger, assessment.lines)
     if problem == "too_long":
-        await message.answer(_("This is longer than {limit} characters. Please write it shorter, the "
-                               "specialist will ask about the details.").format(limit=MAX_DESCRIPTION))
+        await message.answer(too_long(MAX_DESCRIPTION))
         return
     if problem == "too_big":
         await message.answer(_("This file is larger than {mb} MB. Please send a smaller one or a photo of it.").format(

@@ -209,7 +209,7 @@ def render(data: dict[str, Any], catalogue: Catalogue, tz) -> str:
         _("My data in the bot «Hromada: help»"),
         (_("Made: {when} (Kyiv time)") if str(tz) == "Europe/Kyiv" else _("Made: {when} ({zone})")).format(
             when=read.when(data["exported_at"]), zone=str(tz)),
-        _("Your Telegram number: {id}").format(id=data["telegram_user_id"]),
+        _("Your Telegram ID: {id}").format(id=data["telegram_user_id"]),
         "",
         _("This is everything the bot keeps about you. The same data for computer programs is in the JSON file."),
         _("To delete it: ⚙️ Settings → 🗑 Delete my data. Anonymous counts stay for the community's reports."),

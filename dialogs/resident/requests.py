@@ -41,6 +41,7 @@ from dialogs.common import (
     locale,
     main_menu,
     nav_row,
+    too_long,
 )
 from dialogs.consult_view import Cons
 from dialogs.requests_view import FOR_WHOM, Req, institution_name, resident_history, resident_list, topic_of
@@ -171,15 +172,24 @@ async def begin(message: Message, user_id: int, state: FSMContext, services: Ser
 
 
 def consent_text(services: Services) -> str:
-    return _(
+    days = services.settings.retention_days
+    return ngettext(
+        "<b>Before you send a request</b>\n\n"
+        "• We keep what you write, the files you attach and the contact you choose to give.\n"
+        "• Only the staff of the institution that handles your request see it. We do not pass it to anyone else.\n"
+        "• Personal data of a finished request is deleted automatically after {days} day; the anonymous "
+        "count stays for the community's reports.\n"
+        "• You can delete your data at any time: ⚙️ Settings → 🗑 Delete my data.\n\n"
+        "Do you agree? Without it you can still look for services and call the numbers.",
         "<b>Before you send a request</b>\n\n"
         "• We keep what you write, the files you attach and the contact you choose to give.\n"
         "• Only the staff of the institution that handles your request see it. We do not pass it to anyone else.\n"
         "• Personal data of a finished request is deleted automatically after {days} days; the anonymous "
         "count stays for the community's reports.\n"
         "• You can delete your data at any time: ⚙️ Settings → 🗑 Delete my data.\n\n"
-        "Do you agree? Without it you can still look for services and call the numbers."
-    ).format(days=services.settings.retention_days)
+        "Do you agree? Without it you can still look for services and call the numbers.",
+        days,
+    ).format(days=days)
 
 
 @router.callback_query(Ask.consent, AskCb.filter(F.step == "consent"))
@@ -284,8 +294,9 @@ async def ask_description(message: Message, state: FSMContext, draft: Draft) -> 
                  "You can also send a voice message.")
     else:
         text = _("Describe briefly what happened and what help you need. You can send a voice message instead.")
-    text += "\n\n" + _("You can also attach up to {files} photos or documents, up to {mb} MB each.").format(
-        files=MAX_FILES, mb=MAX_FILE_BYTES // (1024 * 1024))
+    text += "\n\n" + ngettext("You can also attach up to {files} photo or document, up to {mb} MB.",
+                               "You can also attach up to {files} photos or documents, up to {mb} MB each.",
+                               MAX_FILES).format(files=MAX_FILES, mb=MAX_FILE_BYTES // (1024 * 1024))
     await message.answer(text, reply_markup=keyboard([[choice(_("❌ Cancel"), "cancel")]]))
 
 
@@ -375,8 +386,7 @@ async def description(
             await save(state, draft)
     elif message.text:
         if len(message.text) > MAX_DESCRIPTION:
-            await message.answer(_("This is longer than {limit} characters. Please write it shorter, the "
-                                   "specialist will ask about the details.").format(limit=MAX_DESCRIPTION))
+            await message.answer(too_long(MAX_DESCRIPTION))
             return
         draft.description = message.text.strip()
         await save(state, draft)
@@ -402,8 +412,9 @@ async def description(
 
 async def add_file(message: Message, state: FSMContext, draft: Draft, attachment: Attachment) -> bool:
     if len(draft.files) >= MAX_FILES:
-        await message.answer(_("You have already attached {n} files, that is the limit. Press «Next ➡️».").format(
-            n=MAX_FILES))
+        await message.answer(ngettext("You have already attached {n} file, that is the limit. Press «Next ➡️».",
+                                      "You have already attached {n} files, that is the limit. Press «Next ➡️».",
+                                      MAX_FILES).format(n=MAX_FILES))
         return False
     if attachment.size and attachment.size > MAX_FILE_BYTES:
         await message.answer(_("This file is larger than {mb} MB. Please send a smaller one or a photo of it.").format(
@@ -683,8 +694,7 @@ async def follow_message(message: Message, state: FSMContext, services: Services
         await message.answer(_("Please write in words, send a voice message, a photo or a document."))
         return
     if problem == "too_long":
-        await message.answer(_("This is longer than {limit} characters. Please write it shorter, the "
-                               "specialist will ask about the details.").format(limit=MAX_DESCRIPTION))
+        await message.answer(too_long(MAX_DESCRIPTION))
         return
     if problem == "too_big":
         await message.answer(_("This file is larger than {mb} MB. Please send a smaller one or a photo of it.").format(

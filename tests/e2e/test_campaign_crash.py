@@ -60,7 +60,7 @@ async def test_kill_9_halfway_through_a_campaign(tmp_path: Path) -> None:
         admin = Person(client, await client.create_user("Адміністратор", user_id=ADMIN))
         await admin.say("/start")
         shown = await compose(admin, "events", TEXT, audience="👥 Усі мешканці", timeout=15)
-        assert f"мешканців: {RECIPIENTS}" in shown[-1]["text"]
+        assert f"отримають {RECIPIENTS} мешканців" in shown[-1]["text"]
         await admin.tap("🚀 Надіслати зараз", new=1)
 
         deadline = time.monotonic() + 60

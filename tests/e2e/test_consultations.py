@@ -46,7 +46,7 @@ async def ask(world: World, person: Person, topic_label: str, question: str) -> 
     answers = await choose_topic(person, topic_label)
     assert "Напишіть своє питання" in message_text(answers[-1])
     [queued] = await person.say(question)
-    assert "у черзі" in message_text(queued) and "1-й" in message_text(queued)
+    assert "Ваше місце в черзі: 1;" in message_text(queued)
     assert person.keyboard == ["❌ Завершити консультацію"]
 
 

@@ -243,7 +243,7 @@ async def test_an_open_consultation_keeps_quote_replies_and_free_texts(world: Wo
     answers = await choose_topic(person, "Психологічна підтримка")
     assert "Напишіть своє питання" in message_text(answers[-1])
     [queued] = await person.say("Не можу спати після переїзду")
-    assert "у черзі" in message_text(queued)
+    assert "місце в черзі" in message_text(queued)
     card = None
     while card is None:
         arrived = await group_messages(world, group_id, after)

@@ -136,8 +136,8 @@ async def test_my_data_holds_everything_and_deletion_removes_only_mine(world: Wo
     assert data["consent"] is not None
     assert {"topic": "older", "subscribed": True} == {k: data["subscriptions"][0][k] for k in ("topic", "subscribed")}
     for words in ("Бабуся Ганна Степанівна", "+380671234567", "Ліки привезе соціальний робітник у середу",
-                  "Як оформити опіку над онуком?", "Потрібна заява до служби у справах дітей", "Статус: В роботі",
-                  "Ваша оцінка: 4 з 5", "Сім'я і діти", "фото", f"Звернення № {request['number']}",
+                  "Як оформити опіку над онуком?", "Потрібна заява до служби у справах дітей", "Статус: У роботі",
+                  "Ваша оцінка: 4 з 5", "Сім’я і діти", "фото", f"Звернення № {request['number']}",
                   f"Надіслано: {kyiv(request['created_at'])}"):
         assert words in text, words
     # nobody else's data, no internal note, no staff member's account

@@ -40,7 +40,7 @@ async def file_request(person: Person, *, situation: str, whom: str = "🙋 Дл
         [got] = await person.send_photo()
         assert "Прийнято" in message_text(got)
     [question] = await person.tap("Далі ➡️", new=1)
-    assert "Як фахівець може з вами зв'язатися?" in message_text(question)
+    assert "Як фахівець може з вами зв’язатися?" in message_text(question)
     if contact == "share":
         await person.share_contact(count=2)
     else:
@@ -75,7 +75,7 @@ async def test_the_whole_journey_of_a_request(world: World) -> None:
     assert thread and photo["message_thread_id"] == thread and photo.get("photo")
     card_text = message_text(card)
     assert f"Звернення № {number}" in card_text and "Мамі 80 років" in card_text
-    assert "Контакт (поділилися з Telegram)" in card_text
+    assert "Контакт (надіслано через Telegram)" in card_text
     assert buttons(card) == ["🙋 Взяти", "💬 Відповісти", "📝 Примітка", "↪️ Переадресувати", "✅ Вирішено",
                              "☑️ Закрити"]
     topics = (await world.client.state())["groups"]
@@ -201,7 +201,7 @@ async def test_unbound_institution_waits_then_gets_the_card(world: World) -> Non
 
     admin_seen = await world.client.last_id(ADMIN_ID)
     person = await world.resident("kakhovka", name="Олег")
-    accepted = await file_request(person, situation="Сім'я у складних обставинах", contact="chat")
+    accepted = await file_request(person, situation="Сім’я у складних обставинах", contact="chat")
     number = number_of(accepted)
     request = (await world.services.requests.for_resident(person.id))[0]
     assert not request.delivered

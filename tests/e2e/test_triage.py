@@ -68,5 +68,5 @@ async def test_a_question_the_catalogue_cannot_serve_gets_an_honest_answer(world
     assert "немає нічого для «треба ремонт даху, протікає»" in text
     assert "1545" in text
     assert "Департамент соціальної та ветеранської політики" in text  # the community's intake institution
-    assert "📝 Попросити допомогу без заяви" in buttons(answer) or "📝 Попросити допомогу без паперів" in buttons(answer)
+    assert "📝 Попросити допомогу без заяви" in buttons(answer)
     assert "Я знайшов" not in text
