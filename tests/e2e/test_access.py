@@ -36,7 +36,7 @@ TUESDAY_10 = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Kyiv")).astime
 ROLES = ("resident", "other resident", "staff A", "staff B", "administrator", "outsider in A's group",
          "ex-member of A's group", "unbound group")
 TABLES = ("requests", "request_events", "outbox", "consultations", "consultation_messages", "admins", "bind_codes",
-          "campaigns")
+          "campaigns", "catalogue_versions", "catalogue_imports")
 _UK = gettext.translation("messages", Path(__file__).resolve().parents[2] / "locales", ["uk"])
 
 
@@ -684,7 +684,7 @@ async def consult_end(cast: Cast, role: str) -> str:
 # --- administrators' commands ---
 
 ADMIN_COMMANDS = ("/bind_code lutsk tcso", "/campaign", "/campaigns", "/admin_add 700000123", "/admins", "/stats",
-                  "/export", "/qr", "/reload_data")
+                  "/export", "/qr", "/reload_data", "/catalogue", "/catalogue_undo", "/catalogue_history")
 # in a group: commands of the private chat are not heard there; the others say they are for administrators
 IN_GROUP = {"/bind_code lutsk tcso": ADMINS_ONLY, "/stats": ADMINS_ONLY, "/export": ADMINS_ONLY}
 
@@ -707,7 +707,8 @@ def admin_command_cells() -> None:
             text = message_text(answer)
             marks = {"/bind_code": "/bind ", "/campaign": "📣", "/campaigns": f"№{cast.campaign}",
                      "/admin_add": "700000123", "/admins": str(ADMIN_ID), "/stats": "📊", "/export": "📥",
-                     "/qr": "🔳", "/reload_data": "✅"}
+                     "/qr": "🔳", "/reload_data": "✅", "/catalogue": "📒", "/catalogue_undo": "📒",
+                     "/catalogue_history": "📒"}
             assert marks[command.split()[0]] in text, text
             if command == "/campaign":
                 await cast.admin.tap(uk("✖️ Stop composing"))
@@ -740,6 +741,21 @@ async def campaign_cancel(cast: Cast, role: str) -> str:
     await press(cast, "administrator", f"cmp:cancel:{cast.campaign}")
     assert (await cast.services.campaigns.get(cast.campaign)).status == "cancelled"
     return "allowed"
+
+
+# --- the catalogue's buttons: an import is applied only by its author, on its own message ---
+
+for _action, _data in (("apply", "cat:apply:lutsk:forged-token"), ("undo", "cat:back:lutsk:1")):
+    refuse(f"catalogue: {_action}", lambda c, d=_data: d,
+           {"resident": ADMINS_ONLY, "staff A": STALE, "unbound group": STALE})
+
+
+@cell("catalogue: apply", "administrator")
+async def catalogue_apply_forged(cast: Cast, role: str) -> str:
+    """No import with that token was checked for anyone: nothing to apply."""
+    await refused_press(cast, role, "cat:apply:lutsk:forged-token",
+                        uk("This import is out of date. Send the file again."))
+    return "refused"
 
 
 # --- binding a group ---
