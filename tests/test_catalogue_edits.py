@@ -377,3 +377,23 @@ def test_doctor_counts_the_institutions_without_a_contact(server: Path, capsys) 
     out.write_bytes(edited(out.read_bytes(), put(SHEET_INSTITUTIONS, "tcso", "Телефон", PHONE)))
     assert run(capsys, "catalogue", "import", "--community", "lutsk", "--yes", str(out))[0] == 0
     assert f"lutsk: {total - 1} of {total}" in run(capsys, "doctor")[1]
+
+
+def test_a_long_diff_still_fits_in_one_message(lutsk, exported) -> None:
+    def every_row(book: Workbook) -> None:
+        sheet = book[SHEET_SERVICES]
+        for row in range(2, sheet.max_row + 1):
+            cell = sheet.cell(row, column(sheet, "Що це за послуга"))
+            cell.value = f"{cell.value} Оновлено."
+        institutions = book[SHEET_INSTITUTIONS]
+        for row in range(2, institutions.max_row + 1):
+            institutions.cell(row, column(institutions, "Телефон")).value = "+48 " + "1" * 250
+
+    reading = read_workbook(edited(exported, every_row), lutsk)
+    prepared = edits.Prepared(community="lutsk", refused=reading.refused * 20, before=lutsk,
+                              changes=[edits.Change("services", key, "summary", service.summary.model_dump(),
+                                                    {"uk": service.summary.uk + " Оновлено.", "en": "x"})
+                                       for key, service in lutsk.services.items()] * 3)
+    text = edits.describe(prepared, "Луцька громада", "uk", english, plural)
+    assert len(text) <= edits.TEXT_LIMIT and "more changes" in text and "more rows" in text
+    assert "Оновлено." in text  # a long text that changed at its end shows where

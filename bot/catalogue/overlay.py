@@ -146,7 +146,11 @@ def apply_overlays(catalogue: Catalogue, overlays: dict[str, Overlay], data_dir:
         view = communities.get(slug)
         if view is None or not overlay:
             continue
-        communities[slug], refused = apply_overlay(view, catalogue.shared, overlay, community_path(data_dir, slug))
+        try:
+            communities[slug], refused = apply_overlay(view, catalogue.shared, overlay,
+                                                       community_path(data_dir, slug))
+        except (ValidationError, ValueError, KeyError, TypeError) as exc:  # the community as a whole: keep data/
+            refused = [Refusal("community", slug, (f"{type(exc).__name__}: {exc}"[:300],))]
         if refused:
             refusals[slug] = refused
     return Catalogue(shared=catalogue.shared, communities=communities), refusals

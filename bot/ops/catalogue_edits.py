@@ -45,6 +45,8 @@ PENDING_HOURS = 24  # an import not confirmed within this is out of date
 DETAILS_SHOWN = 12
 PROBLEMS_SHOWN = 10
 VALUE_SHOWN = 80
+LINE_SHOWN = 300
+TEXT_LIMIT = 3800  # of a message's 4096, leaving room for the question under it
 Gettext = Callable[[str], str]
 Ngettext = Callable[[str, str, int], str]
 
@@ -447,6 +449,14 @@ def value_text(name: str, value: Any, locale: str, gettext: Gettext) -> str:
     return _short(str(value))
 
 
+def _around_difference(before: str, after: str) -> tuple[str, str]:
+    """Two long texts that differ past what is shown: each from a little before where they part."""
+    before, after = " ".join(before.split()), " ".join(after.split())
+    same = next((n for n, (a, b) in enumerate(zip(before, after)) if a != b), min(len(before), len(after)))
+    start = max(0, same - 20)
+    return tuple(("…" if start else "") + _short(text[start:]) for text in (before, after))  # type: ignore[return-value]
+
+
 def summary_text(summary: dict[str, int], refused: int, gettext: Gettext, ngettext: Ngettext) -> str:
     _ = gettext
     parts = []
@@ -492,6 +502,9 @@ def change_lines(changes: list[Change], view: Optional[CommunityView], locale: s
         label = gettext(FIELD_NAMES[change.field]) if change.field in FIELD_NAMES else change.field
         before = value_text(change.field, change.before, locale, gettext)
         after = value_text(change.field, change.after, locale, gettext)
+        if before == after and isinstance(change.before, dict) and isinstance(change.after, dict):
+            before, after = _around_difference(str(change.before.get(locale) or change.before.get("uk") or ""),
+                                               str(change.after.get(locale) or change.after.get("uk") or ""))
         lines.append(f"• {escape(name)} — {escape(label)}: {escape(before)} → {escape(after)}")
     if len(changes) > limit:
         more = len(changes) - limit
@@ -499,27 +512,43 @@ def change_lines(changes: list[Change], view: Optional[CommunityView], locale: s
     return lines
 
 
-def describe(prepared: Prepared, community_name: str, locale: str, gettext: Gettext, ngettext: Ngettext) -> str:
-    """The diff of an import as HTML: a short summary, the changes, and the rows refused or why the file was."""
+def describe(prepared: Prepared, community_name: str, locale: str, gettext: Gettext, ngettext: Ngettext,
+             limit: int = TEXT_LIMIT) -> str:
+    """The diff of an import as HTML: a short summary, the changes, and the rows refused or why the file was;
+    fewer of the changes and refusals when all of them would not fit in `limit` characters."""
+    shown_changes, shown_problems = DETAILS_SHOWN, PROBLEMS_SHOWN
+    while True:
+        text = _describe(prepared, community_name, locale, gettext, ngettext, shown_changes, shown_problems)
+        if len(text) <= limit or (shown_changes <= 1 and shown_problems <= 1):
+            return text[:limit]
+        shown_changes, shown_problems = max(1, shown_changes - 2), max(1, shown_problems - 2)
+
+
+def _item(text: str) -> str:
+    return "• " + escape(text if len(text) <= LINE_SHOWN else text[:LINE_SHOWN - 1] + "…")
+
+
+def _describe(prepared: Prepared, community_name: str, locale: str, gettext: Gettext, ngettext: Ngettext,
+              shown_changes: int, shown_problems: int) -> str:
     _ = gettext
     if prepared.problems:
         lines = ["❌ " + _("The file was not taken; nothing has changed.")]
-        lines += [f"• {escape(p.render(gettext, ngettext))}" for p in prepared.problems[:PROBLEMS_SHOWN]]
+        lines += [_item(p.render(gettext, ngettext)) for p in prepared.problems[:shown_problems]]
         return "\n".join(lines)
     lines = ["📒 <b>{}</b>".format(escape(_("{community}: what the file changes").format(
         community=community_name)))]
     lines.append(escape(summary_text(prepared.summary, len(prepared.refused), gettext, ngettext)) + ".")
     if prepared.changes:
         lines.append("")
-        lines += change_lines(prepared.changes, prepared.before, locale, gettext, ngettext)
+        lines += change_lines(prepared.changes, prepared.before, locale, gettext, ngettext, shown_changes)
     if prepared.file_version is not None and prepared.file_version != prepared.version:
         lines += ["", "⚠️ " + escape(gettext(
             "The catalogue has changed since this file was exported (version {old}, now {new}): check that every "
             "change above is meant.").format(old=prepared.file_version, new=prepared.version))]
     if prepared.refused:
         lines += ["", "❌ " + escape(_("Nothing has changed: correct these rows and send the file again."))]
-        lines += [f"• {escape(p.render(gettext, ngettext))}" for p in prepared.refused[:PROBLEMS_SHOWN]]
-        more = len(prepared.refused) - PROBLEMS_SHOWN
+        lines += [_item(p.render(gettext, ngettext)) for p in prepared.refused[:shown_problems]]
+        more = len(prepared.refused) - shown_problems
         if more > 0:
             lines.append(escape(ngettext("… and {n} more row", "… and {n} more rows", more).format(n=more)))
     elif not prepared.changes:
@@ -552,6 +581,9 @@ def history_text(versions: list[Version], community_name: str, tz: Any, gettext:
         lines.append(escape(_("No changes yet: the bot serves the catalogue as shipped.")))
         return "\n".join(lines)
     for version in versions:
+        if len("\n".join(lines)) > TEXT_LIMIT - 300:
+            lines.append("…")
+            break
         line = _("Version {version} · {when} · {who}: {what}").format(
             version=version.version, when=when_text(version.created_at, tz),
             who=author_text(version.author_id, version.author, gettext),
