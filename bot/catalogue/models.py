@@ -369,6 +369,8 @@ class DangerKind(Strict):
     rules: list[DangerRule] = Field(min_length=1)
     # patterns of ordinary phrasings that look like this kind: they silence the learned model (never a rule)
     calm: list[str] = []
+    # the learned model may raise this kind only when one of these patterns occurs (a child is mentioned)
+    needs: list[str] = []
 
 
 class TriageRules(Strict):

@@ -175,6 +175,7 @@ class Triage:
         self.kinds = {kind.id: kind for kind in rules.kinds}
         self.rules = {kind.id: [CompiledRule.of(rule, rules.groups) for rule in kind.rules] for kind in rules.kinds}
         self.calm = {kind.id: [compile_pattern(p, rules.groups) for p in kind.calm] for kind in rules.kinds}
+        self.needs = {kind.id: [compile_pattern(p, rules.groups) for p in kind.needs] for kind in rules.kinds}
 
     def assess(self, text: str, reading: Optional[Reading] = None) -> Assessment:
         reading = reading or self.reader.read(text[:4000])
@@ -186,7 +187,11 @@ class Triage:
         return Assessment(reading.language, tuple(found), self.lines_for(found))
 
     def _calm(self, kind: str, reading: Reading) -> bool:
-        return any(any(True for _ in matches(pattern, reading)) for pattern in self.calm.get(kind, ()))
+        """Whether the model's guess of this kind stands down: a calm pattern occurs, or none it needs does."""
+        if any(any(True for _ in matches(pattern, reading)) for pattern in self.calm.get(kind, ())):
+            return True
+        needed = self.needs.get(kind)
+        return bool(needed) and not any(any(True for _ in matches(pattern, reading)) for pattern in needed)
 
     def explain(self, text: str) -> list[str]:
         """Which rules fired and what the model says, one line each (for `python -m bot triage --explain`)."""

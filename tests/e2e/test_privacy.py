@@ -89,7 +89,7 @@ async def test_my_data_holds_everything_and_deletion_removes_only_mine(world: Wo
     person._absorb(await world.client.wait_bot_messages(person.chat_id, mark, 1, timeout=8))
 
     # another resident's request, which nothing below may touch
-    await file_request(other, situation="Літня людина потребує догляду", description="Тарасів сусід лежить хворий",
+    await file_request(other, situation="Літня людина потребує догляду", description="Тарасів сусід хворіє, потрібен догляд",
                        contact="chat")
 
     # a consultation with a transcript and a rating
@@ -165,8 +165,8 @@ async def test_my_data_holds_everything_and_deletion_removes_only_mine(world: Wo
 
     _caption, other_text, other_data = await export(world, other)
     [kept] = other_data["requests"]
-    assert kept["description"] == "Тарасів сусід лежить хворий" and other_data["consent"] is not None
-    assert "Тарасів сусід лежить хворий" in other_text
+    assert kept["description"] == "Тарасів сусід хворіє, потрібен догляд" and other_data["consent"] is not None
+    assert "Тарасів сусід хворіє, потрібен догляд" in other_text
     assert "Бабуся" not in other_text
 
     # both requests closed, so that later tests binding a group of this institution get no cards of them
