@@ -89,8 +89,8 @@ async def test_my_data_holds_everything_and_deletion_removes_only_mine(world: Wo
     person._absorb(await world.client.wait_bot_messages(person.chat_id, mark, 1, timeout=8))
 
     # another resident's request, which nothing below may touch
-    await file_request(other, situation="Літня людина потребує догляду", description="Тарасів сусід хворіє, потрібен догляд",
-                       contact="chat")
+    await file_request(other, situation="Літня людина потребує догляду",
+                       description="Тарасів сусід хворіє, потрібен догляд", contact="chat")
 
     # a consultation with a transcript and a rating
     line = world.services.consult.line("lutsk", "family")
