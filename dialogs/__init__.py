@@ -68,12 +68,17 @@ async def on_error(event: ErrorEvent) -> bool:
     query = update.callback_query
     target = update.message or (query.message if query else None)
     private = target is not None and target.chat.type == "private"
-    try:
-        if query is not None:
+    if query is not None:
+        # The handler may have answered the press before it failed; Telegram then refuses a second answer,
+        # and that refusal must not cost the resident the apology below.
+        try:
             if fault is not None and not private:
                 await query.answer(storage_note_short(), show_alert=True)
             else:
                 await query.answer()
+        except Exception as exc:
+            log.info("the button press was already answered: %s", type(exc).__name__)
+    try:
         if target is None:
             return True
         if private:
