@@ -1,8 +1,10 @@
-"""Who may administer the bot: the ids in ADMIN_IDS plus those added in the bot with /admin_add."""
+"""Who may administer the bot: the ids in ADMIN_IDS plus those added in the bot with /admin_add (and removed with
+/admin_remove). Every change is announced to all administrators through the outbox."""
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Optional
 
+from bot.delivery.outbox import Outgoing, enqueue
 from bot.storage.db import Database, utcnow
 
 
@@ -26,18 +28,28 @@ class AdminRepo:
         return sorted(self.configured | self._added)
 
     async def add(self, user_id: int, added_by: int) -> bool:
-        """Add an administrator; False if they already were one."""
+        """Add an administrator; False if they already were one. The administrators are told."""
         if self.is_admin(user_id):
             return False
-        await self.db.execute("INSERT OR IGNORE INTO admins (user_id, added_by, added_at) VALUES (?, ?, ?)",
-                              (user_id, added_by, utcnow()))
+        async with self.db.transaction() as conn:
+            await conn.execute("INSERT OR IGNORE INTO admins (user_id, added_by, added_at) VALUES (?, ?, ?)",
+                               (user_id, added_by, utcnow()))
+            await enqueue(conn, [self._notice("added", user_id, added_by)])
         self._added.add(user_id)
         return True
 
-    async def remove(self, user_id: int) -> bool:
-        """Remove an administrator added in the bot (those in ADMIN_IDS stay: the configuration names them)."""
+    async def remove(self, user_id: int, removed_by: Optional[int] = None) -> bool:
+        """Remove an administrator added in the bot (those in ADMIN_IDS stay: the configuration names them).
+        The administrators are told, the one removed among them."""
         if user_id not in self._added:
             return False
-        await self.db.execute("DELETE FROM admins WHERE user_id = ?", (user_id,))
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM admins WHERE user_id = ?", (user_id,))
+            await enqueue(conn, [self._notice("removed", user_id, removed_by)])
         self._added.discard(user_id)
         return True
+
+    @staticmethod
+    def _notice(change: str, user_id: int, by: Optional[int]) -> Outgoing:
+        return Outgoing("admins_changed", "admins", {"change": change, "user_id": user_id, "by": by},
+                        dedupe_key=f"admins:{change}:{user_id}:{utcnow()}")

@@ -23,7 +23,7 @@ from bot.config import PROJECT_ROOT, Settings
 from bot.consult.service import ConsultService
 from bot.delivery.limiter import Limiter, Limits
 from bot.polling import TolerantSession
-from bot.requests.service import RequestService
+from bot.requests.service import Caps, RequestService
 from bot.runtime import inbox
 from bot.runtime.middlewares import LocaleMiddleware, ResidentMiddleware, UpdateLogMiddleware
 from bot.runtime.ratelimit import RateLimitMiddleware, limiter_of
@@ -59,7 +59,9 @@ async def build_services(settings: Settings) -> Services:
     signature = await edits.signature()
     catalogue = with_overlays(catalogue, await edits.overlays(), settings.data_dir)
     edits.served = signature
-    requests = RequestService(db, catalogue, settings.tz)
+    requests = RequestService(db, catalogue, settings.tz, caps=Caps(
+        requests=settings.daily_requests, reports=settings.daily_reports, follow_ups=settings.daily_follow_ups,
+        bookings=settings.daily_bookings))
     return Services(
         settings=settings,
         db=db,

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     rate_limit_staff_per_minute: float = Field(default=300.0, ge=0, le=100_000, alias="RATE_LIMIT_STAFF_PER_MINUTE")
     rate_limit_staff_burst: int = Field(default=100, ge=0, le=100_000, alias="RATE_LIMIT_STAFF_BURST")
     rate_limit_pause: float = Field(default=60.0, ge=1, le=3600, alias="RATE_LIMIT_PAUSE")
+    # What one resident may do in 24 hours (0 switches a cap off); words of danger pass every cap
+    daily_requests: int = Field(default=5, ge=0, le=10_000, alias="DAILY_REQUESTS")
+    daily_reports: int = Field(default=5, ge=0, le=10_000, alias="DAILY_REPORTS")
+    daily_follow_ups: int = Field(default=40, ge=0, le=100_000, alias="DAILY_FOLLOW_UPS")
+    daily_bookings: int = Field(default=3, ge=0, le=10_000, alias="DAILY_BOOKINGS")
     # How long a write waits for another process's lock on the database before it gives up (seconds);
     # the wait does not hold up anyone else's work.
     database_busy_timeout: float = Field(default=5.0, ge=0, le=300, alias="DATABASE_BUSY_TIMEOUT")

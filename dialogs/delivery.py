@@ -32,6 +32,7 @@ from bot.delivery.outbox import (
     RetryAfter,
     Transient,
 )
+from bot.requests.clean import clean_text
 from bot.requests.models import Attachment, Event, Group, Request, Status
 from bot.services import Services
 from dialogs.common import N_, h
@@ -142,7 +143,8 @@ class TelegramSender:
             kind: self._about_request(handler) for kind, handler in about_request.items()
         }
         self.handlers.update({"group_lost": self._group_lost_notice, "lost_notice": self._lost_notice,
-                              "regroup": self._regroup})
+                              "regroup": self._regroup, "group_bound": self._group_bound,
+                              "admins_changed": self._admins_changed})
         self._locks: defaultdict[tuple[str, int], asyncio.Lock] = defaultdict(asyncio.Lock)
         from dialogs.consult_delivery import consult_handlers
 
@@ -541,9 +543,10 @@ class TelegramSender:
                         community, institution_id):
                     await place_consultation(self, consultation, group)
 
-    async def _admins(self, text: str) -> None:
+    async def _admins(self, text: str, besides: Optional[int] = None) -> None:
         settings = self.services.settings
-        targets = [settings.admin_chat_id] if settings.admin_chat_id else self.services.admin_ids()
+        targets = ([settings.admin_chat_id] if settings.admin_chat_id else
+                   [i for i in self.services.admin_ids() if i != besides])
         if not targets:
             log.warning("no administrators configured for a notice")
             return
@@ -571,6 +574,43 @@ class TelegramSender:
                      institution=h(self._institution(p["community"], p["institution_id"])),
                      community=h(p["community"]), code_name=h(p["institution_id"]))
         await self._admins(text)
+
+    async def _group_bound(self, item: Item) -> None:
+        """A group was bound: the administrators are told, and so is a group that loses the institution while
+        the bot can still write there (a binding nobody meant is seen at once)."""
+        p = item.payload
+        with self._speaking(self._locale_of_group()):
+            institution = h(self._institution(p["community"], p["institution_id"]))
+            group = h(clean_text(p.get("title") or "") or str(p.get("chat_id")))
+            text = "🔗 " + _("The group «{group}» ({chat}) now receives the requests of {institution}; bound by "
+                            "{by}.").format(group=group, chat=p.get("chat_id"), institution=institution,
+                                            by=p.get("by") or "—")
+            for old in p.get("losing") or []:
+                text += "\n" + _("It replaces the group «{group}» ({chat}) of {institution}.").format(
+                    group=h(clean_text(old.get("title") or "") or str(old["chat_id"])), chat=old["chat_id"],
+                    institution=h(self._institution(old["community"], old["institution_id"])))
+        await self._admins(text)
+        for old in p.get("losing") or []:
+            if old["chat_id"] == p.get("chat_id"):
+                continue  # the group that was bound again is told by the answer to its /bind
+            with self._speaking(self._locale_of_group()):
+                notice = "⚠️ " + _("This group no longer receives the requests of {institution}: another group was "
+                                  "bound to it. If nobody here meant this, tell the administrator at once.").format(
+                    institution=h(self._institution(old["community"], old["institution_id"])))
+            try:
+                await self.bot.send_message(old["chat_id"], notice)
+            except (TelegramForbiddenError, TelegramBadRequest) as exc:
+                log.warning("a group that lost its binding is unreachable: %s", type(exc).__name__)
+
+    async def _admins_changed(self, item: Item) -> None:
+        p = item.payload
+        with self._speaking(self._locale_of_group()):
+            if p.get("change") == "added":
+                text = "👤 " + _("{id} is now an administrator of the bot (added by {by}).")
+            else:
+                text = "👤 " + _("{id} is no longer an administrator of the bot (removed by {by}).")
+            text = text.format(id=p.get("user_id"), by=p.get("by") or "—")
+        await self._admins(text, besides=p.get("user_id"))  # the one added may not have opened the bot yet
 
     async def _lost_notice(self, item: Item) -> None:
         p = item.payload

@@ -10,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.catalogue.loader import Catalogue
 from bot.dates import human_date, human_datetime
+from bot.requests.clean import clean_text, ukrainian_phone
 from bot.requests.models import Event, Request, Status
 from dialogs.common import N_, h, locale
 
@@ -122,13 +123,21 @@ def staff_card(catalogue: Catalogue, request: Request, files: int, tz) -> str:
 
 
 def contact_line(request: Request) -> str:
+    """The contact as staff see it: names and numbers without characters that hide or reorder text; a number
+    that is not a Ukrainian phone number is shown as the resident typed it, never as a number to call."""
     if request.anonymous:
         return "🕶 " + _("Anonymous: the person did not leave contacts.")
-    if request.contact_method == "telegram" and request.contact_phone:
-        name = f"{h(request.contact_name)}, " if request.contact_name else ""
-        return "📱 " + _("Contact (shared from Telegram): {contact}").format(contact=name + h(request.contact_phone))
-    if request.contact_method == "phone" and request.contact_phone:
-        return "📞 " + _("Phone: {phone}").format(phone=h(request.contact_phone))
+    raw = clean_text(request.contact_phone)
+    phone = ukrainian_phone(raw)
+    if request.contact_method in ("telegram", "phone") and raw and phone is None:
+        return "✍️ " + _("Contact as the resident typed it (not a phone number we could read): «{text}»").format(
+            text=h(raw[:40]))
+    if request.contact_method == "telegram" and phone:
+        name = clean_text(request.contact_name)[:100]
+        return "📱 " + _("Contact (shared from Telegram): {contact}").format(
+            contact=(f"{h(name)}, " if name else "") + phone)
+    if request.contact_method == "phone" and phone:
+        return "📞 " + _("Phone: {phone}").format(phone=phone)
     return "💬 " + _("Contact only here in the chat: answer through the bot.")
 
 

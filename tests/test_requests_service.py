@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from bot.delivery.outbox import GroupUnreachable, Item, NoGroup, Outbox, RecipientBlocked, RetryAfter, Transient
 from bot.requests.models import Attachment, Draft, Status
 from bot.requests.routing import route
-from bot.requests.service import RequestError, RequestService, add_working_days
+from bot.requests.service import BIND_TRIES, Caps, RequestError, RequestService, add_working_days, code_hash
 from bot.storage.db import Database
 
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -57,7 +58,7 @@ def test_routing_rules_for_every_community(catalogue, slug):
     assert route(view, service_id="unknown-service") == model.intake_institution
     for situation in catalogue.situations:
         target = route(view, situation_id=situation)
-        providers = {s.provider for s in view.services_for_situation(situation) if s.status.value == "active"}
+        providers = {s.provider for s in view.services_for_situation(situation) if s.available}
         expected = model.situation_routes.get(situation) or (model.children_institution
                                                             if situation == "child_at_risk" else None)
         if expected:
@@ -245,8 +246,8 @@ async def test_outbox_holds_without_group_and_releases_on_binding(service, db):
     assert sender.held == ["no_group"] and (await box.counts()) == {"held": 1}
     await bound(service)
     # the held card goes out, and with it the row that posts, in order, every card the new group must get
-    assert await box.process_once() == 2
-    assert (await box.counts()) == {"sent": 2}
+    assert await box.process_once() == 3  # and the administrators hear of the binding
+    assert (await box.counts()) == {"sent": 3}
     regroup = next(item for item in sender.delivered if item.kind == "regroup")
     request = (await service.for_resident(100))[0]
     assert regroup.payload["cards"] == [["r", request.id]]
@@ -302,3 +303,75 @@ async def test_outbox_gives_up_after_max_attempts(service, db):
     for _ in range(3):
         await box.process_once()
     assert (await box.counts()) == {"failed": 1}
+
+
+async def test_bind_codes_are_128_bits_kept_hashed_and_failures_lock_out(service, db):
+    code = await service.create_bind_code("lutsk", "tcso", created_by=1)
+    assert len(code) == 32 and int(code, 16) >= 0  # 128 bits in hex
+    [row] = await db.fetchall("SELECT code FROM bind_codes")
+    assert row["code"] == code_hash(code) and code not in row["code"]  # shown once: never read back
+    for n in range(BIND_TRIES):
+        with pytest.raises(RequestError) as info:
+            await service.bind(-300, f"{n:032X}", title="X", is_forum=False, user_id=55)
+        assert info.value.reason == "bad_code"
+    # the chat is locked out, even with the right code; so is the person, in another chat
+    for chat_id, user_id in ((-300, 56), (-301, 55)):
+        with pytest.raises(RequestError) as info:
+            await service.bind(chat_id, code, title="X", is_forum=False, user_id=user_id)
+        assert info.value.reason == "bind_locked"
+    assert (await db.fetchone("SELECT used_at FROM bind_codes"))["used_at"] is None
+    group = await service.bind(-302, code.lower(), title="Y", is_forum=False, user_id=57)
+    assert group.institution_id == "tcso"
+
+
+async def test_every_binding_is_announced_with_the_group_it_replaces(service, db):
+    await bound(service, chat_id=-100)
+    await bound(service, chat_id=-200)
+    notices = [payload for kind, target, _s, payload in await outbox_rows(db) if kind == "group_bound"]
+    assert [n["chat_id"] for n in notices] == [-100, -200]
+    assert notices[0]["losing"] == [] and [g["chat_id"] for g in notices[1]["losing"]] == [-100]
+
+
+async def test_a_rating_is_given_once(service, db):
+    await bound(service)
+    request = await service.create(draft())
+    await service.finish(-100, request.id, 7, "працівник", resolved=True)
+    await service.rate(100, request.id, 4)
+    before = await outbox_rows(db)
+    for rating in (1, 5):
+        with pytest.raises(RequestError) as info:
+            await service.rate(100, request.id, rating)
+        assert info.value.reason == "rated"
+    assert (await service.get(request.id)).rating == 4 and await outbox_rows(db) == before
+    assert await service.rating_comment(100, request.id, "Дякую")
+    assert not await service.rating_comment(100, request.id, "Ще раз")
+    assert not await service.rating_comment(999, request.id, "Чуже")
+    assert (await service.get(request.id)).rating_comment == "Дякую"
+
+
+async def test_daily_caps_count_on_the_services_clock(db, catalogue):
+    now = {"t": datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)}
+    service = RequestService(db, catalogue, KYIV, caps=Caps(requests=2, reports=1, follow_ups=2),
+                             clock=lambda: now["t"])
+    first = await service.create(draft())
+    await service.create(draft())
+    with pytest.raises(RequestError) as info:
+        await service.create(draft())
+    assert info.value.reason == "cap"
+    await service.create(draft(kind="report", service_id=None, about_child=True))  # reports count apart
+    with pytest.raises(RequestError):
+        await service.create(draft(kind="report", service_id=None))
+    danger = await service.create(draft(description="Чоловік б'є"), danger=["violence"])  # never held back
+    assert danger.urgent
+    await service.resident_message(100, first.id, "одне")
+    await service.resident_message(100, first.id, "друге")
+    with pytest.raises(RequestError) as info:
+        await service.resident_message(100, first.id, "третє")
+    assert info.value.reason == "cap"
+    await service.resident_message(100, first.id, "Він знову б'є", urgent=True)
+    assert await service.count_for_resident(100) == 4
+    now["t"] += timedelta(hours=24, minutes=1)  # a day later the caps are fresh
+    await service.create(draft())
+    await service.resident_message(100, first.id, "наступного дня")
+    assert not await RequestService(db, catalogue, KYIV, caps=Caps(requests=0), clock=lambda: now["t"]).cap_reached(
+        100, "requests")

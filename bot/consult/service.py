@@ -25,6 +25,8 @@ Clock = Callable[[], datetime]
 # Telegram keeps an update for a day at most, so nothing written before the end turns up later; and it numbers
 # updates afresh only after a week without any, so within this window a lower number does mean earlier.
 LATE_MESSAGES = timedelta(days=1)
+# Booked times one resident may hold at once (a booking is a specialist's half hour kept for them).
+MAX_FUTURE_BOOKINGS = 2
 
 
 def utc(moment: datetime) -> str:
@@ -264,14 +266,69 @@ class ConsultService:
         return await self._end(consultation, "resident", tell_resident=False, update_id=update_id)
 
     async def rate(self, resident_id: int, consultation_id: int, rating: int, comment: Optional[str] = None) -> None:
+        """The resident's rating of an ended consultation, once: RequestError 'rated' for another one."""
         consultation = await self.get(consultation_id)
         if consultation is None or consultation.resident_id != resident_id:
             raise RequestError("not_found")
         if consultation.status != "ended" or not 1 <= rating <= 5:
             raise RequestError("not_finished")
-        await self.db.execute(
-            "UPDATE consultations SET rating = ?, rating_comment = COALESCE(?, rating_comment) WHERE id = ?",
-            (rating, comment, consultation_id))
+        changed = await self.db.execute(
+            "UPDATE consultations SET rating = ?, rating_comment = ? WHERE id = ? AND resident_id = ? "
+            "AND status = 'ended' AND rating IS NULL", (rating, comment, consultation_id, resident_id))
+        if changed != 1:
+            raise RequestError("rated")
+
+    async def rating_comment(self, resident_id: int, consultation_id: int, comment: str) -> bool:
+        """The comment after the rating, once."""
+        return await self.db.execute(
+            "UPDATE consultations SET rating_comment = ? WHERE id = ? AND resident_id = ? AND rating IS NOT NULL "
+            "AND rating_comment IS NULL", (comment, consultation_id, resident_id)) == 1
+
+    async def call_back(self, resident_id: int, consultation_id: int, description: str, *,
+                        update_id: Optional[int] = None):
+        """«Ask them to call me back» after the resident's consultation timed out: one request, once. Anything
+        else (not theirs, not timed out, already done, over the daily cap) is RequestError and changes nothing."""
+        async with self.db.transaction() as conn:
+            consultation = await self._get(conn, consultation_id)
+            if consultation.resident_id != resident_id:
+                raise RequestError("not_found")
+            if consultation.status != "timed_out":
+                raise RequestError("not_timed_out")
+            if consultation.request_id is not None:
+                raise RequestError("done")
+            request = await self.requests.create_in(conn, self._call_back_draft(consultation.community, resident_id,
+                                                                                consultation.topic, description),
+                                                    update_id=update_id)
+            cursor = await conn.execute(
+                "UPDATE consultations SET request_id = ? WHERE id = ? AND status = 'timed_out' AND request_id IS NULL",
+                (request.id, consultation_id))
+            if cursor.rowcount != 1:
+                raise RequestError("done")
+        return request
+
+    async def call_back_new(self, resident_id: int, community: str, topic: str, description: str,
+                            consent_version: int, *, update_id: Optional[int] = None):
+        """«Ask them to call me back» offered with a topic: when the line is closed, or the resident's last
+        consultation of the topic timed out (then it is that one's call back). Only after the resident's consent,
+        once per update, within the daily cap of requests; otherwise RequestError and nothing changes."""
+        line = self.line(community, topic)
+        if not await self.requests.has_consent(resident_id, consent_version):
+            raise RequestError("no_consent")
+        last = await self.db.fetchone(
+            "SELECT id, status, request_id FROM consultations WHERE resident_id = ? AND community = ? AND topic = ? "
+            "ORDER BY id DESC LIMIT 1", (resident_id, community, topic))
+        if last is not None and last["status"] == "timed_out" and last["request_id"] is None:
+            return await self.call_back(resident_id, last["id"], description, update_id=update_id)
+        if self.is_open(line):
+            raise RequestError("line_open")
+        async with self.db.transaction() as conn:
+            return await self.requests.create_in(conn, self._call_back_draft(community, resident_id, topic,
+                                                                             description), update_id=update_id)
+
+    def _call_back_draft(self, community: str, resident_id: int, topic_id: str, description: str) -> Draft:
+        topic = next(t for t in self.catalogue.consultation_topics if t.id == topic_id)
+        return Draft(community=community, resident_id=resident_id, situation_id=topic.situation, for_whom="self",
+                     description=description, contact_method="chat")
 
     # ----- the specialist -----------------------------------------------------------------------------------
 
@@ -377,7 +434,7 @@ class ConsultService:
         draft = Draft(community=consultation.community, resident_id=consultation.resident_id or 0,
                       situation_id=topic.situation, for_whom="self",
                       description=("\n".join(lines))[:3000] or "—", contact_method="chat")
-        return await self.requests.create(draft)
+        return await self.requests.create(draft, capped=False)
 
     async def _end(self, consultation: Consultation, by: str, *, tell_resident: bool, status: str = "ended",
                    request_id: Optional[int] = None, update_id: Optional[int] = None) -> Consultation:
@@ -474,10 +531,24 @@ class ConsultService:
         return schedule.slots(self.clock(), line.hours, self.holidays, self.tz, taken)
 
     async def book(self, resident_id: int, community: str, topic: str, starts_at: datetime) -> Booking:
+        """Book a free slot of the line: at most MAX_FUTURE_BOOKINGS times ahead per resident ('too_many') and
+        Caps.bookings a day ('cap'); a slot the line does not offer or someone holds is 'slot_taken'."""
         line = self.line(community, topic)
         if starts_at.astimezone(timezone.utc) not in await self.free_slots(community, topic):
             raise RequestError("slot_taken")
+        now = self.clock()
         async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "SELECT COUNT(*) FROM bookings WHERE resident_id = ? AND status = 'booked' AND starts_at >= ?",
+                (resident_id, utc(now)))
+            if (await cursor.fetchone())[0] >= MAX_FUTURE_BOOKINGS:
+                raise RequestError("too_many")
+            cap = self.requests.caps.bookings
+            if cap:
+                cursor = await conn.execute("SELECT COUNT(*) FROM bookings WHERE resident_id = ? AND created_at >= ?",
+                                            (resident_id, utc(now - timedelta(days=1))))
+                if (await cursor.fetchone())[0] >= cap:
+                    raise RequestError("cap")
             try:
                 cursor = await conn.execute(
                     "INSERT INTO bookings (community, resident_id, topic, institution_id, starts_at, status, "

@@ -1,9 +1,11 @@
 """Requests for help: intake, staff handling, the resident's view, deletion. No Telegram types here."""
 from __future__ import annotations
 
+import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 from zoneinfo import ZoneInfo
 
 from bot.catalogue.loader import Catalogue
@@ -14,6 +16,11 @@ from bot.storage.db import Connection, Database, Row, utcnow
 
 DEFAULT_RESPONSE_DAYS = 3  # a clearly marked default: answer within 3 working days
 BIND_CODE_HOURS = 48
+BIND_CODE_BYTES = 16  # 128 bits: never guessed, whatever the lockout
+# Failed /bind attempts: after BIND_TRIES within BIND_LOCK_MINUTES in one chat, or by one person, every /bind
+# there (or by them) is refused until the window has passed, even with a valid code.
+BIND_TRIES = 5
+BIND_LOCK_MINUTES = 60
 # When a request waits for the resident's answer (`awaiting_reply`): a specialist's answer older than this no
 # longer makes the resident's free texts go to the request, and after the resident's own answer more of it
 # (several messages, a photo after the words) still goes there for this long.
@@ -21,6 +28,29 @@ AWAITING_DAYS = 14
 ANSWERING_MINUTES = 10
 # The history entries that are the conversation of a request: who spoke last.
 CONVERSATION = ("reply", "resident_message", "redirected")
+
+
+Clock = Callable[[], datetime]
+
+
+def wall_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Caps:
+    """What one resident may do in 24 hours (0 switches a cap off): requests for help, reports about someone
+    else, messages added to their requests, booked consultation times. Words of danger pass every cap."""
+
+    requests: int = 5
+    reports: int = 5
+    follow_ups: int = 40
+    bookings: int = 3
+
+
+def code_hash(code: str) -> str:
+    """How a bind code is kept: only its SHA-256, so the database never shows it again."""
+    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
 
 
 class RequestError(Exception):
@@ -63,10 +93,41 @@ def to_group(request: Request, kind: str, **extra: Any) -> Outgoing:
 
 
 class RequestService:
-    def __init__(self, db: Database, catalogue: Catalogue, tz: ZoneInfo):
+    def __init__(self, db: Database, catalogue: Catalogue, tz: ZoneInfo, *, caps: Caps = Caps(),
+                 clock: Optional[Clock] = None):
         self.db = db
         self.catalogue = catalogue
         self.tz = tz
+        self.caps = caps
+        # what the records are dated by and the daily caps count by (tests set it; the outbox keeps real time)
+        self.clock: Clock = clock or wall_clock
+
+    def _stamp(self) -> str:
+        return self.clock().astimezone(timezone.utc).isoformat(timespec="seconds")
+
+    def _day_ago(self) -> str:
+        return (self.clock() - timedelta(days=1)).astimezone(timezone.utc).isoformat(timespec="seconds")
+
+    # ----- daily caps ---------------------------------------------------------------------------------------
+
+    async def cap_reached(self, resident_id: int, what: str, conn: Optional[Connection] = None) -> bool:
+        """Whether the resident has used up today's `what` ('requests', 'reports', 'follow_ups'; see Caps):
+        counted from the requests and their history over the last 24 hours of the service's clock."""
+        limit = getattr(self.caps, what)
+        if not limit:
+            return False
+        if what == "follow_ups":
+            sql = ("SELECT COUNT(*) FROM request_events WHERE actor_id = ? AND actor = 'resident' "
+                   "AND kind IN ('resident_message', 'resident_message_withdrawn') AND at >= ?")
+        else:
+            kind = "report" if what == "reports" else "help"
+            sql = f"SELECT COUNT(*) FROM requests WHERE resident_id = ? AND kind = '{kind}' AND created_at >= ?"
+        params = (resident_id, self._day_ago())
+        if conn is not None:
+            row = await (await conn.execute(sql, params)).fetchone()
+        else:
+            row = await self.db.fetchone(sql, params)
+        return int(row[0]) >= limit
 
     # ----- intake -------------------------------------------------------------------------------------------
 
@@ -75,10 +136,20 @@ class RequestService:
         institution = view.institutions.get(institution_id)
         return (institution.response_days if institution and institution.response_days else DEFAULT_RESPONSE_DAYS)
 
-    async def create(self, draft: Draft, *, update_id: Optional[int] = None, danger: Iterable[str] = ()) -> Request:
+    async def create(self, draft: Draft, *, update_id: Optional[int] = None, danger: Iterable[str] = (),
+                     capped: bool = True) -> Request:
         """Store the request, its first history entry, its files and its delivery, all at once.
 
-        The same update handed twice creates one request: the second call returns the first one."""
+        The same update handed twice creates one request: the second call returns the first one. Over the
+        resident's daily cap (Caps.requests or Caps.reports): RequestError 'cap', nothing stored, unless the
+        description signals danger (`danger`), which no cap holds back. `capped=False` for requests the staff
+        make (a consultation turned into a request)."""
+        async with self.db.transaction() as conn:
+            return await self.create_in(conn, draft, update_id=update_id, danger=danger, capped=capped)
+
+    async def create_in(self, conn: Connection, draft: Draft, *, update_id: Optional[int] = None,
+                        danger: Iterable[str] = (), capped: bool = True) -> Request:
+        """`create` inside the caller's transaction."""
         view = self.catalogue.communities[draft.community]
         institution_id = route(
             view,
@@ -88,41 +159,43 @@ class RequestService:
             report=draft.kind == "report",
         )
         danger = sorted(set(danger))
-        now = datetime.now(timezone.utc)
+        now = self.clock().astimezone(timezone.utc)
         due = add_working_days(now, self.response_days(draft.community, institution_id), self.tz)
         stamp = now.isoformat(timespec="seconds")
-        async with self.db.transaction() as conn:
-            if update_id is not None:
-                cursor = await conn.execute(
-                    "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)", (update_id, stamp)
-                )
-                if cursor.rowcount == 0:
-                    existing = await conn.execute(
-                        "SELECT id FROM requests WHERE resident_id = ? ORDER BY id DESC LIMIT 1", (draft.resident_id,)
-                    )
-                    row = await existing.fetchone()
-                    if row is not None:
-                        return await self._get(row[0], conn)
-            public_id = await self._next_public_id(conn, now.astimezone(self.tz).year)
+        if update_id is not None:
             cursor = await conn.execute(
-                """INSERT INTO requests (public_id, community, resident_id, kind, anonymous, service_id, situation_id,
-                   for_whom, institution_id, description, contact_method, contact_phone, contact_name, urgent, danger,
-                   status, created_at, updated_at, due_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    public_id, draft.community, draft.resident_id, draft.kind, int(draft.anonymous), draft.service_id,
-                    draft.situation_id, draft.for_whom, institution_id, draft.description, draft.contact_method,
-                    None if draft.anonymous else draft.contact_phone, None if draft.anonymous else draft.contact_name,
-                    int(bool(danger)), ",".join(danger) or None, Status.new.value, stamp, stamp,
-                    due.isoformat(timespec="seconds"),
-                ),
+                "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)", (update_id, utcnow())
             )
-            request_id = cursor.lastrowid
-            event_id = await self._event(conn, request_id, "resident", draft.resident_id, None, "created",
-                                         None, True, institution_id)
-            await self._files(conn, request_id, event_id, draft.files)
-            request = await self._get(request_id, conn)
-            await self._queue(conn, [to_group(request, "card")], request_id)
+            if cursor.rowcount == 0:
+                existing = await conn.execute(
+                    "SELECT id FROM requests WHERE resident_id = ? ORDER BY id DESC LIMIT 1", (draft.resident_id,)
+                )
+                row = await existing.fetchone()
+                if row is not None:
+                    return await self._get(row[0], conn)
+        what = "reports" if draft.kind == "report" else "requests"
+        if capped and not danger and await self.cap_reached(draft.resident_id, what, conn):
+            raise RequestError("cap")
+        public_id = await self._next_public_id(conn, now.astimezone(self.tz).year)
+        cursor = await conn.execute(
+            """INSERT INTO requests (public_id, community, resident_id, kind, anonymous, service_id, situation_id,
+               for_whom, institution_id, description, contact_method, contact_phone, contact_name, urgent, danger,
+               status, created_at, updated_at, due_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                public_id, draft.community, draft.resident_id, draft.kind, int(draft.anonymous), draft.service_id,
+                draft.situation_id, draft.for_whom, institution_id, draft.description, draft.contact_method,
+                None if draft.anonymous else draft.contact_phone, None if draft.anonymous else draft.contact_name,
+                int(bool(danger)), ",".join(danger) or None, Status.new.value, stamp, stamp,
+                due.isoformat(timespec="seconds"),
+            ),
+        )
+        request_id = cursor.lastrowid
+        event_id = await self._event(conn, request_id, "resident", draft.resident_id, None, "created",
+                                     None, True, institution_id)
+        await self._files(conn, request_id, event_id, draft.files)
+        request = await self._get(request_id, conn)
+        await self._queue(conn, [to_group(request, "card")], request_id)
         return request
 
     async def _next_public_id(self, conn: Connection, year: int) -> str:
@@ -142,7 +215,7 @@ class RequestService:
         cursor = await conn.execute(
             "INSERT INTO request_events (request_id, at, actor, actor_id, actor_label, kind, text, public, "
             "institution_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (request_id, utcnow(), actor, actor_id, actor_label, kind, text, int(public), institution_id),
+            (request_id, self._stamp(), actor, actor_id, actor_label, kind, text, int(public), institution_id),
         )
         return int(cursor.lastrowid)
 
@@ -238,23 +311,28 @@ class RequestService:
     # ----- resident actions ---------------------------------------------------------------------------------
 
     async def resident_message(self, resident_id: int, request_id: int, text: str,
-                               files: Iterable[Attachment] = (), *, update_id: Optional[int] = None) -> Event:
-        await self._add_resident_message(resident_id, request_id, text, files, update_id)
+                               files: Iterable[Attachment] = (), *, update_id: Optional[int] = None,
+                               urgent: bool = False) -> Event:
+        """A message the resident adds to their open request. Over the daily cap (Caps.follow_ups): RequestError
+        'cap', nothing stored, unless `urgent` (the message signals danger)."""
+        await self._add_resident_message(resident_id, request_id, text, files, update_id, urgent=urgent)
         return (await self.history(request_id, public_only=True))[-1]
 
     async def guessed_message(self, resident_id: int, request_id: int, text: str,
-                              files: Iterable[Attachment] = (), *, update_id: Optional[int], how: str
-                              ) -> GuessedFollowUp:
+                              files: Iterable[Attachment] = (), *, update_id: Optional[int], how: str,
+                              urgent: bool = False) -> GuessedFollowUp:
         """A message the bot adds to a request on its own, not through «✍️ Add a message or a file»: `how` is
         'quote' (a quote-reply to a message about the request) or 'awaiting' (a free text while the request
         waited for the resident). Stored and relayed like any follow-up (once per update), and the resident may
         take it back once with the returned token (`withdraw_guessed`)."""
         token = secrets.token_hex(4)
-        event_id = await self._add_resident_message(resident_id, request_id, text, files, update_id, (how, token))
+        event_id = await self._add_resident_message(resident_id, request_id, text, files, update_id, (how, token),
+                                                    urgent=urgent)
         return GuessedFollowUp(event_id, request_id, token)
 
     async def _add_resident_message(self, resident_id: int, request_id: int, text: str, files: Iterable[Attachment],
-                                    update_id: Optional[int], guessed: Optional[tuple[str, str]] = None) -> int:
+                                    update_id: Optional[int], guessed: Optional[tuple[str, str]] = None, *,
+                                    urgent: bool = False) -> int:
         request = await self.owned(resident_id, request_id)
         if not request.status.open:
             raise RequestError("closed")
@@ -262,6 +340,8 @@ class RequestService:
         async with self.db.transaction() as conn:
             if update_id is not None and not await self._first_time(conn, update_id):
                 raise RequestError("duplicate")
+            if not urgent and await self.cap_reached(resident_id, "follow_ups", conn):
+                raise RequestError("cap")
             event_id = await self._event(conn, request_id, "resident", resident_id, None, "resident_message",
                                          text, True, request.institution_id)
             await self._files(conn, request_id, event_id, files)
@@ -316,7 +396,7 @@ class RequestService:
           (possibly with more of theirs in between): they are in the middle of answering.
 
         A request passed to another institution waits for nothing until that institution answers."""
-        now = now or datetime.now(timezone.utc)
+        now = now or self.clock()
         answered_since = (now - timedelta(days=AWAITING_DAYS)).isoformat(timespec="seconds")
         answering_since = (now - timedelta(minutes=ANSWERING_MINUTES)).isoformat(timespec="seconds")
         marks = ", ".join("?" for _ in CONVERSATION)
@@ -380,20 +460,41 @@ class RequestService:
         return await self._get(request_id)
 
     async def rate(self, resident_id: int, request_id: int, rating: int, comment: Optional[str] = None) -> Request:
+        """The resident's rating of a finished request, once: a second rating (a second press, a forged button)
+        is RequestError 'rated' and changes nothing, and the group hears of the rating once."""
         request = await self.owned(resident_id, request_id)
         if request.status not in (Status.resolved, Status.closed):
             raise RequestError("not_finished")
         if not 1 <= rating <= 5:
             raise RequestError("bad_rating")
         async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE requests SET rating = ?, rating_comment = COALESCE(?, rating_comment), updated_at = ? "
-                "WHERE id = ?", (rating, comment, utcnow(), request_id),
+            cursor = await conn.execute(
+                "UPDATE requests SET rating = ?, rating_comment = ?, updated_at = ? WHERE id = ? AND resident_id = ? "
+                "AND rating IS NULL AND status IN ('resolved', 'closed')",
+                (rating, comment, self._stamp(), request_id, resident_id),
             )
+            if cursor.rowcount != 1:
+                raise RequestError("rated")
             await self._event(conn, request_id, "resident", resident_id, None, "rated",
                               f"{rating}" + (f": {comment}" if comment else ""), True, request.institution_id)
             await self._queue(conn, [to_group(request, "group_notice", notice="rated", rating=rating)], request_id)
         return await self._get(request_id)
+
+    async def rating_comment(self, resident_id: int, request_id: int, comment: str) -> bool:
+        """The comment after a rating, once (the resident's words go with the rating; nothing is posted again)."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE requests SET rating_comment = ?, updated_at = ? WHERE id = ? AND resident_id = ? "
+                "AND rating IS NOT NULL AND rating_comment IS NULL", (comment, self._stamp(), request_id, resident_id))
+            if cursor.rowcount != 1:
+                return False
+            row = await (await conn.execute(
+                "SELECT id FROM request_events WHERE request_id = ? AND kind = 'rated' ORDER BY id DESC LIMIT 1",
+                (request_id,))).fetchone()
+            if row is not None:
+                await conn.execute("UPDATE request_events SET text = text || ': ' || ? WHERE id = ?",
+                                   (comment, row["id"]))
+        return True
 
     async def _first_time(self, conn: Connection, update_id: int) -> bool:
         cursor = await conn.execute(
@@ -588,30 +689,69 @@ class RequestService:
         view = self.catalogue.communities.get(community)
         if view is None or institution_id not in view.institutions:
             raise RequestError("bad_institution")
-        code = secrets.token_hex(4).upper()
-        now = datetime.now(timezone.utc)
+        code = secrets.token_hex(BIND_CODE_BYTES).upper()
+        now = self.clock().astimezone(timezone.utc)
         await self.db.execute(
             "INSERT INTO bind_codes (code, community, institution_id, created_by, created_at, expires_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (code, community, institution_id, created_by, now.isoformat(timespec="seconds"),
+            (code_hash(code), community, institution_id, created_by, now.isoformat(timespec="seconds"),
              (now + timedelta(hours=BIND_CODE_HOURS)).isoformat(timespec="seconds")),
         )
-        return code
+        return code  # shown once: only its hash is kept
+
+    async def bind_locked(self, chat_id: int, user_id: Optional[int]) -> bool:
+        """Too many failed /bind attempts in this chat, or by this person, within BIND_LOCK_MINUTES."""
+        since = (self.clock() - timedelta(minutes=BIND_LOCK_MINUTES)).astimezone(timezone.utc).isoformat(
+            timespec="seconds")
+        row = await self.db.fetchone(
+            "SELECT (SELECT COUNT(*) FROM bind_attempts WHERE chat_id = ? AND at >= ?), "
+            "(SELECT COUNT(*) FROM bind_attempts WHERE user_id = ? AND at >= ?)", (chat_id, since, user_id, since))
+        return max(int(row[0]), int(row[1]) if user_id is not None else 0) >= BIND_TRIES
 
     async def bind(self, chat_id: int, code: str, *, title: Optional[str], is_forum: bool,
                    user_id: Optional[int]) -> Group:
-        code = code.strip().upper()
+        """Bind the group to the code's institution. Refused (RequestError) for an unknown, used or expired code,
+        each failure counted, and for everyone in a chat (or a person anywhere) after BIND_TRIES failures
+        ('bind_locked'). Every binding is announced to the administrators, and to the group that had the
+        institution before while the bot can still write there."""
+        if await self.bind_locked(chat_id, user_id):
+            raise RequestError("bind_locked")
+        try:
+            return await self._bind(chat_id, code, title=title, is_forum=is_forum, user_id=user_id)
+        except RequestError:
+            await self.db.execute("INSERT INTO bind_attempts (chat_id, user_id, at) VALUES (?, ?, ?)",
+                                  (chat_id, user_id, self._stamp()))
+            await self.db.execute("DELETE FROM bind_attempts WHERE at < ?", (
+                (self.clock() - timedelta(days=1)).astimezone(timezone.utc).isoformat(timespec="seconds"),))
+            raise
+
+    async def _bind(self, chat_id: int, code: str, *, title: Optional[str], is_forum: bool,
+                    user_id: Optional[int]) -> Group:
+        hashed = code_hash(code)
         async with self.db.transaction() as conn:
-            cursor = await conn.execute("SELECT * FROM bind_codes WHERE code = ?", (code,))
+            cursor = await conn.execute("SELECT * FROM bind_codes WHERE code = ?", (hashed,))
             row = await cursor.fetchone()
             if row is None:
                 raise RequestError("bad_code")
             if row["used_at"] is not None:
                 raise RequestError("used_code")
-            if row["expires_at"] < utcnow():
+            now = self._stamp()
+            if row["expires_at"] < now:
                 raise RequestError("expired_code")
-            now = utcnow()
-            await conn.execute("UPDATE bind_codes SET used_at = ?, used_in = ? WHERE code = ?", (now, chat_id, code))
+            cursor = await conn.execute("UPDATE bind_codes SET used_at = ?, used_in = ? WHERE code = ? "
+                                        "AND used_at IS NULL", (now, chat_id, hashed))
+            if cursor.rowcount != 1:
+                raise RequestError("used_code")
+            cursor = await conn.execute(
+                "SELECT chat_id, title, community, institution_id FROM groups WHERE active = 1 AND ("
+                "(community = ? AND institution_id = ? AND chat_id != ?) OR (chat_id = ? AND NOT (community = ? "
+                "AND institution_id = ?)))",
+                (row["community"], row["institution_id"], chat_id, chat_id, row["community"], row["institution_id"]))
+            losing = [dict(r) for r in await cursor.fetchall()]
+            await enqueue(conn, [Outgoing("group_bound", "admins", {
+                "chat_id": chat_id, "title": title, "community": row["community"],
+                "institution_id": row["institution_id"], "by": user_id, "losing": losing},
+                dedupe_key=f"bound:{chat_id}:{hashed[:16]}")])
             # one active group per institution: binding a new one retires the old one
             await conn.execute(
                 "UPDATE groups SET active = 0 WHERE community = ? AND institution_id = ? AND chat_id != ?",

@@ -46,7 +46,14 @@ CONFLICT_WEBHOOK = (
     "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
 )
 CONFLICT_POLLING = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
-MEMBER_STATUSES = ("creator", "administrator", "member", "left", "kicked")
+# "restricted": a member with restrictions; "restricted_left": restricted, but no longer in the group (Telegram
+# answers status "restricted" with is_member false for such a person)
+MEMBER_STATUSES = ("creator", "administrator", "member", "restricted", "restricted_left", "left", "kicked")
+RESTRICTED_RIGHTS = {name: False for name in (
+    "can_send_messages", "can_send_audios", "can_send_documents", "can_send_photos", "can_send_videos",
+    "can_send_video_notes", "can_send_voice_notes", "can_send_polls", "can_send_other_messages",
+    "can_add_web_page_previews", "can_react_to_messages", "can_edit_tag", "can_change_info", "can_invite_users",
+    "can_pin_messages", "can_manage_topics")}
 TOPIC_COLORS = (7322096, 16766590, 13338331, 9367192, 16749490, 16478047)
 ADMIN_RIGHTS = {
     "can_be_edited": False,
@@ -399,7 +406,10 @@ class SandboxCore:
             return {"status": "administrator", "user": person, **ADMIN_RIGHTS}
         if status == "kicked":
             return {"status": "kicked", "user": person, "until_date": 0}
-        return {"status": "member" if status in ("member", "restricted") else "left", "user": person}
+        if status in ("restricted", "restricted_left"):
+            return {"status": "restricted", "user": person, "is_member": status == "restricted",
+                    **RESTRICTED_RIGHTS, "can_send_messages": status == "restricted", "until_date": 0}
+        return {"status": "member" if status == "member" else "left", "user": person}
 
     # --- conversations --------------------------------------------------------------------
 

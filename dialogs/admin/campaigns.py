@@ -508,8 +508,31 @@ async def admin_add(message: Message, command: CommandObject, services: Services
                                "see their ID when they send /myid to this bot."))
         return
     added = await services.admins.add(int(argument), message.from_user.id)
+    if added:
+        services.wake_outbox()
     await message.answer(_("Done: {id} is an administrator now.").format(id=argument) if added
                          else _("{id} is an administrator already.").format(id=argument))
+
+
+@router.message(Command("admin_remove"))
+async def admin_remove(message: Message, command: CommandObject, services: Services) -> None:
+    if not await allowed(message, services):
+        return
+    argument = (command.args or "").strip()
+    if not argument.isdigit() or len(argument) > 15:
+        await message.answer(_("Write the Telegram ID of the administrator to remove like this: /admin_remove "
+                               "123456789 (/admins lists them)."))
+        return
+    user_id = int(argument)
+    if user_id in services.admins.configured:
+        await message.answer(_("{id} is named in the configuration (ADMIN_IDS) and stays an administrator until "
+                               "it is removed there.").format(id=argument))
+        return
+    removed = await services.admins.remove(user_id, message.from_user.id)
+    if removed:
+        services.wake_outbox()
+    await message.answer(_("Done: {id} is no longer an administrator.").format(id=argument) if removed
+                         else _("{id} is not an administrator.").format(id=argument))
 
 
 @router.message(Command("admins"))

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 from aiogram import F
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import BaseFilter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -27,6 +28,7 @@ from dialogs.common import BTN_CONSULT, N_, MenuButton, Nav, Routes, h, keyboard
 from dialogs.consult_view import Cons, hours_text, slot_code, topic_name, when
 from dialogs.resident import render
 from dialogs.resident.browse import ask_community, community_of
+from dialogs.resident.caps import cap_text
 from dialogs.resident.requests import consent_text, read_input
 
 router = Routes("resident.consult")
@@ -55,6 +57,17 @@ def chat_keyboard() -> ReplyKeyboardMarkup:
 
 def cons(text: str, action: str, value: str = "") -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=Cons(action=action, value=value).pack())
+
+
+async def drop_buttons(message: Message) -> None:
+    """Take the buttons off the message pressed; a made-up press on a message without them changes nothing."""
+    if not message.reply_markup:
+        return
+    try:
+        await message.edit_reply_markup(reply_markup=None)
+    except TelegramBadRequest as exc:
+        if "not modified" not in str(exc):
+            raise
 
 
 # ----- choosing a topic -----------------------------------------------------------------------------------------
@@ -259,7 +272,7 @@ async def rate(query: CallbackQuery, callback_data: Cons, state: FSMContext, ser
         await query.answer(_("This button is out of date."), show_alert=True)
         return
     await query.answer(_("Thank you!"))
-    await query.message.edit_reply_markup(reply_markup=None)
+    await drop_buttons(query.message)
     await state.set_state(Consult.comment)
     await state.update_data(cid=cid)
     await query.message.answer(_("Thank you for the rating {stars}. Would you like to add a comment? Write it, "
@@ -271,49 +284,53 @@ async def rate(query: CallbackQuery, callback_data: Cons, state: FSMContext, ser
 async def comment(message: Message, state: FSMContext, services: Services) -> None:
     cid = int((await state.get_data()).get("cid") or 0)
     await state.clear()
-    consultation = await services.consult.get(cid)
-    if consultation and consultation.resident_id == message.from_user.id and consultation.rating:
-        await services.consult.rate(message.from_user.id, cid, consultation.rating, message.text[:1000])
+    if await services.consult.rating_comment(message.from_user.id, cid, message.text[:1000]):
         await message.answer(_("Thank you, your comment is saved."), reply_markup=main_menu())
     else:
         await message.answer(_("You are in the main menu."), reply_markup=main_menu())
 
 
 @router.callback_query(Cons.filter(F.action.in_({"callback", "callback_new"})))
-async def call_back(
-    query: CallbackQuery, callback_data: Cons, services: Services, resident: Optional[Resident]
-) -> None:
-    """A request for a call back becomes an ordinary request."""
-    if callback_data.action == "callback":
-        consultation = await services.consult.get(int(callback_data.value or 0))
-        if consultation is None or consultation.resident_id != query.from_user.id:
-            await query.answer(_("This button is out of date."), show_alert=True)
-            return
-        if consultation.request_id:
+async def call_back(query: CallbackQuery, callback_data: Cons, services: Services, resident: Optional[Resident],
+                    event_update: Update) -> None:
+    """A request for a call back becomes an ordinary request: after a consultation timed out, or with a topic when
+    the line is closed; the service checks the state (see ConsultService.call_back)."""
+    consult = services.consult
+    try:
+        if callback_data.action == "callback":
+            consultation = await consult.get(int(callback_data.value or 0) if callback_data.value.isdigit() else 0)
+            if consultation is None:
+                raise RequestError("not_found")
+            request = await consult.call_back(query.from_user.id, consultation.id,
+                                              call_back_text(services, consultation.topic),
+                                              update_id=event_update.update_id)
+        else:
+            community = community_of(services, resident)
+            if community is None:
+                raise RequestError("not_found")
+            request = await consult.call_back_new(query.from_user.id, community.slug, callback_data.value,
+                                                  call_back_text(services, callback_data.value), CONSENT_VERSION,
+                                                  update_id=event_update.update_id)
+    except RequestError as exc:
+        if exc.reason == "done":
             await query.answer(_("Done already."), show_alert=True)
-            return
-        request = await services.consult.request_from(consultation, "callback")
-        await services.db.execute("UPDATE consultations SET request_id = ? WHERE id = ?", (request.id, consultation.id))
-    else:
-        community = community_of(services, resident)
-        try:
-            line = services.consult.line(community.slug, callback_data.value)
-        except (RequestError, AttributeError):
+        elif exc.reason == "cap":
+            await query.answer()
+            await query.message.answer(cap_text(services, community_of(services, resident), "requests"),
+                                       reply_markup=main_menu())
+        else:
             await query.answer(_("This button is out of date."), show_alert=True)
-            return
-        from bot.requests.models import Draft
-
-        topic = next(t for t in services.catalogue.consultation_topics if t.id == line.topic)
-        request = await services.requests.create(Draft(
-            community=community.slug, resident_id=query.from_user.id, situation_id=topic.situation, for_whom="self",
-            description=_("Please call me back about: {topic}").format(topic=topic.name.get(locale())),
-            contact_method="chat"))
+        return
     services.wake_outbox()
     await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
+    await drop_buttons(query.message)
     await query.message.answer(
         "📞 " + _("Done: request No. {number}. A specialist will contact you; if you want a call, add your phone "
                  "number in «📂 My requests».").format(number=request.public_id), reply_markup=main_menu())
+
+
+def call_back_text(services: Services, topic_id: str) -> str:
+    return _("Please call me back about: {topic}").format(topic=topic_name(services.catalogue, topic_id))
 
 
 @router.callback_query(Cons.filter(F.action == "book"))
@@ -348,12 +365,22 @@ async def slot(query: CallbackQuery, callback_data: Cons, services: Services, re
         topic_id, code = callback_data.value.split(".")
         starts = datetime.strptime(code, "%Y%m%d%H%M").replace(tzinfo=timezone.utc)
         booking = await services.consult.book(query.from_user.id, community.slug, topic_id, starts)
-    except (ValueError, RequestError, AttributeError):
+    except RequestError as exc:
+        if exc.reason == "too_many":
+            await query.answer(_("You already have two booked times. Please cancel one in «📂 My requests» → "
+                                 "«📅 My bookings and consultations» to book another."), show_alert=True)
+        elif exc.reason == "cap":
+            await query.answer()
+            await query.message.answer(cap_text(services, community, "bookings"), reply_markup=main_menu())
+        else:
+            await query.answer(_("Sorry, this time is no longer free. Please choose another."), show_alert=True)
+        return
+    except (ValueError, AttributeError):
         await query.answer(_("Sorry, this time is no longer free. Please choose another."), show_alert=True)
         return
     services.wake_outbox()
     await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
+    await drop_buttons(query.message)
     await query.message.answer(
         "📅 " + _("You are booked: «{topic}», {when}. I will remind you the day before and an hour before. "
                  "To cancel: «📂 My requests» → «📅 My bookings and consultations».").format(

@@ -186,27 +186,34 @@ async def follow_route(message: Message, state: FSMContext, services: Services, 
                   "you still need help, please send a new request.").format(number=request.public_id),
                 reply_markup=keyboard([[button(_("📝 Ask for help"), "ask")], nav_row()]))
             return
-        await add_to(message, services, message.from_user.id, request, text, files, update_id, "quote")
+        await add_to(message, services, message.from_user.id, request, text, files, update_id, "quote",
+                     urgent=bool(danger))
         return
     if len(route.requests) == 1:
-        await add_to(message, services, message.from_user.id, route.requests[0], text, files, update_id, "awaiting")
+        await add_to(message, services, message.from_user.id, route.requests[0], text, files, update_id, "awaiting",
+                     urgent=bool(danger))
         return
     await ask_which(message, state, services, route.requests, text, files, update_id, danger)
 
 
 async def add_to(message: Message, services: Services, resident_id: int, request: Request, text: str,
-                 files: list[Attachment], update_id: int, how: str) -> None:
+                 files: list[Attachment], update_id: int, how: str, *, urgent: bool = False) -> None:
     """Store the message as a follow-up of `request` and say so; `how` is quote, awaiting (guessed: the words can
-    be taken back) or chosen (the resident picked the request)."""
+    be taken back) or chosen (the resident picked the request). `urgent` (words of danger) passes the daily cap."""
     guessed = None
     try:
         if how in ("quote", "awaiting") and text:
             guessed = await services.requests.guessed_message(resident_id, request.id, text, files,
-                                                              update_id=update_id, how=how)
+                                                              update_id=update_id, how=how, urgent=urgent)
         else:
-            await services.requests.resident_message(resident_id, request.id, text, files, update_id=update_id)
+            await services.requests.resident_message(resident_id, request.id, text, files, update_id=update_id,
+                                                     urgent=urgent)
     except RequestError as exc:
-        if exc.reason != "duplicate":  # the same update handled again (a restart): it was answered the first time
+        if exc.reason == "cap":
+            from dialogs.resident.caps import cap_text
+
+            await message.answer(cap_text(services, None, "follow_ups"))
+        elif exc.reason != "duplicate":  # the same update handled again (a restart): it was answered the first time
             await message.answer(_("This request is finished or was not found. Please send a new request."))
         return
     services.wake_outbox()
@@ -271,7 +278,7 @@ async def picked(query: CallbackQuery, callback_data: Fu, state: FSMContext, ser
         return
     files = [Attachment(**a) for a in pending.get("files") or []]
     await add_to(query.message, services, query.from_user.id, request, text, files,
-                 int(pending.get("update_id") or 0), "chosen")
+                 int(pending.get("update_id") or 0), "chosen", urgent=bool(pending.get("danger")))
 
 
 @router.callback_query(Fu.filter(F.action == "undo"))

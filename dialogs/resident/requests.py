@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Awaitable, Callable, Optional, Union
 
 from aiogram import F
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -24,6 +25,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.dates import human_date
+from bot.requests.clean import clean_text
 from bot.requests.models import MAX_DESCRIPTION, MAX_FILE_BYTES, MAX_FILES, Attachment, Draft, Status
 from bot.requests.service import RequestError
 from bot.services import CONSENT_VERSION, Services
@@ -129,6 +131,17 @@ async def save(state: FSMContext, draft: Draft, **extra: Any) -> None:
     await state.update_data(draft=draft.to_dict(), **extra)
 
 
+async def drop_buttons(message: Message) -> None:
+    """Take the buttons off the message pressed; a made-up press on a message without them changes nothing."""
+    if not message.reply_markup:
+        return
+    try:
+        await message.edit_reply_markup(reply_markup=None)
+    except TelegramBadRequest as exc:
+        if "not modified" not in str(exc):
+            raise
+
+
 # ----- entry points ---------------------------------------------------------------------------------------------
 
 @router.message(MenuButton(BTN_ASK), StateFilter("*"))
@@ -159,6 +172,12 @@ async def begin(message: Message, user_id: int, state: FSMContext, services: Ser
     if service_id and service_id not in community.services:
         service_id = None
     await state.clear()
+    if await services.requests.cap_reached(user_id, "reports" if kind == "report" else "requests"):
+        from dialogs.resident.caps import cap_text
+
+        await message.answer(cap_text(services, community, "reports" if kind == "report" else "requests"),
+                             reply_markup=main_menu())
+        return
     draft = Draft(community=community.slug, resident_id=user_id, kind=kind, service_id=service_id)
     await save(state, draft)
     if not await services.requests.has_consent(user_id, CONSENT_VERSION):
@@ -458,9 +477,13 @@ async def shared_contact(message: Message, state: FSMContext, services: Services
         await message.answer(_("This is someone else's contact. Please share your own number with the button, "
                                "or type the number."))
         return
-    draft.contact_method = "telegram"
-    draft.contact_phone = normalise_phone(contact.phone_number) or contact.phone_number[:20]
-    draft.contact_name = " ".join(filter(None, [contact.first_name, contact.last_name]))[:100] or None
+    typed = clean_text(contact.phone_number)
+    if contact.user_id is None:  # a contact card, not the resident's own account: its number as if typed
+        draft.contact_method, draft.contact_name = "phone", None
+    else:
+        draft.contact_method = "telegram"
+        draft.contact_name = clean_text(" ".join(filter(None, [contact.first_name, contact.last_name])))[:100] or None
+    draft.contact_phone = normalise_phone(typed) or typed[:20]
     await save(state, draft, contact_done=True)
     await show_summary(message, state, services, draft)
 
@@ -553,7 +576,17 @@ async def edit(query: CallbackQuery, callback_data: AskCb, state: FSMContext, dr
 @with_draft
 async def send(query: CallbackQuery, state: FSMContext, services: Services, event_update: Update, draft: Draft) -> None:
     danger = (await state.get_data()).get("danger") or []
-    request = await services.requests.create(draft, update_id=event_update.update_id, danger=danger)
+    try:
+        request = await services.requests.create(draft, update_id=event_update.update_id, danger=danger)
+    except RequestError as exc:  # the daily cap (a request with words of danger is never held back)
+        await state.clear()
+        await query.answer()
+        if exc.reason == "cap":
+            from dialogs.resident.caps import cap_text
+
+            what = "reports" if draft.kind == "report" else "requests"
+            await query.message.answer(cap_text(services, None, what), reply_markup=main_menu())
+        return
     await state.clear()
     services.wake_outbox()
     await query.answer(_("Sent"))
@@ -687,7 +720,8 @@ async def cancel_follow(query: CallbackQuery, state: FSMContext) -> None:
 
 
 @router.message(Follow.writing)
-async def follow_message(message: Message, state: FSMContext, services: Services, event_update: Update) -> None:
+async def follow_message(message: Message, state: FSMContext, services: Services, event_update: Update,
+                         resident: Optional[Resident]) -> None:
     request_id = (await state.get_data()).get("rid")
     text, files, problem = read_input(message, MAX_DESCRIPTION)
     if problem == "empty":
@@ -700,17 +734,26 @@ async def follow_message(message: Message, state: FSMContext, services: Services
         await message.answer(_("This file is larger than {mb} MB. Please send a smaller one or a photo of it.").format(
             mb=MAX_FILE_BYTES // (1024 * 1024)))
         return
+    assessment = services.triage.assess(text) if text else None
     try:
         await services.requests.resident_message(message.from_user.id, int(request_id or 0), text, files,
-                                                 update_id=event_update.update_id)
+                                                 update_id=event_update.update_id, urgent=bool(assessment))
     except RequestError as exc:
         await state.clear()
-        if exc.reason != "duplicate":
+        if exc.reason == "cap":
+            from dialogs.resident.caps import cap_text
+
+            await message.answer(cap_text(services, None, "follow_ups"), reply_markup=main_menu())
+        elif exc.reason != "duplicate":
             await message.answer(_("This request is finished or was not found. Please send a new request."),
                                  reply_markup=main_menu())
         return
     await state.clear()
     services.wake_outbox()
+    if assessment and await services.requests.cap_reached(message.from_user.id, "follow_ups"):
+        # past the daily cap only words of danger get through: the lines that help now come with them
+        await message.answer(render.emergency_text(services.catalogue, community_of(services, resident),
+                                                   assessment.danger, assessment.lines))
     sent = await message.answer("📨 " + _("Sent to the specialist. You will get the answer here."),
                                 reply_markup=main_menu())
     await services.requests.remember_messages(sent.chat.id, [sent.message_id], int(request_id))
@@ -756,7 +799,7 @@ async def rate(query: CallbackQuery, callback_data: Req, state: FSMContext, serv
         return
     services.wake_outbox()
     await query.answer(_("Thank you!"))
-    await query.message.edit_reply_markup(reply_markup=None)
+    await drop_buttons(query.message)
     await state.set_state(Follow.comment)
     await state.update_data(rid=request.id)
     await query.message.answer(
@@ -770,10 +813,8 @@ async def rate(query: CallbackQuery, callback_data: Req, state: FSMContext, serv
 async def rating_comment(message: Message, state: FSMContext, services: Services) -> None:
     request_id = (await state.get_data()).get("rid")
     await state.clear()
-    request = await services.requests.get(int(request_id or 0))
-    if request is None or request.resident_id != message.from_user.id or not request.rating:
+    if not await services.requests.rating_comment(message.from_user.id, int(request_id or 0), message.text[:1000]):
         await message.answer(_("You are in the main menu."), reply_markup=main_menu())
         return
-    await services.requests.rate(message.from_user.id, request.id, request.rating, message.text[:1000])
     await message.answer(_("Thank you, your comment is saved."), reply_markup=main_menu())
 

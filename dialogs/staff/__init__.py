@@ -44,6 +44,8 @@ REASONS = {
     "bad_code": N_("This code is not known. Ask the administrator for a new one."),
     "used_code": N_("This code was already used. Ask the administrator for a new one."),
     "expired_code": N_("This code has expired. Ask the administrator for a new one."),
+    "bind_locked": N_("Too many wrong codes were sent here. Please wait an hour and ask the administrator for a "
+                      "new code."),
 }
 
 
@@ -70,7 +72,9 @@ async def is_member(bot: Bot, chat_id: int, user_id: int, services: Services) ->
         member = await bot.get_chat_member(chat_id, user_id)
     except TelegramAPIError:
         return False
-    ok = member.status in MEMBER_STATUSES
+    # a "restricted" person may have left the group already: only one who is still in it is staff
+    ok = member.status in MEMBER_STATUSES and (member.status != "restricted" or bool(getattr(member, "is_member",
+                                                                                              False)))
     if ok:
         cache[(chat_id, user_id)] = time.monotonic() + MEMBER_TTL
     else:
@@ -351,6 +355,7 @@ def build() -> Router:
 # ----- the administrator's binding codes ------------------------------------------------------------------------
 
 admin = Routes("admin.bind", chats=None)
+HERE = ("here", "тут")
 
 
 @admin.message(Command("bind_code"))
@@ -363,6 +368,15 @@ async def bind_code(message: Message, command: CommandObject, services: Services
         await message.answer(_("Please use this command in a private chat with the bot."))
         return
     args = (command.args or "").split()
+    here = bool(args) and args[-1].lower() in HERE
+    if here:
+        args = args[:-1]
+    if message.chat.type != "private" and not here and len(args) >= 1:
+        # the administrators' chat is shared: the code is a key, so it is shown there only when asked for there
+        await message.answer(_("The code is a key: anyone who reads it can bind a group to the institution. Send "
+                               "/bind_code in a private chat with the bot, or, to show it in this chat, add "
+                               "«here»: <code>/bind_code COMMUNITY INSTITUTION here</code>"))
+        return
     served = services.served
     if len(args) == 1 and len(served) == 1:
         args = [served[0], args[0]]
