@@ -48,6 +48,12 @@ BTN_REPORT = N_("🙋 Report a person in need")
 BTN_CONSULT = N_("💬 Online consultation")
 
 
+class DeleteForm(StatesGroup):
+    """The resident is looking at «Delete my data?»; a text they write instead leaves it (resident/search.py)."""
+
+    confirm = State()
+
+
 class Nav(CallbackData, prefix="n"):
     """Where a button leads: a screen, an item on it and a page."""
 

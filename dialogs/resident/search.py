@@ -12,7 +12,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.services import Services
 from bot.storage.residents import Resident
-from dialogs.common import BTN_SEARCH, MenuButton, Routes, button, keyboard, nav_row
+from dialogs.common import BTN_SEARCH, DeleteForm, MenuButton, Routes, button, keyboard, nav_row
 from dialogs.resident import render
 from dialogs.resident.browse import ask_community, community_of
 from dialogs.resident.emergency import send_emergency
@@ -39,6 +39,7 @@ async def ask_query(message: Message, state: FSMContext) -> None:
 
 
 @router.message(SearchForm.waiting, F.text)
+@router.message(DeleteForm.confirm, F.text, ~F.text.startswith("/"))
 @router.message(StateFilter(None), F.text, ~F.text.startswith("/"))
 async def run_search(message: Message, state: FSMContext, services: Services, resident: Optional[Resident]) -> None:
     """Any text outside a dialog, unless it is meant for a request (dialogs/resident/follow_ups.py, which runs
@@ -63,7 +64,7 @@ async def answer_query(message: Message, state: FSMContext, services: Services, 
     kinds = set(danger)
     if "suicide" in kinds:
         # words about ending one's life are not a query: offer people to talk to, not word matches
-        found = [s for s in community.services_for_situation("psychological") if s.status.value == "active"][:5]
+        found = [s for s in community.services_for_situation("psychological") if s.available][:5]
         if found:
             await show_results(message, state, community, found)
         return

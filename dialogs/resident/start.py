@@ -1,6 +1,7 @@
 """First contact, language and community, the main menu, help, cancel and settings."""
 from __future__ import annotations
 
+import secrets
 from typing import Optional
 
 from aiogram import F
@@ -16,6 +17,7 @@ from bot.storage.residents import Resident
 from dialogs.common import (
     BTN_HELP,
     BTN_SETTINGS,
+    DeleteForm,
     MenuButton,
     Nav,
     Pick,
@@ -259,20 +261,37 @@ async def my_data(query: CallbackQuery, services: Services) -> None:
 
 
 @router.callback_query(Nav.filter(F.screen == "del"))
-async def delete_ask(query: CallbackQuery) -> None:
+async def delete_ask(query: CallbackQuery, state: FSMContext) -> None:
     await query.answer()
+    # The buttons carry a token kept with this screen's state: a press after the resident left the screen,
+    # an old message's button or forged data deletes nothing.
+    token = secrets.token_hex(4)
+    await state.set_state(DeleteForm.confirm)
+    await state.set_data({"delete_token": token})
     await query.message.answer(
         _(
             "Delete your data? Your descriptions, files, contacts and messages in all your requests and "
             "consultations will be deleted, open requests will lose the way to reach you, and booked times are "
             "cancelled. Anonymous counts stay for the community's reports. This cannot be undone."
         ),
-        reply_markup=keyboard([[button(_("🗑 Yes, delete"), "del_yes")], nav_row()]),
+        reply_markup=keyboard([[button(_("🗑 Yes, delete"), "del_yes", token), button(_("No"), "del_no", token)],
+                               nav_row()]),
     )
 
 
+async def confirmation_stands(query: CallbackQuery, callback_data: Nav, state: FSMContext) -> bool:
+    token = (await state.get_data()).get("delete_token")
+    if await state.get_state() == DeleteForm.confirm.state and token and callback_data.item == token:
+        return True
+    await query.answer(_("This confirmation has expired, nothing was changed. To delete your data, open "
+                         "⚙️ Settings again."), show_alert=True)
+    return False
+
+
 @router.callback_query(Nav.filter(F.screen == "del_yes"))
-async def delete_confirmed(query: CallbackQuery, state: FSMContext, services: Services) -> None:
+async def delete_confirmed(query: CallbackQuery, callback_data: Nav, state: FSMContext, services: Services) -> None:
+    if not await confirmation_stands(query, callback_data, state):
+        return
     await state.clear()
     count = await services.requests.delete_personal_data(query.from_user.id)
     count += await services.consult.delete_personal_data(query.from_user.id)
@@ -283,6 +302,15 @@ async def delete_confirmed(query: CallbackQuery, state: FSMContext, services: Se
         _("Your data is deleted ({n} requests and consultations cleared). You can keep using the bot; to ask "
           "for help again you will be asked for consent.").format(n=count)
     )
+
+
+@router.callback_query(Nav.filter(F.screen == "del_no"))
+async def delete_declined(query: CallbackQuery, callback_data: Nav, state: FSMContext) -> None:
+    if not await confirmation_stands(query, callback_data, state):
+        return
+    await state.clear()
+    await query.answer()
+    await query.message.edit_text(_("Nothing was deleted. Your data stays as it was."))
 
 
 @router.callback_query(Nav.filter(F.screen == "set_lang"))
