@@ -525,8 +525,8 @@ async def admin_remove(message: Message, command: CommandObject, services: Servi
         return
     user_id = int(argument)
     if user_id in services.admins.configured:
-        await message.answer(_("{id} is named in the configuration (ADMIN_IDS) and stays an administrator until "
-                               "it is removed there.").format(id=argument))
+        await message.answer(_("{id} is named in the configuration (<code>ADMIN_IDS</code>) and stays an "
+                               "administrator until it is removed there.").format(id=argument))
         return
     removed = await services.admins.remove(user_id, message.from_user.id)
     if removed:
