@@ -284,10 +284,10 @@ class ConsultService:
             "UPDATE consultations SET rating_comment = ? WHERE id = ? AND resident_id = ? AND rating IS NOT NULL "
             "AND rating_comment IS NULL", (comment, consultation_id, resident_id)) == 1
 
-    async def call_back(self, resident_id: int, consultation_id: int, description: str, *,
-                        update_id: Optional[int] = None):
-        """«Ask them to call me back» after the resident's consultation timed out: one request, once. Anything
-        else (not theirs, not timed out, already done, over the daily cap) is RequestError and changes nothing."""
+    async def call_back(self, resident_id: int, consultation_id: int, *, update_id: Optional[int] = None):
+        """«Ask them to call me back» after the resident's consultation timed out: one request with what they
+        wrote, once. Anything else (not theirs, not timed out, already done, over the daily cap) is RequestError
+        and changes nothing."""
         async with self.db.transaction() as conn:
             consultation = await self._get(conn, consultation_id)
             if consultation.resident_id != resident_id:
@@ -296,8 +296,7 @@ class ConsultService:
                 raise RequestError("not_timed_out")
             if consultation.request_id is not None:
                 raise RequestError("done")
-            request = await self.requests.create_in(conn, self._call_back_draft(consultation.community, resident_id,
-                                                                                consultation.topic, description),
+            request = await self.requests.create_in(conn, await self._transcript_draft(conn, consultation),
                                                     update_id=update_id)
             cursor = await conn.execute(
                 "UPDATE consultations SET request_id = ? WHERE id = ? AND status = 'timed_out' AND request_id IS NULL",
@@ -318,7 +317,7 @@ class ConsultService:
             "SELECT id, status, request_id FROM consultations WHERE resident_id = ? AND community = ? AND topic = ? "
             "ORDER BY id DESC LIMIT 1", (resident_id, community, topic))
         if last is not None and last["status"] == "timed_out" and last["request_id"] is None:
-            return await self.call_back(resident_id, last["id"], description, update_id=update_id)
+            return await self.call_back(resident_id, last["id"], update_id=update_id)
         if self.is_open(line):
             raise RequestError("line_open")
         async with self.db.transaction() as conn:
@@ -425,8 +424,18 @@ class ConsultService:
         return request
 
     async def request_from(self, consultation: Consultation, why: str):
+        async with self.db.transaction() as conn:
+            draft = await self._transcript_draft(conn, consultation)
+        return await self.requests.create(draft, capped=False)
+
+    async def _transcript_draft(self, conn: Connection, consultation: Consultation) -> Draft:
+        """A request's draft whose description is the consultation's transcript."""
+        cursor = await conn.execute(
+            "SELECT * FROM consultation_messages WHERE consultation_id = ? AND public = 1 ORDER BY id",
+            (consultation.id,))
         lines = []
-        for said in await self.transcript(consultation.id):
+        for said in [Said(r["id"], r["at"], r["sender"], r["kind"], r["text"], r["file_id"], bool(r["public"]))
+                     for r in await cursor.fetchall()]:
             who = {"resident": "Мешканець", "specialist": "Фахівець"}.get(said.sender, "Бот")
             what = {"photo": "фото", "document": "документ", "voice": "голосове повідомлення"}.get(said.kind, "файл")
             lines.append(f"{who}: {said.text or '[' + what + ']'}")
@@ -434,7 +443,7 @@ class ConsultService:
         draft = Draft(community=consultation.community, resident_id=consultation.resident_id or 0,
                       situation_id=topic.situation, for_whom="self",
                       description=("\n".join(lines))[:3000] or "—", contact_method="chat")
-        return await self.requests.create(draft, capped=False)
+        return draft
 
     async def _end(self, consultation: Consultation, by: str, *, tell_resident: bool, status: str = "ended",
                    request_id: Optional[int] = None, update_id: Optional[int] = None) -> Consultation:

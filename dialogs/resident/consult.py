@@ -301,9 +301,7 @@ async def call_back(query: CallbackQuery, callback_data: Cons, services: Service
             consultation = await consult.get(int(callback_data.value or 0) if callback_data.value.isdigit() else 0)
             if consultation is None:
                 raise RequestError("not_found")
-            request = await consult.call_back(query.from_user.id, consultation.id,
-                                              call_back_text(services, consultation.topic),
-                                              update_id=event_update.update_id)
+            request = await consult.call_back(query.from_user.id, consultation.id, update_id=event_update.update_id)
         else:
             community = community_of(services, resident)
             if community is None:
