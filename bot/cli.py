@@ -28,6 +28,29 @@ def setup_logging(level: str) -> None:
     logging.getLogger("pymorphy3").setLevel(logging.WARNING)
 
 
+CATALOGUE_TABLE_HEAD = (
+    "| community | services | running | being introduced | planned | provider named by the programme | provider "
+    "by the bot's routing choice | of them from the law (not in the programme) | institutions with contacts |\n"
+    "|---|---|---|---|---|---|---|---|---|")
+
+
+def catalogue_counts(catalogue, view) -> dict:
+    """What the catalogue says of one community: services by status, whose choice each provider is, contacts."""
+    services = list(view.services.values())
+    status = [s.status.value for s in services]
+    return {
+        "slug": view.slug, "community": view.model.short_name.uk, "services": len(services),
+        "running": status.count("active"), "introducing": status.count("introducing"),
+        "planned": status.count("planned"),
+        "by_seed": sum(s.provider_source == "seed" for s in services),
+        "by_routing": sum(s.provider_source == "routing" for s in services),
+        "from_law": sum(s.source == "law" for s in services),
+        "institutions": len(view.institutions),
+        "contacts": sum(not i.contacts.empty for i in view.institutions.values()),
+        "situations": len(catalogue.situations_of(view)),
+    }
+
+
 def cmd_check_data(settings: Settings, args: argparse.Namespace) -> int:
     try:
         catalogue = load_catalogue(args.data or settings.data_dir, settings.communities or None)
@@ -36,11 +59,18 @@ def cmd_check_data(settings: Settings, args: argparse.Namespace) -> int:
             print(line)
         print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
         return 1
-    print(f"{'community':<14} {'institutions':>12} {'services':>9} {'planned':>8} {'situations':>10}")
-    for slug, view in catalogue.communities.items():
-        planned = sum(1 for s in view.services.values() if s.status.value == "planned")
-        situations = len(catalogue.situations_of(view))
-        print(f"{slug:<14} {len(view.institutions):>12} {len(view.services):>9} {planned:>8} {situations:>10}")
+    rows = [catalogue_counts(catalogue, view) for view in catalogue.communities.values()]
+    if getattr(args, "markdown", False):
+        print(CATALOGUE_TABLE_HEAD)
+        for r in rows:
+            print("| {community} | {services} | {running} | {introducing} | {planned} | {by_seed} | {by_routing} | "
+                  "{from_law} | {contacts} of {institutions} |".format(**r))
+        return 0
+    print(f"{'community':<14} {'institutions':>12} {'services':>9} {'running':>8} {'introduced':>10} {'planned':>8} "
+          f"{'by seed':>8} {'routing':>8} {'contacts':>9} {'situations':>10}")
+    for r in rows:
+        print(f"{r['slug']:<14} {r['institutions']:>12} {r['services']:>9} {r['running']:>8} {r['introducing']:>10} "
+              f"{r['planned']:>8} {r['by_seed']:>8} {r['by_routing']:>8} {r['contacts']:>9} {r['situations']:>10}")
     shared = catalogue.shared
     print(
         f"shared: {len(shared.target_groups)} target groups, {len(shared.situations)} life situations, "
@@ -388,6 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--force", action="store_true", help="even while a bot runs with the database")
     check = sub.add_parser("check-data", help="validate data/ and print counts per community")
     check.add_argument("--data", help="data folder (default DATA_DIR)")
+    check.add_argument("--markdown", action="store_true",
+                       help="print the per-community table of the README (statuses, whose choice the providers are)")
     search = sub.add_parser("search", help="search services of a community as a resident would")
     search.add_argument("--community", required=True)
     search.add_argument("--limit", type=int, default=5)

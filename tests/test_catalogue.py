@@ -43,8 +43,135 @@ def test_expectations_and_references_are_quoted_from_the_seed(catalogue, slug):
     seed = collapse(seed_text(view.model.source_file))
     expected = yaml.safe_load((EXPECTATIONS / f"{slug}.yaml").read_text(encoding="utf-8"))
     phrases = [x["seed_phrase"] for x in expected["institutions"] + expected["services"]]
-    phrases += [x.seed_ref for x in view.model.institutions + view.model.services]
+    phrases += [x.seed_ref for x in view.model.institutions + view.model.services if x.source == "seed"]
     assert [p for p in phrases if collapse(p) not in seed] == []
+
+
+# ----- every service and institution against its programme ------------------------------------------------------
+# A programme is a table of measures; the "row" of a quote is the text from the number of its measure ("1.7",
+# "2.3.4.", "Завдання 1.3.2.") to the next one: the measure, its term, executors, money and expected result.
+ITEM = re.compile(r"(?:Завдання|Операційна ціль)\s*\d[\d.]*"
+                  r"|(?<![\d,.\w])\d{1,2}\.(?:\d{1,2}\.?){0,2}(?=\s|[А-ЯІЇЄҐ«]|$)")
+# after the quote a row also ends where the money columns or the table of indicators begin
+ROW_END = re.compile(r"[Бб]юджет|Кошти місцевого|Назва показника|Показниками результативності")
+YEAR = re.compile(r"(?<!\d)(?<!\d[.,])20[2-3]\d(?!\d|[.,]\d)")  # 2021, not 20.04.2021 nor an amount
+INTRODUCED = re.compile(r"[Зз]апровад|[Вв]провад|[Сс]творенн|[Сс]творен[аоі]|[Оо]рганізаці\w* надання")
+INTRODUCED_HEAD = re.compile(r"^\W*(?:Запровадж|Впровадж|Створенн|Відкритт|Розширення та запровадження"
+                             r"|Підготовк|Придбанн)")
+DRAFT = re.compile(r"[Пп]роект\w* (?:рішення|договору)|буде винесено|на розгляд сесії")
+REACH = 2500
+
+
+def rows_of(seed: str, quote: str) -> list[tuple[str, str]]:
+    """(head, row) for every occurrence of the quote in the collapsed seed; head is the measure's own words."""
+    found = []
+    quote = collapse(quote)
+    at = seed.find(quote)
+    while at >= 0:
+        before = seed[max(0, at - REACH):at]
+        items = list(ITEM.finditer(before))
+        start = max(0, at - REACH) + (items[-1].end() if items else 0)
+        after = seed[at + len(quote):at + len(quote) + REACH]
+        ends = [m.start() for m in (ITEM.search(after), ROW_END.search(after)) if m]
+        end = at + len(quote) + min(ends, default=len(after))
+        found.append((seed[start:start + 120], seed[start:end]))
+        at = seed.find(quote, at + 1)
+    return found
+
+
+def years_agree(row: str, first, last, only, programme_until) -> bool:
+    years = [int(y) for y in YEAR.findall(row)]
+    if first is None or not years:
+        return False
+    ends = last == max(years) or ("починаючи" in row.lower() and last == programme_until)
+    return first == min(years) and ends and all(year in years for year in only)
+
+
+def service_problems(view, seed: str) -> list[str]:
+    model = view.model
+    problems = []
+    for s in model.services:
+        where = f"{s.id} ({s.status.value})"
+        if s.source == "law":
+            if not (s.law_ref and s.provider_source == "routing" and s.not_covered):
+                problems.append(f"{where}: a service from the law needs law_ref, routing and what the seed lacks")
+            continue
+        rows = rows_of(seed, s.seed_ref)
+        if not rows:
+            problems.append(f"{where}: seed_ref not in the seed")
+            continue
+        first, last = s.first_year, s.last_year
+        if s.status.value in ("planned", "introducing") or first is not None:
+            dated = [row for _, row in rows if YEAR.search(row)]
+            agree = [row for row in dated if years_agree(row, first, last, s.only_years, model.programme_until)]
+            if not agree and not (not dated and (first, last) == (model.programme_from, model.programme_until)):
+                seen = YEAR.findall(" ".join(dated))
+                problems.append(f"{where}: years {first}–{last} disagree with the seed's {seen}")
+        if s.status.value == "introducing" and not any(INTRODUCED.search(row) for _, row in rows):
+            problems.append(f"{where}: the seed does not say it is being introduced")
+        if s.status.value == "active" and not any(not DRAFT.search(row) and not INTRODUCED_HEAD.search(head)
+                                                   for head, row in rows):
+            problems.append(f"{where}: the seed only plans or introduces it: {rows[0][0][:80]}")
+        if all(DRAFT.search(row) for _, row in rows) and s.status.value != "planned":
+            problems.append(f"{where}: the seed has only a draft for it")
+    return problems
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_every_service_agrees_with_its_seed(catalogue, slug):
+    """Each seed_ref is in the seed, and the status and years agree with the measure the quote comes from: planned
+    and introduced services carry the years of their row (or, when the row has none, the programme's), a service
+    being introduced is introduced there, a running one is not only a plan or a draft."""
+    view = catalogue.communities[slug]
+    seed = collapse(seed_text(view.model.source_file))
+    assert service_problems(view, seed) == []
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_every_institution_and_claim_has_its_source(catalogue, slug):
+    view = catalogue.communities[slug]
+    seed = collapse(seed_text(view.model.source_file))
+    problems = []
+    for inst in view.model.institutions:
+        if inst.source == "seed" and collapse(inst.seed_ref) not in seed:
+            problems.append(f"institution {inst.id}: seed_ref not in the seed")
+    for s in view.model.services:
+        sources = [(c.source, c.ref) for c in s.claims]
+        if s.cost.value != "unknown":
+            sources.append((s.cost_source, s.cost_ref))
+        for source, ref in sources:
+            if source == "seed" and collapse(ref or "") not in seed:
+                problems.append(f"{s.id}: «{ref}» is not in the seed")
+            if source == "law" and not re.search(r"Закон|Кодекс|Положення|постанов", ref or ""):
+                problems.append(f"{s.id}: «{ref}» names no act")
+            if source is None:
+                problems.append(f"{s.id}: free or paid without a source")
+    assert problems == []
+    # the programme's years are the seed's: "2021 – 2025", "2024-2027"
+    assert re.search(rf"{view.model.programme_from}\s*[-–—]\s*{view.model.programme_until}", seed)
+
+
+# what a card may not say in its own words: these need a source (a claim or the cost's source) or must go
+CLAIMS = {
+    "an age limit": re.compile(r"\b(?:від|до)\s+\d{1,2}\s*(?:рок|років|міс)|\b\d{1,2}\s*[–-]\s*\d{1,2}\s*років|віком"),
+    "who pays": re.compile(r"фінансує держава|за рахунок держав|коштом держав"),
+    "who refers": re.compile(r"(?:поліці\w*|суд\w*)\s+направля|направля\w*\s+(?:поліці|суд)|поліція або суд"),
+    "free of charge": re.compile(r"безоплатн|безкоштовн"),
+}
+
+
+def test_claims_in_cards_have_a_source(catalogue):
+    found = []
+    for slug, view in catalogue.communities.items():
+        for s in view.model.services:
+            for field in ("summary", "who", "how"):
+                text = getattr(s, field).uk
+                for what, pattern in CLAIMS.items():
+                    if pattern.search(text) and not (what == "free of charge" and s.cost_source):
+                        found.append(f"{slug}/{s.id}.{field}: {what}")
+            if s.cost_note and CLAIMS["free of charge"].search(s.cost_note.uk) and not s.cost_source:
+                found.append(f"{slug}/{s.id}.cost_note: free of charge without a source")
+    assert found == []
 
 
 def test_no_invented_contacts(catalogue):
@@ -55,8 +182,28 @@ def test_no_invented_contacts(catalogue):
 
 
 def test_planned_services_have_years(catalogue):
-    planned = [s for v in catalogue.communities.values() for s in v.services.values() if s.status.value == "planned"]
-    assert planned and all(s.planned_year for s in planned)
+    waiting = [s for v in catalogue.communities.values() for s in v.services.values()
+               if s.status.value in ("planned", "introducing")]
+    assert waiting and all(s.planned_year for s in waiting)
+
+
+def test_the_seed_check_catches_wrong_statuses(catalogue):
+    """The check itself: a plan shown as running, a wrong span and a draft shown as running are caught."""
+    pervomaiskyi = catalogue.communities["pervomaiskyi"]
+    seed = collapse(seed_text(pervomaiskyi.model.source_file))
+    broken = pervomaiskyi.model.model_copy(update={"services": [
+        s.model_copy(update={"planned_year": 2021, "planned_until": None}) if s.id == "social-taxi" else
+        s.model_copy(update={"status": s.status.__class__("active"), "planned_year": None, "planned_until": None})
+        if s.id == "sign-language" else s for s in pervomaiskyi.model.services]})
+    problems = service_problems(type(pervomaiskyi)(broken), seed)
+    assert any(p.startswith("social-taxi") and "disagree" in p for p in problems)
+    assert any(p.startswith("sign-language (active)") for p in problems)
+    kakhovka = catalogue.communities["kakhovka"]
+    seed = collapse(seed_text(kakhovka.model.source_file))
+    broken = kakhovka.model.model_copy(update={"services": [
+        s.model_copy(update={"status": s.status.__class__("active")}) if s.id == "orphan-housing" else s
+        for s in kakhovka.model.services]})
+    assert any(p.startswith("orphan-housing (active)") for p in service_problems(type(kakhovka)(broken), seed))
 
 
 def test_hotlines_are_sourced_and_flagged(catalogue):
@@ -113,7 +260,9 @@ def test_check_data_command(data_copy):
     ok = run("--data", str(data_copy))
     assert ok.returncode == 0, ok.stdout + ok.stderr
     for slug in SLUGS:
-        assert re.search(rf"^{slug}\s+\d+\s+\d+\s+\d+\s+\d+$", ok.stdout, re.M)
+        assert re.search(rf"^{slug}(\s+\d+){{9}}$", ok.stdout, re.M)
+    table = run("--data", str(data_copy), "--markdown")
+    assert table.returncode == 0 and sum(line.startswith("| ") for line in table.stdout.splitlines()) == len(SLUGS) + 1
     edit(data_copy / "kakhovka" / "community.yaml", lambda raw: raw["services"][0]["situations"].append("mars"))
     bad = run("--data", str(data_copy))
     assert bad.returncode == 1

@@ -93,12 +93,16 @@ async def test_institution_card_lists_its_services(harness):
 
 
 async def test_planned_service_is_marked(harness):
+    """A plan whose years have come is not "not provided": the card says what was planned and whom to ask."""
     person, _ = await started(harness, 507, "lutsk")
     view = harness.app.services.catalogue.communities["lutsk"]
-    planned = next(s for s in view.services.values() if s.status.value == "planned" and s.planned_year)
+    planned = view.services["homeless-stay"]
+    assert planned.status.value == "planned" and planned.planned_year == 2023
     [find] = await person.say("🧭 Знайти допомогу")
     [card] = await person.press_data(find, f"n:svc:{planned.id}:0")
-    assert "Заплановано на" in card.text and "поки що не надається" in card.text
+    assert "Заплановано програмою громади: 2023" in card.text and "запитайте" in card.text
+    assert "поки що не надається" not in card.text
+    assert any(b.startswith("📝") for b in card.buttons)  # the resident can ask the institution about it
 
 
 async def test_free_text_is_a_search(harness):

@@ -98,6 +98,9 @@ def test_the_programme_target(catalogue):
     seed = seed_text(catalogue.communities["pervomaiskyi"].model.source_file)
     assert " ".join(indicators.seed_ref.split()) in " ".join(seed.split())
     assert all(catalogue.communities[c].model.indicators is None for c in ("lutsk", "volodymyr"))
+    # it measures follow-up consultations of families of children with disabilities (task 2.3.4, 2023–2027)
+    assert indicators.topic == "child_disability" and indicators.consultations_target(2028) is None
+    assert "після завершення курсу реабілітації" in indicators.seed_ref
 
 
 def test_split_keeps_whole_lines_within_the_limit():
@@ -207,6 +210,33 @@ async def test_figures(filled, catalogue):
     assert "Requests</b>: <b>4</b> (+3)" in text and "Overdue (not answered by the answer date): <b>2</b> (+2)" in text
     assert "Median time to closing: <b>26.0 h</b> (+22.0)" in text
     assert "01.10.2026–24.10.2026" in text and "опис" not in text
+
+
+async def test_the_target_counts_only_what_it_measures(tmp_path, catalogue):
+    """Pervomaiskyi's target is for consultations on a child's disability: the line of psychological consultations
+    is not set against it, in the figures, the text or the chart."""
+    db = await Database(tmp_path / "target.sqlite3").connect()
+    try:
+        nov = date(2026, 11, 10)
+        for resident in (1, 2, 3):
+            await add_consultation(db, nov, community="pervomaiskyi", resident=resident)  # psychological
+        await add_consultation(db, nov, community="pervomaiskyi", resident=4, topic="child_disability")
+        await add_consultation(db, date(2026, 10, 2), community="pervomaiskyi", resident=5, topic="child_disability")
+        period = preset("this_month", date(2026, 11, 24))
+        report = await Collector(db, catalogue, KYIV).report(period, "pervomaiskyi")
+        assert report.current.consultations_held == 4 and report.current.consultations_held_on("child_disability") == 1
+        assert report.indicator_by_month[date(2026, 11, 1)] == 1 and report.indicator_by_month[date(2026, 10, 1)] == 1
+        assert report.consultations_by_month[date(2026, 11, 1)] == 4
+        text = "\n".join(render(report, catalogue, identity, "en"))
+        assert "Of them on «A child with a disability»: <b>1</b>" in text
+        assert "Programme target: 46 a year (online follow-up consultations" in text  # 30 × 1.15³ in 2026
+        lutsk = await Collector(db, catalogue, KYIV).report(period, "lutsk")
+        assert lutsk.indicator_by_month == {} and "Programme target" not in "\n".join(
+            render(lutsk, catalogue, identity, "en"))
+        charts = dict(all_charts(report, catalogue, identity, "en"))
+        assert charts["consultations-per-month.png"].startswith(PNG_SIGNATURE)
+    finally:
+        await db.close()
 
 
 async def test_charts_are_pictures(filled, catalogue, tmp_path):

@@ -203,8 +203,8 @@ class Service(Strict):
             raise ValueError("seed_ref: a service from the programme needs the phrase that describes it")
         if self.source == "law" and not self.law_ref:
             raise ValueError("law_ref: a service the programme does not describe needs the law behind it")
-        if self.only_years and (self.planned_year is None or any(
-                not self.planned_year <= year <= (self.planned_until or self.planned_year) for year in self.only_years)):
+        first, last = self.planned_year, self.planned_until or self.planned_year
+        if self.only_years and (first is None or any(not first <= year <= last for year in self.only_years)):
             raise ValueError("only_years: must lie between planned_year and planned_until")
         return self
 

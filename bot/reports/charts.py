@@ -134,7 +134,10 @@ def consultation_target(report: Report, catalogue: Catalogue) -> Optional[Indica
 
 
 def consultations_per_month(report: Report, catalogue: Catalogue, tr: Tr, locale: str) -> bytes:
-    """Consultations held each month (the year up to the period's end) against the programme's monthly target."""
+    """Consultations held each month (the year up to the period's end) against the programme's monthly target.
+
+    A target on one consultation topic is drawn against the consultations on that topic only (a second, narrower
+    bar), never against the whole line."""
     plt = pyplot()
     months = sorted(report.consultations_by_month)
     values = [report.consultations_by_month[m] for m in months]
@@ -142,15 +145,26 @@ def consultations_per_month(report: Report, catalogue: Catalogue, tr: Tr, locale
     x = list(range(len(months)))
     ax.bar(x, values, color="#3b7dd8", label=tr(N_("Consultations held")))
     indicators = consultation_target(report, catalogue)
+    topic = None
+    if indicators is not None and indicators.topic is not None:
+        topic = Names(catalogue, locale, tr).topic(indicators.topic)
+        measured = [report.indicator_by_month.get(m, 0) for m in months]
+        ax.bar(x, measured, width=0.4, color="#f0a030", label=tr(N_("Of them on «{topic}»")).format(topic=topic))
     if indicators is not None:
         targets = [indicators.consultations_target(m.year) for m in months]
         line = [t / 12 if t is not None else float("nan") for t in targets]
         if any(t is not None for t in targets):
+            label = (tr(N_("Programme target per month for «{topic}»")).format(topic=topic) if topic
+                     else tr(N_("Programme target per month")))
             ax.step([i - 0.5 for i in x] + [x[-1] + 0.5], line + [line[-1]], where="post", color="#d8503b",
-                    linestyle="--", label=tr(N_("Programme target per month")))
+                    linestyle="--", label=label)
             yearly = next(t for t in reversed(targets) if t is not None)
-            ax.set_title(tr(N_("Online consultations per month (target {target} a year)")).format(
-                target=round(yearly)))
+            if topic:
+                ax.set_title(tr(N_("Online consultations per month (programme target for «{topic}»: {target} a "
+                                   "year)")).format(topic=topic, target=round(yearly)), fontsize=10)
+            else:
+                ax.set_title(tr(N_("Online consultations per month (target {target} a year)")).format(
+                    target=round(yearly)))
     if indicators is None or not ax.get_title():
         ax.set_title(tr(N_("Online consultations per month")))
     ax.set_ylabel(tr(N_("Consultations")))

@@ -140,6 +140,10 @@ class Figures:
     def consultations_held(self) -> int:
         return sum(c.held for c in self.consultations)
 
+    def consultations_held_on(self, topic: str) -> int:
+        """Consultations held on one topic (what a programme's target on that topic counts)."""
+        return sum(c.held for c in self.consultations if c.topic == topic)
+
     @property
     def consultation_rating(self) -> Optional[float]:
         return mean(c.rating for c in self.consultations if c.rating)
@@ -163,6 +167,9 @@ class Report:
     previous: Figures
     consultations_by_month: dict[date, int] = field(default_factory=dict)  # the year up to the period's end
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    # the same months, counting only the consultations a programme's target measures (its topic); empty when the
+    # report has no target with a topic
+    indicator_by_month: dict[date, int] = field(default_factory=dict)
 
 
 class Collector:
@@ -185,7 +192,19 @@ class Collector:
         if period.start < first:
             first = period.start.replace(day=1)
         months = await self.consultations_per_month(Period(first, period.end), community)
-        return Report(community, current, previous, months, now)
+        indicators = self.indicators(community)
+        measured: dict[date, int] = {}
+        if indicators is not None and indicators.topic is not None:
+            measured = await self.consultations_per_month(Period(first, period.end), community, indicators.topic)
+        return Report(community, current, previous, months, now, measured)
+
+    def indicators(self, community: Optional[str]):
+        """The programme targets that apply to a report: the community's, or the only served community's."""
+        slug = community
+        if slug is None and len(self.catalogue.communities) == 1:
+            slug = next(iter(self.catalogue.communities))
+        view = self.catalogue.communities.get(slug) if slug else None
+        return view.model.indicators if view is not None else None
 
     async def report_aside(self, period: Period, community: Optional[str] = None,
                            now: Optional[datetime] = None) -> Report:
@@ -282,7 +301,9 @@ class Collector:
             ))
         return rows
 
-    async def consultations_per_month(self, period: Period, community: Optional[str]) -> dict[date, int]:
+    async def consultations_per_month(self, period: Period, community: Optional[str],
+                                      topic: Optional[str] = None) -> dict[date, int]:
+        """Consultations held per month, or only those on `topic`."""
         begin, end = period.utc_bounds(self.tz)
         months: dict[date, int] = {}
         current = period.start.replace(day=1)
@@ -290,7 +311,7 @@ class Collector:
             months[current] = 0
             current = add_months(current, 1)
         for c in await self._consultations(begin, end, community):
-            if c.held:
+            if c.held and (topic is None or c.topic == topic):
                 months[c.day.replace(day=1)] += 1
         return months
 

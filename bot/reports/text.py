@@ -175,6 +175,9 @@ def render(report: Report, catalogue: Catalogue, tr: Tr, locale: str, *, title: 
             h(tr(N_("Average rating"))), fmt.number(cur.consultation_rating, 2),
             fmt.delta(cur.consultation_rating, prev.consultation_rating, 2),
             h(tr(N_("ratings: {n}")).format(n=cur.consultation_ratings))),
+    ]
+    lines += indicator_lines(report, catalogue, names, fmt, tr)
+    lines += [
         "",
         "<b>{}</b>".format(h(tr(N_("Information campaigns")))),
     ]
@@ -193,6 +196,35 @@ def render(report: Report, catalogue: Catalogue, tr: Tr, locale: str, *, title: 
             "read from those records.")))),
     ]
     return split(lines)
+
+
+def report_indicators(report: Report, catalogue: Catalogue):
+    """The programme targets that apply: the community's, or the only served community's."""
+    slug = report.community
+    if slug is None and len(catalogue.communities) == 1:
+        slug = next(iter(catalogue.communities))
+    view = catalogue.communities.get(slug) if slug else None
+    return view.model.indicators if view is not None else None
+
+
+def indicator_lines(report: Report, catalogue: Catalogue, names: Names, fmt: Formatter, tr: Tr) -> list[str]:
+    """A target on one consultation topic, with the consultations on that topic only: what the target measures."""
+    indicators = report_indicators(report, catalogue)
+    if indicators is None or indicators.topic is None:
+        return []
+    cur, prev = report.current, report.previous
+    topic = names.topic(indicators.topic)
+    lines = ["{}: {}".format(h(tr(N_("Of them on «{topic}»")).format(topic=topic)),
+                             fmt.count(cur.consultations_held_on(indicators.topic),
+                                       prev.consultations_held_on(indicators.topic)))]
+    target = indicators.consultations_target(cur.period.end.year)
+    if target is not None:
+        measures = indicators.measures.get(names.locale) if indicators.measures else topic
+        lines.append("<i>{}</i>".format(h(tr(N_(
+            "Programme target: {target} a year ({measures}). The bot counts every consultation on «{topic}», so "
+            "the figure may include some the programme does not count.")).format(
+                target=round(target), measures=measures, topic=topic))))
+    return lines
 
 
 def split(lines: Iterable[str], limit: int = LIMIT) -> list[str]:

@@ -142,8 +142,10 @@ async def one_list(
         return
     if not found:
         text += "\n\n" + _("There are no services listed here yet.")
+    if any(s.status.value == "introducing" for s in found):
+        text += "\n\n" + _("🆕 marks services being introduced: ask whether you can get them yet.")
     if any(s.status.value == "planned" for s in found):
-        text += "\n\n" + _("🕓 marks services that are planned but not running yet.")
+        text += "\n\n" + _("🕓 marks services the programme planned: ask whether they are available yet.")
     markup, page, pages = paged(service_items(found), screen, key, callback_data.page, back)
     if pages > 1:
         text += "\n" + _("Page {page} of {pages}").format(page=page + 1, pages=pages)
@@ -175,7 +177,7 @@ async def service_card(
 def card_keyboard(community: CommunityView, service: Service, back: tuple[str, str, int] = ("find", "", 0)):
     """The buttons under a service card: ask for it, a specialist online, its provider, Back and Menu."""
     rows = []
-    if service.status.value == "active":
+    if render.can_ask(service):
         rows.append([button(_("📝 Ask for this help"), "ask", service.id)])
         if service.consultation:
             rows.append([button(_("💬 Ask a specialist online"), "consult")])

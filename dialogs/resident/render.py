@@ -1,13 +1,14 @@
 """Texts the resident reads: service and institution cards, emergency help, search results."""
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from datetime import date
+from typing import Iterable, Optional, Sequence
 
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.catalogue.loader import Catalogue, CommunityView
-from bot.catalogue.models import Access, Cost, Institution, Service
+from bot.catalogue.models import Access, Cost, Institution, Service, Status
 from dialogs.common import N_, h, locale
 
 ACCESS = {
@@ -24,6 +25,7 @@ COST = {
     Cost.unknown: N_("Whether it is free: ask the institution."),
 }
 CONTACT_PENDING = N_("Contacts are being clarified.")
+STATUS_MARK = {Status.planned: "🕓", Status.introducing: "🆕"}
 
 
 def bold(text: str) -> str:
@@ -51,41 +53,107 @@ def contacts_lines(institution: Institution) -> list[str]:
 
 def service_title(service: Service) -> str:
     name = service.name.get(locale())
-    return f"🕓 {name}" if service.status.value == "planned" else name
+    mark = STATUS_MARK.get(service.status)
+    return f"{mark} {name}" if mark else name
 
 
-def service_card(catalogue: Catalogue, community: CommunityView, service: Service) -> str:
+def years_text(first: Optional[int], last: Optional[int], only: Sequence[int] = ()) -> str:
+    """The programme's years as residents read them: 2023, 2021–2027, or 2021, 2024 for one-off events."""
+    if only:
+        return ", ".join(str(year) for year in only)
+    if first is None:
+        return ""
+    return str(first) if last in (None, first) else f"{first}–{last}"
+
+
+def this_year(today: Optional[date] = None) -> int:
+    return (today or date.today()).year
+
+
+def can_ask(service: Service, today: Optional[date] = None) -> bool:
+    """Whether a resident may send a request about the service: it runs or is being introduced, or its planned
+    start has come (then the institution answers whether it is there yet)."""
+    if service.available:
+        return True
+    return service.first_year is not None and service.first_year <= this_year(today)
+
+
+def status_line(community: CommunityView, service: Service, today: Optional[date] = None) -> Optional[str]:
+    """What the programme says about when: planned, being introduced, funded for some years, or nothing.
+
+    A plan whose years have come is not "not available": the card says what the programme planned and asks the
+    resident to check with the institution."""
+    year = this_year(today)
+    years = years_text(service.first_year, service.last_year, service.only_years)
+    if service.status is Status.planned:
+        if not years:
+            return "🕓 " + _("Planned by the community's programme. Not available yet.")
+        if (service.first_year or year) > year:
+            return "🕓 " + _("Planned by the community's programme: {years}. Not available yet.").format(years=years)
+        return "🕓 " + _("Planned by the community's programme: {years}. Whether it is available now, please ask the "
+                         "institution below.").format(years=years)
+    if service.status is Status.introducing:
+        if (service.last_year or year) >= year:
+            return "🆕 " + _("Being introduced under the community's programme: {years}. Whether you can get it "
+                             "now, please ask the institution below.").format(years=years)
+        return "🆕 " + _("Introduced under the community's programme: {years}. Whether it is provided now, please "
+                         "ask the institution below.").format(years=years)
+    if years:
+        if (service.last_year or year) >= year:
+            return "🗓 " + _("In the community's programme: {years}.").format(years=years)
+        return "🗓 " + _("In the community's programme: {years}; that programme has ended. Whether it continues, "
+                         "please ask the institution below.").format(years=years)
+    ended = community.model.programme_until
+    if ended is not None and ended < year:
+        return "ℹ️ " + _("From the community's programme ({years}), which has ended: please check the details with "
+                         "the institution.").format(years=years_text(community.model.programme_from, ended))
+    return None
+
+
+def source_label(source: str, ref: str) -> str:
+    if source == "law":
+        return _("by law: {ref}").format(ref=h(ref))
+    return _("the community's programme says so")
+
+
+def service_card(catalogue: Catalogue, community: CommunityView, service: Service, today: Optional[date] = None) -> str:
     loc = locale()
     provider = community.institutions[service.provider]
     parts = [f"<b>{h(service.name.get(loc))}</b>"]
-    if service.status.value == "planned":
-        if service.planned_year and service.planned_until and service.planned_until != service.planned_year:
-            parts.append(
-                "🕓 "
-                + _("Planned for {start}–{end}; not available yet.").format(
-                    start=service.planned_year, end=service.planned_until
-                )
-            )
-        elif service.planned_year:
-            parts.append(
-                "🕓 " + _("Planned for {year}; not available yet.").format(year=service.planned_year)
-            )
-        else:
-            parts.append("🕓 " + _("Planned; not available yet."))
+    when = status_line(community, service, today)
+    if when:
+        parts.append(when)
     parts.append(h(service.summary.get(loc)))
+    if service.source == "law":
+        parts.append("ℹ️ " + _("The community's programme does not describe this help; it is listed because the law "
+                               "provides it ({ref}).").format(ref=h(service.law_ref or "")))
+    if service.not_covered:
+        parts.append("ℹ️ " + h(service.not_covered.get(loc)))
     parts.append(bold(_("Who can get it")) + "\n" + h(service.who.get(loc)))
     ways = "\n".join(f"• {h(_(ACCESS[a]))}" for a in service.access)
     parts.append(bold(_("How to get it")) + "\n" + h(service.how.get(loc)) + "\n" + ways)
     cost = _(COST[service.cost])
     if service.cost_note:
         cost += " " + h(service.cost_note.get(loc))
+    if service.cost is not Cost.unknown and service.cost_source:
+        cost += "\n<i>(" + source_label(service.cost_source, service.cost_ref or "") + ")</i>"
     parts.append(bold(_("Cost")) + "\n" + cost)
-    provider_lines = [h(provider.name.get(loc)), *contacts_lines(provider)]
+    if service.claims:
+        parts.append(bold(_("Good to know")) + "\n" + "\n".join(
+            f"• {h(claim.text.get(loc))} <i>({source_label(claim.source, claim.ref)})</i>" for claim in service.claims))
+    provider_lines = []
+    if service.provider_source == "routing":
+        provider_lines.append(_("The community's programme does not say who provides this. The bot suggests "
+                                "asking here:"))
+    provider_lines += [h(provider.name.get(loc)), *contacts_lines(provider)]
     for other_id in service.co_providers:
         other = community.institutions.get(other_id)
         if other:
             provider_lines.append(_("Together with: {name}").format(name=h(other.short_name.get(loc))))
-    parts.append(bold(_("Who provides it")) + "\n" + "\n".join(provider_lines))
+    if service.provider_source == "routing" and service.provider_note:
+        provider_lines.append(f"<i>{h(service.provider_note.get(loc))}</i>")
+    title = _("Whom to ask") if service.provider_source == "routing" else _("Who provides it")
+    parts.append(bold(title) + "\n" + "\n".join(provider_lines))
     return "\n\n".join(parts)
 
 
@@ -97,6 +165,9 @@ def institution_card(community: CommunityView, institution: Institution) -> str:
         h(institution.description.get(loc)),
         "\n".join(contacts_lines(institution)),
     ]
+    if institution.source == "law":
+        parts.insert(2, "ℹ️ " + _("The community's programme does not name this institution; it is listed because "
+                                  "the law gives it this work ({ref}).").format(ref=h(institution.law_ref or "")))
     if services:
         parts.append(
             ngettext("It provides {n} service:", "It provides {n} services:", len(services)).format(n=len(services))
