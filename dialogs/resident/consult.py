@@ -5,7 +5,6 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 from aiogram import F
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import BaseFilter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -29,7 +28,7 @@ from dialogs.consult_view import Cons, hours_text, slot_code, topic_name, when
 from dialogs.resident import render
 from dialogs.resident.browse import ask_community, community_of
 from dialogs.resident.caps import cap_text
-from dialogs.resident.requests import consent_text, read_input
+from dialogs.resident.requests import consent_text, drop_buttons, read_input
 
 router = Routes("resident.consult")
 BTN_END = N_("❌ End the consultation")
@@ -57,17 +56,6 @@ def chat_keyboard() -> ReplyKeyboardMarkup:
 
 def cons(text: str, action: str, value: str = "") -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=Cons(action=action, value=value).pack())
-
-
-async def drop_buttons(message: Message) -> None:
-    """Take the buttons off the message pressed; a made-up press on a message without them changes nothing."""
-    if not message.reply_markup:
-        return
-    try:
-        await message.edit_reply_markup(reply_markup=None)
-    except TelegramBadRequest as exc:
-        if "not modified" not in str(exc):
-            raise
 
 
 # ----- choosing a topic -----------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message, Update
 from aiogram.utils.i18n import gettext as _
 
-from bot.requests.models import MAX_DESCRIPTION, MAX_FILE_BYTES, Attachment, Request
+from bot.requests.models import MAX_DESCRIPTION, Attachment, Request
 from bot.requests.service import RequestError
 from bot.services import Services
 from bot.storage.residents import Resident
@@ -65,13 +65,12 @@ from dialogs.common import (
     h,
     keyboard,
     nav_row,
-    too_long,
 )
 from dialogs.requests_view import topic_of
 from dialogs.resident.browse import ask_community, community_of
 from dialogs.resident.consult import BTN_END, InConsultation, relay
 from dialogs.resident.emergency import send_emergency
-from dialogs.resident.requests import BTN_CANCEL, BTN_CHAT_ONLY, BTN_SHARE, BTN_TYPE, read_input
+from dialogs.resident.requests import BTN_CANCEL, BTN_CHAT_ONLY, BTN_SHARE, BTN_TYPE, read_input, too_much
 from dialogs.resident.search import answer_query, not_text, run_search
 
 router = Routes("resident.follow_ups")
@@ -171,12 +170,9 @@ async def follow_route(message: Message, state: FSMContext, services: Services, 
         danger = assessment.danger
         if danger:
             await send_emergency(message, services, resident, assessment.danger, assessment.lines)
-    if problem == "too_long":
-        await message.answer(too_long(MAX_DESCRIPTION))
-        return
-    if problem == "too_big":
-        await message.answer(_("This file is larger than {mb} MB. Please send a smaller one or a photo of it.").format(
-            mb=MAX_FILE_BYTES // (1024 * 1024)))
+    refusal = too_much(problem, MAX_DESCRIPTION)
+    if refusal:
+        await message.answer(refusal)
         return
     if route.how == "quote":
         request = route.requests[0]

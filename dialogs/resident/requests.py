@@ -118,6 +118,16 @@ def read_input(message: Message, limit: int,
     return text, files, None
 
 
+def too_much(problem: Optional[str], limit: int) -> Optional[str]:
+    """What to tell a resident whose message is too long or whose file is too big (read_input's problem)."""
+    if problem == "too_long":
+        return too_long(limit)
+    if problem == "too_big":
+        return _("This file is larger than {mb} MB. Please send a smaller one or a photo of it.").format(
+            mb=MAX_FILE_BYTES // (1024 * 1024))
+    return None
+
+
 def choice(text: str, step: str, value: str = "") -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=AskCb(step=step, value=value).pack())
 
@@ -727,12 +737,9 @@ async def follow_message(message: Message, state: FSMContext, services: Services
     if problem == "empty":
         await message.answer(_("Please write in words, send a voice message, a photo or a document."))
         return
-    if problem == "too_long":
-        await message.answer(too_long(MAX_DESCRIPTION))
-        return
-    if problem == "too_big":
-        await message.answer(_("This file is larger than {mb} MB. Please send a smaller one or a photo of it.").format(
-            mb=MAX_FILE_BYTES // (1024 * 1024)))
+    refusal = too_much(problem, MAX_DESCRIPTION)
+    if refusal:
+        await message.answer(refusal)
         return
     assessment = services.triage.assess(text) if text else None
     try:
