@@ -5,6 +5,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from typing import Optional, Sequence
 
@@ -481,6 +482,8 @@ COMMANDS = {"qr": cmd_qr, "run": cmd_run, "check-data": cmd_check_data, "search"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    # Everything the bot writes (database, backups, exports, QR sheets, logs) is for its own user only.
+    os.umask(0o077)
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()

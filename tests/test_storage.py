@@ -51,3 +51,33 @@ async def test_fsm_state_survives_reconnect(tmp_path):
     assert await storage.get_state(key) is None
     assert await storage.get_data(key) == {"service": "home-care", "text": "ім'я <b>"}
     await db.close()
+
+
+async def test_the_database_is_private_and_deleted_text_does_not_linger(tmp_path):
+    """0600 for the database and its log, 0700 for a folder it creates; deleted pages are overwritten."""
+    path = tmp_path / "new" / "bot.sqlite3"
+    db = await Database(path).connect()
+    await db.execute("CREATE TABLE notes (text TEXT)")
+    secret = "Бабуся Ганна, вул. Тестова 1, 067 000 00 00"
+    await db.execute("INSERT INTO notes VALUES (?)", (secret,))
+    await db.execute("DELETE FROM notes")
+    assert (await db.fetchone("PRAGMA secure_delete"))[0] == 1
+    for name in ("bot.sqlite3", "bot.sqlite3-wal"):
+        assert (path.parent / name).stat().st_mode & 0o777 == 0o600, name
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    await db.close()
+    assert secret.encode() not in path.read_bytes()
+
+
+def test_a_backup_is_private(tmp_path):
+    import asyncio
+
+    from bot.ops.backup import backup
+
+    async def make() -> None:
+        db = await Database(tmp_path / "bot.sqlite3").connect()
+        await db.close()
+
+    asyncio.run(make())
+    copy = backup(tmp_path / "bot.sqlite3", tmp_path / "copies" / "b.sqlite3")
+    assert copy.path.stat().st_mode & 0o777 == 0o600

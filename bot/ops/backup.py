@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Optional
 
-from bot.storage.db import _statements, migrations
+from bot.storage.db import _statements, migrations, private_file
 
 BEFORE_RESTORE = ".before-restore"
 
@@ -95,9 +95,9 @@ def backup(database: Path, target: Path) -> Copy:
         target = target / f"bot-{datetime.now():%Y%m%d-%H%M%S}.sqlite3"
     if target.resolve() == database.resolve():
         raise OpsError("the backup cannot overwrite the database itself")
-    target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
     part.unlink(missing_ok=True)
+    private_file(part)  # a copy of residents' data: 0600, in a 0700 folder when the folder is new
     try:
         source = _open_existing(database)
     except sqlite3.Error as exc:

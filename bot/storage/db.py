@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import sqlite3
 import time
@@ -92,6 +93,14 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return code in BUSY_CODES if code is not None else "locked" in str(exc).lower()
 
 
+
+def private_file(path: Path) -> None:
+    """Make sure `path` exists readable by the bot's user only (0600), in a folder only it may enter (0700) when
+    the folder is new. SQLite gives the -wal and -shm files the database file's permissions."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)
+
 class Cursor:
     """An awaitable view of a sqlite3 cursor (the statement has already run)."""
 
@@ -151,7 +160,7 @@ class Database:
 
     async def connect(self) -> "Database":
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(self.path))
         # Opening may wait inside SQLite (another process recovering the log, or migrating): nothing else
         # runs yet. Afterwards SQLite itself waits only briefly, and the waiting is done here.
         raw = sqlite3.connect(self.path, timeout=max(self.busy_timeout, SQLITE_WAIT_MS / 1000))
@@ -160,6 +169,9 @@ class Database:
         await self._conn.execute("PRAGMA journal_mode=WAL")
         await self._conn.execute("PRAGMA synchronous=NORMAL")
         await self._conn.execute("PRAGMA foreign_keys=ON")
+        # deleted texts (a resident's data, purged requests) are overwritten, not left in free pages,
+        # whatever default the server's SQLite was built with
+        await self._conn.execute("PRAGMA secure_delete=ON")
         await self.migrate()
         await self._conn.execute(f"PRAGMA busy_timeout={SQLITE_WAIT_MS}")
         return self
