@@ -16,11 +16,12 @@ import logging
 import secrets
 import sqlite3
 import sys
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Iterable, Optional
 
 from bot.catalogue.loader import CatalogueError, CommunityView, load_catalogue
 from bot.catalogue.overlay import (
@@ -642,9 +643,14 @@ def _confirm(question: str) -> bool:
     return answer.strip().lower() in ("yes", "так")
 
 
-async def _database(settings: "Settings") -> tuple[Database, CatalogueEdits]:
+@asynccontextmanager
+async def _edits(settings: "Settings") -> AsyncIterator[CatalogueEdits]:
+    """The database's catalogue versions for one command-line step; the connection closes after it."""
     db = await Database(settings.database_path, settings.database_busy_timeout).connect()
-    return db, CatalogueEdits(db)
+    try:
+        yield CatalogueEdits(db)
+    finally:
+        await db.close()
 
 
 def cli(settings: "Settings", args: Any) -> int:
@@ -664,11 +670,8 @@ def cli(settings: "Settings", args: Any) -> int:
         return _cli_import(settings, args, slug, name, gettext, ngettext, locale)
     if args.action == "history":
         async def versions() -> list[Version]:
-            db, edits = await _database(settings)
-            try:
+            async with _edits(settings) as edits:
                 return await edits.history(slug, limit=args.limit)
-            finally:
-                await db.close()
 
         print(plain(history_text(asyncio.run(versions()), name, settings.tz, gettext, ngettext)))
         return 0
@@ -683,11 +686,8 @@ def _cli_export(settings: "Settings", args: Any, slug: str) -> int:
         return 2
 
     async def make() -> tuple[bytes, int]:
-        db, edits = await _database(settings)
-        try:
+        async with _edits(settings) as edits:
             return await export(edits, settings.data_dir, slug)
-        finally:
-            await db.close()
 
     content, version = asyncio.run(make())
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -707,11 +707,8 @@ def _cli_import(settings: "Settings", args: Any, slug: str, name: str, gettext: 
         return 2
 
     async def check() -> Prepared:
-        db, edits = await _database(settings)
-        try:
+        async with _edits(settings) as edits:
             return await prepare_import(edits, settings.data_dir, content, [slug], community=slug)
-        finally:
-            await db.close()
 
     prepared = asyncio.run(check())
     print(plain(describe(prepared, name, locale, gettext, ngettext)))
@@ -724,12 +721,9 @@ def _cli_import(settings: "Settings", args: Any, slug: str, name: str, gettext: 
         return 1
 
     async def apply() -> int:
-        db, _ = await _database(settings)
-        try:
+        async with _edits(settings) as edits:
             edit = import_edit(prepared.as_pending(), None, _author())
-            return await edit.record(db)
-        finally:
-            await db.close()
+            return await edit.record(edits.db)
 
     try:
         version = asyncio.run(apply())
@@ -745,13 +739,10 @@ def _cli_undo(settings: "Settings", args: Any, slug: str, name: str, gettext: Ge
               locale: str) -> int:
     _ = gettext
     async def latest() -> tuple[Optional[Version], Optional[CommunityView]]:
-        db, edits = await _database(settings)
-        try:
+        async with _edits(settings) as edits:
             version = await edits.current(slug)
             view = (await effective_view(edits, settings.data_dir, slug))[1] if version else None
             return version, view
-        finally:
-            await db.close()
 
     version, view = asyncio.run(latest())
     if version is None:
@@ -763,12 +754,9 @@ def _cli_undo(settings: "Settings", args: Any, slug: str, name: str, gettext: Ge
         return 1
 
     async def apply() -> None:
-        db, edits = await _database(settings)
-        try:
+        async with _edits(settings) as edits:
             edit, _ = await undo_edit(edits, slug, version.version, _author())
-            await edit.record(db)
-        finally:
-            await db.close()
+            await edit.record(edits.db)
 
     try:
         asyncio.run(apply())
