@@ -111,8 +111,9 @@ async def show(message: Message, services: Services, action: str, slug: str) -> 
             cat_button(_("✖️ Keep it"), "keep", slug)]]))
 
 
-async def allowed(query: CallbackQuery, services: Services) -> Optional[Message]:
-    """The message the button is on, when the person pressing may manage the catalogue there."""
+async def allowed(query: CallbackQuery, services: Services, community: Optional[str] = None) -> Optional[Message]:
+    """The message the button is on, when the person pressing may manage the catalogue there (and, when the
+    button names a community, that community is served)."""
     message = query.message
     if not isinstance(message, Message):
         await query.answer(_("This button is out of date. Please open the menu again: /menu"), show_alert=True)
@@ -122,16 +123,16 @@ async def allowed(query: CallbackQuery, services: Services) -> Optional[Message]
         await query.answer(reason or _("This button is out of date. Please open the menu again: /menu"),
                            show_alert=True)
         return None
+    if community is not None and community not in services.served:
+        await query.answer(_("This button is out of date. Please open the menu again: /menu"), show_alert=True)
+        return None
     return message
 
 
 @router.callback_query(CatCb.filter(F.action.in_({"file", "undo", "hist"})))
 async def picked(query: CallbackQuery, callback_data: CatCb, services: Services) -> None:
-    message = await allowed(query, services)
+    message = await allowed(query, services, callback_data.community)
     if message is None:
-        return
-    if callback_data.community not in services.served:
-        await query.answer(_("This button is out of date. Please open the menu again: /menu"), show_alert=True)
         return
     await query.answer()
     await show(message, services, callback_data.action, callback_data.community)
@@ -205,11 +206,8 @@ async def decided(query: CallbackQuery, callback_data: CatCb, services: Services
 
 @router.callback_query(CatCb.filter(F.action.in_({"back", "keep"})))
 async def undo_decided(query: CallbackQuery, callback_data: CatCb, services: Services) -> None:
-    message = await allowed(query, services)
+    message = await allowed(query, services, callback_data.community)
     if message is None:
-        return
-    if callback_data.community not in services.served:
-        await query.answer(_("This button is out of date. Please open the menu again: /menu"), show_alert=True)
         return
     if callback_data.action == "keep":
         await query.answer()
