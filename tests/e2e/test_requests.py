@@ -52,6 +52,20 @@ async def file_request(person: Person, *, situation: str, whom: str = "🙋 Дл
     return accepted
 
 
+async def report_in_danger(person: Person, about: str, description: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An anonymous report whose words signal danger: returns the emergency screen it brought first and the
+    bot's confirmation."""
+    [consent] = await person.say("🙋 Повідомити про людину в біді")
+    if "Перш ніж надіслати звернення" in message_text(consent):
+        await person.tap("✅ Погоджуюся", new=1)
+    await person.tap(about, new=1)
+    screen, _ = await person.say(description, count=2)
+    await person.tap("Далі ➡️", new=1)
+    await person.tap("🕶 Анонімно", new=2)
+    accepted = (await person.tap("✅ Надіслати", new=1))[-1]
+    return screen, accepted
+
+
 def number_of(accepted: dict[str, Any]) -> str:
     text = message_text(accepted)
     return text.split("№", 1)[1].split()[0]
@@ -181,15 +195,9 @@ async def test_anonymous_report_about_a_child_goes_to_the_childrens_service(worl
     group_id, _ = await staff_group(world, "ssd", community="volodymyr", title="Служба у справах дітей")
     person = await world.resident("volodymyr", name="Сусідка")
     after = await world.client.last_id(group_id)
-    [consent] = await person.say("🙋 Повідомити про людину в біді")
-    if "Перш ніж надіслати звернення" in message_text(consent):
-        await person.tap("✅ Погоджуюся", new=1)
-    await person.tap("👶 Дитина", new=1)
-    messages = await person.say("Дитина третій день сама вдома, плаче, батьків не видно. Вулиця Ковельська.", count=2)
-    assert "112" in message_text(messages[0])  # a child at risk: the emergency lines first
-    await person.tap("Далі ➡️", new=1)
-    await person.tap("🕶 Анонімно", new=2)
-    accepted = (await person.tap("✅ Надіслати", new=1))[-1]
+    screen, accepted = await report_in_danger(
+        person, "👶 Дитина", "Дитина третій день сама вдома, плаче, батьків не видно. Вулиця Ковельська.")
+    assert "112" in message_text(screen)  # a child at risk: the emergency lines first
     assert "Служба у справах дітей" in message_text(accepted)
     [card] = await group_messages(world, group_id, after)
     text = message_text(card)

@@ -8,7 +8,7 @@ import pytest
 
 from bot.sandbox.client import message_text
 from tests.e2e.conftest import World, buttons
-from tests.e2e.test_requests import group_messages, staff_group
+from tests.e2e.test_requests import group_messages, report_in_danger, staff_group
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 
@@ -44,17 +44,11 @@ async def test_a_report_about_a_helpless_neighbour_is_urgent_with_103_and_112(wo
     group_id, _ = await staff_group(world, "tcso", community="lutsk", title="Терцентр")
     person = await world.resident("lutsk", name="Сусід")
     after = await world.client.last_id(group_id)
-    [consent] = await person.say("🙋 Повідомити про людину в біді")
-    if "Перш ніж надіслати звернення" in message_text(consent):
-        await person.tap("✅ Погоджуюся", new=1)
-    await person.tap("👵 Літня людина", new=1)
-    screen, _ = await person.say("Сусідка, бабуся 83 роки, третій день не відчиняє двері і не бере телефон",
-                                 count=2)
+    screen, confirmation = await report_in_danger(
+        person, "👵 Літня людина", "Сусідка, бабуся 83 роки, третій день не відчиняє двері і не бере телефон")
     first_line = message_text(screen).splitlines()[0]
     assert "103" in first_line and "112" in first_line
-    await person.tap("Далі ➡️", new=1)
-    await person.tap("🕶 Анонімно", new=2)
-    accepted = message_text((await person.tap("✅ Надіслати", new=1))[-1])
+    accepted = message_text(confirmation)
     assert "термінове" in accepted and "103" in accepted
     assert "робочих дн" not in accepted  # no "expect an answer within 3 working days" for someone in danger
     [card] = await group_messages(world, group_id, after)
