@@ -56,6 +56,7 @@ class Consultation:
     booking_id: Optional[int]
     purged_at: Optional[str]
     ended_update: Optional[int] = None  # the update that ended it (migration 0009)
+    purged_why: Optional[str] = None  # 'resident' or 'retention' (migration 0013)
 
     @property
     def open(self) -> bool:
@@ -602,11 +603,42 @@ class ConsultService:
                 "UPDATE consultations SET status = CASE WHEN status IN ('queued', 'active') THEN 'ended' "
                 "ELSE status END, ended_at = COALESCE(ended_at, ?), ended_by = COALESCE(ended_by, 'resident') "
                 "WHERE resident_id = ?", (utc(self.clock()), resident_id))
-            await self._purge(conn, ids)
+            await self._purge(conn, ids, "resident")
             await conn.execute(
                 "UPDATE bookings SET status = CASE WHEN status = 'booked' THEN 'cancelled' ELSE status END, "
                 "resident_id = NULL WHERE resident_id = ?", (resident_id,))
         return len(ids)
+
+    # (for bot.privacy, inside its transaction)
+
+    async def erase_resident_in(self, conn: Connection, resident_id: int) -> list[int]:
+        """🗑: the resident's consultations end (open ones) and lose their texts and files; their booked times
+        are cancelled (the group is told, as when the resident cancels one) and no longer name them. Returns
+        the consultations' ids."""
+        cursor = await conn.execute("SELECT id FROM consultations WHERE resident_id = ?", (resident_id,))
+        ids = [row[0] for row in await cursor.fetchall()]
+        await conn.execute(
+            "UPDATE consultations SET status = CASE WHEN status IN ('queued', 'active') THEN 'ended' "
+            "ELSE status END, ended_at = COALESCE(ended_at, ?), ended_by = COALESCE(ended_by, 'resident') "
+            "WHERE resident_id = ?", (utc(self.clock()), resident_id))
+        await self._purge(conn, ids, "resident")
+        cursor = await conn.execute("SELECT * FROM bookings WHERE resident_id = ? AND status = 'booked'",
+                                    (resident_id,))
+        await enqueue(conn, [self._booking_notice(self._booking(row), "booking_cancelled_to_group")
+                             for row in await cursor.fetchall()])
+        await conn.execute(
+            "UPDATE bookings SET status = CASE WHEN status = 'booked' THEN 'cancelled' ELSE status END, "
+            "resident_id = NULL WHERE resident_id = ?", (resident_id,))
+        return ids
+
+    @staticmethod
+    async def ids_ended_before(conn: Connection, limit: str) -> list[int]:
+        cursor = await conn.execute(
+            "SELECT id FROM consultations WHERE ended_at IS NOT NULL AND ended_at < ? AND purged_at IS NULL", (limit,))
+        return [row[0] for row in await cursor.fetchall()]
+
+    async def purge_in(self, conn: Connection, ids: list[int], why: str) -> None:
+        await self._purge(conn, ids, why)
 
     async def purge_ended(self, older_than_days: int, now: Optional[datetime] = None) -> int:
         """Retention: transcripts of consultations that ended longer ago than the configured period."""
@@ -616,16 +648,17 @@ class ConsultService:
                 "SELECT id FROM consultations WHERE ended_at IS NOT NULL AND ended_at < ? AND purged_at IS NULL",
                 (limit,))
             ids = [row[0] for row in await cursor.fetchall()]
-            await self._purge(conn, ids)
+            await self._purge(conn, ids, "retention")
         return len(ids)
 
-    async def _purge(self, conn: Connection, ids: list[int]) -> None:
+    async def _purge(self, conn: Connection, ids: list[int], why: Optional[str] = None) -> None:
         now = utc(self.clock())
         for cid in ids:
-            await conn.execute("UPDATE consultations SET resident_id = NULL, rating_comment = NULL, purged_at = ? "
-                               "WHERE id = ?", (now, cid))
-            await conn.execute("UPDATE consultation_messages SET text = NULL, file_id = NULL "
-                               "WHERE consultation_id = ?", (cid,))
+            await conn.execute("UPDATE consultations SET resident_id = NULL, rating_comment = NULL, purged_at = ?, "
+                               "purged_why = COALESCE(?, purged_why) WHERE id = ?", (now, why, cid))
+            await conn.execute("UPDATE consultation_messages SET text = NULL, file_id = NULL, sender_id = CASE "
+                               "WHEN sender = 'resident' THEN NULL ELSE sender_id END WHERE consultation_id = ?",
+                               (cid,))
 
     # ----- plumbing -----------------------------------------------------------------------------------------
 

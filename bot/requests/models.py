@@ -103,6 +103,7 @@ class Request:
     thread_id: Optional[int]
     card_message_id: Optional[int]
     purged_at: Optional[str]
+    purged_why: Optional[str] = None  # 'resident' or 'retention' (migration 0013)
 
     @property
     def delivered(self) -> bool:

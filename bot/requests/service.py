@@ -54,11 +54,13 @@ def code_hash(code: str) -> str:
 
 
 class RequestError(Exception):
-    """An action that is not allowed; `reason` is a short key the dialogs translate."""
+    """An action that is not allowed; `reason` is a short key the dialogs translate. `who`: for a staff press
+    that came too late, who was first (as the card shows them), when known."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, who: Optional[str] = None):
         super().__init__(reason)
         self.reason = reason
+        self.who = who
 
 
 def add_working_days(start: datetime, days: int, tz: ZoneInfo) -> datetime:
@@ -452,7 +454,9 @@ class RequestService:
         if not request.status.open:
             raise RequestError("closed")
         async with self.db.transaction() as conn:
-            await self._set_status(conn, request_id, Status.withdrawn, closed=True)
+            if not await self._set_status(conn, request_id, Status.withdrawn, closed=True):
+                raise RequestError("closed")  # finished by the staff meanwhile: nothing changes, nothing is posted
+            request = await self._get(request_id, conn)
             await self._event(conn, request_id, "resident", resident_id, None, "withdrawn", None, True,
                               request.institution_id)
             await self._queue(conn, [to_group(request, "card_update"), to_group(request, "group_notice",
@@ -506,13 +510,15 @@ class RequestService:
         await conn.execute("UPDATE requests SET updated_at = ? WHERE id = ?", (utcnow(), request_id))
 
     async def _set_status(self, conn: Connection, request_id: int, status: Status, *,
-                          closed: bool = False) -> None:
+                          closed: bool = False) -> bool:
+        """Move an open request to `status`, only while it is open: False (nothing changed) when it is not."""
         now = utcnow()
-        await conn.execute(
+        cursor = await conn.execute(
             "UPDATE requests SET status = ?, updated_at = ?, closed_at = CASE WHEN ? THEN ? ELSE NULL END "
-            "WHERE id = ?",
+            "WHERE id = ? AND status IN ('new', 'in_progress')",
             (status.value, now, int(closed), now, request_id),
         )
+        return cursor.rowcount == 1
 
     # ----- staff actions ------------------------------------------------------------------------------------
 
@@ -533,21 +539,50 @@ class RequestService:
             raise RequestError("other_institution")
         return request
 
+    # A staff transition (take, resolve, close, reopen, redirect) is one conditional UPDATE: of two presses at
+    # once, or a press on a card that is out of date, exactly one changes the request; its history entry and
+    # what it sends are written in the same transaction, by it alone. The other press changes nothing, sends
+    # nothing, and is told why (`_too_late`): who was first, as the card shows them.
+
+    async def _too_late(self, conn: Connection, request_id: int, staff_id: int, institution_id: str,
+                        wanted: str) -> RequestError:
+        """Why a transition changed no row: the request as it is now says what happened first, and who did it."""
+        current = await self._get(request_id, conn)
+        if current.institution_id != institution_id:
+            return RequestError("redirected", await self._last_actor(conn, request_id, ("redirected",)))
+        if current.status.open:
+            if wanted == "take" and current.assignee_id is not None:
+                if current.assignee_id == staff_id:
+                    return RequestError("taken_by_you")
+                return RequestError("taken_by_other", current.assignee_label)
+            who = await self._last_actor(conn, request_id, ("reopened",)) if wanted == "reopen" else None
+            return RequestError("reopened" if who else "not_finished", who)
+        if current.status == Status.withdrawn:
+            return RequestError("withdrawn")
+        return RequestError("closed", await self._last_actor(conn, request_id, ("resolved", "closed")))
+
+    async def _last_actor(self, conn: Connection, request_id: int, kinds: tuple[str, ...]) -> Optional[str]:
+        marks = ", ".join("?" for _ in kinds)
+        cursor = await conn.execute(
+            f"SELECT actor_label FROM request_events WHERE request_id = ? AND actor = 'staff' AND kind IN ({marks}) "
+            f"ORDER BY id DESC LIMIT 1", (request_id, *kinds))
+        row = await cursor.fetchone()
+        return row["actor_label"] if row else None
+
     async def take(self, chat_id: int, request_id: int, staff_id: int, label: str) -> Request:
+        """The first to press «Take» gets the request; anyone after is RequestError 'taken_by_other' (with who),
+        and the same person's second press 'taken_by_you': nothing changes and nothing is posted again."""
         request = await self.for_group(chat_id, request_id)
-        if not request.status.open:
-            raise RequestError("closed")
-        if request.assignee_id is not None and request.assignee_id != staff_id:
-            raise RequestError("taken_by_other")
-        if request.assignee_id == staff_id:
-            return request
         async with self.db.transaction() as conn:
             now = utcnow()
-            await conn.execute(
+            cursor = await conn.execute(
                 "UPDATE requests SET status = 'in_progress', assignee_id = ?, assignee_label = ?, updated_at = ?, "
-                "first_response_at = COALESCE(first_response_at, ?) WHERE id = ?",
-                (staff_id, label, now, now, request_id),
+                "first_response_at = COALESCE(first_response_at, ?) WHERE id = ? AND institution_id = ? "
+                "AND status IN ('new', 'in_progress') AND assignee_id IS NULL",
+                (staff_id, label, now, now, request_id, request.institution_id),
             )
+            if cursor.rowcount != 1:
+                raise await self._too_late(conn, request_id, staff_id, request.institution_id, "take")
             await self._event(conn, request_id, "staff", staff_id, label, "taken", None, True, request.institution_id)
             await self._queue(conn, [to_group(request, "card_update"),
                                      *to_resident(request.resident_id, "status", request_id, status="in_progress")],
@@ -591,24 +626,24 @@ class RequestService:
     async def redirect(self, chat_id: int, request_id: int, staff_id: int, label: str, to_institution: str,
                        reason: str) -> Request:
         request = await self.for_group(chat_id, request_id)
-        if not request.status.open:
-            raise RequestError("closed")
         view = self.catalogue.communities[request.community]
         if to_institution not in view.institutions or to_institution == request.institution_id:
             raise RequestError("bad_institution")
-        now = datetime.now(timezone.utc)
-        due = add_working_days(now, self.response_days(request.community, to_institution), self.tz)
+        due = add_working_days(self.clock(), self.response_days(request.community, to_institution), self.tz)
         async with self.db.transaction() as conn:
-            if request.card_message_id:  # the old group's card says where it went and loses its buttons
-                await self._queue(conn, [to_group(request, "card_moved", chat_id=request.group_chat_id,
-                                                  message_id=request.card_message_id, to=to_institution)],
-                                  request_id)
-            await conn.execute(
+            before = await self._get(request_id, conn)  # where its card is now (the old group's card is marked)
+            cursor = await conn.execute(
                 "UPDATE requests SET institution_id = ?, status = 'new', assignee_id = NULL, assignee_label = NULL, "
                 "group_chat_id = NULL, thread_id = NULL, card_message_id = NULL, due_at = ?, updated_at = ?, "
-                "reminded_at = NULL WHERE id = ?",
-                (to_institution, due.isoformat(timespec="seconds"), utcnow(), request_id),
+                "reminded_at = NULL WHERE id = ? AND institution_id = ? AND status IN ('new', 'in_progress')",
+                (to_institution, due.isoformat(timespec="seconds"), utcnow(), request_id, request.institution_id),
             )
+            if cursor.rowcount != 1:
+                raise await self._too_late(conn, request_id, staff_id, request.institution_id, "redirect")
+            if before.card_message_id:  # the old group's card says where it went and loses its buttons
+                await self._queue(conn, [to_group(before, "card_moved", chat_id=before.group_chat_id,
+                                                  message_id=before.card_message_id, to=to_institution)],
+                                  request_id)
             await self._event(conn, request_id, "staff", staff_id, label, "redirected", reason, True, to_institution)
             moved = await self._get(request_id, conn)
             await self._queue(conn, [to_group(moved, "card"),
@@ -617,16 +652,19 @@ class RequestService:
 
     async def finish(self, chat_id: int, request_id: int, staff_id: int, label: str, resolved: bool,
                      text: Optional[str] = None) -> Request:
+        """Resolved or closed, once: a press after another one finished it is RequestError 'closed' (with who)."""
         request = await self.for_group(chat_id, request_id)
-        if not request.status.open:
-            raise RequestError("closed")
         status = Status.resolved if resolved else Status.closed
         async with self.db.transaction() as conn:
-            await self._set_status(conn, request_id, status, closed=True)
-            await conn.execute(
-                "UPDATE requests SET first_response_at = COALESCE(first_response_at, closed_at) WHERE id = ?",
-                (request_id,),
+            now = utcnow()
+            cursor = await conn.execute(
+                "UPDATE requests SET status = ?, updated_at = ?, closed_at = ?, "
+                "first_response_at = COALESCE(first_response_at, ?) WHERE id = ? AND institution_id = ? "
+                "AND status IN ('new', 'in_progress')",
+                (status.value, now, now, now, request_id, request.institution_id),
             )
+            if cursor.rowcount != 1:
+                raise await self._too_late(conn, request_id, staff_id, request.institution_id, "finish")
             await self._event(conn, request_id, "staff", staff_id, label, status.value, text, True,
                               request.institution_id)
             await self._queue(conn, [to_group(request, "card_update"),
@@ -635,15 +673,17 @@ class RequestService:
         return await self._get(request_id)
 
     async def reopen(self, chat_id: int, request_id: int, staff_id: int, label: str) -> Request:
+        """Back into work, once: a press after another one reopened it is RequestError 'reopened' (with who)."""
         request = await self.for_group(chat_id, request_id)
-        if request.status not in (Status.resolved, Status.closed):
-            raise RequestError("not_finished")
         async with self.db.transaction() as conn:
-            await conn.execute(
+            cursor = await conn.execute(
                 "UPDATE requests SET status = 'in_progress', closed_at = NULL, updated_at = ?, "
-                "assignee_id = COALESCE(assignee_id, ?), assignee_label = COALESCE(assignee_label, ?) WHERE id = ?",
-                (utcnow(), staff_id, label, request_id),
+                "assignee_id = COALESCE(assignee_id, ?), assignee_label = COALESCE(assignee_label, ?) "
+                "WHERE id = ? AND institution_id = ? AND status IN ('resolved', 'closed')",
+                (utcnow(), staff_id, label, request_id, request.institution_id),
             )
+            if cursor.rowcount != 1:
+                raise await self._too_late(conn, request_id, staff_id, request.institution_id, "reopen")
             await self._event(conn, request_id, "staff", staff_id, label, "reopened", None, True,
                               request.institution_id)
             await self._queue(conn, [to_group(request, "card_update"),
@@ -893,11 +933,11 @@ class RequestService:
         )
 
     async def delete_personal_data(self, resident_id: int) -> int:
-        """Remove what identifies the resident and every text they or staff wrote; keep anonymous counts."""
+        """Remove what identifies the resident and every text they or staff wrote; keep anonymous counts.
+        (The bot's 🗑 goes through `bot.privacy.erase`, which does this and more in one transaction.)"""
         async with self.db.transaction() as conn:
-            cursor = await conn.execute("SELECT id FROM requests WHERE resident_id = ?", (resident_id,))
-            ids = [row[0] for row in await cursor.fetchall()]
-            await self._purge(conn, ids)
+            ids = await self.ids_of_resident(conn, resident_id)
+            await self._purge(conn, ids, "resident")
             await conn.execute("DELETE FROM consents WHERE user_id = ?", (resident_id,))
             await conn.execute("DELETE FROM subscriptions WHERE user_id = ?", (resident_id,))
             await conn.execute("DELETE FROM campaign_recipients WHERE user_id = ?", (resident_id,))
@@ -916,16 +956,35 @@ class RequestService:
                 "SELECT id FROM requests WHERE closed_at IS NOT NULL AND closed_at < ? AND purged_at IS NULL", (limit,)
             )
             ids = [row[0] for row in await cursor.fetchall()]
-            await self._purge(conn, ids)
+            await self._purge(conn, ids, "retention")
         return len(ids)
 
-    async def _purge(self, conn: Connection, ids: list[int]) -> None:
+    # (for bot.privacy, inside its transaction)
+
+    @staticmethod
+    async def ids_of_resident(conn: Connection, resident_id: int) -> list[int]:
+        cursor = await conn.execute("SELECT id FROM requests WHERE resident_id = ?", (resident_id,))
+        return [row[0] for row in await cursor.fetchall()]
+
+    @staticmethod
+    async def ids_closed_before(conn: Connection, limit: str) -> list[int]:
+        cursor = await conn.execute(
+            "SELECT id FROM requests WHERE closed_at IS NOT NULL AND closed_at < ? AND purged_at IS NULL", (limit,))
+        return [row[0] for row in await cursor.fetchall()]
+
+    async def purge_in(self, conn: Connection, ids: list[int], why: str) -> None:
+        """Remove the personal data of these requests in the caller's transaction; `why`: 'resident' or
+        'retention'."""
+        await self._purge(conn, ids, why)
+
+    async def _purge(self, conn: Connection, ids: list[int], why: Optional[str] = None) -> None:
         now = utcnow()
         for request_id in ids:
             await conn.execute(
                 "UPDATE requests SET resident_id = NULL, description = NULL, contact_phone = NULL, "
-                "contact_name = NULL, rating_comment = NULL, purged_at = ?, updated_at = ? WHERE id = ?",
-                (now, now, request_id),
+                "contact_name = NULL, rating_comment = NULL, purged_at = ?, updated_at = ?, "
+                "purged_why = COALESCE(?, purged_why) WHERE id = ?",
+                (now, now, why, request_id),
             )
             await conn.execute(
                 "UPDATE request_events SET text = NULL, actor_id = CASE WHEN actor = 'resident' THEN NULL "
