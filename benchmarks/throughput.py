@@ -53,7 +53,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.sandbox import Sandbox, SandboxClient  # noqa: E402
-from bot.sandbox.client import SandboxError, inline_buttons, message_text  # noqa: E402
+from bot.sandbox.client import (  # noqa: E402
+    TOKEN_HEADER,
+    TOKEN_VARIABLE,
+    SandboxError,
+    inline_buttons,
+    message_text,
+    remember_token,
+)
+from bot.sandbox.guard import new_token  # noqa: E402
 
 TOKEN = "7000000001:throughput-benchmark-token-local-only"
 COMMUNITIES = ("Луцька громада", "Дружківська громада", "Володимирська громада", "Каховська громада",
@@ -199,10 +207,14 @@ class SandboxServer:
             return self
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
+        # the child's control token goes in its environment (not its command line, which others can read);
+        # every SandboxClient for this URL finds it
+        control = new_token()
+        remember_token(self.url, control)
         argv = [sys.executable, "-m", "bot.sandbox", "--port", str(port), "--token", TOKEN]
-        self.child = await Child.start("sandbox", argv, child_env(), self.workdir)
+        self.child = await Child.start("sandbox", argv, child_env(**{TOKEN_VARIABLE: control}), self.workdir)
         deadline = time.monotonic() + 20
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(headers={TOKEN_HEADER: control}) as http:
             while True:  # start-up only: wait until the port answers
                 try:
                     async with http.get(self.url + "/sandbox/flood") as response:

@@ -19,9 +19,10 @@ from bot.admins import AdminRepo
 from bot.campaigns.service import CampaignService, Subscriptions
 from bot.catalogue.loader import load_catalogue
 from bot.catalogue.search import SearchEngine
-from bot.config import PROJECT_ROOT, Settings
+from bot.config import Settings
 from bot.consult.service import ConsultService
 from bot.delivery.limiter import Limiter, Limits
+from bot.i18n import make_i18n
 from bot.polling import TolerantSession
 from bot.requests.service import Caps, RequestService
 from bot.runtime import inbox
@@ -33,7 +34,6 @@ from bot.storage.fsm import SQLiteStorage
 from bot.storage.residents import ResidentRepo
 
 log = logging.getLogger(__name__)
-LOCALES_DIR = PROJECT_ROOT / "locales"
 
 
 @dataclass
@@ -49,9 +49,9 @@ class App:
 
 
 async def build_services(settings: Settings) -> Services:
-    """data/ with the communities' own corrections kept in the database (bot/ops/catalogue_edits.py)."""
+    """data/ with the communities' own corrections kept in the database (bot/ops/catalogue_edits/)."""
     from bot.ops.catalogue import with_overlays
-    from bot.ops.catalogue_edits import CatalogueEdits
+    from bot.ops.catalogue_edits.versions import CatalogueEdits
 
     catalogue = load_catalogue(settings.data_dir, settings.communities or None)
     db = await Database(settings.database_path, settings.database_busy_timeout).connect()
@@ -88,10 +88,6 @@ def attach_limiter(bot: Bot, limiter: Limiter) -> None:
     from bot.runtime.sending import LimiterMiddleware, attach_once
 
     attach_once(bot, LimiterMiddleware(limiter))
-
-
-def make_i18n(settings: Settings) -> I18n:
-    return I18n(path=LOCALES_DIR, default_locale=settings.default_locale, domain="messages")
 
 
 async def build_app(settings: Settings) -> App:

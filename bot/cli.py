@@ -211,7 +211,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_catalogue(settings: Settings, args: argparse.Namespace) -> int:
     """The community's own corrections of the catalogue: export, import, history, undo."""
-    from bot.ops.catalogue_edits import cli as catalogue_cli
+    from bot.ops.catalogue_edits.command_line import cli as catalogue_cli
 
     return catalogue_cli(settings, args)
 

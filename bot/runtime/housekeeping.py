@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Optional
 
 from bot import links
-from bot.ops import catalogue_edits
+from bot.ops.catalogue_edits import serving as catalogue_edits
 
 if TYPE_CHECKING:
     from bot.services import Services

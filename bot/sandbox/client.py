@@ -9,6 +9,7 @@ async with SandboxClient(sandbox.url) as client:
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -16,6 +17,26 @@ import aiohttp
 
 Message = dict[str, Any]
 UserRef = Mapping[str, Any] | int
+TOKEN_HEADER = "X-Sandbox-Token"
+TOKEN_VARIABLE = "SANDBOX_CONTROL_TOKEN"
+# Control tokens of the sandboxes this process knows, by base URL: a Sandbox started here, or one started
+# in a process of its own by code that gave it the token (remember_token). Every SandboxClient finds its
+# sandbox's token here, so callers pass only the URL.
+_TOKENS: dict[str, str] = {}
+
+
+def remember_token(base_url: str, token: str) -> None:
+    """The control token of the sandbox at ``base_url`` (for every SandboxClient made for it later)."""
+    _TOKENS[base_url.rstrip("/")] = token
+
+
+def forget_token(base_url: str) -> None:
+    _TOKENS.pop(base_url.rstrip("/"), None)
+
+
+def token_for(base_url: str) -> str:
+    """The control token for ``base_url``: remembered, else the variable SANDBOX_CONTROL_TOKEN, else ""."""
+    return _TOKENS.get(base_url.rstrip("/")) or os.environ.get(TOKEN_VARIABLE, "")
 
 
 class SandboxError(Exception):
@@ -71,8 +92,10 @@ class SandboxClient:
         session: aiohttp.ClientSession | None = None,
         bot_id: int | None = None,
         timeout: float = 5.0,
+        token: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.token = token if token is not None else token_for(self.base_url)
         self.bot_id = bot_id
         self.timeout = timeout
         self._session = session
@@ -100,7 +123,8 @@ class SandboxClient:
     ) -> Any:
         query = {k: str(v) for k, v in _clean(params or {}).items()}
         async with self._http().request(
-            verb, self.base_url + path, params=query, json=_clean(body) if body is not None else None
+            verb, self.base_url + path, params=query, json=_clean(body) if body is not None else None,
+            headers=self.headers,
         ) as response:
             data = await response.json(content_type=None)
             if response.status >= 400:
@@ -108,6 +132,11 @@ class SandboxClient:
                     response.status, data.get("error", str(data)) if isinstance(data, dict) else str(data)
                 )
             return data
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What every control API request carries (the control token)."""
+        return {TOKEN_HEADER: self.token} if self.token else {}
 
     async def _get(self, path: str, **params: Any) -> Any:
         return await self._request("GET", path, params=params)
@@ -403,7 +432,7 @@ class SandboxClient:
         return (await self._get("/sandbox/calls", since=since, method=method, bot_id=self.bot_id, wait=wait))["calls"]
 
     async def file_content(self, file_id: str) -> bytes:
-        async with self._http().get(f"{self.base_url}/sandbox/files/{file_id}") as response:
+        async with self._http().get(f"{self.base_url}/sandbox/files/{file_id}", headers=self.headers) as response:
             if response.status != 200:
                 raise SandboxError(response.status, "file not found")
             return await response.read()

@@ -72,6 +72,7 @@ ADMIN_RIGHTS = {
     "can_manage_topics": True,
     "can_send_welcome_messages": False,
 }
+SAVE_EVERY = 0.25  # seconds between saves of a changed state file while running
 SERVICE_KEYS = ("new_chat_members", "left_chat_member", "pinned_message", "new_chat_title")
 MethodRunner = Callable[[BotRecord, str, dict[str, Any]], Awaitable[Any]]
 
@@ -92,6 +93,10 @@ class SandboxConfig:
     max_poll_timeout: float = 50.0
     webhook_timeout: float = 30.0
     max_calls: int = 20000
+    # the control API's token (a random one is made at start when empty) and the names besides
+    # 127.0.0.1/localhost/[::1] that requests may give in Host (see guard.py)
+    control_token: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -146,6 +151,8 @@ class SandboxCore:
         self._webhook_tasks: dict[int, asyncio.Task[None]] = {}
         self.chat_actions: dict[str, tuple[str, int]] = {}
         self.pinned: dict[str, int] = {}
+        self._saver: asyncio.Task[None] | None = None
+        self._saved: tuple[int, int, int] = (-1, -1, -1)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -160,9 +167,38 @@ class SandboxCore:
         for bot in self.state.bots.values():
             if bot.webhook_url:
                 self._ensure_webhook_task(bot.id)
+        if path:
+            self.save_state(clean=False)
+            self._saver = asyncio.create_task(self._save_changes(Path(path)), name="sandbox state")
+
+    def _changes_seen(self) -> tuple[int, int, int]:
+        """What moves with every change: chats and messages (rev), Bot API calls (the bot's sends, edits and
+        getUpdates offsets), updates queued."""
+        return self.state.rev, self.state.next_call_seq, sum(bot.next_update_id for bot in self.state.bots.values())
+
+    def save_state(self, *, clean: bool) -> None:
+        if self.config.state_file:
+            self.state.save(Path(self.config.state_file), clean=clean)
+            self._saved = self._changes_seen()
+
+    async def _save_changes(self, path: Path) -> None:
+        """Keep the state file at most SAVE_EVERY seconds behind while running (the bot's database commits
+        at once; a sandbox that forgot the last minutes would show chats the database does not match)."""
+        while not self.closing:
+            await asyncio.sleep(SAVE_EVERY)
+            if self._changes_seen() != self._saved:
+                try:
+                    self.save_state(clean=False)
+                except OSError as exc:
+                    log.warning("could not save the sandbox state to %s: %s", path, exc)
 
     async def stop(self) -> None:
         self.closing = True
+        if self._saver is not None:
+            self._saver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._saver
+            self._saver = None
         self.changes.fire()
         for chat_signal in self._chat_signals.values():
             chat_signal.fire()
@@ -176,8 +212,7 @@ class SandboxCore:
         self._webhook_tasks.clear()
         if self.http:
             await self.http.close()
-        if self.config.state_file:
-            self.state.save(Path(self.config.state_file))
+        self.save_state(clean=True)
 
     def reset(self) -> None:
         """Forget users, chats, messages, files and calls; bots keep their identity and update ids.
@@ -186,7 +221,12 @@ class SandboxCore:
         """
         old = self.state
         bots = old.bots
-        self.state = State(bots=bots, default_bot_id=old.default_bot_id, rev=old.rev, next_call_seq=old.next_call_seq)
+        # ids go on from where they were: a bot's database may still know the people and groups of before
+        self.state = State(bots=bots, default_bot_id=old.default_bot_id, rev=old.rev, next_call_seq=old.next_call_seq,
+                           next_user_id=old.next_user_id, next_group_id=old.next_group_id,
+                           next_file_number=old.next_file_number, next_callback_number=old.next_callback_number,
+                           first_message_id=max([old.first_message_id, *(
+                               conv.next_message_id for conv in old.conversations.values())]))
         for bot in bots.values():
             bot.updates.clear()
             bot.started_by.clear()
@@ -345,7 +385,8 @@ class SandboxCore:
             )
         state.chats[chat.id] = chat
         # Message 1 of a group is its creation (not stored); in forums thread 1 is the General topic.
-        self.group_conversation(chat.id).next_message_id = 2
+        conv = self.group_conversation(chat.id)
+        conv.next_message_id = max(2, conv.next_message_id)
         bot_ids = bots if bots is not None else ([state.default_bot_id] if state.default_bot_id else [])
         for bot_id in bot_ids:
             self.set_bot_status(chat, self.bot(bot_id), "administrator")
@@ -417,14 +458,14 @@ class SandboxCore:
         key = f"p:{bot_id}:{user_id}"
         conv = self.state.conversations.get(key)
         if conv is None:
-            conv = self.state.conversations[key] = Conversation(key, user_id, bot_id)
+            conv = self.state.conversations[key] = Conversation(key, user_id, bot_id, self.state.first_message_id)
         return conv
 
     def group_conversation(self, chat_id: int) -> Conversation:
         key = f"g:{chat_id}"
         conv = self.state.conversations.get(key)
         if conv is None:
-            conv = self.state.conversations[key] = Conversation(key, chat_id)
+            conv = self.state.conversations[key] = Conversation(key, chat_id, 0, self.state.first_message_id)
         return conv
 
     def conversation(self, chat_id: int, bot_id: int | None = None) -> Conversation:

@@ -1,7 +1,8 @@
 """HTTP server of the sandbox: the Bot API, file downloads, the control API and the web chat.
 
 Start it with ``python -m bot.sandbox [--port 8080] [--flood] [--state FILE] [--token TOKEN]``
-or from code with :class:`Sandbox`.
+or from code with :class:`Sandbox`. Every request passes the checks of guard.py (its own Host, no other
+site's page, the control token for the control API and the web chat page).
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import html
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +24,7 @@ from .core import SandboxConfig, SandboxCore
 from .errors import ApiError, bad_request, not_found
 from .faults import Fault
 from .files import Upload
+from .guard import TOKEN_PARAMETER, WILDCARD_HOSTS, Guard, new_token
 
 if TYPE_CHECKING:
     from .client import SandboxClient
@@ -114,13 +118,23 @@ async def _download(request: web.Request) -> web.StreamResponse:
 
 
 async def _index(request: web.Request) -> web.StreamResponse:
-    return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+    """The web chat, carrying the control token for its own requests (the guard has checked it)."""
+    token = request.app[CORE_KEY].config.control_token or ""
+    page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    page = page.replace("</head>", f'  <meta name="sandbox-token" content="{html.escape(token)}">\n</head>', 1)
+    # no-referrer: a link in a bot's message must not carry the page's address (and its token) elsewhere
+    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
+    return web.Response(text=page, content_type="text/html", charset="utf-8", headers=headers)
 
 
 def create_app(config: SandboxConfig | None = None) -> web.Application:
-    """The aiohttp application of one sandbox (its state lives in the app)."""
-    core = SandboxCore(config or SandboxConfig())
-    app = web.Application(client_max_size=MAX_REQUEST)
+    """The aiohttp application of one sandbox (its state lives in the app). Without a control token in
+    ``config`` a random one is made (read it back from ``config.control_token``)."""
+    config = config or SandboxConfig()
+    config.control_token = config.control_token or new_token()
+    core = SandboxCore(config)
+    guard = Guard(config.control_token, config.allowed_hosts)
+    app = web.Application(client_max_size=MAX_REQUEST, middlewares=[guard.middleware])
     app[CORE_KEY] = core
     app[BOT_API_KEY] = BotApi(core)
     ControlApi(core).add_routes(app)
@@ -149,6 +163,7 @@ class Sandbox:
         flood_control: bool = False,
         state_file: str | Path | None = None,
         bot_token: str | None = None,
+        control_token: str | None = None,
         config: SandboxConfig | None = None,
         **options: Any,
     ) -> None:
@@ -156,8 +171,10 @@ class Sandbox:
             flood_control=flood_control,
             state_file=Path(state_file) if state_file else None,
             bot_token=bot_token,
+            control_token=control_token,
             **options,
         )
+        self.config.control_token = self.config.control_token or new_token()
         self.app: web.Application | None = None
         self._runner: web.AppRunner | None = None
         self.host = "127.0.0.1"
@@ -179,7 +196,21 @@ class Sandbox:
         """Base URL for aiogram: ``TelegramAPIServer.from_base(sandbox.api_url)``."""
         return self.url
 
+    @property
+    def control_token(self) -> str:
+        """The token of the control API (header ``X-Sandbox-Token``); SandboxClient knows it by the URL."""
+        return self.config.control_token or ""
+
+    @property
+    def chat_url(self) -> str:
+        """The web chat's address, with the control token in it."""
+        return f"{self.url}/?{TOKEN_PARAMETER}={self.control_token}"
+
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> Sandbox:
+        from .client import remember_token
+
+        if host.strip().lower() not in WILDCARD_HOSTS and host not in self.config.allowed_hosts:
+            self.config.allowed_hosts = (*self.config.allowed_hosts, host)
         self.app = create_app(self.config)
         # A request whose client has gone (a bot stopped while long polling) ends there, as in
         # Telegram: it neither holds the bot "listening" nor logs a 409 that nobody receives.
@@ -187,12 +218,17 @@ class Sandbox:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        self.host = host
+        self.host = "127.0.0.1" if host.strip().lower() in WILDCARD_HOSTS else host
         self.port = self._runner.addresses[0][1]
+        remember_token(self.url, self.control_token)
         log.info("sandbox at %s", self.url)
         return self
 
     async def stop(self) -> None:
+        from .client import forget_token
+
+        if self.port:
+            forget_token(self.url)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -207,7 +243,7 @@ class Sandbox:
         """A :class:`~bot.sandbox.client.SandboxClient` for this sandbox (close it when done)."""
         from .client import SandboxClient
 
-        return SandboxClient(self.url)
+        return SandboxClient(self.url, token=self.control_token)
 
 
 async def run_sandbox(
@@ -217,11 +253,19 @@ async def run_sandbox(
     flood_control: bool = False,
     state_file: str | Path | None = None,
     bot_token: str | None = None,
+    control_token: str | None = None,
+    allowed_hosts: tuple[str, ...] = (),
 ) -> None:
-    """Serve until cancelled (Ctrl+C)."""
-    sandbox = Sandbox(flood_control=flood_control, state_file=state_file, bot_token=bot_token)
+    """Serve until cancelled (Ctrl+C). The control token: ``control_token``, else the variable
+    SANDBOX_CONTROL_TOKEN, else a random one; it is printed with the web chat's address."""
+    from .client import TOKEN_VARIABLE
+
+    sandbox = Sandbox(flood_control=flood_control, state_file=state_file, bot_token=bot_token,
+                      control_token=control_token or os.environ.get(TOKEN_VARIABLE) or None,
+                      allowed_hosts=tuple(allowed_hosts))
     await sandbox.start(host, port)
-    print(f"Sandbox: web chat {sandbox.url}/ ; Bot API base {sandbox.api_url}", flush=True)
+    print(f"Sandbox: web chat {sandbox.chat_url} ; Bot API base {sandbox.api_url} ; control token "
+          f"{sandbox.control_token} (header X-Sandbox-Token)", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
@@ -235,12 +279,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flood", action="store_true", help="enable flood control (429 answers)")
     parser.add_argument("--state", default=None, help="JSON file to restore from and save to")
     parser.add_argument("--token", default=None, help="token of the default bot (registered at start)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="a name besides 127.0.0.1/localhost that requests may give in Host (repeatable)")
     parser.add_argument("--debug", action="store_true", help="log every Bot API call")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO, format="%(asctime)s %(message)s")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
-            run_sandbox(args.host, args.port, flood_control=args.flood, state_file=args.state, bot_token=args.token)
+            run_sandbox(args.host, args.port, flood_control=args.flood, state_file=args.state, bot_token=args.token,
+                        allowed_hosts=tuple(args.allow_host))
         )
     return 0
 

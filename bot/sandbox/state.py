@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -14,6 +15,9 @@ from typing import Any
 
 FIRST_USER_ID = 100001
 FIRST_GROUP_ID = -1001000000001
+# After a crash the state file may be a moment older than what the bot saw: every id counter then moves on
+# by this much, so that no id the bot may have seen is given again (Telegram's ids have gaps too).
+CRASH_MARGIN = 1000
 ACTIVE_STATUSES = ("creator", "administrator", "member", "restricted")
 DEFAULT_UPDATES = (
     "message",
@@ -259,6 +263,8 @@ class State:
     next_callback_number: int = 1
     next_call_seq: int = 1
     rev: int = 0
+    first_message_id: int = 1  # of a chat opened from now on (raised after a crash, see recover())
+    clean: bool = True  # False in the saves made while running: only a save at stop is a clean one
 
     # --- lookups --------------------------------------------------------------------------
 
@@ -300,6 +306,8 @@ class State:
                 "next_callback_number": self.next_callback_number,
                 "next_call_seq": self.next_call_seq,
                 "rev": self.rev,
+                "first_message_id": self.first_message_id,
+                "clean": self.clean,
             },
         }
 
@@ -315,15 +323,42 @@ class State:
         state.calls = list(data.get("calls", []))
         return state
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, *, clean: bool = True) -> None:
+        """Write the state (atomically: a crash leaves the previous file or this one). ``clean``: the sandbox
+        stops after this save, so nothing happened after it."""
+        self.clean = clean
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(path.suffix + ".tmp")
-        temporary.write_text(json.dumps(self.to_json(), ensure_ascii=False), encoding="utf-8")
+        with open(temporary, "w", encoding="utf-8", opener=_private) as sink:
+            json.dump(self.to_json(), sink, ensure_ascii=False)
         temporary.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> State:
-        return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
+        state = cls.from_json(json.loads(path.read_text(encoding="utf-8")))
+        if not state.clean:
+            state.recover()
+        return state
+
+    def recover(self) -> None:
+        """The file was saved while running and the process died: ids handed out after that save are not in
+        it. Move every counter past them so none is given to another person, group, message or update."""
+        self.next_user_id += CRASH_MARGIN
+        self.next_group_id -= CRASH_MARGIN
+        self.next_file_number += CRASH_MARGIN
+        self.next_callback_number += CRASH_MARGIN
+        highest = max((conv.next_message_id for conv in self.conversations.values()), default=1)
+        self.first_message_id = max(self.first_message_id, highest) + CRASH_MARGIN
+        for conv in self.conversations.values():
+            conv.next_message_id += CRASH_MARGIN
+        for bot in self.bots.values():
+            bot.next_update_id += CRASH_MARGIN
+        self.clean = True
+
+
+def _private(path: str, flags: int) -> int:
+    """Open for writing, readable by the owner only (the state holds what the sandbox's people wrote)."""
+    return os.open(path, flags, 0o600)
 
 
 def _chat_to_json(chat: ChatRecord) -> dict[str, Any]:

@@ -23,7 +23,7 @@ async def test_resident_reaches_emergency_numbers_in_the_web_chat_on_a_phone(wor
             page.set_default_timeout(TIMEOUT_MS)
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
-            await page.goto(world.sandbox.url + "/")
+            await page.goto(world.sandbox.chat_url)
 
             await page.click("#new-user")
             await page.fill("#new-user-name", "Оксана")

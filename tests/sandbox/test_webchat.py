@@ -41,7 +41,7 @@ async def test_person_chats_with_the_bot_in_a_phone_sized_window(
     page.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    await page.goto(sandbox.url + "/")
+    await page.goto(sandbox.chat_url)
 
     await page.click("#new-user")
     await page.fill("#new-user-name", "Олена")
@@ -101,7 +101,7 @@ async def test_staff_group_with_topics_on_a_desktop_window(
     context = await browser.new_context(viewport={"width": 1280, "height": 800})
     page = await context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    await page.goto(sandbox.url + "/")
+    await page.goto(sandbox.chat_url)
     await page.select_option("#user-select", str(staff["id"]))
     await page.select_option("#chat-select", str(group["id"]))
     await expect(page.locator("#topic-tabs button")).to_have_count(2)

@@ -23,8 +23,11 @@ const el = (tag, props = {}, ...children) => {
 
 /* ---------- control API ---------- */
 
+/* The control token the server put into this page (the API refuses requests without it). */
+const TOKEN = (document.querySelector('meta[name="sandbox-token"]') || {}).content || "";
+
 async function api(path, { method = "GET", body, signal } = {}) {
-  const options = { method, signal, headers: {} };
+  const options = { method, signal, headers: { "X-Sandbox-Token": TOKEN } };
   if (body !== undefined) {
     options.body = JSON.stringify(body);
     options.headers["Content-Type"] = "application/json";
@@ -227,7 +230,7 @@ function renderMessage(m) {
 }
 
 function fileUrl(fileId) {
-  return `/sandbox/files/${encodeURIComponent(fileId)}`;
+  return `/sandbox/files/${encodeURIComponent(fileId)}?token=${encodeURIComponent(TOKEN)}`;
 }
 
 function renderAttachment(m, item) {
