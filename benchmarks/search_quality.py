@@ -1,13 +1,15 @@
 """Search and danger triage measured on a frozen set of resident phrasings, dev and test halves apart.
 
-Run: .venv/bin/python benchmarks/search_quality.py [--verbose dev|test|tuned] [--json]
+Run: .venv/bin/python benchmarks/search_quality.py [--verbose dev|tuned|tuning|tuning4...] [--sets] [--no-test]
+     [--json]
 
 The phrasings live in benchmarks/search_queries/:
   dev/   the half the rules, synonyms and lexicon may be tuned on
   test/  the half that is only measured (never read while tuning; never move a phrasing between halves)
   tuned/ the project's first, small set, written while the search was built (reported for comparison)
 and benchmarks/triage_tuning/: more danger and ordinary phrasings, written after the halves were frozen, that the
-triage rules may be tuned on (reported as "tuning").
+triage rules may be tuned on (reported as "tuning"; with --sets also each set apart, "tuning4" being
+danger4.yaml with ordinary4.yaml, so a new set's figures before it is used are printed the same way).
 Per community <slug>.yaml: {query, expect: [service ids], tags}; expect [] means the catalogue has nothing
 for it and the honest answer is "nothing here, ask ...". danger.yaml and ordinary.yaml: {text, danger: [kinds]}.
 """
@@ -80,14 +82,28 @@ def run_search(engine: SearchEngine, folder: Path) -> list[Outcome]:
     return outcomes
 
 
-def run_triage(triage: Triage, folder: Path, kind: str) -> list[tuple[dict, set[str], float]]:
+def run_triage(triage: Triage, folder: Path, kind: str, suffix: str = "*") -> list[tuple[dict, set[str], float]]:
     out = []
-    cases = [case for path in sorted(folder.glob(f"{kind}*.yaml")) for case in read(path)]
+    cases = [case for path in sorted(folder.glob(f"{kind}{suffix}.yaml")) for case in read(path)]
     for case in cases:
         started = time.perf_counter()
         kinds = triage.detect(case["text"])
         out.append((case, kinds, time.perf_counter() - started))
     return out
+
+
+def tuning_sets() -> list[str]:
+    """The tuning sets one by one: "tuning" (danger.yaml, ordinary.yaml), "tuning2", "tuning3", ..."""
+    suffixes = sorted({path.stem[len("danger"):] for path in TUNING.glob("danger*.yaml")}, key=lambda s: (len(s), s))
+    return [f"tuning{suffix}" for suffix in suffixes]
+
+
+def evaluate_set(triage: Triage, name: str) -> Half:
+    suffix = name[len("tuning"):]
+    result = Half(name if suffix else "tuning (first set)")
+    result.danger = run_triage(triage, TUNING, "danger", suffix)
+    result.ordinary = run_triage(triage, TUNING, "ordinary", suffix)
+    return result
 
 
 def evaluate(engine: SearchEngine, triage: Triage, half: str) -> Half:
@@ -191,8 +207,11 @@ def print_misses(half: Half) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--verbose", choices=("dev", "test", "tuned", "tuning"), help="list the misses of one set")
+    parser.add_argument("--verbose", help="list the misses of one set: dev, tuned, tuning or tuning2, tuning3, ...")
+    parser.add_argument("--sets", action="store_true", help="also print each tuning set apart")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--no-test", action="store_true",
+                        help="leave the test half out (while tuning, its figures are looked at rarely)")
     args = parser.parse_args()
     started = time.perf_counter()
     settings = load_settings()
@@ -202,11 +221,23 @@ def main() -> int:
     built = time.perf_counter() - started
     report = {}
     for name in (*HALVES, "tuned", "tuning"):
+        if args.no_test and name == "test":
+            continue
         half = evaluate(engine, triage, name)
         figures = {"search": search_figures(half), "triage": triage_figures(half), "time": timing(half)}
         report[name] = figures
         if not args.json:
             print_half(half, figures["search"], figures["triage"], figures["time"])
+        if args.verbose == name:
+            print_misses(half)
+    for name in tuning_sets() if args.sets or (args.verbose or "").startswith("tuning") else ():
+        if not args.sets and args.verbose != name:
+            continue
+        half = evaluate_set(triage, name)
+        figures = {"triage": triage_figures(half), "time": timing(half)}
+        report[half.name] = figures
+        if not args.json:
+            print_half(half, {}, figures["triage"], figures["time"])
         if args.verbose == name:
             print_misses(half)
     if args.json:

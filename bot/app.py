@@ -47,6 +47,10 @@ class App:
         await self.dispatcher.storage.close()
         await self.services.db.close()
 
+    def serving(self, bot: Bot, mode: str):
+        """`serving` below, for bot/runtime/web.py, which must not import this module."""
+        return serving(self, bot, mode)
+
 
 async def build_services(settings: Settings) -> Services:
     """data/ with the communities' own corrections kept in the database (bot/ops/catalogue_edits/)."""

@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 
 from bot.catalogue.loader import CatalogueError, load_catalogue
 from bot.config import ConfigError, Settings, load_settings
-from bot.reports import cli as report_arguments
+from bot.reports import arguments as report_arguments
 
 log = logging.getLogger("bot")
 # The bot's token inside the local sandbox only; it means nothing to Telegram.
