@@ -1,7 +1,10 @@
 """Pieces every dialog uses: callback data, keyboards, menu buttons in any language."""
 from __future__ import annotations
 
-from html import escape
+import re
+import unicodedata
+from dataclasses import dataclass
+from html import escape, unescape
 from typing import Any, Iterable, Optional, Sequence
 
 from aiogram import F, Router
@@ -76,6 +79,157 @@ def locale() -> str:
 def h(text: Any) -> str:
     """Escape any text that goes into an HTML message."""
     return escape(str(text), quote=False)
+
+
+# ----- long texts in HTML messages --------------------------------------------------------------------------------
+#
+# Telegram refuses a message whose text is longer than MESSAGE_LIMIT once its entities are parsed, and refuses the
+# whole message when its HTML is broken. A text is therefore never cut after it was escaped (a cut can fall inside
+# `&amp;` or between `<b>` and `</b>`): the plain text is split first, at paragraph, line or word ends, each piece
+# is escaped on its own, and the budget leaves room for the markup around it. Lengths are counted as Telegram
+# counts them, in UTF-16 code units (an emoji outside the basic plane counts twice).
+
+MESSAGE_LIMIT = 4096
+_TAG = re.compile(r"<[^<>]*>")
+# where a plain text is best split, best first: (separator, how much of it stays with the piece before)
+_BREAKS = (("\n\n", 0), ("\n", 0), (". ", 1), ("! ", 1), ("? ", 1), (" ", 0))
+_JOINERS = {"\u200d", "\ufe0e", "\ufe0f", "\u20e3"}
+
+
+def units(text: str) -> int:
+    """The length of a plain text as Telegram counts it."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def shown_length(markup: str) -> int:
+    """The length of our own HTML once Telegram has parsed it: tags take no room, an entity one character."""
+    return units(unescape(_TAG.sub("", markup)))
+
+
+def _fitting(text: str, size: int) -> int:
+    """How many characters from the start of `text` fit in `size` units."""
+    used = 0
+    for index, ch in enumerate(text):
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > size:
+            return index
+    return len(text)
+
+
+def _glued(left: str, right: str) -> bool:
+    """Whether a cut between these two characters would tear one visible sign (an accent from its letter, an
+    emoji from its skin tone, variation or joiner)."""
+    return (right in _JOINERS or left == "\u200d" or unicodedata.category(right) in ("Mn", "Me", "Mc")
+            or 0x1F3FB <= ord(right) <= 0x1F3FF or 0xE0020 <= ord(right) <= 0xE007F)
+
+
+def _cut(text: str, limit: int) -> int:
+    """Where to end the first piece of `text`, whose first `limit` characters fit: at the last paragraph, line,
+    sentence or word end in the second half of them, else at `limit` without tearing a visible sign."""
+    for separator, kept in _BREAKS:
+        at = text.rfind(separator, 1, limit + len(separator) - kept)
+        if at >= limit // 2:
+            return at + kept
+    cut = limit
+    for _step in range(16):
+        if cut <= 1 or not _glued(text[cut - 1], text[cut]):
+            break
+        cut -= 1
+    return cut if cut >= 1 and not _glued(text[cut - 1], text[cut]) else limit
+
+
+def split_plain(text: str, size: int) -> list[str]:
+    """A plain text in pieces of at most `size` units, split at paragraph, line, sentence or word ends where
+    possible. Nothing is lost but the blanks where it was split (Telegram drops those at a message's ends)."""
+    if size < 1:
+        raise ValueError("no room for text")
+    pieces: list[str] = []
+    rest = (text or "").strip()
+    while rest:
+        limit = _fitting(rest, size)
+        if limit == len(rest):
+            pieces.append(rest)
+            break
+        cut = _cut(rest, limit)
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    return pieces
+
+
+def clip_plain(text: str, size: int) -> str:
+    """A plain text shortened to `size` units with «…» (for a card that must stay one message); escape after."""
+    text = text or ""
+    if units(text) <= size:
+        return text
+    return text[:_fitting(text, size - 1)] + "…"
+
+
+def html_messages(text: str, *, head: str = "", tail: str = "", joiner: str = "\n\n", each: bool = False,
+                  limit: int = MESSAGE_LIMIT) -> list[str]:
+    """A plain text as HTML messages: split first, then each piece escaped. `head` (our own HTML, user text in
+    it already escaped) goes before the first piece, or before every piece when `each`; `tail` after the last
+    one; `joiner` between them and the text. An empty text gives the head and tail alone (or nothing)."""
+    room = limit - shown_length(head) - shown_length(tail) - 2 * units(joiner)
+    if room < limit // 8:
+        raise ValueError("the markup around the text leaves no room for it")
+    pieces = split_plain(text, room)
+    if not pieces:
+        alone = joiner.join(part for part in (head, tail) if part)
+        return [alone] if alone.strip() else []
+    out = []
+    for index, piece in enumerate(pieces):
+        parts = [head] if head and (index == 0 or each) else []
+        parts.append(h(piece))
+        if tail and index == len(pieces) - 1:
+            parts.append(tail)
+        out.append(joiner.join(parts))
+    return out
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One item of a list sent in HTML: `markup` is our own HTML (user text in it already escaped), `text` a
+    plain text shown after it on the next line (escaped here; split only when it cannot fit one message) and
+    `tail` our own HTML on the line after the text."""
+
+    markup: str
+    text: str = ""
+    tail: str = ""
+
+
+def pack(entries: Iterable[Entry | str], *, head: str = "", sep: str = "\n", limit: int = MESSAGE_LIMIT) -> list[str]:
+    """A list as few HTML messages as it takes: split between items, never inside one, unless one item alone
+    is longer than a message (then its text is split before escaping, its markup staying with the first part).
+    `head` opens the first message; an entry that is a plain `str` is markup only."""
+    messages: list[str] = []
+    current: list[str] = [head] if head else []
+    used = shown_length(head)
+    gap = units(sep)
+
+    def flush() -> None:
+        nonlocal current, used
+        if current:
+            messages.append(sep.join(current))
+        current, used = [], 0
+
+    for entry in entries:
+        if isinstance(entry, str):
+            entry = Entry(entry)
+        piece = "\n".join(part for part in (entry.markup, h(entry.text) if entry.text else "", entry.tail) if part)
+        size = shown_length(piece)
+        if current and used + gap + size <= limit:
+            current.append(piece)
+            used += gap + size
+            continue
+        flush()
+        if size <= limit:
+            current, used = [piece], size
+            continue
+        parts = html_messages(entry.text, head=entry.markup, tail=entry.tail, joiner="\n", limit=limit)
+        messages.extend(parts[:-1])
+        current, used = [parts[-1]], shown_length(parts[-1])
+    flush()
+    return messages
 
 
 class MenuButton(BaseFilter):

@@ -9,8 +9,9 @@ from aiogram.utils.i18n import gettext as _
 from bot.consult.service import Consultation, Said
 from bot.delivery.outbox import Item, NoGroup, Permanent
 from bot.requests.models import Attachment, Group
-from dialogs.common import h
+from dialogs.common import Entry, h, html_messages, pack
 from dialogs.consult_view import after_timeout_keyboard, rating_keyboard, staff_card, staff_keyboard, topic_name, when
+from dialogs.requests_view import clip
 
 if TYPE_CHECKING:
     from dialogs.delivery import TelegramSender
@@ -47,34 +48,36 @@ async def post_card(sender: "TelegramSender", consultation: Consultation, group:
         text = staff_card(services.catalogue, consultation, first, services.settings.tz)
         if again:
             text = "⚠️ <i>" + _(AGAIN[again]) + "</i>\n\n" + text
-        sent = await sender.bot.send_message(group.chat_id, text[:4096], message_thread_id=thread_id,
+        sent = await sender.bot.send_message(group.chat_id, text, message_thread_id=thread_id,
                                              reply_markup=staff_keyboard(consultation))
         await services.consult.set_card(consultation.id, group.chat_id, thread_id, sent.message_id)
         reply_to = None if thread_id else sent.message_id
         files = [Attachment(s.kind, s.file_id) for s in first if s.file_id]
         await sender._send_files(group.chat_id, files, thread_id, reply_to)
         if history:
-            text = await recent(sender, consultation, said[len([s for s in said if s.id <= first[-1].id]):]
-                                if first else said)
-            if text:
+            for text in await recent(sender, consultation, said[len([s for s in said if s.id <= first[-1].id]):]
+                                     if first else said):
                 await sender.bot.send_message(group.chat_id, text, message_thread_id=thread_id,
                                               reply_to_message_id=reply_to)
 
 
-async def recent(sender: "TelegramSender", consultation: Consultation, rest: list[Said]) -> Optional[str]:
+async def recent(sender: "TelegramSender", consultation: Consultation, rest: list[Said]) -> list[str]:
     """The conversation after the question, without what is still on its way to the group."""
     waiting = [i for p in await sender.pending_relays("consult_to_group", "consultation_id", consultation.id)
                for i in p.get("message_ids", [])]
     before = min(waiting, default=None)
     rest = [s for s in rest if before is None or s.id < before]
     if not rest:
-        return None
-    lines = ["🗂 <b>" + _("Recent history") + "</b>"]
+        return []
+    entries = []
     for s in rest[-HISTORY_LINES:]:
         mark = {"resident": "👤", "system": "ℹ️"}.get(s.sender, "🗒" if not s.public else "🧑‍💼")
-        body = h((s.text or "")[:300]) if s.kind in ("text", "note") else "📎"
-        lines.append(f"{mark} {body}")
-    return "\n".join(lines)[:4096]
+        if s.kind in ("text", "note"):
+            entries.append(Entry(mark, clip(s.text or "", 300)))
+        else:
+            entries.append(f"{mark} 📎")
+    # split between entries, never inside one (a cut after escaping could break the message's HTML)
+    return pack(entries, head="🗂 <b>" + _("Recent history") + "</b>")
 
 
 async def place_consultation(sender: "TelegramSender", consultation: Consultation, group: Group) -> Consultation:
@@ -171,8 +174,9 @@ def consult_handlers(sender: "TelegramSender") -> dict[str, Callable[[Item], Awa
             extra = {"message_thread_id": thread_id} if thread_id else {}
             if reply_to:
                 extra["reply_to_message_id"] = reply_to
-            if said.kind == "text":
-                await sender.bot.send_message(chat_id, f"{prefix}{h(said.text or '')}"[:4096], **extra)
+            if said.kind == "text":  # a long one in several messages, each naming who speaks; split, then escaped
+                for text in html_messages(said.text or "", head=prefix.strip(), joiner=" ", each=True):
+                    await sender.bot.send_message(chat_id, text, **extra)
             elif said.kind == "photo":
                 await sender.bot.send_photo(chat_id, said.file_id, caption=prefix.strip() or None, **extra)
             elif said.kind == "voice":

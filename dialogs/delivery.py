@@ -35,7 +35,7 @@ from bot.delivery.outbox import (
 from bot.requests.clean import clean_text
 from bot.requests.models import Attachment, Event, Group, Request, Status
 from bot.services import Services
-from dialogs.common import N_, h
+from dialogs.common import N_, Entry, h, html_messages, pack
 from dialogs.requests_view import (
     EVENT,
     Req,
@@ -211,7 +211,7 @@ class TelegramSender:
         """Edit a card; an unchanged card is not an error. A deleted one is, unless `missing_ok`: the caller
         posts it again (see `deliver`)."""
         try:
-            await self.bot.edit_message_text(text[:4096], chat_id=chat_id, message_id=message_id, reply_markup=markup)
+            await self.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
         except TelegramBadRequest as exc:
             if "not modified" in str(exc) or (missing_ok and "message to edit not found" in str(exc)):
                 return
@@ -273,19 +273,18 @@ class TelegramSender:
             text = staff_card(catalogue, request, len(files), self.services.settings.tz)
             if again:
                 text = "⚠️ <i>" + _(AGAIN[again]) + "</i>\n\n" + text
-            sent = await self.bot.send_message(group.chat_id, text[:4096], message_thread_id=thread_id,
+            sent = await self.bot.send_message(group.chat_id, text, message_thread_id=thread_id,
                                                reply_markup=staff_keyboard(request))
             await self.services.requests.set_card(request.id, group.chat_id, thread_id, sent.message_id)
             reply_to = None if thread_id else sent.message_id
             if files:
                 await self._send_files(group.chat_id, files, thread_id, reply_to=reply_to)
             if history:
-                text = await self._recent_history(request)
-                if text:
+                for text in await self._recent_history(request):
                     await self.bot.send_message(group.chat_id, text, message_thread_id=thread_id,
                                                 reply_to_message_id=reply_to)
 
-    async def _recent_history(self, request: Request) -> Optional[str]:
+    async def _recent_history(self, request: Request) -> list[str]:
         """The latest entries of the request's history (notes included: the group is the institution's own),
         without the resident's messages still waiting to be relayed, which follow on their own."""
         waiting = [p.get("event_id") for p in await self.pending_relays("relay_to_group", "request_id", request.id)]
@@ -293,18 +292,17 @@ class TelegramSender:
         events: list[Event] = [e for e in await self.services.requests.history(request.id, public_only=False)
                                if e.kind in STAFF_EVENT and (before is None or e.id < before)]
         if not events:
-            return None
+            return []
         tz = self.services.settings.tz
-        lines = ["🗂 <b>" + _("Recent history") + "</b>"]
+        entries = []
         for event in events[-HISTORY_LINES:]:
             who = f" ({h(event.actor_label)})" if event.actor == "staff" and event.actor_label else ""
             line = f"• {_when(event.at, tz)} — {_(STAFF_EVENT[event.kind])}{who}"
-            if event.text:
-                line += ": " + h(clip(event.text, 300))
             if event.files:
                 line += f" 📎{len(event.files)}"
-            lines.append(line)
-        return "\n".join(lines)[:4096]
+            entries.append(Entry(line + (":" if event.text else ""), clip(event.text, 300) if event.text else ""))
+        # split between entries, never inside one (a cut after escaping could break the message's HTML)
+        return pack(entries, head="🗂 <b>" + _("Recent history") + "</b>")
 
     async def _post_again(self, item: Item, lost: str) -> bool:
         """The row failed because the card or its topic was deleted (or the topic closed) by hand: post the card
@@ -437,10 +435,8 @@ class TelegramSender:
             with self._speaking(self._locale_of_group()):
                 header = "💬 " + _("The resident wrote about request No. {number}:").format(number=request.public_id)
                 reply_to = None if thread_id else request.card_message_id
-                chunks = split_text(event.text or "", 3500) or [""]
-                for index, chunk in enumerate(chunks):
-                    text = (header + "\n\n" if index == 0 else "") + h(chunk)
-                    message = await self.bot.send_message(chat_id, text.strip(), message_thread_id=thread_id,
+                for text in html_messages(event.text or "", head=header):  # split first, then escaped
+                    message = await self.bot.send_message(chat_id, text, message_thread_id=thread_id,
                                                           reply_to_message_id=reply_to)
                     sent.append(message.message_id)
                 sent += await self._send_files(chat_id, list(event.files), thread_id, reply_to)
@@ -676,33 +672,14 @@ class TelegramSender:
             markup = InlineKeyboardMarkup(inline_keyboard=[[
                 InlineKeyboardButton(text=_("✍️ Answer"), callback_data=Req(action="write", rid=request.id).pack())
             ]])
-            chunks = split_text(event.text or "", 3500) or [""]
+            texts = html_messages(event.text or "", head=f"{header}\n<i>{signature}</i>")  # split first, then escaped
             sent: list[int] = []
             try:
-                for index, chunk in enumerate(chunks):
-                    text = h(chunk)
-                    if index == 0:
-                        text = f"{header}\n<i>{signature}</i>" + (f"\n\n{text}" if text else "")
-                    last = index == len(chunks) - 1
+                for index, text in enumerate(texts):
+                    last = index == len(texts) - 1
                     message = await self.bot.send_message(resident_id, text, reply_markup=markup if last else None)
                     sent.append(message.message_id)
                 sent += await self._send_files(resident_id, list(event.files))
             finally:  # a quote-reply to the answer goes to the request (dialogs/resident/follow_ups.py)
                 await self.services.requests.remember_messages(resident_id, sent, request.id, event.id)
 
-
-def split_text(text: str, size: int) -> list[str]:
-    """Cut a long plain text into pieces of at most `size` characters, at line or word ends where possible."""
-    pieces = []
-    rest = text.strip()
-    while len(rest) > size:
-        cut = rest.rfind("\n", 0, size)
-        if cut < size // 2:
-            cut = rest.rfind(" ", 0, size)
-        if cut < size // 2:
-            cut = size
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        pieces.append(rest)
-    return pieces

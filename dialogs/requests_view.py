@@ -12,9 +12,10 @@ from bot.catalogue.loader import Catalogue
 from bot.dates import human_date, human_datetime
 from bot.requests.clean import clean_text, ukrainian_phone
 from bot.requests.models import Event, Request, Status
-from dialogs.common import N_, h, locale
+from dialogs.common import MESSAGE_LIMIT, N_, Entry, clip_plain, h, locale, pack, shown_length
 
-CARD_TEXT_LIMIT = 3500  # leaves room for the card's header within Telegram's 4096
+CARD_TEXT_LIMIT = 3500  # the most of a description a card shows (it must stay one message, to be edited)
+AGAIN_ROOM = 300  # room left on a card for the line on why it is posted again (dialogs/delivery.py)
 
 
 class Staff(CallbackData, prefix="s"):
@@ -88,7 +89,8 @@ def _when(stamp: Optional[str], tz) -> str:
 
 
 def clip(text: str, limit: int = CARD_TEXT_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """A plain text shortened to `limit` characters as Telegram counts them, with «…»; escaped after this."""
+    return clip_plain(text, limit)
 
 
 # ----- staff side ----------------------------------------------------------------------------------------------
@@ -112,14 +114,15 @@ def staff_card(catalogue: Catalogue, request: Request, files: int, tz) -> str:
         lines.append(_("Answer by: {when}").format(when=human_date(datetime.fromisoformat(request.due_at), locale())))
     lines.append("")
     lines.append("<b>" + _("Description") + "</b>")
-    lines.append(h(clip(request.description or "")) if request.description else "—")
-    lines.append("")
-    lines.append(contact_line(request))
+    after = ["", contact_line(request)]
     if files:
-        lines.append(_("Attachments: {n} (below)").format(n=files))
+        after.append(_("Attachments: {n} (below)").format(n=files))
     if request.rating:
-        lines.append(_("Rating: {stars}").format(stars="⭐" * request.rating))
-    return "\n".join(lines)
+        after.append(_("Rating: {stars}").format(stars="⭐" * request.rating))
+    # the card is one message: the description gets what the rest leaves, never more than CARD_TEXT_LIMIT
+    room = MESSAGE_LIMIT - AGAIN_ROOM - shown_length("\n".join(lines + ["…"] + after))
+    lines.append(h(clip(request.description, min(CARD_TEXT_LIMIT, room))) if request.description else "—")
+    return "\n".join(lines + after)
 
 
 def contact_line(request: Request) -> str:
@@ -181,7 +184,9 @@ def resident_list(catalogue: Catalogue, requests: list[Request], tz) -> str:
     return "\n".join(lines)
 
 
-def resident_history(catalogue: Catalogue, request: Request, events: list[Event], tz) -> str:
+def resident_history(catalogue: Catalogue, request: Request, events: list[Event], tz) -> list[str]:
+    """The request and its whole history as HTML messages: as many as it takes, split between entries (an
+    entry longer than a message alone is split in its text, before escaping)."""
     lines = [
         "<b>" + _("Request No. {number}").format(number=request.public_id) + "</b>",
         h(topic_of(catalogue, request)),
@@ -193,6 +198,7 @@ def resident_history(catalogue: Catalogue, request: Request, events: list[Event]
             day=human_date(datetime.fromisoformat(request.due_at), locale())))
     lines.append("")
     lines.append("<b>" + _("History") + "</b>")
+    entries = []
     for event in events:
         label = _(EVENT.get(event.kind, event.kind))
         who = ""
@@ -204,9 +210,7 @@ def resident_history(catalogue: Catalogue, request: Request, events: list[Event]
             inst = view.institutions.get(event.institution_id) if view else None
             if inst:
                 line += ": " + h(inst.short_name.get(locale()))
-        if event.text:
-            line += "\n  " + h(clip(event.text, 600)).replace("\n", "\n  ")
-        if event.files:
-            line += "\n  📎 " + _("files: {n}").format(n=len(event.files))
-        lines.append(line)
-    return clip("\n".join(lines), 4000)
+        text = "  " + event.text.strip().replace("\n", "\n  ") if event.text and event.text.strip() else ""
+        files = "  📎 " + _("files: {n}").format(n=len(event.files)) if event.files else ""
+        entries.append(Entry(line, text, files))
+    return pack(entries, head="\n".join(lines))

@@ -342,16 +342,34 @@ class ConsultService:
             raise RequestError("other_institution")
         return consultation
 
+    # A specialist's transition (take, end, transfer, turn into a request), like the resident's end and the
+    # timeout, is one conditional UPDATE: of two at once exactly one changes the consultation, and only that one
+    # writes what it sends, in the same transaction. The other changes nothing and is told why (`_too_late`).
+
+    async def _too_late(self, conn: Connection, consultation_id: int, staff_id: Optional[int],
+                        institution_id: str) -> RequestError:
+        current = await self._get(conn, consultation_id)
+        if current.institution_id != institution_id:
+            return RequestError("transferred")
+        if current.status == "active":
+            if staff_id is not None and current.specialist_id == staff_id:
+                return RequestError("taken_by_you")
+            return RequestError("taken_by_other", current.specialist_label)
+        if current.status == "queued":
+            return RequestError("not_taken")
+        return RequestError("closed", current.specialist_label if current.ended_by == "specialist" else None)
+
     async def take(self, chat_id: int, consultation_id: int, staff_id: int, label: str) -> Consultation:
-        """The first specialist to press «Взяти» gets it; the others are told who did."""
-        await self.for_group(chat_id, consultation_id)
+        """The first specialist to press «Взяти» gets it; the others are told who did ('taken_by_other' with
+        who), the same one's second press is 'taken_by_you'; neither changes or sends anything."""
+        consultation = await self.for_group(chat_id, consultation_id)
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "UPDATE consultations SET status = 'active', specialist_id = ?, specialist_label = ?, taken_at = ? "
-                "WHERE id = ? AND status = 'queued'", (staff_id, label, utc(self.clock()), consultation_id))
-            if cursor.rowcount == 0:
-                current = await self._get(conn, consultation_id)
-                raise RequestError("taken_by_other" if current.status == "active" else "closed")
+                "WHERE id = ? AND institution_id = ? AND status = 'queued'",
+                (staff_id, label, utc(self.clock()), consultation_id, consultation.institution_id))
+            if cursor.rowcount != 1:
+                raise await self._too_late(conn, consultation_id, staff_id, consultation.institution_id)
             taken = await self._get(conn, consultation_id)
             await enqueue(conn, [self._to_group(taken, "consult_card_update"),
                                      *self._to_resident(taken, "consult_taken")])
@@ -398,14 +416,18 @@ class ConsultService:
                                                                           consultation.topic):
             raise RequestError("bad_institution")
         async with self.db.transaction() as conn:
-            if consultation.card_message_id:  # the old card says where it went and loses its buttons
-                await enqueue(conn, [self._to_group(consultation, "consult_card_moved",
-                                                    chat_id=consultation.group_chat_id,
-                                                    message_id=consultation.card_message_id)])
-            await conn.execute(
+            before = await self._get(conn, consultation_id)  # where its card is now
+            cursor = await conn.execute(
                 "UPDATE consultations SET topic = ?, institution_id = ?, status = 'queued', specialist_id = NULL, "
                 "specialist_label = NULL, group_chat_id = NULL, thread_id = NULL, card_message_id = NULL, "
-                "taken_at = NULL WHERE id = ?", (new_topic, target, consultation_id))
+                "taken_at = NULL WHERE id = ? AND institution_id = ? AND topic = ? AND status IN ('queued', 'active')",
+                (new_topic, target, consultation_id, consultation.institution_id, consultation.topic))
+            if cursor.rowcount != 1:  # ended, or passed on by a colleague, since the press was read
+                raise (RequestError("transferred") if before.open
+                       else await self._too_late(conn, consultation_id, None, consultation.institution_id))
+            if before.card_message_id:  # the old card says where it went and loses its buttons
+                await enqueue(conn, [self._to_group(before, "consult_card_moved", chat_id=before.group_chat_id,
+                                                    message_id=before.card_message_id)])
             moved = await self._get(conn, consultation_id)
             await enqueue(conn, [self._to_group(moved, "consult_card"),
                                      *self._to_resident(moved, "consult_transferred")])
@@ -413,21 +435,22 @@ class ConsultService:
 
     async def convert(self, chat_id: int, consultation_id: int, staff_id: int, label: str, *,
                       update_id: Optional[int] = None):
-        """Turn the consultation into an ordinary request, keeping the transcript."""
+        """Turn the consultation into an ordinary request, keeping the transcript: the request and the end are
+        one transaction, so a second press (or an end at the same moment) makes no second request."""
         consultation = await self.for_group(chat_id, consultation_id)
         if not consultation.open:  # a stale or repeated press must not make a second request
             raise RequestError("closed")
         if consultation.resident_id is None:
             raise RequestError("no_resident")
-        request = await self.request_from(consultation, "converted")
-        await self._end(consultation, "specialist", tell_resident=False, status="converted", request_id=request.id,
-                        update_id=update_id)
-        return request
-
-    async def request_from(self, consultation: Consultation, why: str):
         async with self.db.transaction() as conn:
-            draft = await self._transcript_draft(conn, consultation)
-        return await self.requests.create(draft, capped=False)
+            current = await self._get(conn, consultation_id)
+            if not current.open or current.institution_id != consultation.institution_id:
+                raise await self._too_late(conn, consultation_id, None, consultation.institution_id)
+            request = await self.requests.create_in(conn, await self._transcript_draft(conn, current),
+                                                    capped=False)
+            await self._end_in(conn, current, "specialist", tell_resident=False, status="converted",
+                               request_id=request.id, update_id=update_id)
+        return request
 
     async def _transcript_draft(self, conn: Connection, consultation: Consultation) -> Draft:
         """A request's draft whose description is the consultation's transcript."""
@@ -451,19 +474,30 @@ class ConsultService:
         """`update_id`: the update that ends it, by which messages handled after the end are told apart
         (`written_before_end`)."""
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE consultations SET status = ?, ended_at = ?, ended_by = ?, request_id = COALESCE(?, "
-                "request_id), ended_update = ? WHERE id = ? AND status IN ('queued', 'active')",
-                (status, utc(self.clock()), by, request_id, update_id, consultation.id))
-            if cursor.rowcount == 0:
-                raise RequestError("closed")
-            ended = await self._get(conn, consultation.id)
-            items = [self._to_group(ended, "consult_card_update"),
-                     self._to_group(ended, "consult_group_notice", notice=f"ended_by_{by}")]
-            if tell_resident or status == "converted":
-                items += self._to_resident(ended, "consult_ended" if status == "ended" else "consult_converted",
-                                           request_id=request_id)
-            await enqueue(conn, items)
+            return await self._end_in(conn, consultation, by, tell_resident=tell_resident, status=status,
+                                      request_id=request_id, update_id=update_id)
+
+    async def _end_in(self, conn: Connection, consultation: Consultation, by: str, *, tell_resident: bool,
+                      status: str = "ended", request_id: Optional[int] = None,
+                      update_id: Optional[int] = None) -> Consultation:
+        """`_end` in the caller's transaction: only while it is open (and, for a specialist, still on their
+        institution's line), else RequestError 'closed' (with who ended it) or 'transferred', nothing written."""
+        line = consultation.institution_id if by == "specialist" else None
+        cursor = await conn.execute(
+            "UPDATE consultations SET status = ?, ended_at = ?, ended_by = ?, request_id = COALESCE(?, "
+            "request_id), ended_update = ? WHERE id = ? AND status IN ('queued', 'active') "
+            "AND (? IS NULL OR institution_id = ?)",
+            (status, utc(self.clock()), by, request_id, update_id, consultation.id, line, line))
+        if cursor.rowcount != 1:
+            error = await self._too_late(conn, consultation.id, None, line or "")
+            raise error if error.reason == "transferred" and line else RequestError("closed", error.who)
+        ended = await self._get(conn, consultation.id)
+        items = [self._to_group(ended, "consult_card_update"),
+                 self._to_group(ended, "consult_group_notice", notice=f"ended_by_{by}")]
+        if tell_resident or status == "converted":
+            items += self._to_resident(ended, "consult_ended" if status == "ended" else "consult_converted",
+                                       request_id=request_id)
+        await enqueue(conn, items)
         return ended
 
     # ----- time: waiting too long, reminders ----------------------------------------------------------------

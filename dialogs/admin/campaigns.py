@@ -19,7 +19,7 @@ from bot.campaigns.html import check_html, plain
 from bot.campaigns.service import MAX_CAPTION, MAX_TEXT, Audience, Campaign, CampaignError, Draft
 from bot.services import Services
 from dialogs.campaign_view import Camp, recipient_markup, send_campaign, status_label, topic_name
-from dialogs.common import Routes, h, keyboard, locale
+from dialogs.common import Routes, h, keyboard, locale, pack
 
 router = Routes("admin.campaigns")
 PAGE = 8
@@ -492,8 +492,12 @@ async def campaigns_list(message: Message, services: Services) -> None:
         if campaign.active:
             controls.append([InlineKeyboardButton(text=_("⛔ Cancel No. {id}").format(id=campaign.id),
                                                   callback_data=Camp(action="cancel", id=campaign.id).pack())])
-    await message.answer("\n\n".join(lines)[:4096], reply_markup=InlineKeyboardMarkup(inline_keyboard=controls)
-                         if controls else None)
+    # as many messages as it takes, split between campaigns, never inside one; the buttons under the last
+    texts = pack(lines[1:], head=lines[0], sep="\n\n")
+    for index, text in enumerate(texts):
+        last = index == len(texts) - 1
+        await message.answer(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=controls)
+                             if controls and last else None)
 
 
 # ----- administrators ------------------------------------------------------------------------------------------

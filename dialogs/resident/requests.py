@@ -683,11 +683,12 @@ async def open_request(query: CallbackQuery, callback_data: Req, services: Servi
     if request is None:
         return
     await query.answer()
-    text, markup = await request_screen(services, request)
-    await query.message.answer(text, reply_markup=markup)
+    texts, markup = await request_screen(services, request)
+    for index, text in enumerate(texts):  # a long history comes in several messages, the buttons under the last
+        await query.message.answer(text, reply_markup=markup if index == len(texts) - 1 else None)
 
 
-async def request_screen(services: Services, request) -> tuple[str, InlineKeyboardMarkup]:
+async def request_screen(services: Services, request) -> tuple[list[str], InlineKeyboardMarkup]:
     events = await services.requests.history(request.id, public_only=True)
     rows = []
     if request.status.open:
@@ -699,8 +700,7 @@ async def request_screen(services: Services, request) -> tuple[str, InlineKeyboa
         rows.append([InlineKeyboardButton(text=str(n), callback_data=Req(action="rate", rid=request.id,
                                                                          arg=str(n)).pack()) for n in range(1, 6)])
     rows.append([InlineKeyboardButton(text=_("◀️ Back"), callback_data=Req(action="list", rid=0).pack())])
-    text = resident_history(services.catalogue, request, events, services.settings.tz)
-    return text, keyboard(rows)
+    return resident_history(services.catalogue, request, events, services.settings.tz), keyboard(rows)
 
 
 @router.callback_query(Req.filter(F.action == "write"))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Optional
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
@@ -22,7 +23,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.requests.models import MAX_DESCRIPTION, Request
 from bot.requests.service import RequestError
 from bot.services import Services
-from dialogs.common import N_, Routes, h
+from dialogs.common import N_, Entry, Routes, h, pack
 from dialogs.requests_view import Staff, institution_name, status_label, topic_of
 from dialogs.resident.requests import read_input
 from dialogs.staff.membership import bot_membership
@@ -46,7 +47,19 @@ REASONS = {
     "expired_code": N_("This code has expired. Ask the administrator for a new one."),
     "bind_locked": N_("Too many wrong codes were sent here. Please wait an hour and ask the administrator for a "
                       "new code."),
+    "taken_by_you": N_("This request is already yours."),
+    "withdrawn": N_("The resident has withdrawn this request."),
+    "redirected": N_("This request has already been passed to another institution."),
+    "reopened": N_("This request is already back in work."),
 }
+# the same refusals when the service knows which colleague was first (as the card shows them)
+REASONS_WHO = {
+    "taken_by_other": N_("{who} has already taken this request."),
+    "closed": N_("{who} has already finished this request."),
+    "redirected": N_("{who} has already passed this request to another institution."),
+    "reopened": N_("{who} has already taken this request back into work."),
+}
+ANSWER_LIMIT = 200  # Telegram's limit for the text of an answer to a button press
 
 
 class StaffForm(StatesGroup):
@@ -59,6 +72,21 @@ def reason_text(reason: str) -> str:
     return _(REASONS.get(reason, N_("This action is not possible now.")))
 
 
+def refusal(exc: RequestError, *, html: bool = False, who_texts: Optional[dict[str, str]] = None,
+            texts: Optional[dict[str, str]] = None) -> str:
+    """Why a press or a message changed nothing, naming the colleague who was first when the service knows
+    them. `html`: for a message (the name escaped); else for the answer to a button press (plain, short)."""
+    who_texts = REASONS_WHO if who_texts is None else who_texts
+    if exc.who and exc.reason in who_texts:
+        text = _(who_texts[exc.reason]).format(who=h(exc.who) if html else exc.who)
+    elif texts and exc.reason in texts:
+        text = _(texts[exc.reason])
+    else:
+        text = reason_text(exc.reason)
+    return text if html or len(text) <= ANSWER_LIMIT else text[:ANSWER_LIMIT - 1] + "…"
+
+
+OPEN_LISTED = 200  # the most requests /open lists (in as many messages as they take)
 MEMBER_TTL = 60.0  # seconds a "yes, a member" answer is trusted; a removed member loses access within a minute
 
 
@@ -143,16 +171,22 @@ async def open_list(message: Message, services: Services) -> None:
     if group is None or not group.active:
         await message.answer(reason_text("group_not_bound"))
         return
-    requests = await services.requests.open_for_institution(group.community, group.institution_id)
+    requests = await services.requests.open_for_institution(group.community, group.institution_id,
+                                                            limit=OPEN_LISTED)
     if not requests:
         await message.answer(_("No open requests. Thank you!"))
         return
-    lines = ["<b>" + _("Open requests: {n}").format(n=len(requests)) + "</b>"]
+    head = "<b>" + _("Open requests: {n}").format(n=len(requests)) + "</b>"
+    if len(requests) == OPEN_LISTED:
+        head += "\n" + _("The first {n} are listed, the urgent and the oldest first.").format(n=OPEN_LISTED)
+    entries = []
     for r in requests:
         mark = "🔴 " if r.urgent else ""
         who = f" · {h(r.assignee_label)}" if r.assignee_label else ""
-        lines.append(f"{mark}№ {r.public_id} · {status_label(r.status)}{who}\n{h(topic_of(services.catalogue, r))}")
-    await message.answer("\n\n".join(lines)[:4096])
+        entries.append(Entry(f"{mark}№ {r.public_id} · {status_label(r.status)}{who}", topic_of(services.catalogue, r)))
+    # as many messages as it takes, split between requests, never inside one
+    for text in pack(entries, head=head, sep="\n\n"):
+        await message.answer(text)
 
 
 # ----- the card's buttons ---------------------------------------------------------------------------------------
@@ -184,8 +218,8 @@ async def card_action(query: CallbackQuery, callback_data: Staff, state: FSMCont
     label = await label_of(services, chat_id, user_id)
     try:
         await act(query, action, callback_data.arg, request, state, services, label)
-    except RequestError as exc:
-        await query.answer(reason_text(exc.reason), show_alert=True)
+    except RequestError as exc:  # too late or out of date: nothing changed, nothing was sent
+        await query.answer(refusal(exc), show_alert=True)
         return
     services.wake_outbox()
 
@@ -269,7 +303,7 @@ async def staff_input(message: Message, state: FSMContext, services: Services, b
         else:
             await answer_resident(message, services, request_id, label, event_update)
     except RequestError as exc:
-        await message.reply(reason_text(exc.reason))
+        await message.reply(refusal(exc, html=True))
         return
     services.wake_outbox()
 
@@ -381,12 +415,13 @@ async def bind_code(message: Message, command: CommandObject, services: Services
     if len(args) == 1 and len(served) == 1:
         args = [served[0], args[0]]
     if len(args) != 2 or args[0] not in services.catalogue.communities:
-        lines = [_("Usage: /bind_code COMMUNITY INSTITUTION. Institutions:")]
+        lines = []
         loc = services.settings.default_locale
         for slug in served:
             for inst in services.catalogue.communities[slug].model.institutions:
-                lines.append(f"<code>{slug} {inst.id}</code> — {h(inst.short_name.get(loc))}")
-        await message.answer("\n".join(lines)[:4096])
+                lines.append(f"<code>{h(slug)} {h(inst.id)}</code> — {h(inst.short_name.get(loc))}")
+        for text in pack(lines, head=_("Usage: /bind_code COMMUNITY INSTITUTION. Institutions:")):
+            await message.answer(text)
         return
     try:
         code = await services.requests.create_bind_code(args[0], args[1], message.from_user.id)

@@ -13,16 +13,24 @@ from aiogram.utils.i18n import gettext as _
 from bot.consult.service import Consultation
 from bot.requests.service import RequestError
 from bot.services import Services
-from dialogs.common import N_, Routes, h
+from dialogs.common import N_, Routes, h, pack
 from dialogs.consult_view import Spec, topic_name, when
 from dialogs.resident.requests import read_input
-from dialogs.staff import is_member, label_of, reason_text
+from dialogs.staff import is_member, label_of, reason_text, refusal
 
 router = Routes("staff.consult", chats=("group", "supergroup"))
 
 REASONS = {
     "not_taken": N_("Press «Take» first: then your messages reach the resident."),
     "bad_topic": N_("This topic is not known."),
+    "taken_by_you": N_("This consultation is already yours."),
+    "closed": N_("This consultation is already ended."),
+    "transferred": N_("This consultation has already been passed on."),
+}
+# a press that came too late, when the service knows who was first (as the card shows them)
+REASONS_WHO = {
+    "taken_by_other": N_("{who} has already taken it."),
+    "closed": N_("{who} has already ended this consultation."),
 }
 
 
@@ -81,13 +89,8 @@ async def card_action(query: CallbackQuery, callback_data: Spec, state: FSMConte
         else:
             await query.answer(_("This button is out of date."), show_alert=True)
             return
-    except RequestError as exc:
-        if exc.reason == "taken_by_other":
-            current = await consult.get(callback_data.cid)
-            who = current.specialist_label if current else "—"
-            await query.answer(_("{who} has already taken it.").format(who=who), show_alert=True)
-        else:
-            await query.answer(why(exc.reason), show_alert=True)
+    except RequestError as exc:  # too late or out of date: nothing changed, nothing was sent
+        await query.answer(refusal(exc, who_texts=REASONS_WHO, texts=REASONS), show_alert=True)
         return
     services.wake_outbox()
 
@@ -158,11 +161,12 @@ async def queue(message: Message, services: Services) -> None:
         state = _("waiting") if c.status == "queued" else _("with {who}").format(who=h(c.specialist_label or ""))
         asked = when(datetime.fromisoformat(c.asked_at), tz)
         lines.append(f"💬 {c.id} · {h(topic_name(services.catalogue, c.topic))} · {state} · {asked}")
-    lines += ["", "<b>" + _("Booked for today: {n}").format(n=len(today)) + "</b>"]
+    lines += ["\n<b>" + _("Booked for today: {n}").format(n=len(today)) + "</b>"]
     for b in today:
         moment = when(datetime.fromisoformat(b.starts_at), tz)
         lines.append(f"📅 {moment} · {h(topic_name(services.catalogue, b.topic))}")
-    await message.answer("\n".join(lines)[:4096])
+    for text in pack(lines):  # as many messages as it takes, split between lines, never inside one
+        await message.answer(text)
 
 
 def build():
