@@ -15,6 +15,7 @@ from openpyxl import Workbook, load_workbook
 from bot import cli
 from bot.app import build_services
 from bot.catalogue.loader import load_catalogue
+from bot.catalogue.overlay import Change
 from bot.catalogue.workbook import (
     ROW_LIMIT,
     SHEET_INSTITUTIONS,
@@ -24,8 +25,9 @@ from bot.catalogue.workbook import (
     read_workbook,
 )
 from bot.config import PROJECT_ROOT
-from bot.ops import catalogue_edits as edits
 from bot.ops.catalogue import reload_catalogue
+from bot.ops.catalogue_edits import serving, versions, workbooks
+from bot.ops.catalogue_edits import texts as edit_texts
 from bot.storage.db import Database
 from tests.conftest import make_settings
 
@@ -154,12 +156,12 @@ async def test_a_bad_row_is_refused_with_its_reason_and_nothing_is_applied(tmp_p
     content = edited(exported, lambda book: (change(book), put(SHEET_INSTITUTIONS, "dsvp", "Телефон", PHONE)(book)))
     db = await Database(tmp_path / "bot.sqlite3").connect()
     try:
-        store = edits.CatalogueEdits(db)
-        prepared = await edits.prepare_import(store, DATA, content, ["lutsk"])
+        store = versions.CatalogueEdits(db)
+        prepared = await workbooks.prepare_import(store, DATA, content, ["lutsk"])
         assert not prepared.applicable and not prepared.problems
         texts = rendered(prepared.refused)
         assert len(texts) == 1 and message in texts[0] and texts[0].startswith("Sheet «"), texts
-        shown = edits.describe(prepared, "Луцька", "uk", english, plural)
+        shown = edit_texts.describe(prepared, "Луцька", "uk", english, plural)
         assert "1 row refused" in shown and "Nothing has changed" in shown and PHONE in shown
     finally:
         await db.close()
@@ -178,11 +180,11 @@ async def bot_services(tmp_path: Path, monkeypatch):
 
 
 async def apply(services, content: bytes, author: int = 1) -> int:
-    prepared = await edits.prepare_import(services.catalogue_edits, DATA, content, services.served)
+    prepared = await workbooks.prepare_import(services.catalogue_edits, DATA, content, services.served)
     assert prepared.applicable, rendered(prepared.problems + prepared.refused)
     token = await services.catalogue_edits.hold(prepared, author, author)
     await services.catalogue_edits.attach(token, 10)
-    return await edits.apply_import(services, token, author, 10)
+    return await serving.apply_import(services, token, author, 10)
 
 
 def tcso(services):
@@ -216,15 +218,15 @@ async def test_versions_stack_up_and_undo_goes_back_one_at_a_time(bot_services, 
     assert latest.overlay["institutions"]["tcso"] == {"contacts.phones": [PHONE],
                                                       "contacts.website": "https://tcso.lutsk.ua"}
 
-    await edits.undo(services, "lutsk", 2, 1)
+    await serving.undo(services, "lutsk", 2, 1)
     assert tcso(services).contacts.phones == [PHONE] and tcso(services).contacts.website is None
     assert services.catalogue.communities["lutsk"].services["home-care"].status.value == "active"
-    with pytest.raises(edits.EditRefused):  # the same undo pressed again
-        await edits.undo(services, "lutsk", 2, 1)
-    await edits.undo(services, "lutsk", 1, 1)
+    with pytest.raises(versions.EditRefused):  # the same undo pressed again
+        await serving.undo(services, "lutsk", 2, 1)
+    await serving.undo(services, "lutsk", 1, 1)
     assert tcso(services).contacts.empty
-    with pytest.raises(edits.EditRefused, match="nothing to undo"):
-        await edits.undo(services, "lutsk", 1, 1)
+    with pytest.raises(versions.EditRefused, match="nothing to undo"):
+        await serving.undo(services, "lutsk", 1, 1)
     assert [v.undone_by for v in await services.catalogue_edits.history("lutsk")] == ["tg:1", "tg:1"]
     assert data_fingerprint() == data_before  # the shipped data/ never changes
 
@@ -233,34 +235,34 @@ async def test_a_confirmation_counts_only_for_its_import_its_author_and_the_cata
         bot_services, exported) -> None:
     services = bot_services
     store = services.catalogue_edits
-    one = await edits.prepare_import(store, DATA, edited(exported, put(SHEET_INSTITUTIONS, "tcso", "Телефон", PHONE)),
-                                     services.served)
-    other = await edits.prepare_import(store, DATA, edited(exported, put(SHEET_INSTITUTIONS, "dsvp", "Телефон",
-                                                                         "0332 72 45 12")), services.served)
+    one = await workbooks.prepare_import(store, DATA, edited(exported, put(SHEET_INSTITUTIONS, "tcso", "Телефон",
+                                                                           PHONE)), services.served)
+    other = await workbooks.prepare_import(store, DATA, edited(exported, put(SHEET_INSTITUTIONS, "dsvp", "Телефон",
+                                                                             "0332 72 45 12")), services.served)
     first, second = await store.hold(one, 1, 1), await store.hold(other, 1, 1)
     await store.attach(first, 10)
     await store.attach(second, 11)
-    with pytest.raises(edits.EditRefused, match="Only the administrator who sent"):
-        await edits.apply_import(services, first, 2, 10)
-    with pytest.raises(edits.EditRefused, match="out of date"):  # the button of another message
-        await edits.apply_import(services, first, 1, 11)
-    assert await edits.apply_import(services, first, 1, 10) == 1
-    with pytest.raises(edits.EditRefused, match="already applied"):
-        await edits.apply_import(services, first, 1, 10)
-    with pytest.raises(edits.EditRefused, match="has changed since"):  # checked before the first was applied
-        await edits.apply_import(services, second, 1, 11)
+    with pytest.raises(versions.EditRefused, match="Only the administrator who sent"):
+        await serving.apply_import(services, first, 2, 10)
+    with pytest.raises(versions.EditRefused, match="out of date"):  # the button of another message
+        await serving.apply_import(services, first, 1, 11)
+    assert await serving.apply_import(services, first, 1, 10) == 1
+    with pytest.raises(versions.EditRefused, match="already applied"):
+        await serving.apply_import(services, first, 1, 10)
+    with pytest.raises(versions.EditRefused, match="has changed since"):  # checked before the first was applied
+        await serving.apply_import(services, second, 1, 11)
     assert len(await store.history("lutsk")) == 1
     assert services.catalogue.communities["lutsk"].institutions["dsvp"].contacts.empty
     third = await store.hold(one, 1, 1)
     assert await store.cancel(third) and not await store.cancel(third)
-    with pytest.raises(edits.EditRefused, match="cancelled"):
-        await edits.apply_import(services, third, 1, None)
+    with pytest.raises(versions.EditRefused, match="cancelled"):
+        await serving.apply_import(services, third, 1, None)
 
 
 async def test_a_change_back_to_the_shipped_value_leaves_nothing_in_the_overlay(bot_services, exported) -> None:
     services = bot_services
     await apply(services, edited(exported, put(SHEET_INSTITUTIONS, "tcso", "Телефон", PHONE)))
-    again, _ = await edits.export(services.catalogue_edits, DATA, "lutsk")
+    again, _ = await workbooks.export(services.catalogue_edits, DATA, "lutsk")
     await apply(services, edited(again, put(SHEET_INSTITUTIONS, "tcso", "Телефон", None)))
     [latest, _] = await services.catalogue_edits.history("lutsk")
     assert latest.overlay == {} and latest.summary == {"contacts_removed": 1}
@@ -290,19 +292,19 @@ async def test_the_bot_starts_with_the_corrections_and_leaves_out_one_data_no_lo
 
 async def test_the_running_bot_picks_up_a_change_made_on_the_server(bot_services, exported, tmp_path) -> None:
     services = bot_services
-    assert not await edits.pick_up(services)
+    assert not await serving.pick_up(services)
     other = await Database(services.settings.database_path).connect()  # as the command line does
     try:
-        store = edits.CatalogueEdits(other)
-        prepared = await edits.prepare_import(store, DATA, edited(exported, put(SHEET_INSTITUTIONS, "tcso",
+        store = versions.CatalogueEdits(other)
+        prepared = await workbooks.prepare_import(store, DATA, edited(exported, put(SHEET_INSTITUTIONS, "tcso",
                                                                                 "Телефон", PHONE)), ["lutsk"])
-        await edits.import_edit(prepared.as_pending(), None, "server:ops").record(other)
+        await versions.import_edit(prepared.as_pending(), None, "server:ops").record(other)
     finally:
         await other.close()
     assert tcso(services).contacts.empty
-    assert await edits.pick_up(services)
+    assert await serving.pick_up(services)
     assert tcso(services).contacts.phones == [PHONE]
-    assert not await edits.pick_up(services)
+    assert not await serving.pick_up(services)
 
 
 # ----- on the server ----------------------------------------------------------------------------------------------
@@ -390,10 +392,10 @@ def test_a_long_diff_still_fits_in_one_message(lutsk, exported) -> None:
             institutions.cell(row, column(institutions, "Телефон")).value = "+48 " + "1" * 250
 
     reading = read_workbook(edited(exported, every_row), lutsk)
-    prepared = edits.Prepared(community="lutsk", refused=reading.refused * 20, before=lutsk,
-                              changes=[edits.Change("services", key, "summary", service.summary.model_dump(),
+    prepared = workbooks.Prepared(community="lutsk", refused=reading.refused * 20, before=lutsk,
+                              changes=[Change("services", key, "summary", service.summary.model_dump(),
                                                     {"uk": service.summary.uk + " Оновлено.", "en": "x"})
                                        for key, service in lutsk.services.items()] * 3)
-    text = edits.describe(prepared, "Луцька громада", "uk", english, plural)
-    assert len(text) <= edits.TEXT_LIMIT and "more changes" in text and "more rows" in text
+    text = edit_texts.describe(prepared, "Луцька громада", "uk", english, plural)
+    assert len(text) <= edit_texts.TEXT_LIMIT and "more changes" in text and "more rows" in text
     assert "Оновлено." in text  # a long text that changed at its end shows where

@@ -2,7 +2,7 @@
 it is sound and still knows everything the database refers to.
 
 The catalogue served is data/ with each community's corrections made in the bot or on the server
-(bot/ops/catalogue_edits.py) applied over it; applying or undoing a correction swaps it in the same way."""
+(bot/ops/catalogue_edits/) applied over it; applying or undoing a correction swaps it in the same way."""
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +16,7 @@ from bot.catalogue.overlay import Overlay, apply_overlays
 from bot.catalogue.search import SearchEngine
 
 if TYPE_CHECKING:
-    from bot.ops.catalogue_edits import Edit
+    from bot.ops.catalogue_edits.versions import Edit
     from bot.services import Services
 
 log = logging.getLogger("bot.reload")

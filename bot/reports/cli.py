@@ -1,18 +1,24 @@
-"""`python -m bot stats` (the report of a period) and `python -m bot export` (its spreadsheet)."""
+"""`python -m bot stats` (the report of a period) and `python -m bot export` (its spreadsheet). bot/cli.py imports
+this module when one of them runs; their arguments are in bot/reports/arguments.py."""
 from __future__ import annotations
 
 import argparse
 import asyncio
-import html
 import json
-import re
 import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Optional
 
+from bot.catalogue.loader import load_catalogue
 from bot.config import Settings
+from bot.i18n import make_i18n, plain_text
+from bot.reports.charts import all_charts
+from bot.reports.export import export, file_name
+from bot.reports.figures import Collector
 from bot.reports.periods import Period, preset
+from bot.reports.text import plain, render
+from bot.storage.db import Database
 
 
 def period_from(args: argparse.Namespace, settings: Settings) -> Period:
@@ -32,22 +38,11 @@ def period_from(args: argparse.Namespace, settings: Settings) -> Period:
 
 
 def translator(settings: Settings, locale: str):
-    from bot.app import make_i18n
-
     i18n = make_i18n(settings)
     return lambda message: i18n.gettext(message, locale=locale)
 
 
-def plain_text(messages: list[str]) -> str:
-    text = "\n".join(messages)
-    return html.unescape(re.sub(r"</?[a-z]+>", "", text))
-
-
 async def _report(settings: Settings, period: Period, community: Optional[str]):
-    from bot.catalogue.loader import load_catalogue
-    from bot.reports.figures import Collector
-    from bot.storage.db import Database
-
     catalogue = load_catalogue(settings.data_dir, settings.communities or None)
     db = await Database(settings.database_path).connect()
     try:
@@ -67,9 +62,6 @@ def _prepare(settings: Settings, args: argparse.Namespace) -> Optional[Period]:
 
 
 def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.reports.charts import all_charts
-    from bot.reports.text import plain, render
-
     period = _prepare(settings, args)
     if period is None:
         return 2
@@ -93,8 +85,6 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.reports.export import export, file_name
-
     period = _prepare(settings, args)
     if period is None:
         return 2
@@ -108,17 +98,3 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     out.write_bytes(content)
     print(out)
     return 0
-
-
-def add_locale_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--locale", choices=["uk", "en"], help="language of labels (default DEFAULT_LOCALE)")
-
-
-def add_export_parser(sub) -> None:
-    export = sub.add_parser("export", help="a period's figures as a spreadsheet (xlsx, or csv files in a zip)")
-    export.add_argument("--community")
-    export.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD (default: this month)")
-    export.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD (default: today)")
-    export.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
-    export.add_argument("--out", help="file or folder to write (default: a file named after the period here)")
-    add_locale_argument(export)

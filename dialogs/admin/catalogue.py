@@ -3,7 +3,7 @@
 /catalogue sends the community's catalogue as an .xlsx; the administrator edits it and sends it back (in a
 private chat with the bot or in the administrators' chat, outside any other dialog); the bot shows what it
 changes and applies it when the one who sent it presses «Apply» on that very message. What it all means lives in
-bot/ops/catalogue_edits.py; this module only asks, sends and checks who is pressing what.
+bot/ops/catalogue_edits/; this module only asks, sends and checks who is pressing what.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.catalogue.workbook import FILE_LIMIT
-from bot.ops import catalogue_edits as edits
+from bot.ops.catalogue_edits import serving, texts, versions, workbooks
 from bot.services import Services
 from dialogs.admin.ops import admin_place
 from dialogs.common import Routes, h, keyboard, locale
@@ -89,22 +89,23 @@ async def history_command(message: Message, services: Services) -> None:
 async def show(message: Message, services: Services, action: str, slug: str) -> None:
     name = community_name(services, slug)
     if action == "file":
-        content, version = await edits.export(services.catalogue_edits, services.settings.data_dir, slug)
+        content, version = await workbooks.export(services.catalogue_edits, services.settings.data_dir, slug)
         await message.answer_document(
-            BufferedInputFile(content, filename=edits.file_name(slug, version, datetime.now(services.settings.tz))),
+            BufferedInputFile(content, filename=workbooks.file_name(slug, version,
+                                                                     datetime.now(services.settings.tz))),
             caption="📒 " + _("<b>Catalogue of {community}</b>, version {version}.\nCorrect or fill in contacts, "
                               "descriptions and statuses in Excel or LibreOffice and send the file back here. The "
                               "sheet «Як заповнювати» explains the columns. /catalogue_undo undoes the latest "
                               "change, /catalogue_history lists them.").format(community=h(name), version=version))
     elif action == "hist":
-        versions = await services.catalogue_edits.history(slug)
-        await message.answer(edits.history_text(versions, name, services.settings.tz, _, ngettext))
+        history = await services.catalogue_edits.history(slug)
+        await message.answer(texts.history_text(history, name, services.settings.tz, _, ngettext))
     else:
         version = await services.catalogue_edits.current(slug)
         if version is None:
-            await message.answer("📒 " + h(_(edits.NOTHING_TO_UNDO)))
+            await message.answer("📒 " + h(_(versions.NOTHING_TO_UNDO)))
             return
-        text = edits.undo_question(version, name, services.settings.tz, _, ngettext,
+        text = texts.undo_question(version, name, services.settings.tz, _, ngettext,
                                    services.catalogue.communities.get(slug), locale())
         await message.answer(text, reply_markup=keyboard([[
             cat_button(_("↩️ Undo"), "back", slug, str(version.version)),
@@ -159,10 +160,10 @@ async def workbook_sent(message: Message, bot: Bot, services: Services) -> None:
     checking = await message.answer("⏳ " + _("Checking the file…"))
     content = io.BytesIO()
     await bot.download(document, destination=content)
-    prepared = await edits.prepare_import(services.catalogue_edits, services.settings.data_dir,
-                                          content.getvalue(), services.served)
+    prepared = await workbooks.prepare_import(services.catalogue_edits, services.settings.data_dir,
+                                              content.getvalue(), services.served)
     name = community_name(services, prepared.community) if prepared.community else ""
-    text = edits.describe(prepared, name, locale(), _, ngettext)
+    text = texts.describe(prepared, name, locale(), _, ngettext)
     if not prepared.applicable:
         await checking.edit_text(text)
         return
@@ -181,21 +182,21 @@ async def decided(query: CallbackQuery, callback_data: CatCb, services: Services
         return
     pending = await services.catalogue_edits.pending(callback_data.value)
     if pending is None or pending.message_id != message.message_id or pending.chat_id != message.chat.id:
-        await query.answer(_(edits.GONE), show_alert=True)
+        await query.answer(_(versions.GONE), show_alert=True)
         return
     if pending.author_id != query.from_user.id:
-        await query.answer(_(edits.NOT_YOURS), show_alert=True)
+        await query.answer(_(versions.NOT_YOURS), show_alert=True)
         return
     if callback_data.action == "drop":
         if not await services.catalogue_edits.cancel(pending.token):
-            await query.answer(_(edits.GONE), show_alert=True)
+            await query.answer(_(versions.GONE), show_alert=True)
             return
         await query.answer()
         await message.edit_text(message.html_text + "\n\n" + "✖️ " + h(_("Cancelled: nothing has changed.")))
         return
     try:
-        version = await edits.apply_import(services, pending.token, query.from_user.id, message.message_id)
-    except edits.EditRefused as exc:
+        version = await serving.apply_import(services, pending.token, query.from_user.id, message.message_id)
+    except versions.EditRefused as exc:
         await query.answer(_(exc.reason), show_alert=True)
         return
     await query.answer(_("Applied."))
@@ -215,11 +216,11 @@ async def undo_decided(query: CallbackQuery, callback_data: CatCb, services: Ser
         return
     try:
         version = int(callback_data.value)
-        undone = await edits.undo(services, callback_data.community, version, query.from_user.id)
+        undone = await serving.undo(services, callback_data.community, version, query.from_user.id)
     except ValueError:
         await query.answer(_("This button is out of date. Please open the menu again: /menu"), show_alert=True)
         return
-    except edits.EditRefused as exc:
+    except versions.EditRefused as exc:
         await query.answer(_(exc.reason), show_alert=True)
         return
     await query.answer(_("Undone."))
