@@ -14,7 +14,7 @@ from bot.consult.service import ConsultService
 from bot.delivery.limiter import Limiter
 from bot.delivery.outbox import Outbox
 from bot.requests.service import RequestService
-from bot.runtime.health import Activity
+from bot.runtime.activity import Activity
 from bot.storage.db import Database
 from bot.storage.residents import ResidentRepo
 

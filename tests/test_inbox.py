@@ -94,7 +94,7 @@ async def test_webhook_keeps_an_update_before_answering_telegram(tmp_path):
     import aiohttp
     from aiohttp import web
 
-    from bot.runtime.health import Activity
+    from bot.runtime.activity import Activity
     from bot.runtime.web import SECRET_HEADER, UpdateHandler
 
     db = await Database(tmp_path / "w.sqlite3").connect()

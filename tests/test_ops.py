@@ -157,7 +157,7 @@ async def test_a_webhook_process_stops_cleanly_on_sigterm(tmp_path: Path, env: P
 
 
 async def test_graceful_stop_finishes_the_update_in_hand(tmp_path: Path, env: Path) -> None:
-    from bot.runtime.health import Activity
+    from bot.runtime.activity import Activity
 
     activity = Activity()
     finished = []

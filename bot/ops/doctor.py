@@ -1,4 +1,7 @@
-"""`python -m bot doctor`: is this deployment ready to run? One line per check, OK or PROBLEM with what to do."""
+"""`python -m bot doctor`: is this deployment ready to run? One line per check, OK or PROBLEM with what to do.
+
+A command above the bot's assembly: bot/cli.py imports it when `doctor` runs, and it asks Telegram's getMe through
+the client bot/app.py's make_bot builds."""
 from __future__ import annotations
 
 import asyncio
@@ -10,10 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from bot.config import LOCALES, PROJECT_ROOT, Settings
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
+
+from bot.app import make_bot
+from bot.catalogue.loader import CatalogueError, load_catalogue
+from bot.config import LOCALES, Settings
+from bot.i18n import LOCALES_DIR
+from bot.ops.catalogue import with_overlays
+from bot.ops.catalogue_edits.versions import stored_overlays
 from bot.storage.db import migrations
 
-LOCALES_DIR = PROJECT_ROOT / "locales"
 API_TIMEOUT = 5  # seconds for getMe
 RECENT_WEBHOOK_ERROR = 3600  # seconds: an older error of Telegram's webhook delivery is history
 
@@ -126,8 +135,6 @@ def check_administrators(settings: Settings) -> Check:
 
 
 def check_data(settings: Settings) -> Check:
-    from bot.catalogue.loader import CatalogueError, load_catalogue
-
     try:
         catalogue = load_catalogue(settings.data_dir, settings.communities or None)
     except CatalogueError as exc:
@@ -141,10 +148,6 @@ def check_data(settings: Settings) -> Check:
 
 def check_contacts(settings: Settings) -> Optional[Check]:
     """How many institutions the bot still shows without any contact (data/ with the communities' corrections)."""
-    from bot.catalogue.loader import load_catalogue
-    from bot.ops.catalogue import with_overlays
-    from bot.ops.catalogue_edits import stored_overlays
-
     try:
         catalogue = load_catalogue(settings.data_dir, settings.communities or None)
         catalogue = with_overlays(catalogue, stored_overlays(settings.database_path), settings.data_dir)
@@ -190,10 +193,6 @@ async def check_bot_api(settings: Settings) -> list[Check]:
     if not settings.token:
         return [Check("Bot API", None, "BOT_TOKEN is not set, so `python -m bot run` starts the local sandbox; "
                                        "set it to check the connection to Telegram")]
-    from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
-
-    from bot.app import make_bot
-
     bot = make_bot(settings)
     checks: list[Check] = []
     try:

@@ -12,7 +12,7 @@ from aiogram.types.update import UpdateTypeLookupError
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
 from bot.config import LOCALES
-from bot.runtime.health import Activity
+from bot.runtime.activity import Activity
 
 log = logging.getLogger("bot.updates")
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]

@@ -14,7 +14,8 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.runtime import inbox
-from bot.runtime.health import Activity, health_handler
+from bot.runtime.activity import Activity
+from bot.runtime.health import health_handler
 from bot.storage.db import Database
 
 if TYPE_CHECKING:
@@ -71,8 +72,6 @@ def webhook_app(app: "App", bot: Bot, secret: str) -> web.Application:
 async def run_webhook(app: "App", bot: Bot, stop: Optional[asyncio.Event] = None) -> None:
     """Serve the webhook until cancelled (or until `stop` is set). The webhook stays set at Telegram on stop:
     updates wait there until the bot is back."""
-    from bot.app import serving
-
     settings = app.settings
     if not settings.webhook_url:
         raise RuntimeError("WEBHOOK_URL is not set")
@@ -80,7 +79,7 @@ async def run_webhook(app: "App", bot: Bot, stop: Optional[asyncio.Event] = None
     runner = web.AppRunner(webhook_app(app, bot, secret), access_log=None, handle_signals=False)
     await runner.setup()
     try:
-        async with serving(app, bot, "webhook"):
+        async with app.serving(bot, "webhook"):
             replaying = asyncio.create_task(inbox.replay(bot, app.dispatcher, app.services.db), name="inbox replay")
             await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
             try:
