@@ -179,14 +179,19 @@ async def open_list(message: Message, services: Services) -> None:
     head = "<b>" + _("Open requests: {n}").format(n=len(requests)) + "</b>"
     if len(requests) == OPEN_LISTED:
         head += "\n" + _("The first {n} are listed, the urgent and the oldest first.").format(n=OPEN_LISTED)
+    # as many messages as it takes, split between requests, never inside one
+    for text in pack(open_entries(services, requests), head=head, sep="\n\n"):
+        await message.answer(text)
+
+
+def open_entries(services: Services, requests: list[Request]) -> list[Entry]:
+    """One entry of /open per request: number, status, who has it, and what it is about."""
     entries = []
     for r in requests:
         mark = "🔴 " if r.urgent else ""
         who = f" · {h(r.assignee_label)}" if r.assignee_label else ""
         entries.append(Entry(f"{mark}№ {r.public_id} · {status_label(r.status)}{who}", topic_of(services.catalogue, r)))
-    # as many messages as it takes, split between requests, never inside one
-    for text in pack(entries, head=head, sep="\n\n"):
-        await message.answer(text)
+    return entries
 
 
 # ----- the card's buttons ---------------------------------------------------------------------------------------
