@@ -6,6 +6,7 @@ import gc
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import AsyncIterator, Optional
 
 from aiogram import Bot, Dispatcher
@@ -99,7 +100,8 @@ async def build_app(settings: Settings) -> App:
 
     services = await build_services(settings)
     i18n = make_i18n(settings)
-    dp = Dispatcher(storage=SQLiteStorage(services.db), services=services, settings=settings)
+    dp = Dispatcher(storage=SQLiteStorage(services.db, max_age=timedelta(days=settings.draft_days)),
+                    services=services, settings=settings)
     dp.update.outer_middleware(inbox.ForgetHandled(services.db))  # outermost: whatever happens inside
     dp.update.outer_middleware(UpdateLogMiddleware(services.activity))
     limiter = limiter_of(settings)

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     admin_chat_id: Optional[int] = Field(default=None, alias="ADMIN_CHAT_ID")
     retention_days: int = Field(default=365, ge=1, le=3650, alias="RETENTION_DAYS")
+    # an unfinished dialog (a half-written request holds a description, a phone, photos) is forgotten after this
+    draft_days: int = Field(default=7, ge=1, le=365, alias="DRAFT_DAYS")
     remind_after_hours: int = Field(default=24, ge=1, le=720, alias="REMIND_AFTER_HOURS")
     # Webhook mode (`run --webhook`) and the health endpoint
     webhook_url: Optional[str] = Field(default=None, alias="WEBHOOK_URL")

@@ -36,6 +36,7 @@ from bot.requests.clean import clean_text
 from bot.requests.models import Attachment, Event, Group, Request, Status
 from bot.services import Services
 from dialogs.common import N_, Entry, h, html_messages, pack
+from dialogs.erased_delivery import request_card
 from dialogs.requests_view import (
     EVENT,
     Req,
@@ -43,7 +44,6 @@ from dialogs.requests_view import (
     clip,
     institution_name,
     staff_card,
-    staff_keyboard,
     status_label,
     topic_name,
 )
@@ -145,6 +145,9 @@ class TelegramSender:
         self.handlers.update({"group_lost": self._group_lost_notice, "lost_notice": self._lost_notice,
                               "regroup": self._regroup, "group_bound": self._group_bound,
                               "admins_changed": self._admins_changed})
+        from dialogs.erased_delivery import erased_handlers
+
+        self.handlers.update(erased_handlers(self))
         self._locks: defaultdict[tuple[str, int], asyncio.Lock] = defaultdict(asyncio.Lock)
         from dialogs.consult_delivery import consult_handlers
 
@@ -270,15 +273,16 @@ class TelegramSender:
                 topic = await self.bot.create_forum_topic(group.chat_id, topic_name(catalogue, request),
                                                           icon_color=0xFF93B2 if request.urgent else 0x6FB9F0)
                 thread_id = topic.message_thread_id
-            text = staff_card(catalogue, request, len(files), self.services.settings.tz)
+            text, markup = request_card(self, request, len(files))  # the erased card once the data are deleted
             if again:
                 text = "⚠️ <i>" + _(AGAIN[again]) + "</i>\n\n" + text
             sent = await self.bot.send_message(group.chat_id, text, message_thread_id=thread_id,
-                                               reply_markup=staff_keyboard(request))
+                                               reply_markup=markup)
             await self.services.requests.set_card(request.id, group.chat_id, thread_id, sent.message_id)
             reply_to = None if thread_id else sent.message_id
-            if files:
-                await self._send_files(group.chat_id, files, thread_id, reply_to=reply_to)
+            if files:  # kept, so that they can be removed when the data are deleted
+                shown = await self._send_files(group.chat_id, files, thread_id, reply_to=reply_to)
+                await self.services.requests.remember_messages(group.chat_id, shown, request.id)
             if history:
                 for text in await self._recent_history(request):
                     await self.bot.send_message(group.chat_id, text, message_thread_id=thread_id,
@@ -400,8 +404,8 @@ class TelegramSender:
         self._chat = group.chat_id
         files = await self.services.requests.files(request.id)
         with self._speaking(self._locale_of_group()):
-            text = staff_card(self.services.catalogue, request, len(files), self.services.settings.tz)
-            await self.edit_quietly(text, group.chat_id, request.card_message_id, staff_keyboard(request))
+            text, markup = request_card(self, request, len(files))
+            await self.edit_quietly(text, group.chat_id, request.card_message_id, markup)
 
     async def _card_moved(self, item: Item, request: Request) -> None:
         """The card in the group the request left: the same card, marked as passed on, without buttons."""

@@ -449,6 +449,17 @@ class RequestService:
             (event_id, chat_id))
         return [int(r["message_id"]) for r in rows]
 
+    async def shown_in_group(self, request_id: int, chat_id: int) -> list[int]:
+        """Every bot message in a staff group known to be about the request (relayed messages, files)."""
+        rows = await self.db.fetchall(
+            "SELECT message_id FROM request_messages WHERE request_id = ? AND chat_id = ? ORDER BY message_id",
+            (request_id, chat_id))
+        return [int(r["message_id"]) for r in rows]
+
+    async def forget_shown(self, request_id: int, chat_id: int) -> None:
+        await self.db.execute("DELETE FROM request_messages WHERE request_id = ? AND chat_id = ?",
+                              (request_id, chat_id))
+
     async def withdraw(self, resident_id: int, request_id: int) -> Request:
         request = await self.owned(resident_id, request_id)
         if not request.status.open:

@@ -7,7 +7,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Optional
 
-from bot import links
+from bot import links, privacy
 from bot.ops.catalogue_edits import serving as catalogue_edits
 
 if TYPE_CHECKING:
@@ -55,12 +55,15 @@ UPDATES_KEPT_DAYS = 7  # polling hands an update again only shortly after a cras
 
 async def daily(services: "Services", now: Optional[datetime] = None) -> int:
     """Retention of personal data (requests closed, consultations ended and campaigns finished more than
-    RETENTION_DAYS before `now`, and who opened which link that long ago), and forgetting update ids too
-    old to come back."""
+    RETENTION_DAYS before `now`, who opened which link that long ago, dialogs left unfinished for DRAFT_DAYS),
+    and forgetting update ids too old to come back."""
     now = now or system_clock()
     days = services.settings.retention_days
-    purged = await services.requests.purge_closed(days, now=now)
-    purged += await services.consult.purge_ended(days, now=now)
+    purged = await privacy.expire(services, now)  # the staff cards say so, through the outbox
+    drafts = await privacy.expire_drafts(services.db, now, services.settings.draft_days)
+    if drafts:
+        log.info("retention: %d unfinished dialog(s) older than %d days forgotten", drafts,
+                 services.settings.draft_days)
     campaigns = await services.campaigns.purge_finished(days, now=now) if services.campaigns is not None else 0
     opens = await links.purge_opens(services.db, days, now=now)
     if campaigns or opens:

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from typing import Any, Mapping, Optional
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Mapping, Optional
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
-from bot.storage.db import Database, utcnow
+from bot.storage.db import Database
 
 
 def key_to_str(key: StorageKey) -> str:
@@ -21,26 +22,48 @@ CACHE_SIZE = 50_000
 
 class SQLiteStorage(BaseStorage):
     """Written through to SQLite at once; read from memory after the first read. This process is the
-    only writer of the table, so the kept copy is always the stored one."""
+    only writer of the table, so the kept copy is always the stored one.
 
-    def __init__(self, db: Database):
+    With `max_age`, a state untouched that long is gone (a half-written request holds a description and a
+    phone): it reads as empty and its row is deleted; housekeeping deletes the rows nobody reads
+    (bot.privacy.expire_drafts)."""
+
+    def __init__(self, db: Database, max_age: Optional[timedelta] = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
         self.db = db
+        self.max_age = max_age
+        self.clock = clock
         self._cache: OrderedDict[str, tuple[Optional[str], str]] = OrderedDict()
+        self._touched: dict[str, str] = {}  # key -> updated_at of the kept copy (only with max_age)
 
     async def _load(self, key: str) -> tuple[Optional[str], str]:
-        if key in self._cache:
+        if key in self._cache and not self._stale(self._touched.get(key)):
             self._cache.move_to_end(key)
             return self._cache[key]
-        row = await self.db.fetchone("SELECT state, data FROM fsm_state WHERE key = ?", (key,))
+        row = await self.db.fetchone("SELECT state, data, updated_at FROM fsm_state WHERE key = ?", (key,))
+        if row is not None and self._stale(row["updated_at"]):
+            await self.db.execute("DELETE FROM fsm_state WHERE key = ? AND updated_at = ?", (key, row["updated_at"]))
+            row = None
         value = (row["state"], row["data"]) if row else (None, "{}")
-        self._keep(key, value)
+        self._keep(key, value, row["updated_at"] if row else None)
         return value
 
-    def _keep(self, key: str, value: tuple[Optional[str], str]) -> None:
+    def _stale(self, updated_at: Optional[str]) -> bool:
+        if self.max_age is None or not updated_at:
+            return False
+        return datetime.fromisoformat(updated_at) < self.clock() - self.max_age
+
+    def _keep(self, key: str, value: tuple[Optional[str], str], updated_at: Optional[str] = None) -> None:
         self._cache[key] = value
         self._cache.move_to_end(key)
+        if self.max_age is not None:
+            if updated_at:
+                self._touched[key] = updated_at
+            else:
+                self._touched.pop(key, None)
         while len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
+            old, _value = self._cache.popitem(last=False)
+            self._touched.pop(old, None)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
@@ -48,12 +71,16 @@ class SQLiteStorage(BaseStorage):
         current, data = await self._load(name)
         if current == value:
             return
+        stamp = self._now()
         await self.db.execute(
             "INSERT INTO fsm_state (key, state, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT(key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-            (name, value, utcnow()),
+            (name, value, stamp),
         )
-        self._keep(name, (value, data))
+        self._keep(name, (value, data), stamp)
+
+    def _now(self) -> str:
+        return self.clock().astimezone(timezone.utc).isoformat(timespec="seconds")
 
     async def get_state(self, key: StorageKey) -> Optional[str]:
         return (await self._load(key_to_str(key)))[0]
@@ -64,20 +91,22 @@ class SQLiteStorage(BaseStorage):
         state, current = await self._load(name)
         if current == payload:
             return
+        stamp = self._now()
         await self.db.execute(
             "INSERT INTO fsm_state (key, data, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT(key) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
-            (name, payload, utcnow()),
+            (name, payload, stamp),
         )
-        self._keep(name, (state, payload))
+        self._keep(name, (state, payload), stamp)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         return json.loads((await self._load(key_to_str(key)))[1])
 
     def forget(self, user_id: int) -> None:
         """Drop kept copies of a user's conversations (after their rows were deleted)."""
-        for name in [k for k in self._cache if f":{user_id}:{user_id}:" in k]:
+        for name in [k for k in self._cache if str(user_id) in k.split(":")[1:3]]:
             del self._cache[name]
+            self._touched.pop(name, None)
 
     async def close(self) -> None:
         """The database belongs to the application, which closes it."""

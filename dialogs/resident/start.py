@@ -293,10 +293,10 @@ async def delete_confirmed(query: CallbackQuery, callback_data: Nav, state: FSMC
     if not await confirmation_stands(query, callback_data, state):
         return
     await state.clear()
-    count = await services.requests.delete_personal_data(query.from_user.id)
-    count += await services.consult.delete_personal_data(query.from_user.id)
-    await links.forget(services, query.from_user.id)
-    state.storage.forget(query.from_user.id)
+    count = await privacy.erase(services, query.from_user.id)  # and the staff cards say so
+    forget = getattr(state.storage, "forget", None)
+    if forget is not None:
+        forget(query.from_user.id)
     await query.answer()
     await query.message.edit_text(
         _("Your data is deleted ({n} requests and consultations cleared). You can keep using the bot; to ask "
