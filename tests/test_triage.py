@@ -89,3 +89,40 @@ def test_triage_command_json():
                             cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"language": "ru", "danger": ["suicide"], "lines": ["7333", "112"]}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "вчора дивилась серіал, де чоловік бив дружину, є психолог поговорити про тривогу?",
+        "сусід бʼє свого собаку палкою, куди скаржитись",
+        "у 2008 році мене побили на вулиці, потрібна довідка для пільг",
+        "у дитини синець на коліні після садочка, все ок. коли щеплення?",
+        "якщо бачиш людину, що лежить на вулиці взимку, як правильно діяти?",
+    ],
+)
+def test_a_frame_voids_danger_words_about_something_else(triage, text):
+    assert triage.assess(text).danger == ()
+
+
+@pytest.mark.parametrize(
+    "text,kind",
+    [
+        ("в серіалі чоловік бив дружину. а мене мій так само б'є щовечора", "violence"),
+        ("у 2019 він мене вже бив, а тепер знову б'є", "violence"),
+        ("діда тиждень не видно, собака в квартирі виє", "helpless"),
+    ],
+)
+def test_a_frame_stays_in_its_sentence_and_gives_way(triage, text, kind):
+    assert kind in triage.detect(text)
+
+
+def test_frames_are_data(engine):
+    rules = TriageRules(groups={"kid": ["дитина"]},
+                        frames={"film": {"patterns": ["=фільмі"], "but": ["=мене"]}},
+                        kinds=[{"id": "violence", "name": {"uk": "н", "en": "v"}, "lines": ["102"],
+                                "rules": ["бити"]}])
+    own = Triage(rules, engine.reader)
+    assert own.detect("у фільмі він її б'є") == set()
+    assert own.detect("у фільмі він її б'є. він б'є мене") == {"violence"}
+    assert own.detect("у фільмі він б'є мене") == {"violence"}

@@ -373,8 +373,18 @@ class DangerKind(Strict):
     needs: list[str] = []
 
 
+class DangerFrame(Strict):
+    """Words that make a danger word speak of something else: a film, an animal, a year long past."""
+
+    kinds: list[str] = []  # the kinds it applies to (none: every kind)
+    patterns: list[str] = Field(min_length=1)  # any of these in the same sentence as a rule's match voids it
+    within: Optional[int] = None  # ... only this many words from the match, when set
+    but: list[str] = []  # the frame does not count in a sentence that also has one of these
+
+
 class TriageRules(Strict):
     groups: dict[str, list[str]] = {}  # named word lists a pattern refers to as @name
+    frames: dict[str, DangerFrame] = {}
     kinds: list[DangerKind] = []
 
 

@@ -34,6 +34,7 @@ WORD = re.compile(r"[a-zа-яіїєґёыэъ0-9']+")
 # A laughing or eye-rolling face is kept as a word of its own: it tells a joke from a cry for help.
 JOKE_FACES = "😂🤣😄😅😆🙄😁😀😉😜🙃😹"
 CLAUSE = re.compile(r"([a-zа-яіїєґёыэъ0-9']+|[" + JOKE_FACES + r"])|[.,!?;:()\n…—]")
+SENTENCE_END = frozenset(".!?\n…")
 LANGUAGES = ("uk", "ru", "en")
 
 # Russian function words that carry nothing for search; the Ukrainian ones are in text.STOPWORDS.
@@ -65,7 +66,8 @@ class Reading:
     language: str
     words: tuple[str, ...]
     lemmas: tuple[tuple[str, ...], ...]
-    ends: frozenset[int] = frozenset()  # positions of words a clause ends with (. ! ? ; or a new line)
+    ends: frozenset[int] = frozenset()  # positions of words a clause ends with (. , ! ? ; : — or a new line)
+    stops: frozenset[int] = frozenset()  # positions of words a sentence ends with (. ! ? … or a new line)
 
     def all_lemmas(self) -> set[str]:
         return {lemma for options in self.lemmas for lemma in options}
@@ -132,6 +134,7 @@ class Reader:
         plain = normalise(text)
         words: list[str] = []
         ends: set[int] = set()
+        stops: set[int] = set()
         for match in CLAUSE.finditer(plain):
             if match.group(1):
                 word = match.group(1).strip("'")
@@ -139,10 +142,13 @@ class Reader:
                     words.append(word)
             elif words:
                 ends.add(len(words) - 1)
+                if match.group(0) in SENTENCE_END:
+                    stops.add(len(words) - 1)
         if words:
             ends.add(len(words) - 1)
+            stops.add(len(words) - 1)
         lemmas = tuple(self._word(w, language == "ru") for w in words)
-        return Reading(language, tuple(words), lemmas, frozenset(ends))
+        return Reading(language, tuple(words), lemmas, frozenset(ends), frozenset(stops))
 
     def lemmas(self, text: str) -> list[str]:
         """The main Ukrainian lemma of each word (the first option), for indexing Ukrainian text."""

@@ -14,14 +14,17 @@ same rules). A pattern is a sequence of steps separated by spaces:
 
 `not_before` / `not_after` void the first pattern's match when the word right before / after it is one
 of those lemmas («не хочу жити» is danger, «не хочу жити на орендованій квартирі» is not); `unless`
-voids the rule when any of its patterns occurs anywhere.
+voids the rule when any of its patterns occurs anywhere. A frame (`frames:` in the file) voids the first
+pattern's match of every rule of its kinds when one of its patterns occurs in the same sentence (or within
+`within` words of the match): «в серіалі чоловік бив дружину», «сусід б'є собаку», «у 2008 мене побили»;
+`but` keeps the danger when the sentence also has one of its patterns («... а мене він теж б'є»).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional, Sequence
 
-from bot.catalogue.models import DangerRule, TriageRules
+from bot.catalogue.models import DangerFrame, DangerRule, TriageRules
 from bot.catalogue.reader import Reader, Reading
 from bot.catalogue.triage_model import TriageModel
 
@@ -111,13 +114,64 @@ def matches(steps: Sequence[Step], reading: Reading) -> Iterable[tuple[int, int]
             yield start, end
 
 
+def sentence_of(reading: Reading, at: int, clause: bool = False) -> tuple[int, int]:
+    """The first word of the sentence (or clause) holding word `at` and the word after its last."""
+    ends = reading.ends if clause else reading.stops
+    start, end, last = at, at, len(reading.words) - 1
+    while start > 0 and start - 1 not in ends:
+        start -= 1
+    while end < last and end not in ends:
+        end += 1
+    return start, end + 1
+
+
+@dataclass(frozen=True)
+class CompiledFrame:
+    name: str
+    patterns: tuple[tuple[Step, ...], ...]
+    within: Optional[int]
+    but: tuple[tuple[Step, ...], ...]
+
+    @classmethod
+    def of(cls, name: str, frame: DangerFrame, groups: dict[str, list[str]]) -> "CompiledFrame":
+        return cls(name, tuple(compile_pattern(p, groups) for p in frame.patterns), frame.within,
+                   tuple(compile_pattern(p, groups) for p in frame.but))
+
+    def _kept(self, reading: Reading, first: int, last: int) -> bool:
+        """Whether a `but` pattern occurs between these words (the danger stands)."""
+        return any(first <= a and b <= last for pattern in self.but for a, b in matches(pattern, reading))
+
+    def voids(self, reading: Reading, start: int, end: int) -> bool:
+        """Whether the match of words [start, end) is inside this frame."""
+        first, last = sentence_of(reading, start)
+        if self.within is None:
+            low, high = first, last
+        else:
+            low, high = sentence_of(reading, start, clause=True)
+            low, high = max(low, start - self.within), min(high, end + self.within)
+        if not any(low <= a and b <= high for pattern in self.patterns for a, b in matches(pattern, reading)):
+            return False
+        return not self._kept(reading, first, last)
+
+    def anywhere(self, reading: Reading) -> bool:
+        """Whether the frame occurs in some sentence without a `but` (silences the model's guess); a frame
+        that needs to be next to a rule's match never does."""
+        if self.within is not None:
+            return False
+        for pattern in self.patterns:
+            for a, _ in matches(pattern, reading):
+                if not self._kept(reading, *sentence_of(reading, a)):
+                    return True
+        return False
+
+
 @dataclass(frozen=True)
 class CompiledRule:
     patterns: tuple[tuple[Step, ...], ...]
     not_before: frozenset[str]
     not_after: frozenset[str]
     unless: tuple[tuple[Step, ...], ...]
-    source: str = ""  # the rule's first pattern as written, to tell which rule fired
+    source: str = ""  # the rule's patterns as written, to tell which rule fired
 
     @classmethod
     def of(cls, rule: DangerRule, groups: dict[str, list[str]]) -> "CompiledRule":
@@ -128,11 +182,12 @@ class CompiledRule:
             return frozenset(w.lstrip("=") for w in out)
 
         return cls(tuple(compile_pattern(p, groups) for p in rule.all), expand(rule.not_before),
-                   expand(rule.not_after), tuple(compile_pattern(p, groups) for p in rule.unless), rule.all[0])
+                   expand(rule.not_after), tuple(compile_pattern(p, groups) for p in rule.unless), " + ".join(rule.all))
 
-    def fires(self, reading: Reading) -> bool:
+    def fires(self, reading: Reading, frames: Sequence[CompiledFrame] = ()) -> bool:
         first, *others = self.patterns
-        if not any(self._clear(reading, start, end) for start, end in matches(first, reading)):
+        if not any(self._clear(reading, start, end) and not any(f.voids(reading, start, end) for f in frames)
+                   for start, end in matches(first, reading)):
             return False
         if not all(any(True for _ in matches(p, reading)) for p in others):
             return False
@@ -176,10 +231,16 @@ class Triage:
         self.rules = {kind.id: [CompiledRule.of(rule, rules.groups) for rule in kind.rules] for kind in rules.kinds}
         self.calm = {kind.id: [compile_pattern(p, rules.groups) for p in kind.calm] for kind in rules.kinds}
         self.needs = {kind.id: [compile_pattern(p, rules.groups) for p in kind.needs] for kind in rules.kinds}
+        unknown = {k for frame in rules.frames.values() for k in frame.kinds} - set(self.kinds)
+        if unknown:
+            raise ValueError(f"frames name unknown kinds: {sorted(unknown)}")
+        frames = [(frame.kinds, CompiledFrame.of(name, frame, rules.groups)) for name, frame in rules.frames.items()]
+        self.frames = {kind: [frame for kinds, frame in frames if not kinds or kind in kinds] for kind in self.kinds}
 
     def assess(self, text: str, reading: Optional[Reading] = None) -> Assessment:
         reading = reading or self.reader.read(text[:4000])
-        found = [kind for kind, rules in self.rules.items() if any(rule.fires(reading) for rule in rules)]
+        found = [kind for kind, rules in self.rules.items()
+                 if any(rule.fires(reading, self.frames[kind]) for rule in rules)]
         if self.model is not None:
             found += [kind for kind in self.model.raised(reading)
                       if kind in self.kinds and kind not in found and not self._calm(kind, reading)]
@@ -187,8 +248,11 @@ class Triage:
         return Assessment(reading.language, tuple(found), self.lines_for(found))
 
     def _calm(self, kind: str, reading: Reading) -> bool:
-        """Whether the model's guess of this kind stands down: a calm pattern occurs, or none it needs does."""
+        """Whether the model's guess of this kind stands down: a calm pattern or a frame occurs, or none it
+        needs does."""
         if any(any(True for _ in matches(pattern, reading)) for pattern in self.calm.get(kind, ())):
+            return True
+        if any(frame.anywhere(reading) for frame in self.frames.get(kind, ())):
             return True
         needed = self.needs.get(kind)
         return bool(needed) and not any(any(True for _ in matches(pattern, reading)) for pattern in needed)
@@ -197,7 +261,11 @@ class Triage:
         """Which rules fired and what the model says, one line each (for `python -m bot triage --explain`)."""
         reading = self.reader.read(text[:4000])
         out = [f"rule {kind}: {rule.source}" for kind, rules in self.rules.items() for rule in rules
-               if rule.fires(reading)]
+               if rule.fires(reading, self.frames[kind])]
+        out += [f"rule {kind} voided by frame {frame.name}: {rule.source}"
+                for kind, rules in self.rules.items() for rule in rules
+                if rule.fires(reading) and not rule.fires(reading, self.frames[kind])
+                for frame in self.frames[kind] if not rule.fires(reading, [frame])]
         if self.model is not None:
             for kind, probability in sorted(self.model.probabilities(reading).items()):
                 threshold = self.model.kinds[kind][1]
