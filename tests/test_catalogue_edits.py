@@ -16,14 +16,9 @@ from bot import cli
 from bot.app import build_services
 from bot.catalogue.loader import load_catalogue
 from bot.catalogue.overlay import Change
-from bot.catalogue.workbook import (
-    ROW_LIMIT,
-    SHEET_INSTITUTIONS,
-    SHEET_META,
-    SHEET_SERVICES,
-    export_workbook,
-    read_workbook,
-)
+from bot.catalogue.workbook import ROW_LIMIT, SHEET_INSTITUTIONS, SHEET_META, SHEET_SERVICES
+from bot.catalogue.workbook_export import export_workbook
+from bot.catalogue.workbook_read import read_workbook
 from bot.config import PROJECT_ROOT
 from bot.ops.catalogue import reload_catalogue
 from bot.ops.catalogue_edits import serving, versions, workbooks

@@ -33,17 +33,13 @@ KNOWN_BIG_FILES = {
     "bot/consult/service.py": "debt: the consultations service, to be split",
     "bot/catalogue/search.py": "debt: to be split",
     "dialogs/admin/campaigns.py": "debt: the campaign dialogs, to be split",
-    "bot/catalogue/workbook.py": "debt: to be split",
     "bot/cli.py": "debt: the command line, to be split into its commands",
 }
 
 KNOWN_LONG_FUNCTIONS = {
     ("dialogs/consult_delivery.py", "consult_handlers"): SPLIT_OUTBOX,
-    ("bot/catalogue/workbook.py", "_read_row"): "debt",
     ("dialogs/resident/mydata.py", "render"): "debt: the «my data» page, one block per kind of record",
     ("bot/cli.py", "build_parser"): "debt: goes with the split of bot/cli.py",
-    ("bot/catalogue/workbook.py", "_read_sheet"): "debt",
-    ("bot/catalogue/workbook.py", "export_workbook"): "debt",
 }
 
 # (file, function, module it imports inside the function)

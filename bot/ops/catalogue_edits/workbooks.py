@@ -20,7 +20,9 @@ from bot.catalogue.overlay import (
     overlay_between,
     tally,
 )
-from bot.catalogue.workbook import N_, SHEETS, Problem, export_workbook, read_workbook
+from bot.catalogue.workbook import N_, SHEETS, Problem
+from bot.catalogue.workbook_export import export_workbook
+from bot.catalogue.workbook_read import read_workbook
 from bot.ops.catalogue_edits.versions import CatalogueEdits, Pending
 
 log = logging.getLogger("bot.catalogue")
