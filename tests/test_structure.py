@@ -31,7 +31,6 @@ KNOWN_BIG_FILES = {
     "dialogs/resident/requests.py": SPLIT_REQUESTS,
     "dialogs/delivery.py": SPLIT_OUTBOX,
     "bot/consult/service.py": "debt: the consultations service, to be split",
-    "bot/catalogue/search.py": "debt: to be split",
     "dialogs/admin/campaigns.py": "debt: the campaign dialogs, to be split",
     "bot/cli.py": "debt: the command line, to be split into its commands",
 }
