@@ -7,10 +7,15 @@
 3. The update fuzzer with thousands of updates (tests/e2e/test_fuzz.py, FUZZ_UPDATES).
 4. A flood: residents sending 100+ messages in a few seconds while others are measured (benchmarks/flood.py).
 
-Prints: updates handled, faults injected, kills survived, requests lost, duplicates, unhandled errors and p99
-latency for unaffected residents; exits non-zero if anything was lost, doubled or unhandled.
+The figures are taken with the machine loaded: a CPU hog (a busy loop in a process of its own, pinned to one
+core) runs from the first part to the last, and is killed at the end whatever happens (`--no-load` runs
+without it).
 
-    .venv/bin/python benchmarks/soak.py [--kills 20] [--fuzz 3000] [--quick]
+Prints: updates handled, faults injected, kills survived, requests lost, duplicates, unhandled errors and p99
+latency for unaffected residents, and the load it all ran under; exits non-zero if anything was lost, doubled or
+unhandled. A full run takes about a quarter of an hour on a 2-core machine; `--quick` about 3 minutes.
+
+    .venv/bin/python benchmarks/soak.py [--kills 20] [--fuzz 3000] [--quick] [--no-load]
 """
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ import argparse
 import asyncio
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -73,17 +79,80 @@ def run_child(title: str, command: list[str], env: dict[str, str], pattern: str,
     return (lines[-1] if lines else ""), done.returncode
 
 
+# Busy until stopped; also ends by itself if this script dies without its `finally` (its parent changes).
+HOG = "import os\nparent = os.getppid()\nwhile os.getppid() == parent:\n    for _ in range(1_000_000): pass\n"
+
+
+class CpuHog:
+    """A busy loop in a process of its own on one core (the last one), so that every figure below is taken
+    with the machine loaded. Stopped by its pid."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        self.core: int | None = None
+        self.started = 0.0
+
+    def start(self) -> CpuHog:
+        cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        self.core = cores[-1] if cores else None
+        core = self.core
+
+        def pin() -> None:
+            if core is not None:
+                os.sched_setaffinity(0, {core})
+
+        self.process = subprocess.Popen([sys.executable, "-c", HOG], preexec_fn=pin,
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        self.started = time.monotonic()
+        return self
+
+    def busy(self) -> float:
+        """The share of one core the hog has used since it started (0..1)."""
+        if self.process is None:
+            return 0.0
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return seconds / max(time.monotonic() - self.started, 1e-9)
+
+    def describe(self) -> str:
+        if self.process is None:
+            return "none (--no-load)"
+        where = f"pinned to core {self.core} of {os.cpu_count()}" if self.core is not None else "on one core"
+        return f"a CPU hog (busy loop, pid {self.process.pid}) {where}, busy {self.busy():.0%} of that core so far"
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--minute", type=float, default=60.0, help="seconds of 429 for every call")
     parser.add_argument("--fuzz", type=int, default=3000, help="updates the fuzzer sends")
     parser.add_argument("--quick", action="store_true", help="a short run to try the script")
+    parser.add_argument("--no-load", dest="load", action="store_false",
+                        help="run without the CPU hog on one core (the figures are then for an idle machine)")
     args = parser.parse_args()
     if args.quick:
         args.kills, args.minute, args.fuzz = 3, 10.0, 300
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stop runs the `finally` below too
+    hog = CpuHog().start() if args.load else CpuHog()
+    try:
+        return soak(args, hog)
+    finally:
+        hog.stop()
+
+
+def soak(args: argparse.Namespace, hog: CpuHog) -> int:
     folder = Path(tempfile.mkdtemp(prefix="soak-"))
     print(f"soak run; logs and databases in {folder}")
+    print(f"load: {hog.describe()}", flush=True)
 
     reports: list[Report] = []
     for title, plan in (("kill -9 day", kill_day(args.kills)), ("failing Bot API day", fault_day(args.minute))):
@@ -113,6 +182,7 @@ def main() -> int:
     errors = sum(r.errors for r in reports) + int(fuzz.get("errors", 0))
     kill_report = reports[0]
     print("\n== soak summary")
+    print(f"  ran under load: {hog.describe()}" + (" (--quick)" if args.quick else ""))
     print(f"  updates handled: {updates}")
     print(f"  faults injected: {faults}")
     print(f"  kills survived: {kill_report.kills} of {args.kills}")

@@ -7,11 +7,13 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Optional, Sequence
 
 from bot.catalogue.loader import CatalogueError, load_catalogue
 from bot.config import ConfigError, Settings, load_settings
 from bot.reports import arguments as report_arguments
+from bot.storage import origin
 
 log = logging.getLogger("bot")
 # The bot's token inside the local sandbox only; it means nothing to Telegram.
@@ -244,6 +246,8 @@ async def _run(settings: Settings, webhook: bool = False) -> int:
     app = await build_app(settings)
     bot = make_bot(settings)
     try:
+        # from now on this database holds real people's data: the sandbox will not start on it by mistake
+        await origin.mark_telegram(app.services.db, settings.telegram_api_url, settings.token or "")
         await (run_webhook if webhook else run_polling)(app, bot, stop)
     finally:
         await bot.session.close()
@@ -251,19 +255,86 @@ async def _run(settings: Settings, webhook: bool = False) -> int:
     return 0
 
 
-async def _run_with_sandbox(settings: Settings, port: Optional[int] = None) -> int:
-    """No token: start the local Bot API sandbox with its web chat and the bot against it."""
+def sandbox_state_file(database: Path) -> Path:
+    """The sandbox's people, chats and messages live next to the database they belong with."""
+    return database.with_name(database.stem + ".sandbox.json")
+
+
+def sandbox_refusal(origins: origin.Origins, database: Path, state_file: Path, on_real_data: bool) -> Optional[str]:
+    """Why the sandbox must not start with this database (plain words, what to do), or None."""
+    if origins.real and not on_real_data:
+        if origin.TELEGRAM in origins.kinds:
+            came = (f"it has served a real bot token ({', '.join(origins.servers) or 'Telegram'}), so it holds real "
+                    "people's data")
+        else:
+            came = (f"it holds {origins.residents} resident(s) and does not say where they came from (they were "
+                    "stored before the bot recorded it), so they may be real people")
+        return (
+            f"The local sandbox will not start on the database {database}: {came}.\n"
+            "In the sandbox anyone at the web chat acts as any person, so real residents' requests and chats "
+            "would be open to them, and the sandbox's made-up people would get real people's ids.\n"
+            "What to do:\n"
+            "  * to try the bot, use a database of its own: DATABASE_PATH=var/sandbox.sqlite3 make run\n"
+            "  * to serve real people, set BOT_TOKEN\n"
+            "  * if this database only ever served the sandbox, delete it (and its .sandbox.json) to start clean\n"
+            "  * to run the sandbox on this data anyway (a copy of it, on your own machine), add "
+            "--sandbox-on-real-data: python -m bot run --sandbox-on-real-data"
+        )
+    if not origins.real and origins.residents and not state_file.exists():
+        return (
+            f"The local sandbox will not start: the database {database} knows {origins.residents} resident(s) of "
+            f"an earlier sandbox, but the sandbox's own record of them ({state_file}) is missing. A fresh sandbox "
+            "would give their ids to new people, who would see the old people's requests.\n"
+            f"What to do: put {state_file.name} back next to the database, or delete the database to start both "
+            "clean."
+        )
+    return None
+
+
+async def _run_with_sandbox(settings: Settings, port: Optional[int] = None, on_real_data: bool = False) -> int:
+    """No token: start the local Bot API sandbox with its web chat and the bot against it. The sandbox keeps its
+    state next to the database, so a restart brings both back together; a fresh database starts a fresh
+    sandbox."""
     from bot.app import build_app, make_bot, run_polling
+    from bot.sandbox.client import TOKEN_VARIABLE
     from bot.sandbox.server import Sandbox
 
+    database = Path(settings.database_path)
+    state_file = sandbox_state_file(database)
+    fresh = not database.exists()
     stop = _stop_on_signals()
-    sandbox = Sandbox(bot_token=SANDBOX_TOKEN)
-    await sandbox.start(settings.sandbox_host, settings.sandbox_port if port is None else port)
     app = await build_app(settings)
+    try:
+        origins = await origin.read(app.services.db)
+        refusal = sandbox_refusal(origins, database, state_file, on_real_data)
+        if refusal is None:
+            if fresh and state_file.exists():  # a new database: the old sandbox's people are not carried over
+                aside = state_file.with_name(state_file.name + ".old")
+                state_file.replace(aside)
+                print(f"  The database is new, so the sandbox starts clean too (its previous state: {aside}).")
+            await origin.mark(app.services.db, origin.SANDBOX)
+    except BaseException:
+        await app.close()
+        raise
+    if refusal is not None:
+        print(refusal, file=sys.stderr)
+        await app.close()
+        return 2
+    # the control token: SANDBOX_CONTROL_TOKEN if set (scripts that start `run` themselves), else a random one
+    sandbox = Sandbox(bot_token=SANDBOX_TOKEN, state_file=state_file,
+                      control_token=os.environ.get(TOKEN_VARIABLE) or None)
+    try:
+        await sandbox.start(settings.sandbox_host, settings.sandbox_port if port is None else port)
+    except BaseException:
+        await app.close()
+        raise
     bot = make_bot(settings, token=SANDBOX_TOKEN, api_url=sandbox.api_url)
     print(
         f"\n  BOT_TOKEN is not set, so the bot runs against the local sandbox.\n"
-        f"  Open the web chat: {sandbox.url}/\n"
+        f"  Open the web chat: {sandbox.chat_url}\n"
+        f"  (the address carries the sandbox's control token, made anew at each start; tests and scripts send it\n"
+        f"  in the X-Sandbox-Token header: {sandbox.control_token})\n"
+        f"  The sandbox's people and chats are kept in {state_file}, beside the database.\n"
         "  (no Telegram needed; stop with Ctrl+C; to use Telegram set BOT_TOKEN)\n",
         flush=True,
     )
@@ -297,7 +368,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         print(f"another bot (pid {holder(settings.database_path)}) runs with {settings.database_path}; stop it "
               "first", file=sys.stderr)
         return 1
-    runner = _run(settings, args.webhook) if settings.token else _run_with_sandbox(settings)
+    on_real_data = getattr(args, "sandbox_on_real_data", False)
+    runner = _run(settings, args.webhook) if settings.token else _run_with_sandbox(settings, None, on_real_data)
     try:
         return asyncio.run(runner)
     except KeyboardInterrupt:
@@ -411,6 +483,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="start the bot (with BOT_TOKEN: Telegram; without: the local sandbox)")
     run.add_argument("--webhook", action="store_true", help="take updates at WEBHOOK_URL instead of polling")
+    run.add_argument("--sandbox-on-real-data", action="store_true",
+                     help="without BOT_TOKEN: start the sandbox even on a database that has served a real token")
     sub.add_parser("doctor", help="check configuration, database, data, translations and Telegram; exit 1 on a problem")
     backup = sub.add_parser("backup", help="a consistent copy of the database, also while the bot runs")
     backup.add_argument("path", help="a file, or a folder for bot-YYYYmmdd-HHMMSS.sqlite3")

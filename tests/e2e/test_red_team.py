@@ -556,3 +556,85 @@ async def test_a_contact_card_that_is_not_ones_own_is_not_labelled_as_from_teleg
     text = await card_text(arena, request.id)
     assert "надіслано через Telegram" not in text and "+380677654321" in text
     assert "Не я" not in text and "\u202e" not in text
+
+
+# ----- the sandbox's control API from outside -------------------------------------------------------------------
+# A web page the resident (or the developer) happens to open, or another program on the machine, tries to act
+# through the sandbox: write as a resident, press her buttons, read her chat, create people, switch faults on,
+# wipe everything. Without the control token, from another site's page, or under another host name (DNS
+# rebinding) every such call is refused with 403, and nothing in the sandbox or the bot changes.
+
+async def sandbox_snapshot(world: World, person: Person) -> dict[str, Any]:
+    await wait_confirmed(world.sandbox)
+    state = await world.client.state()
+    return {
+        "users": state["users"], "groups": state["groups"], "flood": state["flood"],
+        "chat": await world.client.messages(person.id),
+        "updates": world.sandbox.core.state.bots[BOT_ID].next_update_id,
+        "faults": await world.client.faults(),
+    }
+
+
+async def attack(world: World, person: Person, headers: dict[str, str]) -> list[tuple[int, str]]:
+    """Every kind of control call, sent with `headers` (and nothing else the sandbox would take as its own)."""
+    import aiohttp
+
+    url = world.sandbox.url
+    last = await last_bot_message_of(world, person)
+    calls: list[tuple[str, str, dict[str, Any] | None]] = [
+        ("POST", "/sandbox/send", {"user_id": person.id, "text": "📂 Мої звернення"}),
+        ("POST", "/sandbox/press", {"user_id": person.id, "message_id": last, "text": "🇬🇧 English", "force": True}),
+        ("POST", "/sandbox/users", {"first_name": "Підставна", "id": 424242}),
+        ("POST", "/sandbox/faults", {"kind": "500", "seconds": 60}),
+        ("POST", "/sandbox/flood", {"enabled": True, "per_chat_per_sec": 0}),
+        ("POST", "/sandbox/block", {"user_id": person.id, "blocked": True}),
+        ("POST", "/sandbox/reset", {}),
+        ("GET", f"/sandbox/chats/{person.id}/messages", None),
+        ("GET", "/sandbox/state", None),
+        ("GET", "/sandbox/calls", None),
+        ("GET", "/", None),
+    ]
+    answers = []
+    async with aiohttp.ClientSession() as http:
+        for verb, path, body in calls:
+            async with http.request(verb, url + path, json=body, headers=headers) as response:
+                answers.append((response.status, await response.text()))
+        # and the Bot API itself, even with the bot's real token, from the other page or host (the control
+        # token plays no part there: as in Telegram, the bot's token is the key)
+        if set(headers) & {"Host", "Origin", "Sec-Fetch-Site"}:
+            api = f"{world.sandbox.api_url}/bot{world.running.bot.token}/sendMessage"
+            async with http.post(api, json={"chat_id": person.id, "text": "фішинг"}, headers=headers) as response:
+                answers.append((response.status, await response.text()))
+    return answers
+
+
+async def last_bot_message_of(world: World, person: Person) -> int:
+    messages = [m for m in await world.client.messages(person.id) if m.get("sender") == "bot"]
+    return messages[-1]["message_id"]
+
+
+@pytest.mark.parametrize("who", ["no token", "wrong token", "another site's page", "another page on this machine",
+                                 "a rebound host name", "a cross-site fetch"])
+async def test_sandbox_control_api_refuses_outsiders_and_nothing_changes(world: World, who: str) -> None:
+    person = await world.resident("lutsk", name="Ганна")
+    [listing] = await person.say("📂 Мої звернення")
+    port, token = world.sandbox.port, world.sandbox.control_token
+    headers = {
+        "no token": {},
+        "wrong token": {"X-Sandbox-Token": token[:-1] + ("A" if token[-1] != "A" else "B")},
+        "another site's page": {"X-Sandbox-Token": token, "Origin": "https://attacker.example"},
+        "another page on this machine": {"X-Sandbox-Token": token, "Origin": f"http://127.0.0.1:{port + 1}"},
+        "a rebound host name": {"X-Sandbox-Token": token, "Host": f"attacker.example:{port}"},
+        "a cross-site fetch": {"X-Sandbox-Token": token, "Sec-Fetch-Site": "cross-site"},
+    }[who]
+    before = await sandbox_snapshot(world, person)
+    answers = await attack(world, person, headers)
+    assert [status for status, _ in answers] == [403] * len(answers), answers
+    for _, body in answers:  # a refusal tells nothing of the chats
+        assert "Мої звернення" not in body and "Ганна" not in body
+    after = await sandbox_snapshot(world, person)
+    assert after == before
+    assert not any(user["id"] == 424242 for user in after["users"])
+    # the resident goes on as before: the bot still answers her, in her language
+    [again] = await person.say("📂 Мої звернення")
+    assert message_text(again) == message_text(listing)
