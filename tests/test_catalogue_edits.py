@@ -292,7 +292,7 @@ async def test_the_running_bot_picks_up_a_change_made_on_the_server(bot_services
     try:
         store = versions.CatalogueEdits(other)
         prepared = await workbooks.prepare_import(store, DATA, edited(exported, put(SHEET_INSTITUTIONS, "tcso",
-                                                                                "Телефон", PHONE)), ["lutsk"])
+                                                                                    "Телефон", PHONE)), ["lutsk"])
         await versions.import_edit(prepared.as_pending(), None, "server:ops").record(other)
     finally:
         await other.close()
@@ -388,9 +388,9 @@ def test_a_long_diff_still_fits_in_one_message(lutsk, exported) -> None:
 
     reading = read_workbook(edited(exported, every_row), lutsk)
     prepared = workbooks.Prepared(community="lutsk", refused=reading.refused * 20, before=lutsk,
-                              changes=[Change("services", key, "summary", service.summary.model_dump(),
-                                                    {"uk": service.summary.uk + " Оновлено.", "en": "x"})
-                                       for key, service in lutsk.services.items()] * 3)
+                                  changes=[Change("services", key, "summary", service.summary.model_dump(),
+                                                  {"uk": service.summary.uk + " Оновлено.", "en": "x"})
+                                           for key, service in lutsk.services.items()] * 3)
     text = edit_texts.describe(prepared, "Луцька громада", "uk", english, plural)
     assert len(text) <= edit_texts.TEXT_LIMIT and "more changes" in text and "more rows" in text
     assert "Оновлено." in text  # a long text that changed at its end shows where

@@ -34,6 +34,7 @@ CHANGED = N_("The catalogue has changed since this file was checked. Send the fi
 UNDO_STALE = N_("This is no longer the latest change: open /catalogue_undo again.")
 NOTHING_TO_UNDO = N_("There is nothing to undo: the catalogue is as shipped.")
 
+
 @dataclass
 class Version:
     id: int
@@ -72,7 +73,6 @@ class Pending:
 
 LATEST = ("SELECT * FROM catalogue_versions WHERE community = ? AND undone_at IS NULL "
           "ORDER BY version DESC LIMIT 1")
-
 
 
 class Checked(Protocol):
