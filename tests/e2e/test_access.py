@@ -654,7 +654,7 @@ async def consult_convert(cast: Cast, role: str) -> str:
 @cell("consultation: into a request, pressed again", "staff A")
 async def consult_convert_again(cast: Cast, role: str) -> str:
     """A second press (a stale card, a double tap) must not make another request."""
-    await refused_press(cast, "staff A", f"k:convert:{cast.cid['k1']}:", FINISHED,
+    await refused_press(cast, "staff A", f"k:convert:{cast.cid['k1']}:", uk("This consultation is already ended."),
                         card=await consult_card(cast, cast.cid["k1"]))
     assert len(await cast.services.requests.for_resident(cast.consulters[0].id)) == 1
     return "refused"
