@@ -38,6 +38,7 @@ import contextlib
 import math
 import os
 import random
+import shutil
 import signal
 import socket
 import sys
@@ -45,7 +46,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Awaitable, Callable, Optional, Sequence
 
 import aiohttp
 
@@ -62,6 +63,9 @@ from bot.sandbox.client import (  # noqa: E402
     remember_token,
 )
 from bot.sandbox.guard import new_token  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import day_model  # noqa: E402
 
 TOKEN = "7000000001:throughput-benchmark-token-local-only"
 COMMUNITIES = ("Луцька громада", "Дружківська громада", "Володимирська громада", "Каховська громада",
@@ -193,9 +197,10 @@ def child_env(**values: str) -> dict[str, str]:
 class SandboxServer:
     """The sandbox, in a process of its own or in this one."""
 
-    def __init__(self, mode: str, workdir: Path) -> None:
+    def __init__(self, mode: str, workdir: Path, prefix: Sequence[str] = ()) -> None:
         self.mode = mode
         self.workdir = workdir
+        self.prefix = list(prefix)  # e.g. taskset's, to pin the sandbox's process to a core
         self.url = ""
         self.child: Optional[Child] = None
         self.inline: Optional[Sandbox] = None
@@ -211,7 +216,7 @@ class SandboxServer:
         # every SandboxClient for this URL finds it
         control = new_token()
         remember_token(self.url, control)
-        argv = [sys.executable, "-m", "bot.sandbox", "--port", str(port), "--token", TOKEN]
+        argv = self.prefix + [sys.executable, "-m", "bot.sandbox", "--port", str(port), "--token", TOKEN]
         self.child = await Child.start("sandbox", argv, child_env(**{TOKEN_VARIABLE: control}), self.workdir)
         deadline = time.monotonic() + 20
         async with aiohttp.ClientSession(headers={TOKEN_HEADER: control}) as http:
@@ -264,6 +269,8 @@ class Resident:
         self.think = think
         self.deadline = deadline
         self.random = random.Random(index)
+        # open loop: awaited before each step, returns the perf_counter time the step was due (its arrival)
+        self.gate: Optional[Callable[[], Awaitable[float]]] = None
         self.user_id = 0
         self.last_id = 0
         self.rev = 0
@@ -287,6 +294,9 @@ class Resident:
             raise TimeUp
         return now
 
+    async def _begin(self) -> float:
+        return await self.gate() if self.gate is not None else self._start()
+
     async def _measure(self, started: float, result: dict[str, Any]) -> None:
         finished = time.perf_counter()
         if self.deadline is not None and finished > self.deadline:
@@ -304,7 +314,7 @@ class Resident:
             await asyncio.sleep(self.think * self.random.uniform(low, high))
 
     async def say(self, text: str) -> None:
-        started = self._start()
+        started = await self._begin()
         sent = await self.client.send_text(self.user_id, text)
         result = await self.client.wait(self.user_id, sent["message_id"], 1, self.timeout)
         await self._measure(started, result)
@@ -313,7 +323,7 @@ class Resident:
         """Press a button of the newest screen; wait for `count` new messages, or (``edits``) for the screen to
         change."""
         message = self.screen or self.last_id
-        started = self._start()
+        started = await self._begin()
         await self.client.press_data(self.user_id, message, data, force=force)
         since_rev = self.rev if edits else None
         result = await self.client.wait(self.user_id, self.last_id, count, self.timeout, since_rev=since_rev)
@@ -435,6 +445,15 @@ async def run_load(
     return load
 
 
+def percentile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank q-th percentile (nan for no values); inf counts as the largest value."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(0, min(len(ordered) - 1, math.ceil(q / 100 * len(ordered)) - 1))
+    return ordered[rank]
+
+
 # --- one bot under load -------------------------------------------------------------------------
 
 
@@ -453,11 +472,7 @@ class Result:
         return self.load.updates / self.load.seconds if self.load.seconds else 0.0
 
     def percentile(self, q: float) -> float:
-        values = sorted(self.load.latencies)
-        if not values:
-            return float("nan")
-        rank = max(0, min(len(values) - 1, math.ceil(q / 100 * len(values)) - 1))  # nearest rank
-        return values[rank]
+        return percentile(self.load.latencies, q)
 
 
 class Stage:
@@ -472,10 +487,12 @@ class Stage:
         self.bot: Optional[Child] = None
         self.http: Optional[aiohttp.ClientSession] = None
         self.client: Optional[SandboxClient] = None
+        self.bot_prefix: list[str] = []  # taskset's, in the open loop
+        self.sandbox_prefix: list[str] = []
 
     async def start(self) -> Stage:
         self.folder.mkdir()
-        self.server = await SandboxServer(self.args.sandbox, self.folder).start()
+        self.server = await SandboxServer(self.args.sandbox, self.folder, self.sandbox_prefix).start()
         self.http = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=None)
         )
@@ -488,19 +505,28 @@ class Stage:
             LOG_LEVEL="WARNING",
             **NO_SEND_LIMITS,
         )
-        self.bot = await Child.start(self.name, self.argv, env, self.folder)
+        self.bot = await Child.start(self.name, self.bot_prefix + self.argv, env, self.folder)
         try:
             await self.client.wait_bot_ready(timeout=60)
         except AssertionError:
             raise RuntimeError(f"{self.name} did not start polling:\n{self.bot.tail()}") from None
         return self
 
+    @property
+    def script(self) -> Callable[[Resident, int], Awaitable[None]]:
+        return our_script if self.name == "ours" else echo_script
+
+    async def warm(self, residents: int = 10) -> None:
+        """One script for each of a few residents, not measured (first imports, caches, the database)."""
+        assert self.client is not None
+        await run_load(self.client, self.script, residents, tickets=residents, seconds=None,
+                       timeout=self.args.timeout, think=0)
+
     async def measure(self, tickets: Optional[int]) -> Result:
         assert self.client is not None and self.bot is not None and self.server is not None
         args, client, bot = self.args, self.client, self.bot
-        script = our_script if self.name == "ours" else echo_script
-        warm = min(args.residents, 10)
-        await run_load(client, script, warm, tickets=warm, seconds=None, timeout=args.timeout, think=0)
+        script = self.script
+        await self.warm(min(args.residents, 10))
         calls_before = await client._get("/sandbox/calls", since=1 << 62)
         sandbox_pid = self.server.child.pid if self.server.child else None
         cpu_before = cpu_seconds(bot.pid)
@@ -525,6 +551,23 @@ class Stage:
             raise RuntimeError(f"{self.name} exited with {bot.process.returncode}:\n{bot.tail()}")
         return Result(self.name, load, rss, cpu, refused, sandbox_cpu, harness)
 
+    async def open_point(self, rate: float, seconds: float, seed: int) -> Point:
+        """One offered rate, open loop: the bot's CPU and memory around it."""
+        assert self.client is not None and self.bot is not None and self.server is not None
+        bot = self.bot
+        sandbox_pid = self.server.child.pid if self.server.child else None
+        sandbox_before = cpu_seconds(sandbox_pid) if sandbox_pid else 0.0
+        harness_before = time.process_time()
+        cpu_before, wall_before = cpu_seconds(bot.pid), time.perf_counter()
+        load = await open_loop(self.client, self.script, rate, seconds, timeout=self.args.timeout, seed=seed)
+        cpu = cpu_seconds(bot.pid) - cpu_before
+        wall = time.perf_counter() - wall_before
+        sandbox_cpu = cpu_seconds(sandbox_pid) - sandbox_before if sandbox_pid else None
+        harness_cpu = time.process_time() - harness_before
+        if bot.process.returncode is not None:
+            raise RuntimeError(f"{self.name} exited with {bot.process.returncode}:\n{bot.tail()}")
+        return Point(self.name, load, cpu, wall, rss_mb(bot.pid), peak_rss_mb(bot.pid), sandbox_cpu, harness_cpu)
+
     async def stop(self) -> None:
         if self.bot is not None:
             await self.bot.stop()
@@ -534,6 +577,355 @@ class Stage:
             await self.http.close()
         if self.server is not None:
             await self.server.stop()
+
+
+# --- open loop ----------------------------------------------------------------------------------
+#
+# Residents' steps arrive as a Poisson process at a fixed rate, whether or not the bot has answered
+# the earlier ones (an open loop, as people arrive in a real community). Each arrival goes to a resident
+# whose previous step has been answered (a pool made beforehand, grown when every one is waiting), and its
+# latency runs from the moment it was due, not from when it could be sent: a harness that falls behind
+# adds its delay to the figures instead of hiding it ("send lag" says how much that was).
+
+OPEN_RATES = (50.0, 100.0, 200.0, 400.0, 600.0)
+QUICK_RATES = (50.0, 100.0)
+P99_LIMIT = TARGET_P99
+
+
+def poisson_schedule(rate: float, seconds: float, rng: random.Random) -> list[float]:
+    """Arrival times (seconds from the start) of a Poisson process of `rate` a second within [0, seconds)."""
+    times: list[float] = []
+    if rate <= 0 or seconds <= 0:
+        return times
+    moment = rng.expovariate(rate)
+    while moment < seconds:
+        times.append(moment)
+        moment += rng.expovariate(rate)
+    return times
+
+
+@dataclass
+class OpenLoad:
+    """What one offered rate measured. Latencies in ms from when each step was due."""
+
+    rate: float
+    seconds: float
+    offered: int = 0
+    latencies: list[float] = field(default_factory=list)  # answered steps
+    unanswered: int = 0  # no answer within the timeout: counted as infinitely late in the percentiles
+    failed: int = 0  # the step could not be taken (an unexpected screen, a refused call to the sandbox)
+    lags: list[float] = field(default_factory=list)  # ms between when a step was due and when it was sent
+    residents: int = 0
+    grown: int = 0  # residents added during the run because every one was waiting for an answer
+
+    @property
+    def updates(self) -> int:
+        return len(self.latencies)
+
+    def percentile(self, q: float) -> float:
+        return percentile(self.latencies + [math.inf] * self.unanswered, q)
+
+
+@dataclass
+class Point:
+    """One bot at one offered rate."""
+
+    name: str
+    load: OpenLoad
+    cpu_s: float
+    wall_s: float  # from the first arrival until the last answer (or timeout)
+    rss_mb: float  # resident memory after the rate
+    peak_rss_mb: float
+    sandbox_cpu_s: Optional[float] = None  # None: the sandbox runs in this process
+    harness_cpu_s: float = 0.0  # this process: the residents (and the sandbox when inline)
+
+    @property
+    def cpu_ms_per_update(self) -> float:
+        return self.cpu_s / self.load.updates * 1000 if self.load.updates else float("nan")
+
+    @property
+    def p99(self) -> float:
+        return self.load.percentile(99)
+
+    @property
+    def within(self) -> bool:
+        """p99 under the limit, and every offered step answered."""
+        return self.p99 < P99_LIMIT and self.load.unanswered == 0 and self.load.failed == 0
+
+
+def next_probe(points: Sequence[tuple[float, bool]], *, ceiling: float, floor: float = 5.0,
+               precision: float = 1.1) -> Optional[float]:
+    """The next rate to try in the search for where p99 passes the limit, or None when it is found.
+
+    `points` are (rate, within the limit) so far. Above the highest good rate and below the lowest bad one
+    the search doubles (or halves) until it has both; then it bisects (geometrically) until the bad rate is
+    within `precision` times the good one. Rates are rounded to whole updates a second.
+    """
+    good = [rate for rate, ok in points if ok]
+    bad = [rate for rate, ok in points if not ok]
+    best = max(good) if good else None
+    worst = min((rate for rate in bad if best is None or rate > best), default=None)
+    if best is None:
+        if worst is None:
+            return None
+        probe = math.floor(worst / 2)
+        return float(probe) if probe >= floor else None
+    if worst is None:
+        probe = math.ceil(best * 2)
+        if best >= ceiling:
+            return None
+        return float(min(probe, ceiling))
+    if worst <= best * precision or worst - best <= 1:
+        return None
+    return float(round(math.sqrt(best * worst)))
+
+
+def limit_between(points: Sequence[tuple[float, bool]]) -> tuple[Optional[float], Optional[float]]:
+    """The highest rate within the limit and the lowest rate above it that is beyond it."""
+    good = [rate for rate, ok in points if ok]
+    best = max(good) if good else None
+    worst = min((rate for rate, ok in points if not ok and (best is None or rate > best)), default=None)
+    return best, worst
+
+
+async def open_loop(client: SandboxClient, script: Any, rate: float, seconds: float, *, timeout: float,
+                    seed: int) -> OpenLoad:
+    """Steps arrive at `rate` a second (Poisson) for `seconds`; the latency of every one that was due."""
+    load = OpenLoad(rate, seconds)
+    schedule = poisson_schedule(rate, seconds, random.Random(seed))
+    load.offered = len(schedule)
+    arrivals: asyncio.Queue[Optional[float]] = asyncio.Queue()
+    tasks: list[asyncio.Task[None]] = []
+    origin = [0.0]
+    waiting = [0]  # residents ready for their next step
+
+    async def due() -> float:
+        waiting[0] += 1
+        try:
+            moment = await arrivals.get()
+        finally:
+            waiting[0] -= 1
+        if moment is None:
+            raise TimeUp
+        when = origin[0] + moment
+        load.lags.append(max(0.0, time.perf_counter() - when) * 1000)
+        return when
+
+    async def live(index: int, ready: asyncio.Event) -> None:
+        person = Resident(client, seed * 1_000_000 + index, load, timeout, 0.0, None)  # type: ignore[arg-type]
+        person.gate = due
+        round_number = 0
+        while True:
+            try:
+                await person.new_user()
+            except SandboxError as problem:
+                print(f"  ! {problem}", file=sys.stderr)
+                load.failed += 1
+                await asyncio.sleep(0.1)
+                continue
+            ready.set()
+            try:
+                await script(person, round_number)
+            except TimeUp:
+                return
+            except Unanswered:
+                pass  # counted in load.unanswered; a new person takes the next arrivals
+            except (SandboxError, AssertionError) as problem:
+                load.failed += 1
+                print(f"  ! {problem}", file=sys.stderr)
+            round_number += 1
+
+    def grow() -> asyncio.Event:
+        ready = asyncio.Event()
+        tasks.append(asyncio.ensure_future(live(len(tasks), ready)))
+        return ready
+
+    # enough people for what is in flight at a low latency; more join if every one is waiting for an answer
+    pool = max(8, math.ceil(rate * 0.1))
+    await asyncio.gather(*(grow().wait() for _ in range(pool)))
+    origin[0] = time.perf_counter()
+    for moment in schedule:
+        delay = origin[0] + moment - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if waiting[0] <= arrivals.qsize():  # every ready resident already has a step: one more person
+            grow()
+            load.grown += 1
+        arrivals.put_nowait(moment)
+    for _ in range(len(tasks) * 2):
+        arrivals.put_nowait(None)
+    done, pending = await asyncio.wait(tasks, timeout=timeout + 10)
+    for task in pending:
+        task.cancel()
+    for task in done:
+        if task.exception() is not None:
+            print(f"  ! {task.exception()!r}", file=sys.stderr)
+    load.residents = len(tasks)
+    return load
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory (VmRSS) of a process and its children now, in MB."""
+    total_kb = 0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+    return total_kb / 1024
+
+
+@dataclass
+class Pinning:
+    """Where the processes run: the bot on one core, the sandbox and the residents on another."""
+
+    bot: list[str]  # argv prefix of the bot
+    sandbox: list[str]  # argv prefix of the sandbox
+    residents: Optional[int]  # the core of this process
+    shown: str
+
+
+def pinning(wanted: bool, taskset: Optional[str] = None, cpus: Optional[Sequence[int]] = None) -> Pinning:
+    """The bot on the first allowed core, the sandbox and this process on the second (taskset, util-linux)."""
+    if not wanted:
+        return Pinning([], [], None, "unpinned (--no-pin)")
+    taskset = taskset if taskset is not None else shutil.which("taskset")
+    if not taskset:
+        return Pinning([], [], None, "unpinned: taskset (util-linux) is not installed")
+    allowed = sorted(cpus if cpus is not None else os.sched_getaffinity(0))
+    if len(allowed) < 2:
+        return Pinning([], [], None, f"unpinned: only {len(allowed)} CPU available to this process")
+    mine, theirs = allowed[0], allowed[1]
+    return Pinning([taskset, "-c", str(mine)], [taskset, "-c", str(theirs)], theirs,
+                   f"bot on CPU {mine}; sandbox and residents on CPU {theirs} (taskset)")
+
+
+def load_average() -> str:
+    with contextlib.suppress(OSError):
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    return "unknown"
+
+
+def point_line(point: Point) -> str:
+    load = point.load
+    lag = percentile(load.lags, 99)
+    busy = [] if point.sandbox_cpu_s is None else [f"sandbox {point.sandbox_cpu_s / point.wall_s:.0%}"]
+    busy.append(f"residents {point.harness_cpu_s / point.wall_s:.0%}")
+    others = "CPU of a core: " + ", ".join(busy)
+    return (
+        f"open {point.name} at {load.rate:g}/s: {load.offered} steps due in {load.seconds:g} s, "
+        f"{load.updates} answered, unanswered {load.unanswered}, failed {load.failed}; "
+        f"p50 {load.percentile(50):.1f} ms, p95 {load.percentile(95):.1f} ms, p99 {load.percentile(99):.1f} ms; "
+        f"bot CPU {point.cpu_ms_per_update:.2f} ms per update ({point.cpu_s / point.wall_s:.0%} of a core); "
+        f"RSS {point.rss_mb:.1f} MB (peak {point.peak_rss_mb:.1f} MB); send lag p99 {lag:.1f} ms; "
+        f"residents {load.residents}; {others}"
+    )
+
+
+def table(points: Sequence[Point]) -> list[str]:
+    """Markdown rows: each rate with both bots' figures side by side."""
+    by_rate: dict[float, dict[str, Point]] = {}
+    for point in points:
+        by_rate.setdefault(point.load.rate, {})[point.name] = point
+    rows = [
+        "| updates/s | ours p50 / p95 / p99 ms | echo p50 / p95 / p99 ms | ours CPU ms/update | echo CPU ms/update "
+        "| ours RSS MB | echo RSS MB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+
+    def cell(point: Optional[Point], what: str) -> str:
+        if point is None:
+            return "—"
+        load = point.load
+        if what == "latency":
+            mark = "" if point.within else " ✗"
+            return f"{load.percentile(50):.1f} / {load.percentile(95):.1f} / {load.percentile(99):.1f}{mark}"
+        if what == "cpu":
+            return f"{point.cpu_ms_per_update:.2f}"
+        return f"{point.rss_mb:.0f}"
+
+    for rate in sorted(by_rate):
+        ours, echo = by_rate[rate].get("ours"), by_rate[rate].get("echo")
+        rows.append(f"| {rate:g} | {cell(ours, 'latency')} | {cell(echo, 'latency')} | {cell(ours, 'cpu')} | "
+                    f"{cell(echo, 'cpu')} | {cell(ours, 'rss')} | {cell(echo, 'rss')} |")
+    return rows
+
+
+def limit_line(name: str, points: Sequence[Point]) -> str:
+    best, worst = limit_between([(p.load.rate, p.within) for p in points if p.name == name])
+    shown_best = f"{best:g}" if best is not None else "none measured"
+    shown_worst = f"{worst:g}" if worst is not None else "none measured"
+    return (f"{name}: p99 < {P99_LIMIT:g} ms up to {shown_best} updates/s; "
+            f"beyond it from {shown_worst} updates/s")
+
+
+async def open_main(args: argparse.Namespace) -> int:
+    rates = list(args.rates or (QUICK_RATES if args.quick else OPEN_RATES))
+    seconds = min(args.rate_seconds, 3.0) if args.quick else args.rate_seconds
+    steps = min(args.search_steps, 1) if args.quick else args.search_steps
+    pin = pinning(not args.no_pin)
+    if pin.residents is not None:
+        os.sched_setaffinity(0, {pin.residents})
+    print(
+        f"throughput, open loop: Poisson arrivals at {', '.join(f'{r:g}' for r in rates)} updates/s, "
+        f"{seconds:g} s each, then up to {steps} rates to find where p99 passes {P99_LIMIT:g} ms; "
+        f"{UPDATES_PER_SCRIPT} updates per script; sandbox {'in its own process' if args.sandbox == 'process' else 'in this process'}; "
+        f"flood control off; {pin.shown}",
+        flush=True,
+    )
+    if not pin.bot:
+        print(f"  note: {pin.shown}; the bot shares the cores with the sandbox and the residents", flush=True)
+    print(f"machine: load average {load_average()} at start (1, 5, 15 min), {os.cpu_count()} CPU(s)", flush=True)
+    points: list[Point] = []
+    with tempfile.TemporaryDirectory(prefix="throughput-") as tmp:
+        workdir = Path(tmp)
+        stages = [Stage("ours", OURS_ARGV, args, workdir), Stage("echo", ECHO_ARGV, args, workdir)]
+        for stage in stages:
+            stage.bot_prefix, stage.sandbox_prefix = pin.bot, pin.sandbox
+        try:
+            for outcome in await asyncio.gather(*(s.start() for s in stages), return_exceptions=True):
+                if isinstance(outcome, BaseException):
+                    raise outcome
+            for stage in stages:
+                await stage.warm()
+
+            async def measure(stage: Stage, rate: float) -> None:
+                await asyncio.sleep(args.settle)  # the previous rate's last answers and writes settle
+                # the same arrival times for both bots at a rate
+                point = await stage.open_point(rate, seconds, seed=args.seed * 100_003 + round(rate))
+                points.append(point)
+                print(point_line(point), flush=True)
+
+            for rate in rates:
+                for stage in stages:  # both bots at each rate, in the same run
+                    await measure(stage, rate)
+            for stage in stages:
+                for _ in range(steps):
+                    probe = next_probe([(p.load.rate, p.within) for p in points if p.name == stage.name],
+                                       ceiling=args.max_rate)
+                    if probe is None:
+                        break
+                    await measure(stage, probe)
+        finally:
+            for stage in stages:
+                await stage.stop()
+    print(f"machine: load average {load_average()} at the end")
+    print("\n".join(table(points)))
+    print(limit_line("ours", points))
+    print(limit_line("echo", points))
+    ours_best, _ = limit_between([(p.load.rate, p.within) for p in points if p.name == "ours"])
+    echo_best, _ = limit_between([(p.load.rate, p.within) for p in points if p.name == "echo"])
+    if ours_best and echo_best:
+        print(f"ratio of the rates within p99 < {P99_LIMIT:g} ms, ours/echo: {ours_best / echo_best:.2f}")
+    model = day_model.model_from(args)
+    print("day model (benchmarks/day_model.py), assumptions:")
+    for line in day_model.assumptions(model):
+        print(f"  {line}")
+    for line in day_model.summary(model, ours_best, args.community):
+        print(line)
+    print("  note: the measured steps are the throughput script's (a new resident's first contact, browsing, "
+          "searches), not the day's mix of requests and consultations")
+    return 0
 
 
 def report(result: Result) -> None:
@@ -558,6 +950,8 @@ def verdict(name: str, ok: bool, shown: str) -> None:
 
 
 async def main(args: argparse.Namespace) -> int:
+    if args.open_loop:
+        return await open_main(args)
     if args.quick:
         args.residents, args.rounds, args.seconds = min(args.residents, 10), 1, None
     tickets = None if args.seconds else args.residents * args.rounds
@@ -568,6 +962,7 @@ async def main(args: argparse.Namespace) -> int:
         f"flood control off, {os.cpu_count()} CPU(s)",
         flush=True,
     )
+    print(f"machine: load average {load_average()} at start (1, 5, 15 min)", flush=True)
     with tempfile.TemporaryDirectory(prefix="throughput-") as tmp:
         workdir = Path(tmp)
         # Both start at once (start-up is the slow part); the echo bot idles in a long poll meanwhile.
@@ -606,8 +1001,29 @@ def parse(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for an answer (default 30)")
     parser.add_argument("--sandbox", choices=("process", "inline"), default="process",
                         help="where the sandbox runs (default: a process of its own)")
-    parser.add_argument("--quick", action="store_true", help="a small run (10 residents, 1 round) for smoke tests")
+    parser.add_argument("--quick", action="store_true", help="a small run (10 residents, 1 round) for smoke tests; "
+                        "with --open-loop: 50 and 100 updates/s, 3 s each, one step of the search")
+    group = parser.add_argument_group("open loop")
+    group.add_argument("--open-loop", action="store_true",
+                       help="Poisson arrivals at fixed rates instead of residents waiting for each answer")
+    group.add_argument("--rates", type=rates_of, default=None,
+                       help="offered rates, updates/s, comma-separated (default 50,100,200,400,600)")
+    group.add_argument("--rate-seconds", type=float, default=20.0, help="measured seconds per rate (default 20)")
+    group.add_argument("--search-steps", type=int, default=5,
+                       help="rates tried per bot to find where p99 passes 100 ms (default 5; 0: none)")
+    group.add_argument("--max-rate", type=float, default=3000.0, help="the search goes no higher (default 3000)")
+    group.add_argument("--settle", type=float, default=1.0, help="seconds of quiet before each rate (default 1)")
+    group.add_argument("--seed", type=int, default=1, help="seed of the arrival times (default 1)")
+    group.add_argument("--no-pin", action="store_true", help="do not pin the processes to cores")
+    day_model.add_arguments(parser)
     return parser.parse_args(argv)
+
+
+def rates_of(text: str) -> tuple[float, ...]:
+    rates = tuple(float(part) for part in text.split(",") if part.strip())
+    if not rates or any(not rate > 0 for rate in rates):
+        raise argparse.ArgumentTypeError("rates are positive numbers, e.g. 50,100,200")
+    return rates
 
 
 if __name__ == "__main__":
