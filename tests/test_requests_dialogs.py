@@ -6,7 +6,7 @@ from aiogram.types import CallbackQuery, Update
 from bot.requests.models import Draft
 from bot.runtime.housekeeping import remind
 from bot.storage.db import utcnow
-from dialogs.resident.requests import normalise_phone
+from dialogs.resident.inputs import normalise_phone
 from tests.test_dialogs import started
 
 

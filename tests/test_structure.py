@@ -15,7 +15,6 @@ from tests.structure import MAX_FILE_LINES, MAX_FUNCTION_LINES, Report, describe
 LAZY_HELP = "meant: imported when the command runs, so `python -m bot --help` and the other commands stay fast"
 LAZY_APP = "debt: bot/app.py assembles everything; its imports are to be sorted out when it is split"
 SPLIT_OUTBOX = "debt: to go when the outbox dialogs (dialogs/delivery.py, dialogs/consult_delivery.py) are split"
-SPLIT_REQUESTS = "debt: to go when dialogs/resident/requests.py and consult.py are split"
 
 # Imports that close a cycle, (importer, imported). Without them the import graph must have no cycle, and each of
 # them must still close one.
@@ -24,12 +23,10 @@ KNOWN_CYCLE_IMPORTS = {
     ("dialogs.consult_delivery", "dialogs.resident"): SPLIT_OUTBOX,
     ("dialogs.erased_delivery", "dialogs.delivery"): SPLIT_OUTBOX,
     ("dialogs.resident.links", "dialogs.resident.start"): "debt: a deep link opens the menu that /start shows",
-    ("dialogs.resident.requests", "dialogs.resident.consult"): SPLIT_REQUESTS,
 }
 
 KNOWN_BIG_FILES = {
     "bot/requests/service.py": "debt: the requests service, to be split",
-    "dialogs/resident/requests.py": SPLIT_REQUESTS,
     "dialogs/delivery.py": SPLIT_OUTBOX,
     "bot/consult/service.py": "debt: the consultations service, to be split",
     "dialogs/admin/campaigns.py": "debt: the campaign dialogs, to be split",
@@ -90,17 +87,9 @@ KNOWN_INNER_IMPORTS = {
     ("dialogs/delivery.py", "TelegramSender._regroup", "dialogs.consult_delivery"): SPLIT_OUTBOX,
     ("dialogs/delivery.py", "TelegramSender.__init__", "dialogs.erased_delivery"): SPLIT_OUTBOX,
     ("dialogs/erased_delivery.py", "erased_handlers.<locals>.delete_topic", "dialogs.delivery"): SPLIT_OUTBOX,
-    ("dialogs/resident/consult.py", "end", "dialogs.consult_view"): SPLIT_REQUESTS,
-    ("dialogs/resident/consult.py", "open_topic", "dialogs.resident.requests"): SPLIT_REQUESTS,
-    ("dialogs/resident/follow_ups.py", "add_to", "dialogs.resident.caps"): SPLIT_REQUESTS,
     ("dialogs/resident/links.py", "show_target", "dialogs.resident.browse"): "debt: a cycle dodged",
     ("dialogs/resident/links.py", "show_target", "dialogs.resident.consult"): "debt: a cycle dodged",
     ("dialogs/resident/links.py", "show_target", "dialogs.resident.start"): "debt: a cycle dodged",
-    ("dialogs/resident/requests.py", "begin", "dialogs.resident.caps"): SPLIT_REQUESTS,
-    ("dialogs/resident/requests.py", "consent", "dialogs.resident.consult"): SPLIT_REQUESTS,
-    ("dialogs/resident/requests.py", "follow_message", "dialogs.resident.caps"): SPLIT_REQUESTS,
-    ("dialogs/resident/requests.py", "send", "dialogs.resident.caps"): SPLIT_REQUESTS,
-    ("dialogs/resident/requests.py", "show_summary", "bot.requests.routing"): SPLIT_REQUESTS,
     ("dialogs/staff/__init__.py", "reply_to_card", "dialogs.staff.consult"): "debt: the staff dialogs, to be split",
     ("dialogs/staff/__init__.py", "topic_message", "dialogs.staff.consult"): "debt: the staff dialogs, to be split",
 }

@@ -1,13 +1,25 @@
 """Resident flows."""
 from aiogram import Router
 
-from dialogs.resident import browse, consult, emergency, follow_ups, requests, search, start, subscriptions
+from dialogs.resident import (
+    browse,
+    consult,
+    emergency,
+    follow_ups,
+    form_answers,
+    my_requests,
+    requests,
+    search,
+    start,
+    subscriptions,
+)
 
 
 def router() -> Router:
     root = Router(name="resident")
     # follow_ups before search: a text meant for a request is taken before the search's catch-all sees it; after
     # consult: an open consultation takes everything first
-    for module in (start, browse, emergency, requests, consult, subscriptions, follow_ups, search):
+    for module in (start, browse, emergency, requests, form_answers, my_requests, consult, subscriptions, follow_ups,
+                   search):
         root.include_router(module.router.build())
     return root

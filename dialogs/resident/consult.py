@@ -24,11 +24,12 @@ from bot.requests.service import RequestError
 from bot.services import CONSENT_VERSION, Services
 from bot.storage.residents import Resident
 from dialogs.common import BTN_CONSULT, N_, MenuButton, Nav, Routes, h, keyboard, locale, main_menu, nav_row
-from dialogs.consult_view import Cons, hours_text, slot_code, topic_name, when
+from dialogs.consult_view import Cons, hours_text, rating_keyboard, slot_code, topic_name, when
 from dialogs.resident import render
 from dialogs.resident.browse import ask_community, community_of
 from dialogs.resident.caps import cap_text
-from dialogs.resident.requests import consent_text, drop_buttons, read_input
+from dialogs.resident.consent import After, ask_consent
+from dialogs.resident.inputs import drop_buttons, read_input
 
 router = Routes("resident.consult")
 BTN_END = N_("❌ End the consultation")
@@ -113,14 +114,7 @@ async def open_topic(message: Message, state: FSMContext, services: Services, co
             + _("Answers: {institution}").format(institution=h(institution)) + "\n"
             + _("Hours: {hours} (Kyiv time)").format(hours=hours_text(line.hours)))
     if not await services.requests.has_consent(message.chat.id, CONSENT_VERSION):
-        await state.update_data(after_consent=f"consult:{line.topic}")
-        from dialogs.resident.requests import Ask, AskCb
-
-        await state.set_state(Ask.consent)
-        await message.answer(text + "\n\n" + consent_text(services), reply_markup=keyboard([
-            [InlineKeyboardButton(text=_("✅ I agree"), callback_data=AskCb(step="consent", value="yes").pack())],
-            [InlineKeyboardButton(text=_("No, thank you"), callback_data=AskCb(step="consent", value="no").pack())],
-        ]))
+        await ask_consent(message, state, services, After(topic=line.topic), header=text)
         return True
     await offer(message, state, services, line.topic, header=text)
     return True
@@ -145,11 +139,6 @@ async def offer(message: Message, state: FSMContext, services: Services, topic_i
         reply_markup=keyboard([[cons(_("📅 Book a time"), "book", topic_id)],
                                [cons(_("📞 Ask them to call me back"), "callback_new", topic_id)], nav_row()]),
     )
-
-
-async def after_consent(message: Message, state: FSMContext, services: Services, follow: str) -> None:
-    await state.clear()
-    await offer(message, state, services, follow.split(":", 1)[1])
 
 
 @router.callback_query(Cons.filter(F.action == "cancel"))
@@ -206,8 +195,6 @@ async def end(message: Message, state: FSMContext, services: Services, event_upd
     services.wake_outbox()
     await message.answer(_("The consultation is ended. Thank you!"), reply_markup=main_menu())
     if consultation.specialist_id:
-        from dialogs.consult_view import rating_keyboard
-
         await message.answer(_("How helpful was it? Please rate from 1 to 5:"),
                              reply_markup=rating_keyboard(consultation.id))
 

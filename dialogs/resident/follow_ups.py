@@ -68,9 +68,11 @@ from dialogs.common import (
 )
 from dialogs.requests_view import topic_of
 from dialogs.resident.browse import ask_community, community_of
+from dialogs.resident.caps import cap_text
 from dialogs.resident.consult import BTN_END, InConsultation, relay
 from dialogs.resident.emergency import send_emergency
-from dialogs.resident.requests import BTN_CANCEL, BTN_CHAT_ONLY, BTN_SHARE, BTN_TYPE, read_input, too_much
+from dialogs.resident.form import BTN_CANCEL, BTN_CHAT_ONLY, BTN_SHARE, BTN_TYPE
+from dialogs.resident.inputs import read_input, too_much
 from dialogs.resident.search import answer_query, not_text, run_search
 
 router = Routes("resident.follow_ups")
@@ -206,8 +208,6 @@ async def add_to(message: Message, services: Services, resident_id: int, request
                                                      urgent=urgent)
     except RequestError as exc:
         if exc.reason == "cap":
-            from dialogs.resident.caps import cap_text
-
             await message.answer(cap_text(services, None, "follow_ups"))
         elif exc.reason != "duplicate":  # the same update handled again (a restart): it was answered the first time
             await message.answer(_("This request is finished or was not found. Please send a new request."))
