@@ -2,13 +2,16 @@
 
 Telegram's limits (Bot API FAQ): about 30 messages a second overall, about one a second to one chat,
 20 a minute to one group; paid broadcasts may go up to 1000 a second. One `Limiter` serves the whole
-process: replies to residents, staff cards and campaign messages take their turns from the same
-budget, and replies go first, so a campaign uses what the conversations leave and never delays them
-by more than one turn.
+process, and its turns go by priority: answers to what someone just did (a resident's step, a staff
+member's action in their group) first, then what the outbox delivers (cards, staff answers, relays,
+notices), then campaigns, which use what the others leave and never delay them by more than one turn.
 
 The global budget is a pacer, not a bucket with a burst: turns are spaced evenly by
 1 / (rate × (1 − margin)), which keeps any one-second window under the limit even when a message
-reaches Telegram a few milliseconds late. Nothing here knows Telegram types.
+reaches Telegram a few milliseconds late. A group's own limit is a window of its last sends and holds
+that group only. The outbox never waits in a busy group's window: it asks `claim` first and is told
+how long to put the group's rows off, and it leaves `group_reserve` of every group's minute to the
+answers staff get there. Nothing here knows Telegram types.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ import asyncio
 import contextvars
 import logging
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Optional
 
@@ -24,8 +27,9 @@ log = logging.getLogger("bot.limiter")
 
 
 class Priority(IntEnum):
-    REPLY = 0  # answers to someone who is waiting: residents, staff in their groups
-    BULK = 1  # campaigns: whatever budget the conversations leave
+    REPLY = 0  # answers to someone's own action: a resident's step, staff in their groups
+    NOTICE = 1  # what the outbox delivers: cards, staff answers, relays, notices
+    BULK = 2  # campaigns: whatever budget the others leave
 
 
 # What the current task is sending: the campaign engine sets BULK around its calls.
@@ -36,6 +40,19 @@ already_paced: contextvars.ContextVar[bool] = contextvars.ContextVar("send_paced
 current_paid: contextvars.ContextVar[bool] = contextvars.ContextVar("send_paid", default=False)
 
 
+@dataclass
+class RowTurns:
+    """Set by the outbox around one row: before the row's first call nothing has reached anyone, so a busy
+    group may put the row off instead of keeping a worker waiting; `claimed` are the group's turns
+    `Limiter.claim` took for the calls that follow."""
+
+    begun: bool = False
+    claimed: dict[int, int] = field(default_factory=dict)
+
+
+outbox_row: contextvars.ContextVar[Optional[RowTurns]] = contextvars.ContextVar("outbox_row", default=None)
+
+
 @dataclass(frozen=True)
 class Limits:
     per_second: float = 30.0  # overall; 0 switches the overall limit off
@@ -43,15 +60,16 @@ class Limits:
     per_group_per_minute: float = 20.0  # one group or supergroup; 0 switches it off
     paid_per_second: float = 1000.0  # overall, for paid broadcasts
     margin: float = 0.04  # share of the limit kept free for timing jitter
+    group_reserve: int = 2  # of a group's minute, turns the outbox leaves to the answers staff get there
 
 
 class Pacer:
-    """Evenly spaced turns; waiting replies are served before waiting bulk messages."""
+    """Evenly spaced turns; waiting replies are served first, then notices, then bulk messages."""
 
     def __init__(self, interval: float):
         self.interval = interval
         self._next = 0.0
-        self._waiting: tuple[deque[asyncio.Future[None]], deque[asyncio.Future[None]]] = (deque(), deque())
+        self._waiting: tuple[deque[asyncio.Future[None]], ...] = tuple(deque() for _ in Priority)
         self._timer: Optional[asyncio.TimerHandle] = None
 
     def hold(self, until: float) -> None:
@@ -105,25 +123,53 @@ class Pacer:
 
 class Window:
     """At most `count` messages in any `span` seconds (Telegram's per-chat and per-group limits allow
-    short bursts): a log of the last `count` send times."""
+    short bursts): a log of the last `count` send times. Answers waiting in `turn` go before the
+    outbox, which only takes a turn through `claim` when nobody waits and more than `keep` are free."""
 
     def __init__(self, count: int, span: float):
         self.count = count
         self.span = span
         self.times: deque[float] = deque(maxlen=count)
         self.held_until = 0.0  # Telegram asked to wait before writing to this chat again
+        self.waiting = 0  # answers waiting in `turn`
 
     async def turn(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
-            now = loop.time()
-            if now < self.held_until:
-                await asyncio.sleep(self.held_until - now)
-                continue
-            if len(self.times) < self.count or now - self.times[0] >= self.span:
+        self.waiting += 1
+        try:
+            while True:
+                now = loop.time()
+                if now < self.held_until:
+                    await asyncio.sleep(self.held_until - now)
+                    continue
+                if len(self.times) < self.count or now - self.times[0] >= self.span:
+                    self.times.append(now)
+                    return
+                await asyncio.sleep(self.times[0] + self.span - now)
+        finally:
+            self.waiting -= 1
+
+    def free_in(self, now: float, need: int = 1, keep: int = 0) -> float:
+        """Seconds until `need` turns (0: a call that sends no message) fit with `keep` turns left over;
+        0.0 when they fit now."""
+        if now < self.held_until:
+            return self.held_until - now
+        if self.waiting:
+            return self.span / self.count  # an answer goes first; ask again about one turn later
+        limit = max(1, self.count - keep)
+        recent = [t for t in self.times if now - t < self.span]
+        over = len(recent) + max(need, 1) - limit
+        if over <= 0:
+            return 0.0
+        return recent[min(over, len(recent)) - 1] + self.span - now
+
+    def claim(self, now: float, need: int = 1, keep: int = 0) -> float:
+        """Take `need` turns now if they fit (see `free_in`), never waiting; return `free_in`."""
+        wait = self.free_in(now, need, keep)
+        if wait <= 0:
+            for _ in range(need):
                 self.times.append(now)
-                return
-            await asyncio.sleep(self.times[0] + self.span - now)
+        return wait
 
     def idle(self, now: float) -> bool:
         return not self.times or now - self.times[-1] >= self.span
@@ -164,17 +210,26 @@ class Limiter:
         return window
 
     async def acquire(self, chat_id: Optional[int], priority: Optional[Priority] = None,
-                      paid: Optional[bool] = None) -> None:
+                      paid: Optional[bool] = None, *, chat_turn: bool = True) -> None:
         """Wait for this message's turn: first the chat's own (groups always; private chats for bulk
-        messages), then the overall one."""
+        messages) unless `claim` took it already (`chat_turn=False`), then the overall one."""
         priority = current_priority.get() if priority is None else priority
         paid = current_paid.get() if paid is None else paid
-        if chat_id is not None and (chat_id < 0 or priority is Priority.BULK):
+        if chat_turn and chat_id is not None and (chat_id < 0 or priority is Priority.BULK):
             window = self._chat(chat_id)
             if window is not None:
                 await window.turn()
         await (self._paid if paid and priority is Priority.BULK else self._overall).turn(priority)
         self.turns += 1
+
+    def claim(self, chat_id: int, need: int = 1) -> float:
+        """For the outbox, before the first call of a row to a group: take `need` of the group's turns at
+        once if they fit, leaving `group_reserve` to the answers staff get there; otherwise take nothing
+        and return the seconds to put the group's rows off (the worker does not wait in the window)."""
+        window = self._chat(chat_id) if chat_id < 0 else None
+        if window is None:
+            return 0.0
+        return window.claim(asyncio.get_running_loop().time(), need, self.limits.group_reserve)
 
     def retry_after(self, seconds: float, chat_id: Optional[int] = None) -> None:
         """Telegram answered 429. For a group (whose own limit of 20 a minute a restart forgets), only that group

@@ -1,8 +1,18 @@
 """The durable outbox: everything sent to someone other than the user who just wrote.
 
 Rows are written in the same transaction as the change that causes them, then sent in order per
-target by one worker with retries, backoff and `retry_after`. Nothing here knows Telegram types:
-a Sender turns a row into Bot API calls and raises the errors below.
+conversation (everything to one resident; one request's or one consultation's messages in a group) by
+one worker with retries, backoff and `retry_after`. Nothing here knows Telegram types: a Sender turns a
+row into Bot API calls and raises the errors below.
+
+Fairness: no target can hold up the others. The worker serves up to `parallel` conversations at once,
+at most `per_group` of them in one group (one per resident, as a resident's rows go in order). Which
+conversations start first (`plan`): urgent rows (a request with words of danger) and staff answers to
+residents, then ordinary rows, then reminders; within a class the targets take turns, so one group's
+500 waiting cards do not come before another group's one. A group whose minute is used up (Telegram
+takes 20 messages a minute there) answers the row's first call with `Busy`: nothing was sent, the row
+stays as it was, and the group's rows are left alone until it has a turn again, without holding a
+worker. Campaigns do not pass through here; they take the sending turns left over (bot/delivery/limiter.py).
 """
 from __future__ import annotations
 
@@ -11,10 +21,12 @@ import contextvars
 import json
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, Iterable, Optional, Protocol
 
+from bot.delivery.limiter import Priority, RowTurns, current_priority, outbox_row
 from bot.storage.db import Database, utcnow
 
 log = logging.getLogger("bot.outbox")
@@ -24,6 +36,13 @@ BASE_DELAY = 2.0  # seconds; doubles with every failed attempt
 MAX_DELAY = 600.0
 BATCH = 200
 PARALLEL_TARGETS = 32  # conversations served at once; rows of one conversation always go out in order
+PER_GROUP = 8  # of them, at most this many in one staff group (its limit is the group's, not the bot's)
+READ_PER_TARGET = 64  # due rows read per target and round: a flood for one target leaves room for the rest
+
+# Which rows go first when more are due than the worker serves at once (lower first).
+URGENT, ORDINARY, LATER = 0, 1, 2
+ANSWERS = frozenset({"reply", "consult_to_resident"})  # staff answers: a resident waits for them
+LATER_NOTICES = frozenset({"reminder", "overdue"})  # announced again: an hour's difference, not a second's
 
 
 # Set by the outbox while a row is being delivered: the request middleware calls it right before each Bot API
@@ -66,6 +85,16 @@ class Defer(DeliveryError):
         self.seconds = seconds
 
 
+class Busy(DeliveryError):
+    """Raised before the row's first call: the group it goes to has no turn free for `seconds` (its own
+    limit). Nothing was sent; no attempt is counted and the row keeps its place."""
+
+    def __init__(self, seconds: float, chat_id: Optional[int] = None):
+        super().__init__(f"the group is busy for {seconds:.1f}s")
+        self.seconds = seconds
+        self.chat_id = chat_id
+
+
 class Permanent(DeliveryError):
     """Telegram refused the content itself; retrying will not help."""
 
@@ -94,6 +123,15 @@ class Item:
                 kind = "c" if "consultation_id" in self.payload else "r"
                 return f"{self.target}#{kind}{subject}"
         return self.target
+
+    @property
+    def urgency(self) -> int:
+        """URGENT, ORDINARY or LATER (see `Outbox.plan`)."""
+        if self.payload.get("urgent") or self.kind in ANSWERS:
+            return URGENT
+        if self.kind.startswith("booking_reminder") or self.payload.get("notice") in LATER_NOTICES:
+            return LATER
+        return ORDINARY
 
 
 @dataclass(frozen=True)
@@ -141,47 +179,86 @@ def _later(seconds: float) -> str:
 
 class Outbox:
     def __init__(self, db: Database, sender: Sender, *, max_attempts: int = MAX_ATTEMPTS,
-                 base_delay: float = BASE_DELAY, parallel: int = PARALLEL_TARGETS):
+                 base_delay: float = BASE_DELAY, parallel: int = PARALLEL_TARGETS, per_group: int = PER_GROUP,
+                 clock: Callable[[], float] = time.monotonic):
         self.db = db
         self.sender = sender
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.parallel = parallel
+        self.per_group = per_group
+        self.clock = clock  # for `busy` only: when a group has a turn again
+        self.busy: dict[str, float] = {}  # target -> clock time until which its group has no turn free
         self._wake = asyncio.Event()
         self._paused_until = 0.0
 
     def wake(self) -> None:
         self._wake.set()
 
-    async def due(self, limit: int = BATCH) -> list[Item]:
+    def _busy_now(self) -> list[str]:
+        now = self.clock()
+        self.busy = {target: until for target, until in self.busy.items() if until > now}
+        return list(self.busy)
+
+    async def due(self, limit: int = BATCH, per_target: int = READ_PER_TARGET) -> list[Item]:
+        """Rows due now, oldest first: at most `per_target` of each target (a flood for one target leaves the
+        others their place in the batch), none of a group that is busy."""
+        busy = self._busy_now()
+        skip = f"AND target NOT IN ({', '.join('?' * len(busy))})" if busy else ""
         rows = await self.db.fetchall(
-            "SELECT id, kind, target, request_id, payload, attempts FROM outbox "
-            "WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
-            (utcnow(), limit),
+            "SELECT id, kind, target, request_id, payload, attempts FROM ("
+            " SELECT id, kind, target, request_id, payload, attempts,"
+            " ROW_NUMBER() OVER (PARTITION BY target ORDER BY id) AS place FROM outbox"
+            f" WHERE status = 'pending' AND next_attempt_at <= ? {skip}"
+            ") WHERE place <= ? ORDER BY id LIMIT ?",
+            (utcnow(), *busy, per_target, limit),
         )
         return [Item(r["id"], r["kind"], r["target"], r["request_id"], json.loads(r["payload"]), r["attempts"])
                 for r in rows]
 
+    def plan(self, items: Iterable[Item], running: Iterable[str] = (), free: Optional[int] = None) -> list[list[Item]]:
+        """Which conversations to start now, in order, each with its rows in order. `running`: the conversations
+        being served (their rows wait for them); `free`: how many may start. Urgent first (a conversation is as
+        urgent as its most urgent row, which cannot overtake the rows before it), then the targets take turns:
+        each target's first conversation before any target's second; at most `per_group` at once in one group
+        and one per resident; nothing for a busy group."""
+        busy = set(self._busy_now())
+        running = set(running)
+        by_conversation: dict[str, list[Item]] = {}
+        for item in sorted(items, key=lambda i: i.id):
+            if item.target in busy or item.conversation in running:
+                continue
+            by_conversation.setdefault(item.conversation, []).append(item)
+        load = Counter(conversation.split("#", 1)[0] for conversation in running)
+        heads = sorted(by_conversation.values(), key=lambda rows: (min(r.urgency for r in rows), rows[0].id))
+        place: Counter[str] = Counter()
+        order = []
+        for rows in heads:
+            target = rows[0].target
+            order.append((min(r.urgency for r in rows), load[target] + place[target], rows[0].id, rows))
+            place[target] += 1
+        order.sort(key=lambda entry: entry[:3])
+        chosen: list[list[Item]] = []
+        for _urgency, _turn, _id, rows in order:
+            if free is not None and len(chosen) >= free:
+                break
+            target = rows[0].target
+            if load[target] >= (self.per_group if target.startswith("institution:") else 1):
+                continue
+            load[target] += 1
+            chosen.append(rows)
+        return chosen
+
     async def process_once(self) -> int:
-        """Send what is due: conversations side by side, each one's rows in order; return how many were sent."""
-        by_target: dict[str, list[Item]] = {}
-        for item in await self.due():
-            by_target.setdefault(item.conversation, []).append(item)
+        """Send what is due, as one round of `run` would (conversations side by side, each one's rows in order,
+        up to `parallel` at once); return how many were sent."""
         gate = asyncio.Semaphore(self.parallel)
 
-        async def one_target(items: list[Item]) -> int:
-            sent = 0
+        async def one(items: list[Item]) -> int:
             async with gate:
-                for item in items:
-                    wait = self._paused_until - time.monotonic()
-                    if wait > 0:
-                        await asyncio.sleep(wait)
-                    if not await self._send(item):
-                        break  # a row that did not go out holds back the later rows of its conversation
-                    sent += 1
-            return sent
+                return await self._conversation(items)
 
-        return sum(await asyncio.gather(*(one_target(items) for items in by_target.values())))
+        return sum(await asyncio.gather(*(one(rows) for rows in self.plan(await self.due()))))
 
     async def _send(self, item: Item) -> bool:
         marked = False
@@ -193,13 +270,20 @@ class Outbox:
                 await self.db.execute("UPDATE outbox SET in_flight_since = ? WHERE id = ?", (utcnow(), item.id))
 
         try:
-            token = before_call.set(calling)
+            tokens = (before_call.set(calling), outbox_row.set(RowTurns()), current_priority.set(Priority.NOTICE))
             try:
                 await self.sender.deliver(item)
             finally:
-                before_call.reset(token)
+                current_priority.reset(tokens[2])
+                outbox_row.reset(tokens[1])
+                before_call.reset(tokens[0])
+        except Busy as exc:  # nothing was sent: the row keeps its place, the group's rows wait outside the worker
+            self._put_off(item.target, exc.seconds)
+            log.debug("outbox %s: %s is busy for %.1fs", item.id, item.target, exc.seconds)
+            return False
         except RetryAfter as exc:
             if item.target.startswith("institution:"):  # a group's own limit: only that group waits (limiter)
+                self._put_off(item.target, exc.seconds)
                 log.warning("outbox %s: flood limit of a group, it waits %.0fs", item.id, exc.seconds)
             else:
                 self._paused_until = time.monotonic() + exc.seconds
@@ -239,6 +323,10 @@ class Outbox:
         await self._finish(item, "sent", None)
         return True
 
+    def _put_off(self, target: str, seconds: float) -> None:
+        until = self.clock() + max(seconds, 0.05)
+        self.busy[target] = max(self.busy.get(target, 0.0), until)
+
     async def _reschedule(self, item: Item, seconds: float, error: str, *, count: bool) -> None:
         await self.db.execute(
             "UPDATE outbox SET attempts = attempts + ?, next_attempt_at = ?, last_error = ?, in_flight_since = NULL "
@@ -263,51 +351,57 @@ class Outbox:
         return changed
 
     async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
-        """Work until `stop` is set. Every conversation with rows due gets a sender of its own (up to
-        `parallel` at once) as soon as it has something to send; a new row never waits for other
-        conversations' rows to finish. On stop the rows in flight are finished, nothing new is started."""
-        busy: dict[str, asyncio.Task[None]] = {}
+        """Work until `stop` is set. Conversations with rows due start as `plan` orders them (up to `parallel`
+        at once) as soon as they have something to send; a new row never waits for other conversations' rows
+        to finish, and a busy group's rows wait without a worker until the group has a turn again. On stop
+        the rows in flight are finished, nothing new is started."""
+        busy: dict[str, asyncio.Task[int]] = {}
         try:
             await self.recover()
         except Exception:
             log.exception("outbox: could not look for rows left in flight")
 
-        def finished(conversation: str, task: asyncio.Task[None]) -> None:
+        def finished(conversation: str, task: asyncio.Task[int]) -> None:
             busy.pop(conversation, None)
             self._wake.set()
 
         while not stop.is_set():
             self._wake.clear()  # before reading: a row queued meanwhile wakes the next round at once
+            free = self.parallel - len(busy)
             try:
-                items = await self.due() if len(busy) < self.parallel else []
+                chosen = self.plan(await self.due(), busy, free) if free > 0 else []
             except Exception:  # the worker must outlive a locked database or any single bad row
                 log.exception("outbox: reading due rows failed")
-                items = []
-            by_conversation: dict[str, list[Item]] = {}
-            for item in items:
-                if item.conversation not in busy:
-                    by_conversation.setdefault(item.conversation, []).append(item)
-            for conversation, rows in by_conversation.items():
-                if len(busy) >= self.parallel:
-                    break
+                chosen = []
+            for rows in chosen:
+                conversation = rows[0].conversation
                 task = asyncio.create_task(self._conversation(rows), name=f"outbox {conversation}")
                 busy[conversation] = task
                 task.add_done_callback(lambda t, c=conversation: finished(c, t))
-            await woken(self._wake, stop, idle)
+            wait = idle
+            if self.busy:  # look again when the first busy group has a turn
+                wait = min(wait, max(0.01, min(self.busy.values()) - self.clock()))
+            await woken(self._wake, stop, wait)
         if busy:
             await asyncio.gather(*busy.values(), return_exceptions=True)
 
-    async def _conversation(self, items: list[Item]) -> None:
-        """One conversation's rows in order; a row that did not go out holds back the later ones."""
+    async def _conversation(self, items: list[Item]) -> int:
+        """One conversation's rows in order; a row that did not go out holds back the later ones. Returns how
+        many were sent."""
+        sent = 0
         try:
             for item in items:
                 wait = self._paused_until - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
+                if item.target in self.busy and self.busy[item.target] > self.clock():
+                    break  # another row found the group busy meanwhile
                 if not await self._send(item):
                     break
+                sent += 1
         except Exception:
             log.exception("outbox: a conversation's sending failed")
+        return sent
 
     async def counts(self) -> dict[str, int]:
         rows = await self.db.fetchall("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")

@@ -90,6 +90,8 @@ def to_resident(resident_id: Optional[int], kind: str, request_id: int, **extra:
 
 
 def to_group(request: Request, kind: str, **extra: Any) -> Outgoing:
+    if request.urgent:
+        extra.setdefault("urgent", True)  # the outbox sends it before ordinary rows
     return Outgoing(kind, f"institution:{request.community}/{request.institution_id}",
                     {"request_id": request.id, **extra})
 

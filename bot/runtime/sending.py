@@ -1,6 +1,10 @@
 """Every Bot API call that sends a message takes its turn from the process's Limiter first; a call made
 while answering an update is tried again when Telegram fails for a while (5xx, a dropped or timed-out
-connection, 429), so that a resident's answer survives a short outage of the Bot API."""
+connection, 429), so that a resident's answer survives a short outage of the Bot API.
+
+The first call of an outbox row to a group does not wait for the group's turn: when the group has none
+free now (its 20 a minute are used, or someone's answer waits), the call raises `Busy` before anything
+is sent and the outbox puts the group's rows off, so one busy group never holds a worker."""
 from __future__ import annotations
 
 import asyncio
@@ -14,6 +18,7 @@ from aiogram.methods import (
     AnswerCallbackQuery,
     CopyMessage,
     CopyMessages,
+    CreateForumTopic,
     ForwardMessage,
     ForwardMessages,
     GetUpdates,
@@ -21,12 +26,13 @@ from aiogram.methods import (
     SendMediaGroup,
 )
 
-from bot.delivery.limiter import Limiter, already_paced
-from bot.delivery.outbox import before_call
+from bot.delivery.limiter import Limiter, already_paced, outbox_row
+from bot.delivery.outbox import Busy, before_call
 
 log = logging.getLogger("bot.sending")
 NOT_MESSAGES = (SendChatAction,)
 ALSO_MESSAGES = (CopyMessage, CopyMessages, ForwardMessage, ForwardMessages)
+OPENS_TOPIC = (CreateForumTopic,)  # a card follows at once: its turn is claimed with the topic
 RETRY_FOR = 120.0  # seconds a call made while answering an update keeps being retried (a 429 may last a minute)
 CALLBACK_RETRY_FOR = 10.0  # Telegram forgets a button press after about 15 s
 FIRST_DELAY, MAX_DELAY = 0.5, 8.0
@@ -111,8 +117,22 @@ class LimiterMiddleware(BaseRequestMiddleware):
 
     async def _turn(self, method: Any) -> None:
         count = sends_messages(method)
-        if count and not already_paced.get():
-            chat_id = getattr(method, "chat_id", None)
-            chat = chat_id if isinstance(chat_id, int) else None
-            for _ in range(count):
-                await self.limiter.acquire(chat)
+        chat_id = getattr(method, "chat_id", None)
+        chat = chat_id if isinstance(chat_id, int) else None
+        paced = already_paced.get()
+        row = outbox_row.get()
+        if row is not None and not row.begun:
+            if chat is not None and chat < 0 and not paced:
+                need = count or (1 if isinstance(method, OPENS_TOPIC) else 0)
+                wait = self.limiter.claim(chat, need)
+                if wait > 0:
+                    raise Busy(wait, chat)  # nothing of the row was sent: it is put off, not waited for
+                row.claimed[chat] = need
+            row.begun = True
+        if not count or paced:
+            return
+        for _ in range(count):
+            claimed = row.claimed.get(chat, 0) if row is not None and chat is not None else 0
+            if claimed:
+                row.claimed[chat] = claimed - 1
+            await self.limiter.acquire(chat, chat_turn=not claimed)
