@@ -22,7 +22,6 @@ KNOWN_CYCLE_IMPORTS = {
     ("dialogs.delivery", "dialogs.consult_delivery"): SPLIT_OUTBOX,
     ("dialogs.consult_delivery", "dialogs.resident"): SPLIT_OUTBOX,
     ("dialogs.erased_delivery", "dialogs.delivery"): SPLIT_OUTBOX,
-    ("dialogs.resident.links", "dialogs.resident.start"): "debt: a deep link opens the menu that /start shows",
 }
 
 KNOWN_BIG_FILES = {
@@ -87,9 +86,6 @@ KNOWN_INNER_IMPORTS = {
     ("dialogs/delivery.py", "TelegramSender._regroup", "dialogs.consult_delivery"): SPLIT_OUTBOX,
     ("dialogs/delivery.py", "TelegramSender.__init__", "dialogs.erased_delivery"): SPLIT_OUTBOX,
     ("dialogs/erased_delivery.py", "erased_handlers.<locals>.delete_topic", "dialogs.delivery"): SPLIT_OUTBOX,
-    ("dialogs/resident/links.py", "show_target", "dialogs.resident.browse"): "debt: a cycle dodged",
-    ("dialogs/resident/links.py", "show_target", "dialogs.resident.consult"): "debt: a cycle dodged",
-    ("dialogs/resident/links.py", "show_target", "dialogs.resident.start"): "debt: a cycle dodged",
     ("dialogs/staff/__init__.py", "reply_to_card", "dialogs.staff.consult"): "debt: the staff dialogs, to be split",
     ("dialogs/staff/__init__.py", "topic_message", "dialogs.staff.consult"): "debt: the staff dialogs, to be split",
 }

@@ -18,6 +18,8 @@ from bot import links
 from bot.links import Link, parse_payload, record_open
 from bot.services import Services
 from dialogs.common import h, locale
+from dialogs.resident import browse, consult
+from dialogs.resident.menu import show_menu
 
 PENDING = "link"  # conversation data: the payload a new resident opened, until the onboarding ends
 
@@ -67,8 +69,6 @@ async def open_link(message: Message, state: FSMContext, services: Services, use
 
 
 async def show_target(message: Message, state: FSMContext, services: Services, user_id: int, link: Link) -> None:
-    from dialogs.resident import browse, consult, start
-
     community = services.catalogue.communities[link.community]
     resident = await services.residents.get(user_id)
     if link.kind == links.SERVICE and link.target in community.services:
@@ -78,7 +78,7 @@ async def show_target(message: Message, state: FSMContext, services: Services, u
                 or not await consult.open_topic(message, state, services, community, link.target or ""):
             await consult.show_topics(message, services, resident)
     else:
-        await start.show_menu(message, services, resident)
+        await show_menu(message, services, resident)
 
 
 async def forget(services: Services, user_id: int) -> None:

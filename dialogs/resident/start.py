@@ -30,6 +30,7 @@ from dialogs.common import (
     nav_row,
 )
 from dialogs.resident import links, mydata
+from dialogs.resident.menu import community_name, show_menu
 from dialogs.resident.subscriptions import offer_subscriptions
 
 router = Routes("resident.start")
@@ -48,28 +49,6 @@ def community_keyboard(services: Services):
         name = view.model.short_name.get(locale())
         rows.append([InlineKeyboardButton(text=name, callback_data=Pick(what="comm", value=slug).pack())])
     return keyboard(rows)
-
-
-def community_name(services: Services, slug: Optional[str]) -> str:
-    view = services.catalogue.community(slug)
-    return view.model.name.get(locale()) if view else ""
-
-
-async def show_menu(message: Message, services: Services, resident: Optional[Resident], intro: bool = False) -> None:
-    slug = resident.community if resident else None
-    if intro:
-        text = _(
-            "Here is the menu. You can:\n"
-            "🧭 <b>Find help</b> by your situation, by who needs it or by institution;\n"
-            "🔎 <b>Search</b>: write in your own words what happened;\n"
-            "🆘 <b>Emergency help</b>: numbers to call at once.\n\n"
-            "You can also just write your question here at any time."
-        )
-    else:
-        text = _("Main menu. What would you like to do?")
-    if slug:
-        text += "\n\n" + _("Community: {name}").format(name=h(community_name(services, slug)))
-    await message.answer(text, reply_markup=main_menu())
 
 
 async def ensure_community(message: Message, services: Services, resident: Resident) -> Optional[str]:
