@@ -558,15 +558,19 @@ class Stage:
         sandbox_pid = self.server.child.pid if self.server.child else None
         sandbox_before = cpu_seconds(sandbox_pid) if sandbox_pid else 0.0
         harness_before = time.process_time()
+        pids = {"bot": bot.pid, "sandbox": sandbox_pid, "residents": os.getpid()}
+        waits_before = {name: cpu_wait_seconds(pid) for name, pid in pids.items() if pid}
         cpu_before, wall_before = cpu_seconds(bot.pid), time.perf_counter()
         load = await open_loop(self.client, self.script, rate, seconds, timeout=self.args.timeout, seed=seed)
+        waits = {name: cpu_wait_seconds(pids[name]) - before for name, before in waits_before.items()}
         cpu = cpu_seconds(bot.pid) - cpu_before
         wall = time.perf_counter() - wall_before
         sandbox_cpu = cpu_seconds(sandbox_pid) - sandbox_before if sandbox_pid else None
         harness_cpu = time.process_time() - harness_before
         if bot.process.returncode is not None:
             raise RuntimeError(f"{self.name} exited with {bot.process.returncode}:\n{bot.tail()}")
-        return Point(self.name, load, cpu, wall, rss_mb(bot.pid), peak_rss_mb(bot.pid), sandbox_cpu, harness_cpu)
+        return Point(self.name, load, cpu, wall, rss_mb(bot.pid), peak_rss_mb(bot.pid), sandbox_cpu, harness_cpu,
+                     waits)
 
     async def stop(self) -> None:
         if self.bot is not None:
@@ -638,6 +642,7 @@ class Point:
     peak_rss_mb: float
     sandbox_cpu_s: Optional[float] = None  # None: the sandbox runs in this process
     harness_cpu_s: float = 0.0  # this process: the residents (and the sandbox when inline)
+    cpu_wait_s: dict[str, float] = field(default_factory=dict)  # runnable but waiting for a CPU, by process
 
     @property
     def cpu_ms_per_update(self) -> float:
@@ -764,6 +769,17 @@ async def open_loop(client: SandboxClient, script: Any, rate: float, seconds: fl
     return load
 
 
+def cpu_wait_seconds(pid: int) -> float:
+    """Time the threads of a process and its children spent runnable but waiting for a CPU
+    (/proc/PID/task/TID/schedstat, second field): on a shared machine, the other load in its way."""
+    total_ns = 0
+    for member in process_tree(pid):
+        for task in Path(f"/proc/{member}/task").glob("*"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                total_ns += int((task / "schedstat").read_text().split()[1])
+    return total_ns / 1e9
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory (VmRSS) of a process and its children now, in MB."""
     total_kb = 0
@@ -812,6 +828,9 @@ def point_line(point: Point) -> str:
     busy = [] if point.sandbox_cpu_s is None else [f"sandbox {point.sandbox_cpu_s / point.wall_s:.0%}"]
     busy.append(f"residents {point.harness_cpu_s / point.wall_s:.0%}")
     others = "CPU of a core: " + ", ".join(busy)
+    if point.cpu_wait_s:
+        others += "; waiting for a CPU: " + ", ".join(
+            f"{name} {wait / point.wall_s:.0%}" for name, wait in point.cpu_wait_s.items())
     return (
         f"open {point.name} at {load.rate:g}/s: {load.offered} steps due in {load.seconds:g} s, "
         f"{load.updates} answered, unanswered {load.unanswered}, failed {load.failed}; "
