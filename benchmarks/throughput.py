@@ -29,6 +29,16 @@ the chat: a new message, or the screen edited in place. In a closed loop each re
 update in flight, so once a bot is saturated its updates wait in line and latency comes to about
 residents ÷ updates per second; "bot CPU per update" is the cost of one update on its own, and
 ``--think`` pauses residents between steps to measure latency below saturation.
+
+Open loop (``--open-loop``): steps arrive as a Poisson process at fixed rates (50, 100, 200, 400, 600
+updates/s, then a search for the rate where p99 passes 100 ms), each bot in turn at each rate with the
+same arrival times; latency runs from when a step was due. The bot is pinned to one core and the sandbox
+and this process to another (taskset; unpinned, and said so, without it). Each rate prints p50/p95/p99,
+bot CPU per update, RSS, and how long each process waited for a CPU; the run ends with a table, the
+limits, and the day model of ``benchmarks/day_model.py``.
+
+    .venv/bin/python benchmarks/throughput.py --open-loop --quick
+    .venv/bin/python benchmarks/throughput.py --open-loop --rates 50,100,200 --rate-seconds 60
 """
 from __future__ import annotations
 
