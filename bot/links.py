@@ -20,7 +20,7 @@ import base64
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Optional, Union
 
@@ -201,6 +201,14 @@ class CodeOpens:
     opens: int
     residents: int  # distinct people
     new_residents: int  # distinct people who came to the bot through it
+
+
+async def known_campaign(db: Database, link: Link) -> Link:
+    """The link as counted: a campaign id that names no campaign is not counted as one (the card still opens)."""
+    if link.campaign_id is None:
+        return link
+    row = await db.fetchone("SELECT 1 FROM campaigns WHERE id = ?", (link.campaign_id,))
+    return link if row else replace(link, campaign_id=None)
 
 
 async def record_open(db: Database, link: Link, user_id: Optional[int], new_resident: bool) -> None:

@@ -7,7 +7,6 @@ link_opens. Other flows call `open_link` with a parsed link.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Optional
 
 from aiogram.fsm.context import FSMContext
@@ -15,21 +14,13 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot import links
-from bot.links import Link, parse_payload, record_open
+from bot.links import Link, known_campaign, parse_payload, record_open
 from bot.services import Services
 from dialogs.common import h, locale
 from dialogs.resident import browse, consult
 from dialogs.resident.menu import show_menu
 
 PENDING = "link"  # conversation data: the payload a new resident opened, until the onboarding ends
-
-
-async def _known_campaign(services: Services, link: Link) -> Link:
-    """A campaign id that names no campaign is not counted as one (the card still opens)."""
-    if link.campaign_id is None:
-        return link
-    row = await services.db.fetchone("SELECT 1 FROM campaigns WHERE id = ?", (link.campaign_id,))
-    return link if row else replace(link, campaign_id=None)
 
 
 async def opened(message: Message, state: FSMContext, services: Services, user_id: int, payload: str,
@@ -42,7 +33,7 @@ async def opened(message: Message, state: FSMContext, services: Services, user_i
         await message.answer(_("Sorry, this link does not work any more. Everything it could show is in the "
                                "menu."))
         return False
-    link = await _known_campaign(services, link)
+    link = await known_campaign(services.db, link)
     await record_open(services.db, link, user_id, new_resident)
     if new_resident:
         await state.update_data({PENDING: link.code})
@@ -57,7 +48,7 @@ async def open_link(message: Message, state: FSMContext, services: Services, use
     (a printed stand there means they are there; one line says so), then the service card, the consultation
     topic or the menu. `message` is any message in the resident's private chat."""
     if record:
-        await record_open(services.db, await _known_campaign(services, link), user_id, new_resident)
+        await record_open(services.db, await known_campaign(services.db, link), user_id, new_resident)
     resident = await services.residents.get(user_id)
     if resident is None or resident.community != link.community:
         await services.residents.set_community(user_id, link.community)
