@@ -13,7 +13,7 @@ without it).
 
 Prints: updates handled, faults injected, kills survived, requests lost, duplicates, unhandled errors and p99
 latency for unaffected residents, and the load it all ran under; exits non-zero if anything was lost, doubled or
-unhandled. A full run takes about a quarter of an hour on a 2-core machine; `--quick` about 3 minutes.
+unhandled. A full run took about ten minutes on a 2-core machine (with the hog).
 
     .venv/bin/python benchmarks/soak.py [--kills 20] [--fuzz 3000] [--quick] [--no-load]
 """

@@ -289,7 +289,7 @@ class State:
 
     # --- persistence ----------------------------------------------------------------------
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, calls: bool = True) -> dict[str, Any]:
         return {
             "users": [asdict(user) for user in self.users.values()],
             "bots": [asdict(bot) for bot in self.bots.values()],
@@ -297,7 +297,7 @@ class State:
             "conversations": [_conversation_to_json(conv) for conv in self.conversations.values()],
             "files": [_file_to_json(item) for item in self.files.values()],
             "callbacks": [asdict(item) for item in self.callbacks.values()],
-            "calls": self.calls,
+            "calls": self.calls if calls else [],
             "counters": {
                 "default_bot_id": self.default_bot_id,
                 "next_user_id": self.next_user_id,
@@ -329,8 +329,10 @@ class State:
         self.clean = clean
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(path.suffix + ".tmp")
+        # the call log (up to 20,000 calls) only at stop: saved every moment it would slow the bot down
+        data = self.to_json(calls=clean)
         with open(temporary, "w", encoding="utf-8", opener=_private) as sink:
-            json.dump(self.to_json(), sink, ensure_ascii=False)
+            json.dump(data, sink, ensure_ascii=False)
         temporary.replace(path)
 
     @classmethod
