@@ -36,7 +36,6 @@ KNOWN_BIG_FILES = {
 KNOWN_LONG_FUNCTIONS = {
     ("dialogs/consult_delivery.py", "consult_handlers"): SPLIT_OUTBOX,
     ("dialogs/erased_delivery.py", "erased_handlers"): SPLIT_OUTBOX,
-    ("dialogs/resident/mydata.py", "render"): "debt: the «my data» page, one block per kind of record",
     ("bot/cli.py", "build_parser"): "debt: goes with the split of bot/cli.py",
 }
 

@@ -5,7 +5,7 @@ The data comes from `bot.privacy.collect`; the same data goes out as JSON for ma
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from aiogram.utils.i18n import gettext as _
 
@@ -205,7 +205,36 @@ def _consultation(read: Reader, consultation: dict[str, Any]) -> list[str]:
 def render(data: dict[str, Any], catalogue: Catalogue, tz) -> str:
     """The whole file. `data` is what `bot.privacy.collect` returned."""
     read = Reader(catalogue, tz)
-    lines = [
+    lines = _intro(read, data, tz) + _profile(read, data)
+    lines += section(_("Requests"), data.get("requests"), _("No requests."), lambda item: _request(read, item))
+    lines += section(_("Online consultations"), data.get("consultations"), _("No consultations."),
+                     lambda item: _consultation(read, item))
+    lines += section(_("Booked times"), data.get("bookings"), _("No booked times."),
+                     lambda item: [_booking(read, item)])
+    lines += section(_("News you receive"), data.get("subscriptions"), _("No choice made: no news topics."),
+                     lambda item: [_subscription(read, item)], counted=False)
+    lines += section(_("News messages sent to you"), data.get("campaign_messages"), _("None."),
+                     lambda item: [_campaign_message(read, item)])
+    lines += section(_("Links and QR codes you opened"), data.get("link_opens"), _("None."),
+                     lambda item: [_link_open(read, item)])
+    lines += _other(read, data)
+    return "\n".join(lines) + "\n"
+
+
+def section(title: str, items: Optional[list[dict[str, Any]]], none: str,
+            lines_of: Callable[[dict[str, Any]], list[str]], counted: bool = True) -> list[str]:
+    """A heading (with the number of items when `counted`), then each item's lines, or `none`."""
+    items = items or []
+    lines = heading(title, len(items) if counted else None)
+    if not items:
+        lines.append(none)
+    for item in items:
+        lines += lines_of(item)
+    return lines
+
+
+def _intro(read: Reader, data: dict[str, Any], tz) -> list[str]:
+    return [
         _("My data in the bot «Hromada: help»"),
         (_("Made: {when} (Kyiv time)") if str(tz) == "Europe/Kyiv" else _("Made: {when} ({zone})")).format(
             when=read.when(data["exported_at"]), zone=str(tz)),
@@ -214,59 +243,33 @@ def render(data: dict[str, Any], catalogue: Catalogue, tz) -> str:
         _("This is everything the bot keeps about you. The same data for computer programs is in the JSON file."),
         _("To delete it: ⚙️ Settings → 🗑 Delete my data. Anonymous counts stay for the community's reports."),
     ]
-    lines += _profile(read, data)
 
-    requests = data.get("requests") or []
-    lines += heading(_("Requests"), len(requests))
-    if not requests:
-        lines.append(_("No requests."))
-    for request in requests:
-        lines += _request(read, request)
 
-    consultations = data.get("consultations") or []
-    lines += heading(_("Online consultations"), len(consultations))
-    if not consultations:
-        lines.append(_("No consultations."))
-    for consultation in consultations:
-        lines += _consultation(read, consultation)
+def _booking(read: Reader, booking: dict[str, Any]) -> str:
+    return _("{when}: {topic}, {institution} — {status}").format(
+        when=read.when(booking["starts_at"]), topic=read.topic(booking["topic"]),
+        institution=read.institution(booking["community"], booking["institution"]),
+        status=word(BOOKING, booking["status"]))
 
-    bookings = data.get("bookings") or []
-    lines += heading(_("Booked times"), len(bookings))
-    if not bookings:
-        lines.append(_("No booked times."))
-    for booking in bookings:
-        lines.append(_("{when}: {topic}, {institution} — {status}").format(
-            when=read.when(booking["starts_at"]), topic=read.topic(booking["topic"]),
-            institution=read.institution(booking["community"], booking["institution"]),
-            status=word(BOOKING, booking["status"])))
 
-    subscriptions = data.get("subscriptions") or []
-    lines += heading(_("News you receive"))
-    if not subscriptions:
-        lines.append(_("No choice made: no news topics."))
-    for item in subscriptions:
-        state = _("you receive") if item["subscribed"] else _("you unsubscribed")
-        lines.append(f"{read.news_topic(item['topic'])}: {state} ({read.when(item['changed_at'])})")
+def _subscription(read: Reader, item: dict[str, Any]) -> str:
+    state = _("you receive") if item["subscribed"] else _("you unsubscribed")
+    return f"{read.news_topic(item['topic'])}: {state} ({read.when(item['changed_at'])})"
 
-    campaign_messages = data.get("campaign_messages") or []
-    lines += heading(_("News messages sent to you"), len(campaign_messages))
-    if not campaign_messages:
-        lines.append(_("None."))
-    for item in campaign_messages:
-        lines.append(_("{when}: «{topic}» — {status}").format(
-            when=read.when(item["sent_at"]), topic=read.news_topic(item["topic"]),
-            status=word(DELIVERY, item["status"])))
 
-    opens = data.get("link_opens") or []
-    lines += heading(_("Links and QR codes you opened"), len(opens))
-    if not opens:
-        lines.append(_("None."))
-    for item in opens:
-        lines.append(_("{when}: {what} ({community}), code {code}").format(
-            when=read.when(item["opened_at"]), what=word(LINK, item["kind"]),
-            community=read.community(item["community"]), code=item["code"]))
+def _campaign_message(read: Reader, item: dict[str, Any]) -> str:
+    return _("{when}: «{topic}» — {status}").format(
+        when=read.when(item["sent_at"]), topic=read.news_topic(item["topic"]), status=word(DELIVERY, item["status"]))
 
-    lines += heading(_("Other"))
+
+def _link_open(read: Reader, item: dict[str, Any]) -> str:
+    return _("{when}: {what} ({community}), code {code}").format(
+        when=read.when(item["opened_at"]), what=word(LINK, item["kind"]),
+        community=read.community(item["community"]), code=item["code"])
+
+
+def _other(read: Reader, data: dict[str, Any]) -> list[str]:
+    lines = heading(_("Other"))
     if data.get("unfinished_dialog"):
         lines.append(_("An unfinished dialog is kept until you finish it or press /cancel (its content is in the "
                        "JSON file)."))
@@ -281,4 +284,4 @@ def render(data: dict[str, Any], catalogue: Catalogue, tz) -> str:
     if not (data.get("unfinished_dialog") or data.get("notices_waiting") or data.get("staff")
             or data.get("administrator_since")):
         lines.append(_("Nothing else."))
-    return "\n".join(lines) + "\n"
+    return lines
