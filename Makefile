@@ -45,7 +45,7 @@ browser:
 	  || echo "could not install chromium: the browser test will fail"; }
 
 lint: setup
-	$(VENV)/bin/ruff check bot dialogs tests benchmarks
+	$(VENV)/bin/ruff check bot dialogs sandbox tests benchmarks
 
 check-data: setup
 	$(PY) -m bot check-data

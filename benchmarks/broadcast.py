@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import throughput  # noqa: E402
 
-from bot.sandbox.client import SandboxClient  # noqa: E402
 from bot.storage.db import Database, utcnow  # noqa: E402
+from sandbox.client import SandboxClient  # noqa: E402
 
 TOKEN = throughput.TOKEN
 SLOW_TOPIC, FAST_TOPIC = "services", "events"

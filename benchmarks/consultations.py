@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import throughput  # noqa: E402
 
-from bot.sandbox.client import SandboxClient, inline_buttons, message_text  # noqa: E402
+from sandbox.client import SandboxClient, inline_buttons, message_text  # noqa: E402
 
 TOKEN = throughput.TOKEN
 TOPIC_LABEL = "Психологічна підтримка"

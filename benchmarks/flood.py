@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import throughput  # noqa: E402
 
-from bot.sandbox.client import SandboxClient, message_text  # noqa: E402
+from sandbox.client import SandboxClient, message_text  # noqa: E402
 
 TOKEN = throughput.TOKEN
 NOTE = "дуже швидко"

@@ -63,8 +63,8 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.sandbox import Sandbox, SandboxClient  # noqa: E402
-from bot.sandbox.client import (  # noqa: E402
+from sandbox import Sandbox, SandboxClient  # noqa: E402
+from sandbox.client import (  # noqa: E402
     TOKEN_HEADER,
     TOKEN_VARIABLE,
     SandboxError,
@@ -72,7 +72,7 @@ from bot.sandbox.client import (  # noqa: E402
     message_text,
     remember_token,
 )
-from bot.sandbox.guard import new_token  # noqa: E402
+from sandbox.guard import new_token  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import day_model  # noqa: E402
@@ -226,7 +226,7 @@ class SandboxServer:
         # every SandboxClient for this URL finds it
         control = new_token()
         remember_token(self.url, control)
-        argv = self.prefix + [sys.executable, "-m", "bot.sandbox", "--port", str(port), "--token", TOKEN]
+        argv = self.prefix + [sys.executable, "-m", "sandbox", "--port", str(port), "--token", TOKEN]
         self.child = await Child.start("sandbox", argv, child_env(**{TOKEN_VARIABLE: control}), self.workdir)
         deadline = time.monotonic() + 20
         async with aiohttp.ClientSession(headers={TOKEN_HEADER: control}) as http:

@@ -24,10 +24,10 @@ from bot.config import Settings
 from bot.consult.service import ConsultService
 from bot.delivery.limiter import Limiter, Limits
 from bot.i18n import make_i18n
-from bot.polling import TolerantSession
 from bot.requests.service import Caps, RequestService
 from bot.runtime import inbox
 from bot.runtime.middlewares import LocaleMiddleware, ResidentMiddleware, UpdateLogMiddleware
+from bot.runtime.polling import TolerantSession
 from bot.runtime.ratelimit import RateLimitMiddleware, limiter_of
 from bot.services import Services
 from bot.storage.db import Database

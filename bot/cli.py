@@ -296,8 +296,8 @@ async def _run_with_sandbox(settings: Settings, port: Optional[int] = None, on_r
     state next to the database, so a restart brings both back together; a fresh database starts a fresh
     sandbox."""
     from bot.app import build_app, make_bot, run_polling
-    from bot.sandbox.client import TOKEN_VARIABLE
-    from bot.sandbox.server import Sandbox
+    from sandbox.client import TOKEN_VARIABLE
+    from sandbox.server import Sandbox
 
     database = Path(settings.database_path)
     state_file = sandbox_state_file(database)
@@ -418,7 +418,7 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.sandbox.server import run_sandbox
+    from sandbox.server import run_sandbox
 
     try:
         asyncio.run(run_sandbox(settings.sandbox_host, args.port or settings.sandbox_port))

@@ -32,8 +32,8 @@ from typing import Any, Optional
 import yaml
 
 from bot.config import PROJECT_ROOT
-from bot.sandbox import Sandbox, SandboxClient
-from bot.sandbox.client import message_text
+from sandbox import Sandbox, SandboxClient
+from sandbox.client import message_text
 from tests.clock import IN_HOURS, bot_command
 from tests.e2e.conftest import ENV_VARS, LANGUAGE_BUTTONS, Person
 from tests.e2e.test_campaign_crash import residents

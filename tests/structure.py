@@ -1,6 +1,7 @@
 """The shape of the code: import cycles, big files, long functions and imports hidden in functions.
 
-It reads bot/ and dialogs/ (not bot/sandbox/, a separate program) with ``ast`` and never imports them.
+It reads bot/ and dialogs/ with ``ast`` and never imports them. The local Bot API sandbox (sandbox/) is a program of
+its own: it is only checked for imports of bot/ or dialogs/, which it must not have (``sandbox_imports``).
 tests/test_structure.py holds the rules and the list of known exceptions; ``python -m tests.structure``
 prints the same report for a reader who wants to see where the code stands.
 
@@ -24,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "dialogs")
-EXCLUDED = ("bot/sandbox/",)
+SEPARATE = ("sandbox",)  # programs of their own that must not import PACKAGES
 MAX_FILE_LINES = 500
 MAX_FUNCTION_LINES = 60
 
@@ -123,8 +124,6 @@ def scan(root: Path = ROOT) -> Report:
     for package in PACKAGES:
         for path in sorted((root / package).rglob("*.py")):
             relative = path.relative_to(root).as_posix()
-            if any(relative.startswith(prefix) for prefix in EXCLUDED):
-                continue
             text = path.read_text(encoding="utf-8")
             name, is_package = module_name(path, root)
             modules[name] = Module(name, relative, is_package, len(text.splitlines()), ast.parse(text, relative))
@@ -217,6 +216,35 @@ class _Visitor(ast.NodeVisitor):
                 self.imports.append(Import(self.module.name, name, line, function, self.type_only > 0, direct))
 
 
+def sandbox_imports(root: Path = ROOT, separate: tuple[str, ...] = SEPARATE) -> dict[tuple[str, int], str]:
+    """(file, line) -> module, for each place in the separate programs (sandbox/) that imports bot/ or dialogs/:
+    an ``import``/``from … import`` anywhere (in a function, under ``if TYPE_CHECKING:``, a relative one that climbs
+    out of the package) or ``importlib.import_module``/``__import__`` with the module's name written out."""
+    found: dict[tuple[str, int], str] = {}
+    for package in separate:
+        for path in sorted((root / package).rglob("*.py")):
+            relative = path.relative_to(root).as_posix()
+            name, is_package = module_name(path, root)
+            own = name.split(".") if is_package else name.split(".")[:-1]
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), relative)):
+                targets: list[str] = []
+                if isinstance(node, ast.Import):
+                    targets = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    base = own[: len(own) - node.level + 1] if node.level else []
+                    targets = [".".join([*base, *([node.module] if node.module else [])]) or "."]
+                    if node.level > len(own):
+                        targets = [f"{'.' * node.level}{node.module or ''} (above {package}/)"]
+                elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+                    called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                    if called in ("import_module", "__import__") and isinstance(node.args[0].value, str):
+                        targets = [node.args[0].value]
+                for target in targets:
+                    if target.split(".")[0] in PACKAGES or target.endswith(f"(above {package}/)"):
+                        found.setdefault((relative, node.lineno), target)
+    return found
+
+
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
@@ -302,7 +330,7 @@ def describe_cycle(report: Report, cycle: list[str]) -> str:
 def render(report: Report) -> str:
     out: list[str] = []
     total = sum(m.lines for m in report.modules.values())
-    out.append(f"{len(report.modules)} modules in {', '.join(PACKAGES)} (without {', '.join(EXCLUDED)}), "
+    out.append(f"{len(report.modules)} modules in {', '.join(PACKAGES)}, "
                f"{total} lines, {len(report.functions)} functions")
     cycles = report.cycles()
     out.append(f"\nImport cycles: {len(cycles)}")
@@ -317,6 +345,9 @@ def render(report: Report) -> str:
     out.append(f"\nImports of bot/dialogs inside functions: {len(inner)}")
     out.extend(f"  {path}:{line} {function}() imports {target}"
                for (path, function, target), line in sorted(inner.items()))
+    foreign = sandbox_imports()
+    out.append(f"\nImports of {'/'.join(PACKAGES)} in {', '.join(SEPARATE)}: {len(foreign)}")
+    out.extend(f"  {path}:{line} imports {target}" for (path, line), target in sorted(foreign.items()))
     return "\n".join(out)
 
 

@@ -10,7 +10,6 @@ from aiogram.utils.i18n import I18n
 
 from bot.config import PROJECT_ROOT
 from bot.requests.models import Event, Request, Status
-from bot.sandbox.formatting import parse_html, utf16_len
 from dialogs.common import (
     MESSAGE_LIMIT,
     Entry,
@@ -23,6 +22,7 @@ from dialogs.common import (
 )
 from dialogs.requests_view import resident_history, staff_card
 from dialogs.staff import open_entries
+from sandbox.formatting import parse_html, utf16_len
 from tests.clock import KYIV
 
 NASTY = "<b>&amp; 😀 Мама&тато <i>не</b> бачать 👨‍👩‍👧 ґанок\n"  # tags, an entity, emoji (one of 5 code points)

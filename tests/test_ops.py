@@ -19,8 +19,8 @@ from bot.config import PROJECT_ROOT, load_settings
 from bot.ops.backup import check_backup, try_lock
 from bot.runtime.health import snapshot
 from bot.runtime.web import run_webhook
-from bot.sandbox import Sandbox, SandboxClient
 from bot.storage.db import Database, migrations
+from sandbox import Sandbox, SandboxClient
 from tests.conftest import make_settings
 
 TOKEN = "7000000042:ops-webhook-token-not-for-telegram"

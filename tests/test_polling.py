@@ -7,7 +7,7 @@ import logging
 from aiogram import Bot
 from aiogram.methods import GetUpdates
 
-from bot.polling import TolerantSession
+from bot.runtime.polling import TolerantSession
 
 TOKEN = "42:polling-test-token"
 

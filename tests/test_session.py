@@ -17,8 +17,8 @@ from aiogram.types import (
 )
 
 from bot.runtime.session import JsonSession, json_body
-from bot.sandbox.client import SandboxClient, inline_buttons, message_text
-from bot.sandbox.server import Sandbox
+from sandbox.client import SandboxClient, inline_buttons, message_text
+from sandbox.server import Sandbox
 
 TOKEN = "7000000077:json-session-token-for-tests"
 TEXT = "Ваш запит <b>№ 12</b> прийнято: «Допомога з продуктами» — фахівець зв'яжеться з вами ✅"

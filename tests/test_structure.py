@@ -8,9 +8,20 @@ when a listed one no longer does, so the lists only shrink: when you fix one, de
 """
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
-from tests.structure import MAX_FILE_LINES, MAX_FUNCTION_LINES, Report, describe_cycle, scan
+from tests.structure import (
+    MAX_FILE_LINES,
+    MAX_FUNCTION_LINES,
+    ROOT,
+    Report,
+    describe_cycle,
+    sandbox_imports,
+    scan,
+)
 
 LAZY_HELP = "meant: imported when the command runs, so `python -m bot --help` and the other commands stay fast"
 LAZY_APP = "debt: bot/app.py assembles everything; its imports are to be sorted out when it is split"
@@ -25,7 +36,6 @@ KNOWN_CYCLE_IMPORTS = {
 }
 
 KNOWN_BIG_FILES = {
-    "bot/requests/service.py": "debt: the requests service, to be split",
     "dialogs/delivery.py": SPLIT_OUTBOX,
     "bot/consult/service.py": "debt: the consultations service, to be split",
     "dialogs/admin/campaigns.py": "debt: the campaign dialogs, to be split",
@@ -85,8 +95,6 @@ KNOWN_INNER_IMPORTS = {
     ("dialogs/delivery.py", "TelegramSender._regroup", "dialogs.consult_delivery"): SPLIT_OUTBOX,
     ("dialogs/delivery.py", "TelegramSender.__init__", "dialogs.erased_delivery"): SPLIT_OUTBOX,
     ("dialogs/erased_delivery.py", "erased_handlers.<locals>.delete_topic", "dialogs.delivery"): SPLIT_OUTBOX,
-    ("dialogs/staff/__init__.py", "reply_to_card", "dialogs.staff.consult"): "debt: the staff dialogs, to be split",
-    ("dialogs/staff/__init__.py", "topic_message", "dialogs.staff.consult"): "debt: the staff dialogs, to be split",
 }
 
 
@@ -148,6 +156,32 @@ def test_no_new_import_inside_a_function(report: Report) -> None:
         pytest.fail(message, pytrace=False)
 
 
+def test_the_sandbox_imports_nothing_of_the_bot() -> None:
+    """sandbox/ is a program of its own (the Telegram side): it may not import bot/ or dialogs/, not even lazily."""
+    found = sandbox_imports()
+    if found:
+        pytest.fail("sandbox/ imports the bot (give the sandbox its own copy, or move the piece to sandbox/):"
+                    + "".join(f"\n  {path}:{line} imports {target}" for (path, line), target in sorted(found.items())),
+                    pytrace=False)
+
+
+def test_the_sandbox_starts_without_the_bot() -> None:
+    """Importing every sandbox module loads no module of bot/ or dialogs/, and `python -m sandbox` answers."""
+    modules = sorted(p.relative_to(ROOT).with_suffix("").as_posix().replace("/", ".").removesuffix(".__init__")
+                     for p in (ROOT / "sandbox").rglob("*.py") if p.name != "__main__.py")
+    assert "sandbox.server" in modules and "sandbox.client" in modules
+    code = ("import importlib, sys\n"
+            f"for name in {modules!r}:\n    importlib.import_module(name)\n"
+            "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('bot', 'dialogs'))))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
+    done = subprocess.run([sys.executable, "-m", "sandbox", "--help"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: python -m sandbox")
+
+
 def test_every_exception_says_why() -> None:
     for known in (KNOWN_CYCLE_IMPORTS, KNOWN_BIG_FILES, KNOWN_LONG_FUNCTIONS, KNOWN_INNER_IMPORTS):
         assert all(reason.strip() for reason in known.values())
@@ -172,7 +206,7 @@ def test_a_cycle_through_a_package_init_and_a_function(tmp_path) -> None:
         "dialogs/resident/start.py": "from . import links\n",  # relative; its own package is no dependency
         "dialogs/resident/links.py": "X = 1\n",
         "dialogs/admin.py": "def f():\n    from dialogs.resident.links import X\n",
-        "bot/sandbox/server.py": "import dialogs.admin\n",  # not read
+        "sandbox/server.py": "import dialogs.admin\n",  # not in the graph: a program of its own
         "bot/services.py": "import dialogs.admin\n",
         "dialogs/resident/mydata.py": "import typing\nif typing.TYPE_CHECKING:\n    from bot import services\n",
     })
@@ -199,3 +233,23 @@ def test_sizes(tmp_path) -> None:
     report = _tree(tmp_path, {"bot/big.py": f"class A:\n    @staticmethod\n    def long():\n{body}\n" + "\n" * 440})
     assert report.long_functions() == {("bot/big.py", "A.long"): 62}  # the decorator counts
     assert report.big_files() == {"bot/big.py": 503}
+
+
+def test_the_sandbox_check_on_a_made_up_tree(tmp_path) -> None:
+    for name, text in {
+        "sandbox/__init__.py": "from . import server\n",  # its own modules are fine
+        "sandbox/server.py": "import json\nimport botanic\ndef f():\n    import dialogs.admin\n",
+        "sandbox/sub/__init__.py": "",
+        "sandbox/sub/deep.py": "from .. import server\nfrom ...bot import config\n",
+        "sandbox/lazy.py": "import importlib\nif False:\n    from bot.services import x\n"
+                           "importlib.import_module('bot.app')\n",
+    }.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert sandbox_imports(tmp_path) == {
+        ("sandbox/server.py", 4): "dialogs.admin",
+        ("sandbox/sub/deep.py", 2): "...bot (above sandbox/)",
+        ("sandbox/lazy.py", 3): "bot.services",
+        ("sandbox/lazy.py", 4): "bot.app",
+    }

@@ -24,8 +24,8 @@ from aiogram import Bot
 
 from bot.app import App, build_app, make_bot, run_polling
 from bot.config import Settings, load_settings
-from bot.sandbox import Resident, Sandbox, SandboxClient
-from bot.sandbox.client import Message, inline_buttons, message_text
+from sandbox import Resident, Sandbox, SandboxClient
+from sandbox.client import Message, inline_buttons, message_text
 from tests.clock import Clock, fixed
 
 BOT_TOKEN = "7000000001:e2e-sandbox-token-not-for-telegram"
@@ -344,7 +344,7 @@ def keep_log_records() -> Iterator[None]:
     """All loggers, DEBUG and up, from the first e2e test to the last; sandboxes are remembered as they start.
     The sandbox's own line per Bot API call (it stands for Telegram, not the bot) stays at INFO: at DEBUG it
     would slow the timing-sensitive tests."""
-    root, sandbox_log = logging.getLogger(), logging.getLogger("bot.sandbox")
+    root, sandbox_log = logging.getLogger(), logging.getLogger("sandbox")
     handler = KeepRecords(logging.DEBUG)
     level, sandbox_level = root.level, sandbox_log.level
     root.addHandler(handler)

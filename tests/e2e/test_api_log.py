@@ -8,8 +8,8 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest
 
 from bot.runtime.ratelimit import Limit, installed
-from bot.sandbox import Sandbox, SandboxClient
-from bot.sandbox.client import message_text
+from sandbox import Sandbox, SandboxClient
+from sandbox.client import message_text
 from tests.e2e.conftest import BOT_TOKEN, World, failed_calls, last_call_seq, settle_calls, summarise
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox import Sandbox, SandboxClient
 from bot.storage.db import Database, utcnow
+from sandbox import Sandbox, SandboxClient
 from tests.e2e.conftest import ENV_VARS, Person
 from tests.e2e.test_campaigns import compose, copies
 from tests.e2e.test_crash import kill_hard, stop_gently

@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.links import service_payload
-from bot.sandbox.client import inline_buttons, message_text
+from sandbox.client import inline_buttons, message_text
 from tests.e2e.conftest import ADMIN_ID, LOOP, Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope=LOOP)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.runtime.housekeeping import consultation_clock
-from bot.sandbox.client import message_text
+from sandbox.client import message_text
 from tests.e2e.conftest import Person, World, buttons
 from tests.e2e.test_requests import staff_group
 

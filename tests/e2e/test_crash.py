@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import PROJECT_ROOT
-from bot.sandbox import Sandbox, SandboxClient
-from bot.sandbox.client import message_text
+from sandbox import Sandbox, SandboxClient
+from sandbox.client import message_text
 from tests.e2e.conftest import COMMUNITIES, ENV_VARS, Person
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sandbox.client import message_text
+from sandbox.client import message_text
 from tests.e2e.conftest import World, buttons
 from tests.e2e.test_requests import file_request
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.sandbox.client import message_text
+from sandbox.client import message_text
 from tests.e2e.conftest import World
 from tests.e2e.test_requests import group_messages, staff_group
 

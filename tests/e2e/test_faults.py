@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from bot.sandbox import SandboxClient
-from bot.sandbox.client import message_text
+from sandbox import SandboxClient
+from sandbox.client import message_text
 from tests.e2e.conftest import Person, World
 from tests.e2e.test_requests import file_request, number_of, staff_group
 

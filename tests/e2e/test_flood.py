@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from bot.sandbox.client import inline_buttons, message_text
+from sandbox.client import inline_buttons, message_text
 from tests.e2e.conftest import LOOP, Person, World, last_call_seq, serving_world, settle_calls, wait_confirmed
 from tests.e2e.test_requests import staff_group
 

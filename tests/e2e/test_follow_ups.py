@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.requests.models import Draft
-from bot.sandbox.client import message_text
+from sandbox.client import message_text
 from tests.e2e.conftest import Person, World, buttons, last_call_seq, settle_calls
 from tests.e2e.test_requests import file_request, group_messages, number_of, staff_group
 

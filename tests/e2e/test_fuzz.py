@@ -35,7 +35,7 @@ from aiogram.types import (
     ChatMemberRestricted,
 )
 
-from bot.sandbox.client import SandboxError, inline_buttons, keyboard_buttons, message_text
+from sandbox.client import SandboxError, inline_buttons, keyboard_buttons, message_text
 from tests.e2e.conftest import (
     BOT_ID,
     LogRecords,

@@ -7,7 +7,7 @@ from typing import Any, Awaitable, Callable
 
 import pytest
 
-from bot.sandbox.client import message_text
+from sandbox.client import message_text
 from tests.e2e.conftest import ADMIN_ID, Person, World, buttons
 from tests.e2e.test_requests import file_request, group_messages, number_of, staff_group
 

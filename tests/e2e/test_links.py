@@ -11,9 +11,9 @@ import pytest
 from aiogram.fsm.storage.base import StorageKey
 
 from bot.links import consultation_payload, service_payload
-from bot.sandbox import Sandbox, SandboxClient
-from bot.sandbox.client import message_text
 from bot.storage.db import utcnow
+from sandbox import Sandbox, SandboxClient
+from sandbox.client import message_text
 from tests.e2e.conftest import (
     ADMIN_ID,
     BOT_ID,

@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from bot.requests.models import Draft
-from bot.sandbox.client import message_text
+from sandbox.client import message_text
 from tests.e2e.conftest import LOOP, World, serving_world
 from tests.e2e.test_requests import file_request, number_of, staff_group
 

@@ -12,7 +12,7 @@ import pytest
 from bot.requests.models import Draft
 from bot.runtime import housekeeping as housekeeping_module
 from bot.runtime.housekeeping import housekeeping
-from bot.sandbox.client import message_text
+from sandbox.client import message_text
 from tests.e2e.conftest import Person, World
 from tests.e2e.test_requests import file_request, group_messages, staff_group
 

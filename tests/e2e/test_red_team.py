@@ -24,9 +24,9 @@ import pytest_asyncio
 from bot.consult.service import utc
 from bot.requests.models import Draft
 from bot.requests.service import BIND_TRIES, Caps
-from bot.sandbox.client import message_text
 from bot.services import CONSENT_VERSION
 from dialogs.consult_view import slot_code
+from sandbox.client import message_text
 from tests.e2e.conftest import ADMIN_ID, BOT_ID, LOOP, Person, World, settle_calls, wait_confirmed
 
 pytestmark = pytest.mark.asyncio(loop_scope=LOOP)

@@ -20,8 +20,8 @@ from bot.reports.charts import PNG_SIGNATURE
 from bot.reports.figures import Collector
 from bot.reports.periods import preset
 from bot.requests.routing import route
-from bot.sandbox import SandboxClient
-from bot.sandbox.client import message_text
+from sandbox import SandboxClient
+from sandbox.client import message_text
 from tests.e2e.conftest import ADMIN_ID, LOOP, Person, World, buttons, last_call_seq, serving_world, settle_calls
 from tests.e2e.test_requests import file_request, group_messages, staff_group
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.sandbox.client import message_text
+from sandbox.client import message_text
 from tests.e2e.conftest import Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 
-from bot.sandbox import Sandbox, SandboxClient
-from bot.sandbox.client import message_text
+from sandbox import Sandbox, SandboxClient
+from sandbox.client import message_text
 from tests.e2e.conftest import (
     BOT_ID,
     BOT_TOKEN,

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox import SandboxClient
-from bot.sandbox.client import TOKEN_VARIABLE, SandboxError, message_text
 from bot.storage import origin
 from bot.storage.db import Database
+from sandbox import SandboxClient
+from sandbox.client import TOKEN_VARIABLE, SandboxError, message_text
 from tests.e2e.conftest import COMMUNITIES, ENV_VARS, Person
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.sandbox.client import message_text
+from sandbox.client import message_text
 from tests.e2e.conftest import LOOP, Person, World, last_call_seq, serving_world, settle_calls
 from tests.e2e.test_requests import group_messages, number_of, staff_group
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sandbox.client import message_text
+from sandbox.client import message_text
 from tests.e2e.conftest import World, buttons
 from tests.e2e.test_requests import group_messages, report_in_danger, staff_group
 

@@ -21,7 +21,7 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 
-from bot.sandbox import Sandbox, SandboxClient
+from sandbox import Sandbox, SandboxClient
 
 BOT_TOKEN = "7000000001:AAE-sandbox-test-token-0123456789abcd"
 ECHO_TOKEN = "7000000002:AAE-sandbox-echo-token-0123456789abcd"

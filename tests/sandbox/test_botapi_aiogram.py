@@ -26,8 +26,8 @@ from aiogram.types import (
 )
 from aiohttp import web
 
-from bot.sandbox import Sandbox, SandboxClient
-from bot.sandbox.files import tiny_png
+from sandbox import Sandbox, SandboxClient
+from sandbox.files import tiny_png
 
 
 async def started_user(client: SandboxClient, name: str = "Олена") -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sandbox import SandboxClient
+from sandbox import SandboxClient
 
 from .conftest import BOT_TOKEN, RawCall
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from aiogram import Bot
 
-from bot.sandbox import Sandbox, SandboxClient
-from bot.sandbox.client import SandboxError, WaitTimeout
+from sandbox import Sandbox, SandboxClient
+from sandbox.client import SandboxError, WaitTimeout
 
 from .conftest import BOT_TOKEN, ECHO_TOKEN, echo_dispatcher, make_bot
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sandbox.errors import ApiError
-from bot.sandbox.formatting import detect_entities, entities_to_html, format_text, parse_html
-from bot.sandbox.markup import check_reply_markup
-from bot.sandbox.schema import Schema, parse_params
+from sandbox.errors import ApiError
+from sandbox.formatting import detect_entities, entities_to_html, format_text, parse_html
+from sandbox.markup import check_reply_markup
+from sandbox.schema import Schema, parse_params
 
 
 def test_html_tags_become_entities_with_utf16_offsets() -> None:

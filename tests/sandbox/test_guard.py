@@ -8,9 +8,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.sandbox import Sandbox, SandboxClient
-from bot.sandbox.client import TOKEN_HEADER, SandboxError
-from bot.sandbox.state import CRASH_MARGIN
+from sandbox import Sandbox, SandboxClient
+from sandbox.client import TOKEN_HEADER, SandboxError
+from sandbox.state import CRASH_MARGIN
 from tests.sandbox.conftest import BOT_TOKEN
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiogram import Bot
 
-from bot.sandbox import Sandbox, SandboxClient
+from sandbox import Sandbox, SandboxClient
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 TIMEOUT_MS = 5000

@@ -1,6 +1,6 @@
 """Build the compact ``schema.json`` of the Bot API from a full ``api.json`` dump.
 
-Usage: ``python -m bot.sandbox.build_schema PATH_TO_API_JSON [OUTPUT]``
+Usage: ``python -m sandbox.build_schema PATH_TO_API_JSON [OUTPUT]``
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def dump(schema: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args:
-        print("usage: python -m bot.sandbox.build_schema PATH_TO_API_JSON [OUTPUT]", file=sys.stderr)
+        print("usage: python -m sandbox.build_schema PATH_TO_API_JSON [OUTPUT]", file=sys.stderr)
         return 2
     api = json.loads(Path(args[0]).read_text(encoding="utf-8"))
     output = Path(args[1]) if len(args) > 1 else SCHEMA_PATH

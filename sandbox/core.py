@@ -40,7 +40,7 @@ from .state import (
     now,
 )
 
-log = logging.getLogger("bot.sandbox")
+log = logging.getLogger("sandbox")
 TOKEN_RE = re.compile(r"^(\d{1,20}):([A-Za-z0-9_-]{20,64})$")
 CONFLICT_WEBHOOK = (
     "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"

@@ -24,7 +24,7 @@ from .markup import check_reply_markup
 from .schema import parse_params
 from .state import BotRecord, Conversation, MessageRecord, now
 
-log = logging.getLogger("bot.sandbox")
+log = logging.getLogger("sandbox")
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_DOCUMENT = 50 * 1024 * 1024

@@ -1,6 +1,6 @@
 """HTTP server of the sandbox: the Bot API, file downloads, the control API and the web chat.
 
-Start it with ``python -m bot.sandbox [--port 8080] [--flood] [--state FILE] [--token TOKEN]``
+Start it with ``python -m sandbox [--port 8080] [--flood] [--state FILE] [--token TOKEN]``
 or from code with :class:`Sandbox`. Every request passes the checks of guard.py (its own Host, no other
 site's page, the control token for the control API and the web chat page).
 """
@@ -29,7 +29,7 @@ from .guard import TOKEN_PARAMETER, WILDCARD_HOSTS, Guard, new_token
 if TYPE_CHECKING:
     from .client import SandboxClient
 
-log = logging.getLogger("bot.sandbox")
+log = logging.getLogger("sandbox")
 CORE_KEY: web.AppKey[SandboxCore] = web.AppKey("sandbox_core", SandboxCore)
 BOT_API_KEY: web.AppKey[BotApi] = web.AppKey("sandbox_bot_api", BotApi)
 STATIC_DIR = Path(__file__).with_name("static")
@@ -240,7 +240,7 @@ class Sandbox:
         await self.stop()
 
     def client(self) -> SandboxClient:
-        """A :class:`~bot.sandbox.client.SandboxClient` for this sandbox (close it when done)."""
+        """A :class:`~sandbox.client.SandboxClient` for this sandbox (close it when done)."""
         from .client import SandboxClient
 
         return SandboxClient(self.url, token=self.control_token)
@@ -273,7 +273,7 @@ async def run_sandbox(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.sandbox", description="Local Telegram Bot API sandbox")
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description="Local Telegram Bot API sandbox")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--flood", action="store_true", help="enable flood control (429 answers)")
