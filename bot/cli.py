@@ -161,8 +161,8 @@ def cmd_bind_code(settings: Settings, args: argparse.Namespace) -> int:
         catalogue = load_catalogue(settings.data_dir, settings.communities or None)
         db = await Database(settings.database_path).connect()
         try:
-            return await RequestService(db, catalogue, settings.tz).create_bind_code(args.community, args.institution,
-                                                                                   None)
+            groups = RequestService(db, catalogue, settings.tz).groups
+            return await groups.create_bind_code(args.community, args.institution, None)
         finally:
             await db.close()
 

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.consult.service import ConsultService
 from bot.delivery.limiter import Limiter
 from bot.delivery.outbox import Outbox
+from bot.groups.service import GroupService
 from bot.requests.service import RequestService
 from bot.runtime.activity import Activity
 from bot.storage.db import Database
@@ -42,6 +43,11 @@ class Services:
     members_until: dict[tuple[int, int], float] = field(default_factory=dict)
 
     @property
+    def groups(self) -> GroupService:
+        """The staff groups (binding, loss, roles), shared by requests and consultations."""
+        return self.requests.groups
+
+    @property
     def triage(self) -> Triage:
         """Danger triage of any text a resident sends; rules from data/shared/triage.yaml."""
         return self.search.triage
@@ -67,6 +73,7 @@ class Services:
         self.catalogue = catalogue
         self.search = search
         self.requests.catalogue = catalogue
+        self.groups.catalogue = catalogue
         self.consult.catalogue = catalogue
 
     def is_admin(self, user_id: Optional[int]) -> bool:

@@ -8,7 +8,8 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.consult.service import Consultation, Said
 from bot.delivery.outbox import Item, NoGroup, Permanent
-from bot.requests.models import Attachment, Group
+from bot.groups.models import Group
+from bot.requests.models import Attachment
 from dialogs.common import Entry, h, html_messages, pack
 from dialogs.consult_view import after_timeout_keyboard, rating_keyboard, staff_card, staff_keyboard, topic_name, when
 from dialogs.requests_view import clip
@@ -117,7 +118,7 @@ def consult_handlers(sender: "TelegramSender") -> dict[str, Callable[[Item], Awa
         return consultation
 
     async def group_of(consultation) -> tuple[int, int | None, bool]:
-        group = await services.requests.group_for(consultation.community, consultation.institution_id)
+        group = await services.groups.group_for(consultation.community, consultation.institution_id)
         if group is None:
             raise NoGroup()
         sender._chat = group.chat_id
@@ -126,7 +127,7 @@ def consult_handlers(sender: "TelegramSender") -> dict[str, Callable[[Item], Awa
 
     async def placed(item: Item, consultation: Consultation) -> tuple[int, Optional[int], Consultation]:
         """The institution's group with the consultation's card in it (posted first when it is not there)."""
-        group = await services.requests.group_for(consultation.community, consultation.institution_id)
+        group = await services.groups.group_for(consultation.community, consultation.institution_id)
         if group is None:
             raise NoGroup()
         sender._chat = group.chat_id
@@ -142,7 +143,7 @@ def consult_handlers(sender: "TelegramSender") -> dict[str, Callable[[Item], Awa
         consultation = await subject(item)
         if not consultation.card_message_id:
             return
-        group = await services.requests.group_for(consultation.community, consultation.institution_id)
+        group = await services.groups.group_for(consultation.community, consultation.institution_id)
         if group is None or group.chat_id != consultation.group_chat_id:
             if consultation.open:
                 await placed(item, consultation)  # posted, as it is now, in the group in use
@@ -261,7 +262,7 @@ def consult_handlers(sender: "TelegramSender") -> dict[str, Callable[[Item], Awa
                     topic=h(topic_name(services.catalogue, row["topic"])), when=when(starts, tz))
                 await sender.bot.send_message(row["resident_id"], text)
             return
-        group = await services.requests.group_for(row["community"], row["institution_id"])
+        group = await services.groups.group_for(row["community"], row["institution_id"])
         if group is None:
             raise NoGroup()
         sender._chat = group.chat_id

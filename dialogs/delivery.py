@@ -33,7 +33,8 @@ from bot.delivery.outbox import (
     Transient,
 )
 from bot.requests.clean import clean_text
-from bot.requests.models import Attachment, Event, Group, Request, Status
+from bot.groups.models import Group
+from bot.requests.models import Attachment, Event, Request, Status
 from bot.services import Services
 from dialogs.common import N_, Entry, h, html_messages, pack
 from dialogs.erased_delivery import request_card
@@ -195,7 +196,7 @@ class TelegramSender:
     async def on_held(self, item: Item, reason: str, chat_id: Optional[int]) -> None:
         if item.target.startswith("institution:"):
             if reason == "unreachable" and chat_id:
-                await self.services.requests.group_lost(chat_id)  # the administrators are told once per group
+                await self.services.groups.group_lost(chat_id)  # the administrators are told once per group
                 return
             if item.request_id is not None:
                 await self.services.requests.notify_admins_once(item.request_id, item.target, reason)
@@ -222,7 +223,7 @@ class TelegramSender:
 
     async def regroup_waits(self, item: Item) -> None:
         """A newly bound group gets the waiting cards first, in order; everything else for it waits for that."""
-        if item.kind != "regroup" and await self.services.requests.regroup_waiting(item.target):
+        if item.kind != "regroup" and await self.services.groups.regroup_waiting(item.target):
             raise Defer(1.0, "the cards for the new group go first")
 
     async def pending_relays(self, kind: str, subject_key: str, subject: int) -> list[dict[str, Any]]:
@@ -241,7 +242,7 @@ class TelegramSender:
     async def _group(self, request: Request, item: Item) -> tuple[int, Optional[int], Request]:
         """The institution's group with the request's card in it: when the card is not there yet (a new request,
         a group bound instead of a lost one) it is posted first. Returns the chat, the topic, the request."""
-        group = await self.services.requests.group_for(request.community, request.institution_id)
+        group = await self.services.groups.group_for(request.community, request.institution_id)
         if group is None:
             raise NoGroup()
         self._chat = group.chat_id
@@ -331,7 +332,7 @@ class TelegramSender:
         deleted or closed, in its group; `post(group, why, thread_id)` posts the card. False when the subject
         is no longer in the institution's group."""
         services = self.services
-        group = await services.requests.group_for(subject.community, subject.institution_id)
+        group = await services.groups.group_for(subject.community, subject.institution_id)
         if group is None or subject.group_chat_id != group.chat_id:
             return False
         self._chat = group.chat_id
@@ -354,7 +355,7 @@ class TelegramSender:
                 await post(group, lost, None)
         log.warning("%s %s: its %s was deleted in group %s; posted again",
                     "request" if kind == "r" else "consultation", subject.id, lost, group.chat_id)
-        await services.requests.notify_lost_card(
+        await services.groups.notify_lost_card(
             subject.id if kind == "r" else None, subject.id if kind == "c" else None, group.chat_id, lost,
             subject.thread_id if lost == "topic" else subject.card_message_id)
         services.wake_outbox()
@@ -395,7 +396,7 @@ class TelegramSender:
     async def _card_update(self, item: Item, request: Request) -> None:
         if not request.card_message_id or not request.group_chat_id:
             return  # the card will show the current state when it is delivered
-        group = await self.services.requests.group_for(request.community, request.institution_id)
+        group = await self.services.groups.group_for(request.community, request.institution_id)
         if group is None or group.chat_id != request.group_chat_id:
             if not request.status.open:
                 return  # a finished request's card stays as it was in a group no longer in use
@@ -454,7 +455,7 @@ class TelegramSender:
         where the bot may, and leave a short note either way, so that nobody answers a search meant for the
         bot."""
         event_id = item.payload["event_id"]
-        group = await self.services.requests.group_for(request.community, request.institution_id)
+        group = await self.services.groups.group_for(request.community, request.institution_id)
         if group is None or request.group_chat_id != group.chat_id:
             return  # not in the institution's group in use (held, lost, passed on): nothing to take back there
         shown = await self.services.requests.messages_of_event(event_id, group.chat_id)
@@ -482,7 +483,7 @@ class TelegramSender:
 
     async def _group_notice(self, item: Item, request: Request) -> None:
         if not request.status.open:
-            group = await self.services.requests.group_for(request.community, request.institution_id)
+            group = await self.services.groups.group_for(request.community, request.institution_id)
             if group is not None and request.group_chat_id != group.chat_id:
                 return  # about a finished request whose card is in a group no longer in use
         chat_id, thread_id, request = await self._group(request, item)
@@ -526,7 +527,7 @@ class TelegramSender:
         """A group was bound instead of a lost one (or for an institution whose rows waited): post the cards that
         wait for it, oldest first, each once; the rows that waited in each of them follow."""
         community, _slash, institution_id = item.target.removeprefix("institution:").partition("/")
-        group = await self.services.requests.group_for(community, institution_id)
+        group = await self.services.groups.group_for(community, institution_id)
         if group is None:
             raise NoGroup()
         self._chat = group.chat_id
@@ -614,7 +615,7 @@ class TelegramSender:
 
     async def _lost_notice(self, item: Item) -> None:
         p = item.payload
-        group = await self.services.requests.group(int(p.get("chat_id") or 0))
+        group = await self.services.groups.group(int(p.get("chat_id") or 0))
         title = h(group.title if group and group.title else str(p.get("chat_id")))
         with self._speaking(self._locale_of_group()):
             if p.get("request_id") is not None:

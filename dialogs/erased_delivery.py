@@ -77,7 +77,7 @@ def erased_handlers(sender: "TelegramSender") -> dict[str, Callable[[Item], Awai
     async def repost(request: Request, chat_id: int, thread_id: int) -> None:
         """An open request whose topic went with the resident's data: its erased card in a new topic, so that
         the staff can still close it."""
-        group = await services.requests.group_for(request.community, request.institution_id)
+        group = await services.groups.group_for(request.community, request.institution_id)
         if group is None or group.chat_id != chat_id:
             return
         async with sender.lock("r", request.id):

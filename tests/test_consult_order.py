@@ -22,8 +22,8 @@ async def line(tmp_path, catalogue, now):
     db = await Database(tmp_path / "o.sqlite3").connect()
     requests = RequestService(db, catalogue, KYIV)
     consult = ConsultService(db, catalogue, KYIV, requests, clock=lambda: now["t"])
-    code = await requests.create_bind_code("lutsk", consult.line("lutsk", "psychological").institution_id, 1)
-    await requests.bind(GROUP, code, title="g", is_forum=True, user_id=SPECIALIST)
+    code = await requests.groups.create_bind_code("lutsk", consult.line("lutsk", "psychological").institution_id, 1)
+    await requests.groups.bind(GROUP, code, title="g", is_forum=True, user_id=SPECIALIST)
     consultation = await consult.start(RESIDENT, "lutsk", "psychological", "питання", update_id=10)
     await consult.take(GROUP, consultation.id, SPECIALIST, "психолог Ірина")
     return db, consult, consultation.id

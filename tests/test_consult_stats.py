@@ -21,8 +21,8 @@ async def test_figures(tmp_path, catalogue):
     requests = RequestService(db, catalogue, KYIV)
     consult = ConsultService(db, catalogue, KYIV, requests, clock=lambda: now["t"])
     line = consult.line("lutsk", "psychological")
-    code = await requests.create_bind_code("lutsk", line.institution_id, 1)
-    await requests.bind(-5, code, title="g", is_forum=True, user_id=9)
+    code = await requests.groups.create_bind_code("lutsk", line.institution_id, 1)
+    await requests.groups.bind(-5, code, title="g", is_forum=True, user_id=9)
     for resident, wait, length, rating in ((1, 2, 20, 5), (2, 6, 10, 3)):
         now["t"] = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
         c = await consult.start(resident, "lutsk", "psychological", "питання")

@@ -76,12 +76,12 @@ async def test_without_consent_nothing_is_stored(harness):
     answers = await person.say("📝 Попросити допомогу")
     [answer] = await person.tap(answers[0], "Ні, дякую")
     assert "нічого не збережено" in answer.text
-    assert not await harness.app.services.requests.has_consent(604, 1)
+    assert not await harness.app.services.residents.has_consent(604, 1)
 
 
 async def test_reminders_announce_late_requests_once(harness):
     services = harness.app.services
-    await services.requests.create_bind_code("lutsk", "tcso", 1)
+    await services.groups.create_bind_code("lutsk", "tcso", 1)
     request = await services.requests.create(Draft(community="lutsk", resident_id=700, service_id="home-care",
                                                    description="x"))
     await services.db.execute("UPDATE requests SET created_at = '2020-01-01T00:00:00+00:00' WHERE id = ?",

@@ -8,9 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.delivery.outbox import GroupUnreachable, Item, NoGroup, Outbox, RecipientBlocked, RetryAfter, Transient
+from bot.errors import RequestError
+from bot.groups.service import BIND_TRIES, code_hash
 from bot.requests.models import Attachment, Draft, Status
 from bot.requests.routing import route
-from bot.requests.service import BIND_TRIES, Caps, RequestError, RequestService, add_working_days, code_hash
+from bot.requests.service import Caps, RequestService
+from bot.requests.store import add_working_days
 from bot.storage.db import Database
 
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -41,8 +44,8 @@ async def outbox_rows(db):
 
 
 async def bound(service, community="lutsk", institution="tcso", chat_id=-100, forum=True):
-    code = await service.create_bind_code(community, institution, created_by=1)
-    return await service.bind(chat_id, code, title="Група", is_forum=forum, user_id=7)
+    code = await service.groups.create_bind_code(community, institution, created_by=1)
+    return await service.groups.bind(chat_id, code, title="Група", is_forum=forum, user_id=7)
 
 
 @pytest.mark.parametrize("slug", ["druzhkivka", "kakhovka", "lutsk", "pervomaiskyi", "volodymyr"])
@@ -174,15 +177,15 @@ async def test_withdraw(service):
 
 
 async def test_binding_codes_are_one_time(service):
-    code = await service.create_bind_code("lutsk", "tcso", created_by=1)
-    await service.bind(-100, code, title="A", is_forum=False, user_id=1)
+    code = await service.groups.create_bind_code("lutsk", "tcso", created_by=1)
+    await service.groups.bind(-100, code, title="A", is_forum=False, user_id=1)
     with pytest.raises(RequestError) as info:
-        await service.bind(-101, code, title="B", is_forum=False, user_id=1)
+        await service.groups.bind(-101, code, title="B", is_forum=False, user_id=1)
     assert info.value.reason == "used_code"
     with pytest.raises(RequestError):
-        await service.bind(-101, "NOPE", title="B", is_forum=False, user_id=1)
+        await service.groups.bind(-101, "NOPE", title="B", is_forum=False, user_id=1)
     with pytest.raises(RequestError):
-        await service.create_bind_code("lutsk", "no-such", created_by=1)
+        await service.groups.create_bind_code("lutsk", "no-such", created_by=1)
 
 
 async def test_delete_personal_data_keeps_counts(service, db):
@@ -306,21 +309,21 @@ async def test_outbox_gives_up_after_max_attempts(service, db):
 
 
 async def test_bind_codes_are_128_bits_kept_hashed_and_failures_lock_out(service, db):
-    code = await service.create_bind_code("lutsk", "tcso", created_by=1)
+    code = await service.groups.create_bind_code("lutsk", "tcso", created_by=1)
     assert len(code) == 32 and int(code, 16) >= 0  # 128 bits in hex
     [row] = await db.fetchall("SELECT code FROM bind_codes")
     assert row["code"] == code_hash(code) and code not in row["code"]  # shown once: never read back
     for n in range(BIND_TRIES):
         with pytest.raises(RequestError) as info:
-            await service.bind(-300, f"{n:032X}", title="X", is_forum=False, user_id=55)
+            await service.groups.bind(-300, f"{n:032X}", title="X", is_forum=False, user_id=55)
         assert info.value.reason == "bad_code"
     # the chat is locked out, even with the right code; so is the person, in another chat
     for chat_id, user_id in ((-300, 56), (-301, 55)):
         with pytest.raises(RequestError) as info:
-            await service.bind(chat_id, code, title="X", is_forum=False, user_id=user_id)
+            await service.groups.bind(chat_id, code, title="X", is_forum=False, user_id=user_id)
         assert info.value.reason == "bind_locked"
     assert (await db.fetchone("SELECT used_at FROM bind_codes"))["used_at"] is None
-    group = await service.bind(-302, code.lower(), title="Y", is_forum=False, user_id=57)
+    group = await service.groups.bind(-302, code.lower(), title="Y", is_forum=False, user_id=57)
     assert group.institution_id == "tcso"
 
 

@@ -58,8 +58,8 @@ async def db(tmp_path):
 async def requests(db, catalogue):
     service = RequestService(db, catalogue, KYIV, clock=lambda: IN_HOURS)
     for chat_id, institution in ((GROUP, "tcso"), (OTHER_GROUP, "dsvp")):
-        code = await service.create_bind_code("lutsk", institution, created_by=1)
-        await service.bind(chat_id, code, title="Група", is_forum=True, user_id=ANNA)
+        code = await service.groups.create_bind_code("lutsk", institution, created_by=1)
+        await service.groups.bind(chat_id, code, title="Група", is_forum=True, user_id=ANNA)
     return service
 
 
@@ -169,8 +169,8 @@ async def test_the_residents_withdrawal_and_a_close_at_once(requests, db):
 @pytest.fixture
 async def consult(db, catalogue, requests):
     service = ConsultService(db, catalogue, KYIV, requests, clock=lambda: IN_HOURS)
-    code = await requests.create_bind_code("lutsk", service.line("lutsk", "psychological").institution_id, 1)
-    await requests.bind(-300, code, title="Лінія", is_forum=True, user_id=ANNA)
+    code = await requests.groups.create_bind_code("lutsk", service.line("lutsk", "psychological").institution_id, 1)
+    await requests.groups.bind(-300, code, title="Лінія", is_forum=True, user_id=ANNA)
     return service
 
 

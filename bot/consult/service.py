@@ -14,10 +14,13 @@ from bot.catalogue.loader import Catalogue
 from bot.catalogue.models import Hours
 from bot.consult import schedule
 from bot.delivery.outbox import Outgoing, enqueue
+from bot.errors import RequestError
 from bot.requests.models import Attachment, Draft
 from bot.requests.routing import route
-from bot.requests.service import RequestError, RequestService
+from bot.requests.service import RequestService
 from bot.storage.db import Connection, Database, IntegrityError, Row
+from bot.storage.residents import has_consent
+from bot.storage.updates import first_time
 
 OPEN = ("queued", "active")
 Clock = Callable[[], datetime]
@@ -114,6 +117,8 @@ class ConsultService:
         self.catalogue = catalogue
         self.tz = tz
         self.requests = requests
+        self.groups = requests.groups  # the staff groups, the same for requests and consultations
+        self.groups.add_waiting("c", self.cards_waiting)
         self.clock: Clock = clock or (lambda: datetime.now(timezone.utc))
 
     # ----- lines and hours ----------------------------------------------------------------------------------
@@ -188,6 +193,20 @@ class ConsultService:
             "SELECT * FROM consultations WHERE group_chat_id = ? AND card_message_id = ?", (chat_id, message_id))
         return Consultation(**dict(row)) if row else None
 
+    async def cards_waiting(self, conn: Connection, community: str, institution_id: str, chat_id: int,
+                            lost_chats: set[int], held: set[int]) -> list[tuple[str, int]]:
+        """The consultations a newly bound group of the institution must get (see `GroupService.add_waiting`):
+        those whose rows wait (`held`) and the open ones whose group was lost, as (when asked, id)."""
+        cursor = await conn.execute(
+            "SELECT id, asked_at, status, group_chat_id FROM consultations WHERE community = ? AND institution_id = ? "
+            "AND (group_chat_id IS NULL OR group_chat_id != ?)", (community, institution_id, chat_id))
+        cards = []
+        for c in await cursor.fetchall():
+            lost = c["group_chat_id"] in lost_chats and c["status"] in OPEN
+            if lost or c["id"] in held:
+                cards.append((c["asked_at"], c["id"]))
+        return cards
+
     async def position(self, consultation: Consultation) -> int:
         """1 for the first in the institution's queue."""
         row = await self.db.fetchone(
@@ -233,7 +252,7 @@ class ConsultService:
             raise RequestError("already_open")
         now = utc(self.clock())
         async with self.db.transaction() as conn:
-            if update_id is not None and not await self.requests._first_time(conn, update_id):
+            if update_id is not None and not await first_time(conn, update_id):
                 raise RequestError("duplicate")
             cursor = await conn.execute(
                 "INSERT INTO consultations (community, resident_id, topic, institution_id, status, asked_at, "
@@ -254,7 +273,7 @@ class ConsultService:
         if consultation is None:
             raise RequestError("not_found")
         async with self.db.transaction() as conn:
-            if update_id is not None and not await self.requests._first_time(conn, update_id):
+            if update_id is not None and not await first_time(conn, update_id):
                 raise RequestError("duplicate")
             ids = await self._say(conn, consultation.id, "resident", resident_id, text, files)
             await enqueue(conn, [self._to_group(consultation, "consult_to_group", message_ids=ids)])
@@ -312,7 +331,7 @@ class ConsultService:
         consultation of the topic timed out (then it is that one's call back). Only after the resident's consent,
         once per update, within the daily cap of requests; otherwise RequestError and nothing changes."""
         line = self.line(community, topic)
-        if not await self.requests.has_consent(resident_id, consent_version):
+        if not await has_consent(self.db, resident_id, consent_version):
             raise RequestError("no_consent")
         last = await self.db.fetchone(
             "SELECT id, status, request_id FROM consultations WHERE resident_id = ? AND community = ? AND topic = ? "
@@ -333,10 +352,8 @@ class ConsultService:
     # ----- the specialist -----------------------------------------------------------------------------------
 
     async def for_group(self, chat_id: int, consultation_id: int) -> Consultation:
-        group = await self.requests.group(chat_id)
+        group = await self.groups.bound(chat_id)
         consultation = await self.get(consultation_id)
-        if group is None or not group.active:
-            raise RequestError("group_not_bound")
         if consultation is None or (consultation.community, consultation.institution_id) != (
                 group.community, group.institution_id):
             raise RequestError("other_institution")
@@ -385,7 +402,7 @@ class ConsultService:
         if consultation.specialist_id != staff_id:
             raise RequestError("taken_by_other")
         async with self.db.transaction() as conn:
-            if update_id is not None and not await self.requests._first_time(conn, update_id):
+            if update_id is not None and not await first_time(conn, update_id):
                 raise RequestError("duplicate")
             ids = await self._say(conn, consultation.id, "specialist", staff_id, text, files)
             await enqueue(conn, self._to_resident(consultation, "consult_to_resident", message_ids=ids))

@@ -157,6 +157,29 @@ async def enqueue(conn: Any, items: Iterable[Outgoing], request_id: Optional[int
         )
 
 
+async def held_subjects(conn: Any, target: str) -> tuple[set[int], set[int]]:
+    """The requests and the consultations whose rows for `target` are held (no group to send them to)."""
+    cursor = await conn.execute(
+        "SELECT DISTINCT request_id, json_extract(payload, '$.consultation_id') AS consultation_id FROM outbox "
+        "WHERE target = ? AND status = 'held'", (target,))
+    held = await cursor.fetchall()
+    return ({r["request_id"] for r in held if r["request_id"] is not None},
+            {r["consultation_id"] for r in held if r["consultation_id"] is not None})
+
+
+async def release_held(conn: Any, target: str, now: str) -> None:
+    """The held rows for `target` are due again (a group was bound), in the caller's transaction."""
+    await conn.execute("UPDATE outbox SET status = 'pending', next_attempt_at = ? WHERE target = ? AND status = 'held'",
+                       (now, target))
+
+
+async def regroup_pending(db: Database, target: str) -> bool:
+    """Whether the cards for a newly bound group are still being posted (the rest for `target` waits for them)."""
+    row = await db.fetchone(
+        "SELECT 1 FROM outbox WHERE target = ? AND kind = 'regroup' AND status = 'pending' LIMIT 1", (target,))
+    return row is not None
+
+
 class Sender(Protocol):
     async def deliver(self, item: Item) -> None: ...
 

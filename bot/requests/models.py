@@ -126,16 +126,6 @@ class Event:
 
 
 @dataclass(frozen=True)
-class Group:
-    chat_id: int
-    community: str
-    institution_id: str
-    title: Optional[str]
-    is_forum: bool
-    active: bool
-
-
-@dataclass(frozen=True)
 class GuessedFollowUp:
     """A resident's message the bot added to a request on its own (see `RequestService.guessed_message`): the
     history entry it became, and the token the resident's «it was a search» button carries."""

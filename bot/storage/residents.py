@@ -1,11 +1,11 @@
-"""Residents: language, community and whether they blocked the bot."""
+"""Residents: language, community, whether they blocked the bot, and their consent to the processing of their data."""
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Optional
 
-from bot.storage.db import Database, utcnow
+from bot.storage.db import Connection, Database, utcnow
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,25 @@ class Resident:
 
 
 CACHE_SIZE = 50_000
+
+
+async def has_consent(db: Database, user_id: int, version: int) -> bool:
+    """Whether the person has agreed to the processing of their data in this `version` of the notice (or later)."""
+    row = await db.fetchone("SELECT version FROM consents WHERE user_id = ?", (user_id,))
+    return row is not None and row["version"] >= version
+
+
+async def give_consent(db: Database, user_id: int, version: int) -> None:
+    await db.execute(
+        "INSERT INTO consents (user_id, version, given_at) VALUES (?, ?, ?) "
+        "ON CONFLICT(user_id) DO UPDATE SET version = excluded.version, given_at = excluded.given_at",
+        (user_id, version, utcnow()),
+    )
+
+
+async def forget_consent(conn: Connection, user_id: int) -> None:
+    """Delete the person's consent in the caller's transaction (their data is being erased)."""
+    await conn.execute("DELETE FROM consents WHERE user_id = ?", (user_id,))
 
 
 class ResidentRepo:
@@ -83,3 +102,9 @@ class ResidentRepo:
     async def count(self) -> int:
         row = await self.db.fetchone("SELECT COUNT(*) FROM residents")
         return int(row[0])
+
+    async def has_consent(self, user_id: int, version: int) -> bool:
+        return await has_consent(self.db, user_id, version)
+
+    async def give_consent(self, user_id: int, version: int) -> None:
+        await give_consent(self.db, user_id, version)

@@ -113,7 +113,7 @@ async def open_topic(message: Message, state: FSMContext, services: Services, co
     text = (f"<b>{h(topic_name(services.catalogue, line.topic))}</b>\n"
             + _("Answers: {institution}").format(institution=h(institution)) + "\n"
             + _("Hours: {hours} (Kyiv time)").format(hours=hours_text(line.hours)))
-    if not await services.requests.has_consent(message.chat.id, CONSENT_VERSION):
+    if not await services.residents.has_consent(message.chat.id, CONSENT_VERSION):
         await ask_consent(message, state, services, After(topic=line.topic), header=text)
         return True
     await offer(message, state, services, line.topic, header=text)

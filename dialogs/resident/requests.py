@@ -62,7 +62,7 @@ async def begin(message: Message, user_id: int, state: FSMContext, services: Ser
         return
     draft = Draft(community=community.slug, resident_id=user_id, kind=kind, service_id=service_id)
     await save(state, draft)
-    if not await services.requests.has_consent(user_id, CONSENT_VERSION):
+    if not await services.residents.has_consent(user_id, CONSENT_VERSION):
         await ask_consent(message, state, services, After())
         return
     await next_step(message, state, services, draft)
@@ -76,7 +76,7 @@ async def consent(query: CallbackQuery, callback_data: AskCb, state: FSMContext,
         await query.message.edit_text(_("All right, nothing was saved. You can still look for services and call "
                                         "the numbers in 🆘 Emergency help."))
         return
-    await services.requests.give_consent(query.from_user.id, CONSENT_VERSION)
+    await services.residents.give_consent(query.from_user.id, CONSENT_VERSION)
     await hand_over(query.message, state, services, After.of(await state.get_data()))
 
 

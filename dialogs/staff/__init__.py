@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Optional
 
-from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -20,99 +19,26 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
+from bot.consult.service import Consultation
+from bot.errors import RequestError
 from bot.requests.models import MAX_DESCRIPTION, Request
-from bot.requests.service import RequestError
 from bot.services import Services
-from dialogs.common import N_, Entry, Routes, h, pack
+from dialogs.common import Entry, Routes, h, pack
 from dialogs.requests_view import Staff, institution_name, status_label, topic_of
-from dialogs.resident.requests import read_input
+from dialogs.resident.inputs import read_input
+from dialogs.staff.common import MEMBER_STATUSES, OnCard, StaffContext, StaffMember, reason_text, refusal
+from dialogs.staff.consult import relay
 from dialogs.staff.membership import bot_membership
 
 log = logging.getLogger("bot.staff")
 router = Routes("staff", chats=("group", "supergroup"))
-MEMBER_STATUSES = {"creator", "administrator", "member", "restricted"}
-
-REASONS = {
-    "group_not_bound": N_("This group is not bound to an institution. An administrator gives a code: /bind CODE."),
-    "other_institution": N_("This request belongs to another institution; this group cannot act on it."),
-    "taken_by_other": N_("A colleague has already taken this request."),
-    "closed": N_("This request is already finished."),
-    "not_finished": N_("This request is still open."),
-    "no_resident": N_("The resident deleted their data or reported anonymously: there is nobody to answer."),
-    "bad_institution": N_("This institution cannot receive the request."),
-    "not_found": N_("Request not found."),
-    "not_staff": N_("Only members of this group act for the institution."),
-    "bad_code": N_("This code is not known. Ask the administrator for a new one."),
-    "used_code": N_("This code was already used. Ask the administrator for a new one."),
-    "expired_code": N_("This code has expired. Ask the administrator for a new one."),
-    "bind_locked": N_("Too many wrong codes were sent here. Please wait an hour and ask the administrator for a "
-                      "new code."),
-    "taken_by_you": N_("This request is already yours."),
-    "withdrawn": N_("The resident has withdrawn this request."),
-    "redirected": N_("This request has already been passed to another institution."),
-    "reopened": N_("This request is already back in work."),
-}
-# the same refusals when the service knows which colleague was first (as the card shows them)
-REASONS_WHO = {
-    "taken_by_other": N_("{who} has already taken this request."),
-    "closed": N_("{who} has already finished this request."),
-    "redirected": N_("{who} has already passed this request to another institution."),
-    "reopened": N_("{who} has already taken this request back into work."),
-}
-ANSWER_LIMIT = 200  # Telegram's limit for the text of an answer to a button press
-
-
 class StaffForm(StatesGroup):
     reply = State()
     note = State()
     reason = State()
 
 
-def reason_text(reason: str) -> str:
-    return _(REASONS.get(reason, N_("This action is not possible now.")))
-
-
-def refusal(exc: RequestError, *, html: bool = False, who_texts: Optional[dict[str, str]] = None,
-            texts: Optional[dict[str, str]] = None) -> str:
-    """Why a press or a message changed nothing, naming the colleague who was first when the service knows
-    them. `html`: for a message (the name escaped); else for the answer to a button press (plain, short)."""
-    who_texts = REASONS_WHO if who_texts is None else who_texts
-    if exc.who and exc.reason in who_texts:
-        text = _(who_texts[exc.reason]).format(who=h(exc.who) if html else exc.who)
-    elif texts and exc.reason in texts:
-        text = _(texts[exc.reason])
-    else:
-        text = reason_text(exc.reason)
-    return text if html or len(text) <= ANSWER_LIMIT else text[:ANSWER_LIMIT - 1] + "…"
-
-
 OPEN_LISTED = 200  # the most requests /open lists (in as many messages as they take)
-MEMBER_TTL = 60.0  # seconds a "yes, a member" answer is trusted; a removed member loses access within a minute
-
-
-async def is_member(bot: Bot, chat_id: int, user_id: int, services: Services) -> bool:
-    """Whether Telegram says the user belongs to the staff group (a positive answer is kept for a minute, so
-    a busy consultation does not ask Telegram before every message)."""
-    cache = services.members_until
-    if cache.get((chat_id, user_id), 0.0) > time.monotonic():
-        return True
-    try:
-        member = await bot.get_chat_member(chat_id, user_id)
-    except TelegramAPIError:
-        return False
-    # a "restricted" person may have left the group already: only one who is still in it is staff
-    ok = member.status in MEMBER_STATUSES and (member.status != "restricted" or bool(getattr(member, "is_member",
-                                                                                              False)))
-    if ok:
-        cache[(chat_id, user_id)] = time.monotonic() + MEMBER_TTL
-    else:
-        cache.pop((chat_id, user_id), None)
-    return ok
-
-
-async def label_of(services: Services, chat_id: int, user_id: int) -> str:
-    role = await services.requests.staff_role(chat_id, user_id)
-    return role or _("specialist")
 
 
 def prompt_markup(request_id: int) -> InlineKeyboardMarkup:
@@ -129,8 +55,8 @@ async def bind(message: Message, command: CommandObject, services: Services) -> 
         await message.answer(_("Send the code from the administrator like this: /bind CODE"))
         return
     try:
-        group = await services.requests.bind(message.chat.id, code, title=message.chat.title,
-                                             is_forum=bool(message.chat.is_forum), user_id=message.from_user.id)
+        group = await services.groups.bind(message.chat.id, code, title=message.chat.title,
+                                           is_forum=bool(message.chat.is_forum), user_id=message.from_user.id)
     except RequestError as exc:
         await message.answer(reason_text(exc.reason))
         return
@@ -148,26 +74,26 @@ async def bind(message: Message, command: CommandObject, services: Services) -> 
 
 
 @router.message(Command("role"))
-async def role(message: Message, command: CommandObject, services: Services, bot: Bot) -> None:
-    if not await is_member(bot, message.chat.id, message.from_user.id, services):
+async def role(message: Message, command: CommandObject, services: Services, staff: StaffMember) -> None:
+    if not await staff.member():
         return
-    group = await services.requests.group(message.chat.id)
+    group = await services.groups.group(message.chat.id)
     if group is None or not group.active:
         await message.answer(reason_text("group_not_bound"))
         return
     text = (command.args or "").strip()[:60]
     if not text:
-        current = await label_of(services, message.chat.id, message.from_user.id)
+        current = await staff.label()
         await message.answer(_("Your answers are signed: «{role}». Change it: /role psychologist").format(
             role=h(current)))
         return
-    await services.requests.set_staff_role(message.chat.id, message.from_user.id, text)
+    await services.groups.set_staff_role(message.chat.id, message.from_user.id, text)
     await message.answer(_("Done. Your answers are signed: «{role}».").format(role=h(text)))
 
 
 @router.message(Command("open"))
 async def open_list(message: Message, services: Services) -> None:
-    group = await services.requests.group(message.chat.id)
+    group = await services.groups.group(message.chat.id)
     if group is None or not group.active:
         await message.answer(reason_text("group_not_bound"))
         return
@@ -198,12 +124,9 @@ def open_entries(services: Services, requests: list[Request]) -> list[Entry]:
 
 @router.callback_query(Staff.filter())
 async def card_action(query: CallbackQuery, callback_data: Staff, state: FSMContext, services: Services,
-                      bot: Bot) -> None:
+                      staff: StaffMember) -> None:
+    """A press on a request's card (by a member of the group: see StaffContext)."""
     chat_id = query.message.chat.id
-    user_id = query.from_user.id
-    if not await is_member(bot, chat_id, user_id, services):
-        await query.answer(reason_text("not_staff"), show_alert=True)
-        return
     action = callback_data.action
     if action == "cancel":
         await state.clear()
@@ -220,7 +143,7 @@ async def card_action(query: CallbackQuery, callback_data: Staff, state: FSMCont
     except RequestError as exc:
         await query.answer(reason_text(exc.reason), show_alert=True)
         return
-    label = await label_of(services, chat_id, user_id)
+    label = await staff.label()
     try:
         await act(query, action, callback_data.arg, request, state, services, label)
     except RequestError as exc:  # too late or out of date: nothing changed, nothing was sent
@@ -281,13 +204,13 @@ async def act(query: CallbackQuery, action: str, arg: str, request: Request, sta
 @router.message(StaffForm.reply)
 @router.message(StaffForm.note)
 @router.message(StaffForm.reason)
-async def staff_input(message: Message, state: FSMContext, services: Services, bot: Bot,
+async def staff_input(message: Message, state: FSMContext, services: Services, staff: StaffMember,
                       event_update: Update) -> None:
     data = await state.get_data()
     current = await state.get_state()
     await state.clear()
     request_id = int(data.get("rid") or 0)
-    label = await label_of(services, message.chat.id, message.from_user.id)
+    label = await staff.label()
     text = message.text or message.caption or ""
     try:
         if current == StaffForm.note.state:
@@ -332,43 +255,18 @@ async def answer_resident(message: Message, services: Services, request_id: int,
     await message.reply("📨 " + _("Sent to the resident."))
 
 
-@router.message(F.message_thread_id, ~F.text.startswith("/"), StateFilter(None))
-async def topic_message(message: Message, services: Services, bot: Bot, event_update: Update) -> None:
-    """Writing in a request's topic answers the resident."""
-    if not (message.text or message.photo or message.document or message.voice) or message.from_user.is_bot:
+@router.message(F.message_thread_id | F.reply_to_message, ~F.text.startswith("/"), StateFilter(None), OnCard())
+async def on_card(message: Message, services: Services, staff: StaffMember, event_update: Update,
+                  request: Optional[Request], consultation: Optional[Consultation]) -> None:
+    """Writing in a request's (or a consultation's) topic, or replying to its card in a group without topics,
+    answers the resident; only a member of the group does."""
+    if (request is None and consultation is None) or not await staff.member():
         return
-    request = await services.requests.by_thread(message.chat.id, message.message_thread_id)
-    if request is not None:
-        await relay_from_group(message, services, bot, request, event_update)
-        return
-    consultation = await services.consult.by_thread(message.chat.id, message.message_thread_id)
     if consultation is not None:
-        from dialogs.staff.consult import relay
-
-        await relay(message, services, bot, consultation, event_update)
-
-
-@router.message(F.reply_to_message, ~F.text.startswith("/"), StateFilter(None))
-async def reply_to_card(message: Message, services: Services, bot: Bot, event_update: Update) -> None:
-    """Replying to a request's card (in a group without topics) answers the resident."""
-    request = await services.requests.by_card(message.chat.id, message.reply_to_message.message_id)
-    if request is not None:
-        await relay_from_group(message, services, bot, request, event_update)
+        await relay(message, services, consultation, event_update)
         return
-    consultation = await services.consult.by_card(message.chat.id, message.reply_to_message.message_id)
-    if consultation is not None:
-        from dialogs.staff.consult import relay
-
-        await relay(message, services, bot, consultation, event_update)
-
-
-async def relay_from_group(message: Message, services: Services, bot: Bot, request: Request,
-                           event_update: Update) -> None:
-    if not await is_member(bot, message.chat.id, message.from_user.id, services):
-        return
-    label = await label_of(services, message.chat.id, message.from_user.id)
     try:
-        await answer_resident(message, services, request.id, label, event_update)
+        await answer_resident(message, services, request.id, await staff.label(), event_update)
     except RequestError as exc:
         await message.reply(reason_text(exc.reason))
         return
@@ -386,6 +284,8 @@ async def member_changed(event: ChatMemberUpdated, services: Services) -> None:
 
 def build() -> Router:
     built = router.build()
+    built.message.middleware(StaffContext())
+    built.callback_query.middleware(StaffContext())
     built.chat_member.register(member_changed)
     built.my_chat_member.register(bot_membership, F.chat.type.in_({"group", "supergroup"}))
     return built
@@ -429,7 +329,7 @@ async def bind_code(message: Message, command: CommandObject, services: Services
             await message.answer(text)
         return
     try:
-        code = await services.requests.create_bind_code(args[0], args[1], message.from_user.id)
+        code = await services.groups.create_bind_code(args[0], args[1], message.from_user.id)
     except RequestError as exc:
         await message.answer(reason_text(exc.reason))
         return

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from aiogram import Bot
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -11,12 +10,12 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 
 from bot.consult.service import Consultation
-from bot.requests.service import RequestError
+from bot.errors import RequestError
 from bot.services import Services
 from dialogs.common import N_, Routes, h, pack
 from dialogs.consult_view import Spec, topic_name, when
-from dialogs.resident.requests import read_input
-from dialogs.staff import is_member, label_of, reason_text, refusal
+from dialogs.resident.inputs import read_input
+from dialogs.staff.common import StaffContext, StaffMember, reason_text, refusal
 
 router = Routes("staff.consult", chats=("group", "supergroup"))
 
@@ -49,17 +48,15 @@ def specialist_label(role: str, first_name: str) -> str:
 
 @router.callback_query(Spec.filter())
 async def card_action(query: CallbackQuery, callback_data: Spec, state: FSMContext, services: Services,
-                      bot: Bot, event_update: Update) -> None:
+                      staff: StaffMember, event_update: Update) -> None:
+    """A press on a consultation's card (by a member of the group: see StaffContext)."""
     chat_id, user = query.message.chat.id, query.from_user
-    if not await is_member(bot, chat_id, user.id, services):
-        await query.answer(reason_text("not_staff"), show_alert=True)
-        return
     consult = services.consult
     try:
         consultation = await consult.for_group(chat_id, callback_data.cid)
         action, arg = callback_data.action, callback_data.arg
         if action == "take":
-            role = await label_of(services, chat_id, user.id)
+            role = await staff.label()
             await consult.take(chat_id, consultation.id, user.id, specialist_label(role, user.first_name))
             await query.answer(_("It is yours. Write in this topic: the resident gets your messages."))
         elif action == "note":
@@ -79,7 +76,7 @@ async def card_action(query: CallbackQuery, callback_data: Spec, state: FSMConte
             await consult.transfer(chat_id, consultation.id, institution_id=arg)
             await query.answer(_("Transferred. The resident is told."))
         elif action == "convert":
-            role = await label_of(services, chat_id, user.id)
+            role = await staff.label()
             request = await consult.convert(chat_id, consultation.id, user.id, role, update_id=event_update.update_id)
             await query.answer(_("Request No. {number} is created with the transcript.").format(
                 number=request.public_id), show_alert=True)
@@ -126,11 +123,9 @@ async def note(message: Message, state: FSMContext, services: Services) -> None:
     await message.reply("🗒 " + _("Note saved. The resident does not see it."))
 
 
-async def relay(message: Message, services: Services, bot: Bot, consultation: Consultation,
-                event_update: Update) -> None:
-    """A specialist's message in the consultation's topic (or a reply to its card) goes to the resident."""
-    if not await is_member(bot, message.chat.id, message.from_user.id, services):
-        return
+async def relay(message: Message, services: Services, consultation: Consultation, event_update: Update) -> None:
+    """A specialist's message in the consultation's topic (or a reply to its card) goes to the resident (the
+    caller has made sure they are a member of the group)."""
     text, files, problem = read_input(message, 4000, max_bytes=None)
     if problem == "empty":
         return
@@ -149,7 +144,7 @@ async def relay(message: Message, services: Services, bot: Bot, consultation: Co
 
 @router.message(Command("queue"), StateFilter("*"))
 async def queue(message: Message, services: Services) -> None:
-    group = await services.requests.group(message.chat.id)
+    group = await services.groups.group(message.chat.id)
     if group is None or not group.active:
         await message.answer(reason_text("group_not_bound"))
         return
@@ -170,5 +165,8 @@ async def queue(message: Message, services: Services) -> None:
 
 
 def build():
-    return router.build()
+    built = router.build()
+    built.message.middleware(StaffContext())
+    built.callback_query.middleware(StaffContext())
+    return built
 

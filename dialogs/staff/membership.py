@@ -16,6 +16,6 @@ async def bot_membership(event: ChatMemberUpdated, services: Services) -> None:
     to the institution waits from now on and the administrators are told at once what to do."""
     if event.new_chat_member.status not in GONE_STATUSES:
         return
-    if await services.requests.group_lost(event.chat.id, "removed"):
+    if await services.groups.group_lost(event.chat.id, "removed"):
         log.warning("the bot was removed from group %s; its institution's rows wait for a new group", event.chat.id)
         services.wake_outbox()

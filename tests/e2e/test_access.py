@@ -251,7 +251,7 @@ async def bound_group(world: World, institution: str, title: str, *members: dict
     group = await client.create_group(title, forum=True, members=list(members))
     person = Person(client, members[0])
     person.chat_id = group["id"]
-    code = await world.services.requests.create_bind_code("lutsk", institution, None)
+    code = await world.services.groups.create_bind_code("lutsk", institution, None)
     [answer] = await person.say(f"/bind {code}")
     assert "Тепер ця група отримує звернення" in message_text(answer)
     return group["id"], person
@@ -771,7 +771,7 @@ USED_CODES: dict[str, str] = {}  # the bot keeps only a code's hash: the cell th
 
 @cell("/bind with a valid code", "unbound group", "staff B")
 async def bind_valid(cast: Cast, role: str) -> str:
-    codes = cast.services.requests
+    codes = cast.services.groups
     if role == "staff B":  # the code was used in the unbound group just before: B stays B's
         return await refused_command(cast, role, f"/bind {USED_CODES['unbound group']}",
                                      uk("This code was already used. Ask the administrator for a new one."))

@@ -117,7 +117,7 @@ async def test_the_bot_removed_from_the_group(world: World) -> None:
     [notice] = await world.client.wait_bot_messages(ADMIN_ID, admin_seen, 1, timeout=8)
     text = message_text(notice)
     assert "Стара група" in text and "недоступна" in text and f"/bind_code {COMMUNITY} {INSTITUTION}" in text
-    assert not (await world.services.requests.group(group_id)).active
+    assert not (await world.services.groups.group(group_id)).active
 
     # residents go on as if nothing happened
     await add_message(first, number1, "Коли прийде соціальний працівник?")

@@ -22,8 +22,9 @@ import pytest
 import pytest_asyncio
 
 from bot.consult.service import utc
+from bot.groups.service import BIND_TRIES
 from bot.requests.models import Draft
-from bot.requests.service import BIND_TRIES, Caps
+from bot.requests.service import Caps
 from bot.services import CONSENT_VERSION
 from dialogs.consult_view import slot_code
 from sandbox.client import message_text
@@ -130,7 +131,7 @@ async def arena(world_once: World):
     group = await client.create_group("ТЦСО (червона команда)", forum=True, members=[staff_user])
     staff = Person(client, staff_user)
     staff.chat_id = group["id"]
-    code = await requests.create_bind_code("lutsk", "tcso", None)
+    code = await requests.groups.create_bind_code("lutsk", "tcso", None)
     [answer] = await staff.say(f"/bind {code}")
     assert "Тепер ця група отримує звернення" in message_text(answer)
     yield Arena(world, now, group["id"], staff)
@@ -161,7 +162,7 @@ async def test_call_back_buttons_only_in_their_state_with_consent_once(world: Wo
                  "c:callback:abc", "c:callback:"):
         answer = await forge(arena, person, data)
         assert answer.get("show_alert") and answer.get("text") == OUT_OF_DATE, (data, answer)
-    await services.requests.give_consent(person.id, CONSENT_VERSION)
+    await services.residents.give_consent(person.id, CONSENT_VERSION)
     answer = await forge(arena, person, "c:callback_new:psychological")
     assert answer.get("text") == OUT_OF_DATE
     assert await requests_of(person) == 0
@@ -398,7 +399,7 @@ async def test_brute_force_binding_is_locked_out_per_chat_and_per_person(world: 
     helper = await client.create_user("Спільник")
     target = await client.create_group("Група зловмисника", members=[attacker, helper])
     spare = await client.create_group("Запасна група", members=[attacker])
-    code = await requests.create_bind_code("lutsk", "rehab-veterans", ADMIN_ID)
+    code = await requests.groups.create_bind_code("lutsk", "rehab-veterans", ADMIN_ID)
     assert len(code) >= 32  # 128 bits
     row = await arena.services.db.fetchone("SELECT code FROM bind_codes ORDER BY rowid DESC LIMIT 1")
     assert row["code"] != code  # shown once: not kept readable
@@ -415,7 +416,7 @@ async def test_brute_force_binding_is_locked_out_per_chat_and_per_person(world: 
     locked = uk("Too many wrong codes were sent here. Please wait an hour and ask the administrator for a new code.")
     assert await bind(helper, target["id"], f"/bind {code}") == [locked]  # the chat is locked
     assert await bind(attacker, spare["id"], f"/bind {code}") == [locked]  # so is the person, elsewhere
-    assert await requests.group(target["id"]) is None and await requests.group(spare["id"]) is None
+    assert await requests.groups.group(target["id"]) is None and await requests.groups.group(spare["id"]) is None
     assert (await arena.services.db.fetchone("SELECT used_at FROM bind_codes WHERE code = (SELECT code FROM "
                                              "bind_codes ORDER BY rowid DESC LIMIT 1)"))["used_at"] is None
     # an hour later the chat may try again
@@ -434,14 +435,14 @@ async def test_a_rebinding_is_announced_to_the_administrators_and_the_group_that
     first = await client.create_group("Лікарні (стара група)", members=[first_user])
     second = await client.create_group("Лікарні (нова група)", members=[second_user])
     for user, group in ((first_user, first), (second_user, second)):
-        code = await requests.create_bind_code("lutsk", "health-facilities", ADMIN_ID)
+        code = await requests.groups.create_bind_code("lutsk", "health-facilities", ADMIN_ID)
         seen_admin = await client.last_id(ADMIN_ID)
         await client.send_text(user, f"/bind {code}", chat_id=group["id"])
         notice = await wait_for_text(arena, ADMIN_ID, seen_admin, f"«{group['title']}»")
         assert notice.startswith("🔗")
     assert "«Лікарні (стара група)»" in notice  # what it replaced
     await wait_for_text(arena, first["id"], 0, "більше не отримує звернення")
-    assert (await requests.group(first["id"])).active is False
+    assert (await requests.groups.group(first["id"])).active is False
 
 
 async def test_the_bind_code_is_not_shown_in_the_shared_administrators_chat_unless_asked(world: World,

@@ -20,7 +20,7 @@ async def staff_group(world: World, institution: str, community: str = "lutsk", 
     group = await client.create_group(title, forum=forum, members=[user])
     staff = Person(client, user)
     staff.chat_id = group["id"]
-    code = await world.services.requests.create_bind_code(community, institution, None)
+    code = await world.services.groups.create_bind_code(community, institution, None)
     [answer] = await staff.say(f"/bind {code}")
     assert "Тепер ця група отримує звернення" in message_text(answer)
     return group["id"], staff
@@ -241,12 +241,12 @@ async def test_group_that_removed_the_bot(world: World) -> None:
     row = await world.services.db.fetchone("SELECT status FROM outbox WHERE request_id = ? AND kind = 'card'",
                                            (request.id,))
     assert row["status"] == "held"
-    group = await world.services.requests.group(group_id)
+    group = await world.services.groups.group(group_id)
     assert not group.active
     # the group is fixed and bound again: the card arrives
     await world.client.add_bot(group_id, status="administrator")
     after = await world.client.last_id(group_id)
-    code = await world.services.requests.create_bind_code("lutsk", "tcso", None)
+    code = await world.services.groups.create_bind_code("lutsk", "tcso", None)
     await world.client.send_text(staff.user, f"/bind {code}", chat_id=group_id)
     messages = await group_messages(world, group_id, after, count=2)
     assert any(request.public_id in message_text(m) for m in messages)

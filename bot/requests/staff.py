@@ -1,0 +1,206 @@
+"""Requests for help: what the staff of the institution's group do with them (take, answer, note, redirect,
+finish, reopen) and what is sent to the group about them. No Telegram types here."""
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+from bot.delivery.outbox import Outgoing
+from bot.errors import RequestError
+from bot.requests.models import Attachment, Event, Request, Status
+from bot.requests.store import RequestStore, add_working_days, to_group, to_resident
+from bot.storage.db import Connection, utcnow
+from bot.storage.updates import first_time
+
+
+class StaffActions(RequestStore):
+    async def for_group(self, chat_id: int, request_id: int) -> Request:
+        """A request the group's institution may act on; anything else is refused."""
+        group = await self.groups.bound(chat_id)
+        request = await self.get(request_id)
+        if request is None or (request.community, request.institution_id) != (group.community, group.institution_id):
+            raise RequestError("other_institution")
+        return request
+
+    # A staff transition (take, resolve, close, reopen, redirect) is one conditional UPDATE: of two presses at
+    # once, or a press on a card that is out of date, exactly one changes the request; its history entry and
+    # what it sends are written in the same transaction, by it alone. The other press changes nothing, sends
+    # nothing, and is told why (`_too_late`): who was first, as the card shows them.
+
+    async def _too_late(self, conn: Connection, request_id: int, staff_id: int, institution_id: str,
+                        wanted: str) -> RequestError:
+        """Why a transition changed no row: the request as it is now says what happened first, and who did it."""
+        current = await self._get(request_id, conn)
+        if current.institution_id != institution_id:
+            return RequestError("redirected", await self._last_actor(conn, request_id, ("redirected",)))
+        if current.status.open:
+            if wanted == "take" and current.assignee_id is not None:
+                if current.assignee_id == staff_id:
+                    return RequestError("taken_by_you")
+                return RequestError("taken_by_other", current.assignee_label)
+            who = await self._last_actor(conn, request_id, ("reopened",)) if wanted == "reopen" else None
+            return RequestError("reopened" if who else "not_finished", who)
+        if current.status == Status.withdrawn:
+            return RequestError("withdrawn")
+        return RequestError("closed", await self._last_actor(conn, request_id, ("resolved", "closed")))
+
+    async def _last_actor(self, conn: Connection, request_id: int, kinds: tuple[str, ...]) -> Optional[str]:
+        marks = ", ".join("?" for _ in kinds)
+        cursor = await conn.execute(
+            f"SELECT actor_label FROM request_events WHERE request_id = ? AND actor = 'staff' AND kind IN ({marks}) "
+            f"ORDER BY id DESC LIMIT 1", (request_id, *kinds))
+        row = await cursor.fetchone()
+        return row["actor_label"] if row else None
+
+    async def take(self, chat_id: int, request_id: int, staff_id: int, label: str) -> Request:
+        """The first to press «Take» gets the request; anyone after is RequestError 'taken_by_other' (with who),
+        and the same person's second press 'taken_by_you': nothing changes and nothing is posted again."""
+        request = await self.for_group(chat_id, request_id)
+        async with self.db.transaction() as conn:
+            now = utcnow()
+            cursor = await conn.execute(
+                "UPDATE requests SET status = 'in_progress', assignee_id = ?, assignee_label = ?, updated_at = ?, "
+                "first_response_at = COALESCE(first_response_at, ?) WHERE id = ? AND institution_id = ? "
+                "AND status IN ('new', 'in_progress') AND assignee_id IS NULL",
+                (staff_id, label, now, now, request_id, request.institution_id),
+            )
+            if cursor.rowcount != 1:
+                raise await self._too_late(conn, request_id, staff_id, request.institution_id, "take")
+            await self._event(conn, request_id, "staff", staff_id, label, "taken", None, True, request.institution_id)
+            await self._queue(conn, [to_group(request, "card_update"),
+                                     *to_resident(request.resident_id, "status", request_id, status="in_progress")],
+                              request_id)
+        return await self._get(request_id)
+
+    async def note(self, chat_id: int, request_id: int, staff_id: int, label: str, text: str) -> Event:
+        request = await self.for_group(chat_id, request_id)
+        async with self.db.transaction() as conn:
+            await self._event(conn, request_id, "staff", staff_id, label, "note", text, False, request.institution_id)
+            await self._touch(conn, request_id)
+        return (await self.history(request_id, public_only=False))[-1]
+
+    async def reply(self, chat_id: int, request_id: int, staff_id: int, label: str, text: str,
+                    files: Iterable[Attachment] = (), *, update_id: Optional[int] = None) -> Event:
+        request = await self.for_group(chat_id, request_id)
+        if request.status == Status.withdrawn:
+            raise RequestError("closed")
+        if request.resident_id is None:
+            raise RequestError("no_resident")
+        files = list(files)
+        async with self.db.transaction() as conn:
+            if update_id is not None and not await first_time(conn, update_id):
+                raise RequestError("duplicate")
+            now = utcnow()
+            event_id = await self._event(conn, request_id, "staff", staff_id, label, "reply", text, True,
+                                         request.institution_id)
+            await self._files(conn, request_id, event_id, files)
+            await conn.execute(
+                "UPDATE requests SET updated_at = ?, first_response_at = COALESCE(first_response_at, ?), "
+                "status = CASE WHEN status = 'new' THEN 'in_progress' ELSE status END, "
+                "assignee_id = COALESCE(assignee_id, ?), assignee_label = COALESCE(assignee_label, ?) WHERE id = ?",
+                (now, now, staff_id, label, request_id),
+            )
+            await self._queue(conn, [*to_resident(request.resident_id, "reply", request_id, event_id=event_id)],
+                              request_id)
+            if request.status == Status.new:
+                await self._queue(conn, [to_group(request, "card_update")], request_id)
+        return (await self.history(request_id, public_only=False))[-1]
+
+    async def redirect(self, chat_id: int, request_id: int, staff_id: int, label: str, to_institution: str,
+                       reason: str) -> Request:
+        request = await self.for_group(chat_id, request_id)
+        view = self.catalogue.communities[request.community]
+        if to_institution not in view.institutions or to_institution == request.institution_id:
+            raise RequestError("bad_institution")
+        due = add_working_days(self.clock(), self.response_days(request.community, to_institution), self.tz)
+        async with self.db.transaction() as conn:
+            before = await self._get(request_id, conn)  # where its card is now (the old group's card is marked)
+            cursor = await conn.execute(
+                "UPDATE requests SET institution_id = ?, status = 'new', assignee_id = NULL, assignee_label = NULL, "
+                "group_chat_id = NULL, thread_id = NULL, card_message_id = NULL, due_at = ?, updated_at = ?, "
+                "reminded_at = NULL WHERE id = ? AND institution_id = ? AND status IN ('new', 'in_progress')",
+                (to_institution, due.isoformat(timespec="seconds"), utcnow(), request_id, request.institution_id),
+            )
+            if cursor.rowcount != 1:
+                raise await self._too_late(conn, request_id, staff_id, request.institution_id, "redirect")
+            if before.card_message_id:  # the old group's card says where it went and loses its buttons
+                await self._queue(conn, [to_group(before, "card_moved", chat_id=before.group_chat_id,
+                                                  message_id=before.card_message_id, to=to_institution)],
+                                  request_id)
+            await self._event(conn, request_id, "staff", staff_id, label, "redirected", reason, True, to_institution)
+            moved = await self._get(request_id, conn)
+            await self._queue(conn, [to_group(moved, "card"),
+                                     *to_resident(request.resident_id, "redirected", request_id)], request_id)
+        return await self._get(request_id)
+
+    async def finish(self, chat_id: int, request_id: int, staff_id: int, label: str, resolved: bool,
+                     text: Optional[str] = None) -> Request:
+        """Resolved or closed, once: a press after another one finished it is RequestError 'closed' (with who)."""
+        request = await self.for_group(chat_id, request_id)
+        status = Status.resolved if resolved else Status.closed
+        async with self.db.transaction() as conn:
+            now = utcnow()
+            cursor = await conn.execute(
+                "UPDATE requests SET status = ?, updated_at = ?, closed_at = ?, "
+                "first_response_at = COALESCE(first_response_at, ?) WHERE id = ? AND institution_id = ? "
+                "AND status IN ('new', 'in_progress')",
+                (status.value, now, now, now, request_id, request.institution_id),
+            )
+            if cursor.rowcount != 1:
+                raise await self._too_late(conn, request_id, staff_id, request.institution_id, "finish")
+            await self._event(conn, request_id, "staff", staff_id, label, status.value, text, True,
+                              request.institution_id)
+            await self._queue(conn, [to_group(request, "card_update"),
+                                     *to_resident(request.resident_id, "finished", request_id, status=status.value)],
+                              request_id)
+        return await self._get(request_id)
+
+    async def reopen(self, chat_id: int, request_id: int, staff_id: int, label: str) -> Request:
+        """Back into work, once: a press after another one reopened it is RequestError 'reopened' (with who)."""
+        request = await self.for_group(chat_id, request_id)
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE requests SET status = 'in_progress', closed_at = NULL, updated_at = ?, "
+                "assignee_id = COALESCE(assignee_id, ?), assignee_label = COALESCE(assignee_label, ?) "
+                "WHERE id = ? AND institution_id = ? AND status IN ('resolved', 'closed')",
+                (utcnow(), staff_id, label, request_id, request.institution_id),
+            )
+            if cursor.rowcount != 1:
+                raise await self._too_late(conn, request_id, staff_id, request.institution_id, "reopen")
+            await self._event(conn, request_id, "staff", staff_id, label, "reopened", None, True,
+                              request.institution_id)
+            await self._queue(conn, [to_group(request, "card_update"),
+                                     *to_resident(request.resident_id, "status", request_id, status="in_progress")],
+                              request_id)
+        return await self._get(request_id)
+
+    async def event(self, event_id: int) -> Event:
+        row = await self.db.fetchone("SELECT request_id FROM request_events WHERE id = ?", (event_id,))
+        if row is None:
+            raise RequestError("not_found")
+        for event in await self.history(row["request_id"], public_only=False):
+            if event.id == event_id:
+                return event
+        raise RequestError("not_found")
+
+    async def notify_admins_once(self, request_id: int, target: str, reason: str) -> None:
+        """Tell the administrators once a day per institution that its requests are waiting (not when the
+        institution's group was lost: that notice already said what to do)."""
+        if reason == "no_group" and await self.groups.lost_group_of(target) is not None:
+            return
+        async with self.db.transaction() as conn:
+            await self._queue(conn, [Outgoing("admin_notice", "admins", {"request_id": request_id, "notice": reason},
+                                              dedupe_key=f"{reason}:{target}:{utcnow()[:10]}")], request_id)
+
+    async def queue_reminder(self, request_id: int) -> None:
+        request = await self._get(request_id)
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE requests SET reminded_at = ? WHERE id = ?", (utcnow(), request_id))
+            await self._queue(conn, [to_group(request, "group_notice", notice="reminder"),
+                                     Outgoing("admin_notice", "admins", {"request_id": request_id,
+                                                                        "notice": "overdue"})], request_id)
+
+    async def set_card(self, request_id: int, chat_id: int, thread_id: Optional[int], message_id: int) -> None:
+        await self.db.execute(
+            "UPDATE requests SET group_chat_id = ?, thread_id = ?, card_message_id = ? WHERE id = ?",
+            (chat_id, thread_id, message_id, request_id),
+        )
