@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import throughput  # noqa: E402
 
 from sandbox.client import SandboxClient, WaitTimeout, inline_buttons, message_text  # noqa: E402
-from tests.e2e.conftest import Person  # noqa: E402
+from sandbox.person import Person  # noqa: E402
 
 TOKEN = throughput.TOKEN
 FLOODED, OTHER = "tcso", "dsvp"

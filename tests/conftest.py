@@ -58,7 +58,7 @@ async def harness(settings):
     from aiogram.client.default import DefaultBotProperties
 
     from bot.app import build_app
-    from tests.harness import Harness, RecordingSession
+    from tests.support.harness import Harness, RecordingSession
 
     app = await build_app(settings)
     session = RecordingSession()

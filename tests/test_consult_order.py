@@ -13,7 +13,7 @@ import pytest
 from bot.consult.service import ConsultService
 from bot.requests.service import RequestError, RequestService
 from bot.storage.db import Database
-from tests.clock import IN_HOURS, KYIV
+from tests.support.clock import IN_HOURS, KYIV
 
 GROUP, SPECIALIST, RESIDENT = -5, 9, 1
 

@@ -5,7 +5,7 @@ import logging
 
 from aiogram.fsm.storage.base import StorageKey
 
-from tests.harness import Harness
+from tests.support.harness import Harness
 
 
 async def started(harness: Harness, user_id: int = 500, community: str = "lutsk", lang: str = "uk"):
@@ -208,7 +208,7 @@ async def test_dialog_survives_a_restart(settings):
 
     from bot.app import build_app
     from tests.conftest import TOKEN
-    from tests.harness import Harness, RecordingSession
+    from tests.support.harness import Harness, RecordingSession
 
     app = await build_app(settings)
     first = Harness(app=app, bot=Bot(TOKEN, session=RecordingSession()), session=None)  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from bot import privacy
 from bot.requests.models import Attachment, Draft
 from bot.runtime import inbox
 from bot.storage.fsm import SQLiteStorage
-from tests.clock import IN_HOURS
+from tests.support.clock import IN_HOURS
 
 RESIDENT = 987_654_321
 STAFF = 7

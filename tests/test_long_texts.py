@@ -23,7 +23,7 @@ from dialogs.common import (
 from dialogs.requests_view import resident_history, staff_card
 from dialogs.staff import open_entries
 from sandbox.formatting import parse_html, utf16_len
-from tests.clock import KYIV
+from tests.support.clock import KYIV
 
 NASTY = "<b>&amp; 😀 Мама&тато <i>не</b> бачать 👨‍👩‍👧 ґанок\n"  # tags, an entity, emoji (one of 5 code points)
 

@@ -386,7 +386,7 @@ async def reloadable(tmp_path, monkeypatch):
     from aiogram.client.default import DefaultBotProperties
 
     from tests.conftest import TOKEN as TEST_TOKEN
-    from tests.harness import Harness, RecordingSession
+    from tests.support.harness import Harness, RecordingSession
 
     for name in ("COMMUNITIES", "DEFAULT_LOCALE", "TIMEZONE", "DATA_DIR", "TELEGRAM_API_URL", "ADMIN_CHAT_ID"):
         monkeypatch.delenv(name, raising=False)

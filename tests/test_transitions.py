@@ -15,7 +15,7 @@ from bot.consult.service import ConsultService
 from bot.requests.models import Draft, Request, Status
 from bot.requests.service import RequestError, RequestService
 from bot.storage.db import Database
-from tests.clock import IN_HOURS, KYIV
+from tests.support.clock import IN_HOURS, KYIV
 
 GROUP, OTHER_GROUP = -100, -200
 ANNA, BORYS = 7, 8  # two staff members of one group

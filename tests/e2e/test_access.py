@@ -27,7 +27,7 @@ import pytest_asyncio
 from bot.campaigns.service import Draft as CampaignDraft
 from bot.requests.models import Draft
 from sandbox.client import message_text
-from tests.e2e.conftest import ADMIN_ID, BOT_ID, LOOP, LogRecords, Person, World, settle_calls, wait_confirmed
+from tests.support.world import ADMIN_ID, BOT_ID, LOOP, LogRecords, Person, World, settle_calls, wait_confirmed
 
 pytestmark = pytest.mark.asyncio(loop_scope=LOOP)
 

@@ -10,7 +10,7 @@ from aiogram.exceptions import TelegramBadRequest
 from bot.runtime.ratelimit import Limit, installed
 from sandbox import Sandbox, SandboxClient
 from sandbox.client import message_text
-from tests.e2e.conftest import BOT_TOKEN, World, failed_calls, last_call_seq, settle_calls, summarise
+from tests.support.world import BOT_TOKEN, World, failed_calls, last_call_seq, settle_calls, summarise
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 

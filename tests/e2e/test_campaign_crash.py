@@ -13,9 +13,9 @@ import pytest
 
 from bot.storage.db import Database, utcnow
 from sandbox import Sandbox, SandboxClient
-from tests.e2e.conftest import ENV_VARS, Person
 from tests.e2e.test_campaigns import compose, copies
 from tests.e2e.test_crash import kill_hard, stop_gently
+from tests.support.world import ENV_VARS, Person
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 TOKEN = "7000000003:campaign-crash-token-not-for-telegram"

@@ -14,7 +14,7 @@ from bot.campaigns.service import Audience
 from bot.delivery.limiter import Limits
 from bot.storage.db import utcnow
 from sandbox import SandboxClient
-from tests.e2e.conftest import ADMIN_ID, Person, World, buttons
+from tests.support.world import ADMIN_ID, Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 

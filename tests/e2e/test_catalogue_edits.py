@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from bot.links import service_payload
 from sandbox.client import inline_buttons, message_text
-from tests.e2e.conftest import ADMIN_ID, LOOP, Person, World, buttons
+from tests.support.world import ADMIN_ID, LOOP, Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope=LOOP)
 

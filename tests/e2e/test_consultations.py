@@ -9,8 +9,8 @@ import pytest
 
 from bot.runtime.housekeeping import consultation_clock
 from sandbox.client import message_text
-from tests.e2e.conftest import Person, World, buttons
 from tests.e2e.test_requests import staff_group
+from tests.support.world import Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 KYIV = ZoneInfo("Europe/Kyiv")

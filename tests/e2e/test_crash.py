@@ -13,7 +13,7 @@ import pytest
 from bot.config import PROJECT_ROOT
 from sandbox import Sandbox, SandboxClient
 from sandbox.client import message_text
-from tests.e2e.conftest import COMMUNITIES, ENV_VARS, Person
+from tests.support.world import COMMUNITIES, ENV_VARS, Person
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 TOKEN = "7000000002:crash-test-token-not-for-telegram"

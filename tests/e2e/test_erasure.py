@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sandbox.client import message_text
-from tests.e2e.conftest import World
 from tests.e2e.test_requests import group_messages, staff_group
+from tests.support.world import World
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 TUESDAY_10 = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Kyiv")).astimezone(timezone.utc)

@@ -9,8 +9,8 @@ import pytest
 
 from sandbox import SandboxClient
 from sandbox.client import message_text
-from tests.e2e.conftest import Person, World
 from tests.e2e.test_requests import file_request, number_of, staff_group
+from tests.support.world import Person, World
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 SENDS = ["sendMessage", "sendPhoto", "sendDocument", "editMessageText", "answerCallbackQuery", "createForumTopic",

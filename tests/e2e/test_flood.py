@@ -13,8 +13,8 @@ import pytest
 import pytest_asyncio
 
 from sandbox.client import inline_buttons, message_text
-from tests.e2e.conftest import LOOP, Person, World, last_call_seq, serving_world, settle_calls, wait_confirmed
 from tests.e2e.test_requests import staff_group
+from tests.support.world import LOOP, Person, World, last_call_seq, serving_world, settle_calls, wait_confirmed
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 PAUSE = 4.0

@@ -11,8 +11,8 @@ import pytest
 
 from bot.requests.models import Draft
 from sandbox.client import message_text
-from tests.e2e.conftest import Person, World, buttons, last_call_seq, settle_calls
 from tests.e2e.test_requests import file_request, group_messages, number_of, staff_group
+from tests.support.world import Person, World, buttons, last_call_seq, settle_calls
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 ELDER = "Літня людина потребує догляду"

@@ -36,7 +36,9 @@ from aiogram.types import (
 )
 
 from sandbox.client import SandboxError, inline_buttons, keyboard_buttons, message_text
-from tests.e2e.conftest import (
+from tests.e2e.test_requests import staff_group
+from tests.support.fuzz_updates import RID, draw_plan
+from tests.support.world import (
     BOT_ID,
     LogRecords,
     Person,
@@ -46,8 +48,6 @@ from tests.e2e.conftest import (
     settle_calls,
     summarise,
 )
-from tests.e2e.fuzz_updates import RID, draw_plan
-from tests.e2e.test_requests import staff_group
 
 pytestmark = [pytest.mark.asyncio(loop_scope="package"),
               pytest.mark.filterwarnings("ignore:Detected unknown update type:RuntimeWarning")]

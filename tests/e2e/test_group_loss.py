@@ -8,8 +8,8 @@ from typing import Any, Awaitable, Callable
 import pytest
 
 from sandbox.client import message_text
-from tests.e2e.conftest import ADMIN_ID, Person, World, buttons
 from tests.e2e.test_requests import file_request, group_messages, number_of, staff_group
+from tests.support.world import ADMIN_ID, Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 

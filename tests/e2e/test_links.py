@@ -14,7 +14,7 @@ from bot.links import consultation_payload, service_payload
 from bot.storage.db import utcnow
 from sandbox import Sandbox, SandboxClient
 from sandbox.client import message_text
-from tests.e2e.conftest import (
+from tests.support.world import (
     ADMIN_ID,
     BOT_ID,
     BOT_TOKEN,

@@ -16,8 +16,8 @@ import pytest_asyncio
 
 from bot.requests.models import Draft
 from sandbox.client import message_text
-from tests.e2e.conftest import LOOP, World, serving_world
 from tests.e2e.test_requests import file_request, number_of, staff_group
+from tests.support.world import LOOP, World, serving_world
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 FLOOD = 60

@@ -14,9 +14,9 @@ import pytest
 
 from bot.requests.models import Draft
 from sandbox.client import message_text
-from tests.e2e.conftest import Person, World, buttons
 from tests.e2e.test_consultations import ask, buttons_data, line_group
 from tests.e2e.test_requests import file_request, group_messages, number_of, staff_group
+from tests.support.world import Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 

@@ -28,7 +28,7 @@ from bot.requests.service import Caps
 from bot.services import CONSENT_VERSION
 from dialogs.consult_view import slot_code
 from sandbox.client import message_text
-from tests.e2e.conftest import ADMIN_ID, BOT_ID, LOOP, Person, World, settle_calls, wait_confirmed
+from tests.support.world import ADMIN_ID, BOT_ID, LOOP, Person, World, settle_calls, wait_confirmed
 
 pytestmark = pytest.mark.asyncio(loop_scope=LOOP)
 

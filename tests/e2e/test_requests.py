@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from sandbox.client import message_text
-from tests.e2e.conftest import Person, World, buttons
+from tests.support.world import Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 
@@ -206,7 +206,7 @@ async def test_anonymous_report_about_a_child_goes_to_the_childrens_service(worl
 
 
 async def test_unbound_institution_waits_then_gets_the_card(world: World) -> None:
-    from tests.e2e.conftest import ADMIN_ID
+    from tests.support.world import ADMIN_ID
 
     admin_seen = await world.client.last_id(ADMIN_ID)
     person = await world.resident("kakhovka", name="Олег")
@@ -224,7 +224,7 @@ async def test_unbound_institution_waits_then_gets_the_card(world: World) -> Non
 async def test_group_that_removed_the_bot(world: World) -> None:
     group_id, staff = await staff_group(world, "tcso")
     world.allow_errors("bot was kicked", chat_id=group_id)
-    from tests.e2e.conftest import ADMIN_ID
+    from tests.support.world import ADMIN_ID
 
     admin_seen = await world.client.last_id(ADMIN_ID)
     await world.client.add_bot(group_id, status="kicked")
@@ -329,7 +329,7 @@ async def test_a_resident_who_blocked_the_bot(world: World) -> None:
 
 
 async def test_an_administrator_binds_a_group_through_the_bot(world: World) -> None:
-    from tests.e2e.conftest import ADMIN_ID
+    from tests.support.world import ADMIN_ID
 
     admin = next(u for u in (await world.client.state())["users"] if u["id"] == ADMIN_ID)
     boss = Person(world.client, admin)

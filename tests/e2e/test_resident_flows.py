@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.client import SandboxError, message_text
-from tests.e2e.conftest import COMMUNITIES, MENU_EN, MENU_UK, Person, World, buttons, texts
+from tests.support.world import COMMUNITIES, MENU_EN, MENU_UK, Person, World, buttons, texts
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 

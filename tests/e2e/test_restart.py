@@ -8,7 +8,7 @@ from aiogram.fsm.storage.base import StorageKey
 
 from sandbox import Sandbox, SandboxClient
 from sandbox.client import message_text
-from tests.e2e.conftest import (
+from tests.support.world import (
     BOT_ID,
     BOT_TOKEN,
     RunningBot,

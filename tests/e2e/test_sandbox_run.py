@@ -18,7 +18,7 @@ from bot.storage import origin
 from bot.storage.db import Database
 from sandbox import SandboxClient
 from sandbox.client import TOKEN_VARIABLE, SandboxError, message_text
-from tests.e2e.conftest import COMMUNITIES, ENV_VARS, Person
+from tests.support.world import COMMUNITIES, ENV_VARS, Person
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 BOT_ID = 7000000001  # the sandbox bot of `run` (bot/cli.py SANDBOX_TOKEN)

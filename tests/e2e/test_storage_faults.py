@@ -11,8 +11,8 @@ import pytest
 import pytest_asyncio
 
 from sandbox.client import message_text
-from tests.e2e.conftest import LOOP, Person, World, last_call_seq, serving_world, settle_calls
 from tests.e2e.test_requests import group_messages, number_of, staff_group
+from tests.support.world import LOOP, Person, World, last_call_seq, serving_world, settle_calls
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 BUSY_TIMEOUT = 0.5

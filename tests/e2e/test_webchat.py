@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
-from tests.e2e.conftest import World
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.support.world import World
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 

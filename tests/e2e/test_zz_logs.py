@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 import pytest
 
-from tests.e2e.conftest import LOG_RECORDS, SANDBOXES
+from tests.support.world import LOG_RECORDS, SANDBOXES
 
 MIN_LENGTH = 4  # shorter words ("Так", "5") are everywhere
 PREFIX = 20  # a long text is also looked for by its beginning: a log that cut it short still shows that

@@ -9,7 +9,7 @@ import pytest
 from aiogram import Bot
 
 from sandbox import Sandbox, SandboxClient
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 TIMEOUT_MS = 5000
 

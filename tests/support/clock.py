@@ -6,7 +6,7 @@ clock on the wall would do one thing on a Tuesday noon and another at 3 a.m. on 
 reaches the line sets it: to a fixed moment, or to one that starts at a chosen moment and then runs at the real
 pace (when the test needs the timers to run out).
 
-For a bot in a process of its own (the kill -9 day), run it with `python -m tests.clock START ORIGIN <bot args>`
+For a bot in a process of its own (the kill -9 day), run it with `python -m tests.support.clock START ORIGIN <bot args>`
 (see `bot_command`): the same as `python -m bot <bot args>`, with the line's clock reading START at the wall-clock
 moment ORIGIN. Every process of one run gets the same pair, so the clock goes on across restarts.
 """
@@ -40,7 +40,7 @@ def running(start: datetime = IN_HOURS, origin: Optional[datetime] = None) -> Cl
 def bot_command(start: datetime, origin: datetime, *args: str) -> tuple[list[str], dict[str, str]]:
     """The command line (and what to add to the environment) of `python -m bot *args` on the line's clock
     `running(start, origin)`."""
-    return ([sys.executable, "-m", "tests.clock", start.isoformat(), origin.isoformat(), *args],
+    return ([sys.executable, "-m", "tests.support.clock", start.isoformat(), origin.isoformat(), *args],
             {"PYTHONPATH": str(PROJECT_ROOT)})
 
 
