@@ -13,7 +13,7 @@ from bot.requests.models import Draft
 from bot.runtime import housekeeping as housekeeping_module
 from bot.runtime.housekeeping import housekeeping
 from sandbox.client import message_text
-from tests.e2e.test_requests import file_request, group_messages, staff_group
+from tests.e2e.test_requests import file_request, group_messages, group_settled, staff_group
 from tests.support.world import Person, World
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
@@ -91,6 +91,7 @@ async def test_my_data_holds_everything_and_deletion_removes_only_mine(world: Wo
     # another resident's request, which nothing below may touch
     await file_request(other, situation="Літня людина потребує догляду",
                        description="Тарасів сусід хворіє, потрібен догляд", contact="chat")
+    await group_settled(world, "lutsk", "tcso")  # its card is in the group before the consultation's is awaited
 
     # a consultation with a transcript and a rating
     line = world.services.consult.line("lutsk", "family")

@@ -23,7 +23,24 @@ async def staff_group(world: World, institution: str, community: str = "lutsk", 
     code = await world.services.groups.create_bind_code(community, institution, None)
     [answer] = await staff.say(f"/bind {code}")
     assert "Тепер ця група отримує звернення" in message_text(answer)
+    await group_settled(world, community, institution)  # cards that waited for a group are posted before the test goes on
     return group["id"], staff
+
+
+async def group_settled(world: World, community: str, institution: str, timeout: float = 8.0) -> None:
+    """Wait until nothing is left in the outbox for the institution's group (e.g. a card filed by an earlier step
+    or an earlier test), so that the next message a test waits for there is the one it caused."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    target = f"institution:{community}/{institution}"
+    while True:
+        row = await world.services.db.fetchone(
+            "SELECT COUNT(*) AS n FROM outbox WHERE target = ? AND status = 'pending'", (target,))
+        if not row["n"]:
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"{row['n']} outbox row(s) for {target} still pending")
+        await asyncio.sleep(0.03)
 
 
 async def file_request(person: Person, *, situation: str, whom: str = "🙋 Для себе",
