@@ -10,6 +10,8 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.storage.db import storage_fault
 from dialogs import resident, staff
+from dialogs.admin import admins as admin_admins
+from dialogs.admin import campaign_list as admin_campaign_list
 from dialogs.admin import campaigns as admin_campaigns
 from dialogs.admin import catalogue as admin_catalogue
 from dialogs.admin import ops as admin_ops
@@ -95,7 +97,9 @@ async def on_error(event: ErrorEvent) -> bool:
 
 def setup_routers(dp: Dispatcher) -> None:
     dp.include_router(staff.admin.build())
-    dp.include_router(admin_campaigns.router.build())
+    dp.include_router(admin_campaigns.router.build())  # composing first: its steps take what is typed
+    dp.include_router(admin_campaign_list.router.build())
+    dp.include_router(admin_admins.router.build())
     dp.include_router(admin_ops.build())
     dp.include_router(admin_catalogue.build())
     dp.include_router(admin_reports.build())

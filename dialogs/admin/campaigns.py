@@ -1,4 +1,5 @@
-"""Administrators: /campaign (guided composition), /campaigns (the list), campaign controls, /admin_add."""
+"""Administrators: /campaign, the guided composition of a campaign (topic, text, attachment, button, audience,
+test send, now or at a time). /campaigns and the controls are in campaign_list.py, who may in admins.py."""
 from __future__ import annotations
 
 import re
@@ -7,19 +8,20 @@ from typing import Any, Optional
 from urllib.parse import urlsplit
 
 from aiogram import F
-from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.campaigns.html import check_html, plain
+from bot.campaigns.html import check_html
 from bot.campaigns.service import MAX_CAPTION, MAX_TEXT, Audience, Campaign, CampaignError, Draft
 from bot.services import Services
-from dialogs.campaign_view import Camp, recipient_markup, send_campaign, status_label, topic_name
-from dialogs.common import Routes, h, keyboard, locale, pack
+from dialogs.admin.admins import allowed
+from dialogs.campaign_view import Camp, recipient_markup, send_campaign, topic_name
+from dialogs.common import Routes, h, keyboard, locale
 
 router = Routes("admin.campaigns")
 PAGE = 8
@@ -51,20 +53,6 @@ def choice(text: str, what: str, value: str = "", page: int = 0) -> InlineKeyboa
 
 def cancel_row() -> list[InlineKeyboardButton]:
     return [choice(_("✖️ Stop composing"), "stop")]
-
-
-def refuse_text() -> str:
-    return _("This command is for the community's administrators.")
-
-
-async def allowed(event: Message | CallbackQuery, services: Services) -> bool:
-    if services.is_admin(event.from_user.id if event.from_user else None):
-        return True
-    if isinstance(event, CallbackQuery):
-        await event.answer(refuse_text(), show_alert=True)
-    else:
-        await event.answer(refuse_text())
-    return False
 
 
 # ----- composing -----------------------------------------------------------------------------------------------
@@ -437,120 +425,3 @@ async def create(message: Message, admin_id: int, state: FSMContext, services: S
                              reply_markup=keyboard([[InlineKeyboardButton(
                                  text=_("⛔ Cancel"), callback_data=Camp(action="cancel", id=campaign.id).pack())]]))
     services.wake_campaigns()
-
-
-# ----- running campaigns -------------------------------------------------------------------------------------
-
-@router.callback_query(Camp.filter())
-async def control(query: CallbackQuery, callback_data: Camp, services: Services) -> None:
-    if not await allowed(query, services):
-        return
-    actions = {"pause": services.campaigns.pause, "resume": services.campaigns.resume,
-               "cancel": services.campaigns.cancel}
-    action = actions.get(callback_data.action)
-    if action is None or await services.campaigns.get(callback_data.id) is None:
-        await query.answer(_("This button is out of date."))
-        return
-    try:
-        campaign = await action(callback_data.id)
-    except CampaignError:
-        current = await services.campaigns.get(callback_data.id)
-        await query.answer(_("Not possible now: the campaign is {status}.").format(
-            status=status_label(current.status)), show_alert=True)
-        return
-    await query.answer(status_label(campaign.status))
-    services.wake_campaigns()
-    engine = services.campaign_engine
-    if engine is not None:
-        await engine.report(campaign)
-
-
-@router.message(Command("campaigns"))
-async def campaigns_list(message: Message, services: Services) -> None:
-    if not await allowed(message, services):
-        return
-    items = await services.campaigns.recent(20)
-    if not items:
-        await message.answer(_("No campaigns yet. Start one with /campaign"))
-        return
-    lang = locale()
-    tz = services.settings.tz
-    lines = [_("<b>Campaigns</b> (the last {n})").format(n=len(items))]
-    controls = []
-    for campaign in items:
-        figures = await services.campaigns.figures(campaign.id)
-        when = campaign.scheduled_at.astimezone(tz).strftime("%d.%m.%Y %H:%M") if campaign.scheduled_at else "—"
-        gist = plain(campaign.text).replace("\n", " ")
-        gist = gist[:60] + ("…" if len(gist) > 60 else "")
-        lines.append(
-            _("№{id} · {status} · {when}\n{topic}: «{gist}»\nRecipients {total}, delivered {delivered}, "
-              "blocked {blocked}, failed {failed}, remaining {remaining}, opened the button {opens}").format(
-                id=campaign.id, status=status_label(campaign.status), when=when,
-                topic=h(topic_name(services, campaign.topic, lang)), gist=h(gist),
-                total=figures.total, delivered=figures.delivered, blocked=figures.blocked, failed=figures.failed,
-                remaining=figures.remaining, opens=figures.opens))
-        if campaign.active:
-            controls.append([InlineKeyboardButton(text=_("⛔ Cancel No. {id}").format(id=campaign.id),
-                                                  callback_data=Camp(action="cancel", id=campaign.id).pack())])
-    # as many messages as it takes, split between campaigns, never inside one; the buttons under the last
-    texts = pack(lines[1:], head=lines[0], sep="\n\n")
-    for index, text in enumerate(texts):
-        last = index == len(texts) - 1
-        await message.answer(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=controls)
-                             if controls and last else None)
-
-
-# ----- administrators ------------------------------------------------------------------------------------------
-
-@router.message(Command("admin_add"))
-async def admin_add(message: Message, command: CommandObject, services: Services) -> None:
-    if not await allowed(message, services):
-        return
-    argument = (command.args or "").strip()
-    if not argument.isdigit() or len(argument) > 15:
-        await message.answer(_("Write the person's Telegram ID (a number) like this: /admin_add 123456789. They "
-                               "see their ID when they send /myid to this bot."))
-        return
-    added = await services.admins.add(int(argument), message.from_user.id)
-    if added:
-        services.wake_outbox()
-    await message.answer(_("Done: {id} is an administrator now.").format(id=argument) if added
-                         else _("{id} is an administrator already.").format(id=argument))
-
-
-@router.message(Command("admin_remove"))
-async def admin_remove(message: Message, command: CommandObject, services: Services) -> None:
-    if not await allowed(message, services):
-        return
-    argument = (command.args or "").strip()
-    if not argument.isdigit() or len(argument) > 15:
-        await message.answer(_("Write the Telegram ID of the administrator to remove like this: /admin_remove "
-                               "123456789 (/admins lists them)."))
-        return
-    user_id = int(argument)
-    if user_id in services.admins.configured:
-        await message.answer(_("{id} is named in the configuration (<code>ADMIN_IDS</code>) and stays an "
-                               "administrator until it is removed there.").format(id=argument))
-        return
-    removed = await services.admins.remove(user_id, message.from_user.id)
-    if removed:
-        services.wake_outbox()
-    await message.answer(_("Done: {id} is no longer an administrator.").format(id=argument) if removed
-                         else _("{id} is not an administrator.").format(id=argument))
-
-
-@router.message(Command("admins"))
-async def admins_list(message: Message, services: Services) -> None:
-    if not await allowed(message, services):
-        return
-    configured = services.admins.configured
-    lines = [_("<b>Administrators</b>")]
-    for user_id in services.admin_ids():
-        lines.append(f"• <code>{user_id}</code>" + ("" if user_id in configured else " " + _("(added in the bot)")))
-    await message.answer("\n".join(lines))
-
-
-@router.message(Command("myid"))
-async def my_id(message: Message) -> None:
-    """Anyone may learn their Telegram ID (an administrator needs it to add them)."""
-    await message.answer(_("Your Telegram ID: <code>{id}</code>").format(id=message.from_user.id))
