@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
+from bot.delivery.kinds import Kind, Target
 from bot.delivery.outbox import Outgoing, enqueue
 from bot.storage.db import Database, utcnow
 
@@ -51,5 +52,5 @@ class AdminRepo:
 
     @staticmethod
     def _notice(change: str, user_id: int, by: Optional[int]) -> Outgoing:
-        return Outgoing("admins_changed", "admins", {"change": change, "user_id": user_id, "by": by},
+        return Outgoing(Kind.ADMINS_CHANGED, Target.admins(), {"change": change, "user_id": user_id, "by": by},
                         dedupe_key=f"admins:{change}:{user_id}:{utcnow()}")

@@ -16,6 +16,7 @@ import zipfile
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
+from bot.delivery.kinds import Kind, Target
 from bot.delivery.outbox import Outgoing, enqueue
 from bot.storage.db import Database
 
@@ -201,7 +202,8 @@ async def collect(db: Database, user_id: int, *, now: Optional[datetime] = None)
     """Everything stored about the resident `user_id`, as plain JSON-ready data."""
     now = now or datetime.now(timezone.utc)
     pending = await db.fetchone(
-        "SELECT COUNT(*) FROM outbox WHERE target = ? AND status IN ('pending', 'held')", (f"resident:{user_id}",)
+        "SELECT COUNT(*) FROM outbox WHERE target = ? AND status IN ('pending', 'held')",
+        (str(Target.resident(user_id)),)
     )
     return {
         "format": FORMAT,
@@ -252,11 +254,12 @@ def packed(name: str, content: bytes) -> tuple[str, bytes]:
 # is deleted where the bot may (see dialogs/delivery.py). Anonymous counts stay.
 
 RESIDENT, RETENTION = "resident", "retention"  # why the data went: requests.purged_why, consultations.purged_why
-ERASED_KIND = "card_erased"
+ERASED_KIND = Kind.CARD_ERASED
 # Rows on their way to a staff group that would carry the resident's words, or the old card with them: they
 # are not sent any more (the erased card takes their place).
-CARRIES_WORDS = {"r": ("relay_to_group", "card_moved"), "c": ("consult_to_group", "consult_card_moved")}
-MOVED = {"r": "card_moved", "c": "consult_card_moved"}
+CARRIES_WORDS = {"r": (Kind.RELAY_TO_GROUP.value, Kind.CARD_MOVED.value),  # plain strings: put into SQL as a tuple
+                 "c": (Kind.CONSULT_TO_GROUP.value, Kind.CONSULT_CARD_MOVED.value)}
+MOVED = {"r": Kind.CARD_MOVED, "c": Kind.CONSULT_CARD_MOVED}
 
 
 def _since(now: datetime, days: int) -> str:
@@ -289,7 +292,7 @@ async def _erased_cards(conn: Any, kind: str, ids: list[int], why: str) -> list[
             relayed.setdefault((m["request_id"], m["chat_id"]), []).append(int(m["message_id"]))
     items = []
     for row in rows:
-        target = f"institution:{row['community']}/{row['institution_id']}"
+        target = Target.institution(row["community"], row["institution_id"])
         places = []
         if row["group_chat_id"] and row["card_message_id"]:
             places.append((row["group_chat_id"], row["card_message_id"], row["thread_id"], True))
@@ -372,7 +375,7 @@ async def erase(services: Any, user_id: int) -> int:
         await _quiet_outbox(conn, request_ids, consultation_ids)
         await services.requests.purge_in(conn, request_ids, RESIDENT)
         await services.consult.erase_resident_in(conn, user_id)
-        await conn.execute("DELETE FROM outbox WHERE target = ?", (f"resident:{user_id}",))
+        await conn.execute("DELETE FROM outbox WHERE target = ?", (str(Target.resident(user_id)),))
         await enqueue(conn, cards)
         await conn.execute("DELETE FROM consents WHERE user_id = ?", (user_id,))
         await conn.execute("DELETE FROM subscriptions WHERE user_id = ?", (user_id,))

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.catalogue.loader import Catalogue
 from bot.catalogue.models import Hours
 from bot.consult import schedule
+from bot.delivery.kinds import BOOKING_REMINDERS, Kind, Target
 from bot.delivery.outbox import Outgoing, enqueue
 from bot.errors import RequestError
 from bot.requests.models import Attachment, Draft
@@ -261,9 +262,9 @@ class ConsultService:
             cid = int(cursor.lastrowid)
             await self._say(conn, cid, "system" if booking_id else "resident", resident_id, question, files)
             consultation = await self._get(conn, cid)
-            items = [self._to_group(consultation, "consult_card")]
+            items = [self._to_group(consultation, Kind.CONSULT_CARD)]
             if booking_id:
-                items += self._to_resident(consultation, "consult_booked_open")
+                items += self._to_resident(consultation, Kind.CONSULT_BOOKED_OPEN)
             await enqueue(conn, items)
         return consultation
 
@@ -276,7 +277,7 @@ class ConsultService:
             if update_id is not None and not await first_time(conn, update_id):
                 raise RequestError("duplicate")
             ids = await self._say(conn, consultation.id, "resident", resident_id, text, files)
-            await enqueue(conn, [self._to_group(consultation, "consult_to_group", message_ids=ids)])
+            await enqueue(conn, [self._to_group(consultation, Kind.CONSULT_TO_GROUP, message_ids=ids)])
         return consultation
 
     async def end_by_resident(self, resident_id: int, *, update_id: Optional[int] = None) -> Consultation:
@@ -388,8 +389,8 @@ class ConsultService:
             if cursor.rowcount != 1:
                 raise await self._too_late(conn, consultation_id, staff_id, consultation.institution_id)
             taken = await self._get(conn, consultation_id)
-            await enqueue(conn, [self._to_group(taken, "consult_card_update"),
-                                     *self._to_resident(taken, "consult_taken")])
+            await enqueue(conn, [self._to_group(taken, Kind.CONSULT_CARD_UPDATE),
+                                     *self._to_resident(taken, Kind.CONSULT_TAKEN)])
         return taken
 
     async def specialist_says(self, chat_id: int, consultation_id: int, staff_id: int, text: str,
@@ -405,7 +406,7 @@ class ConsultService:
             if update_id is not None and not await first_time(conn, update_id):
                 raise RequestError("duplicate")
             ids = await self._say(conn, consultation.id, "specialist", staff_id, text, files)
-            await enqueue(conn, self._to_resident(consultation, "consult_to_resident", message_ids=ids))
+            await enqueue(conn, self._to_resident(consultation, Kind.CONSULT_TO_RESIDENT, message_ids=ids))
 
     async def note(self, chat_id: int, consultation_id: int, staff_id: int, text: str) -> None:
         consultation = await self.for_group(chat_id, consultation_id)
@@ -443,11 +444,11 @@ class ConsultService:
                 raise (RequestError("transferred") if before.open
                        else await self._too_late(conn, consultation_id, None, consultation.institution_id))
             if before.card_message_id:  # the old card says where it went and loses its buttons
-                await enqueue(conn, [self._to_group(before, "consult_card_moved", chat_id=before.group_chat_id,
+                await enqueue(conn, [self._to_group(before, Kind.CONSULT_CARD_MOVED, chat_id=before.group_chat_id,
                                                     message_id=before.card_message_id)])
             moved = await self._get(conn, consultation_id)
-            await enqueue(conn, [self._to_group(moved, "consult_card"),
-                                     *self._to_resident(moved, "consult_transferred")])
+            await enqueue(conn, [self._to_group(moved, Kind.CONSULT_CARD),
+                                     *self._to_resident(moved, Kind.CONSULT_TRANSFERRED)])
         return moved
 
     async def convert(self, chat_id: int, consultation_id: int, staff_id: int, label: str, *,
@@ -509,10 +510,10 @@ class ConsultService:
             error = await self._too_late(conn, consultation.id, None, line or "")
             raise error if error.reason == "transferred" and line else RequestError("closed", error.who)
         ended = await self._get(conn, consultation.id)
-        items = [self._to_group(ended, "consult_card_update"),
-                 self._to_group(ended, "consult_group_notice", notice=f"ended_by_{by}")]
+        items = [self._to_group(ended, Kind.CONSULT_CARD_UPDATE),
+                 self._to_group(ended, Kind.CONSULT_GROUP_NOTICE, notice=f"ended_by_{by}")]
         if tell_resident or status == "converted":
-            items += self._to_resident(ended, "consult_ended" if status == "ended" else "consult_converted",
+            items += self._to_resident(ended, Kind.CONSULT_ENDED if status == "ended" else Kind.CONSULT_CONVERTED,
                                        request_id=request_id)
         await enqueue(conn, items)
         return ended
@@ -537,8 +538,8 @@ class ConsultService:
                 if cursor.rowcount == 0:
                     continue
                 ended = await self._get(conn, consultation.id)
-                await enqueue(conn, [self._to_group(ended, "consult_card_update"),
-                                         *self._to_resident(ended, "consult_timed_out")])
+                await enqueue(conn, [self._to_group(ended, Kind.CONSULT_CARD_UPDATE),
+                                         *self._to_resident(ended, Kind.CONSULT_TIMED_OUT)])
             out.append(ended)
         return out
 
@@ -560,7 +561,7 @@ class ConsultService:
                 if which == "hour":
                     await conn.execute("UPDATE bookings SET reminded_day_at = COALESCE(reminded_day_at, ?) "
                                        "WHERE id = ?", (utc(now), booking.id))
-                await enqueue(conn, [self._booking_notice(booking, f"booking_reminder_{which}")])
+                await enqueue(conn, [self._booking_notice(booking, Kind(f"booking_reminder_{which}"))])
             count += 1
         return count
 
@@ -619,7 +620,7 @@ class ConsultService:
                 raise RequestError("slot_taken") from None
             cursor = await conn.execute("SELECT * FROM bookings WHERE id = ?", (cursor.lastrowid,))
             booking = self._booking(await cursor.fetchone())
-            await enqueue(conn, [self._booking_notice(booking, "booking_to_group")])
+            await enqueue(conn, [self._booking_notice(booking, Kind.BOOKING_TO_GROUP)])
         return booking
 
     async def bookings_of(self, resident_id: int) -> list[Booking]:
@@ -635,7 +636,7 @@ class ConsultService:
         async with self.db.transaction() as conn:
             await conn.execute("UPDATE bookings SET status = 'cancelled' WHERE id = ?", (booking_id,))
             booking = self._booking(row)
-            await enqueue(conn, [self._booking_notice(booking, "booking_cancelled_to_group")])
+            await enqueue(conn, [self._booking_notice(booking, Kind.BOOKING_CANCELLED_TO_GROUP)])
         return booking
 
     @staticmethod
@@ -675,7 +676,7 @@ class ConsultService:
         await self._purge(conn, ids, "resident")
         cursor = await conn.execute("SELECT * FROM bookings WHERE resident_id = ? AND status = 'booked'",
                                     (resident_id,))
-        await enqueue(conn, [self._booking_notice(self._booking(row), "booking_cancelled_to_group")
+        await enqueue(conn, [self._booking_notice(self._booking(row), Kind.BOOKING_CANCELLED_TO_GROUP)
                              for row in await cursor.fetchall()])
         await conn.execute(
             "UPDATE bookings SET status = CASE WHEN status = 'booked' THEN 'cancelled' ELSE status END, "
@@ -730,21 +731,22 @@ class ConsultService:
         return ids
 
     @staticmethod
-    def _to_group(consultation: Consultation, kind: str, **extra: Any) -> Outgoing:
-        return Outgoing(kind, f"institution:{consultation.community}/{consultation.institution_id}",
+    def _to_group(consultation: Consultation, kind: Kind, **extra: Any) -> Outgoing:
+        return Outgoing(kind, Target.institution(consultation.community, consultation.institution_id),
                         {"consultation_id": consultation.id, **extra})
 
     @staticmethod
-    def _to_resident(consultation: Consultation, kind: str, **extra: Any) -> list[Outgoing]:
+    def _to_resident(consultation: Consultation, kind: Kind, **extra: Any) -> list[Outgoing]:
         if consultation.resident_id is None:
             return []
-        return [Outgoing(kind, f"resident:{consultation.resident_id}", {"consultation_id": consultation.id, **extra})]
+        return [Outgoing(kind, Target.resident(consultation.resident_id),
+                         {"consultation_id": consultation.id, **extra})]
 
     @staticmethod
-    def _booking_notice(booking: Booking, kind: str) -> Outgoing:
-        if kind.startswith("booking_reminder"):
-            return Outgoing(kind, f"resident:{booking.resident_id}", {"booking_id": booking.id})
-        return Outgoing(kind, f"institution:{booking.community}/{booking.institution_id}", {"booking_id": booking.id})
+    def _booking_notice(booking: Booking, kind: Kind) -> Outgoing:
+        if kind in BOOKING_REMINDERS:
+            return Outgoing(kind, Target.resident(booking.resident_id), {"booking_id": booking.id})
+        return Outgoing(kind, Target.institution(booking.community, booking.institution_id), {"booking_id": booking.id})
 
 
     async def set_card(self, consultation_id: int, chat_id: int, thread_id: Optional[int], message_id: int) -> None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, Iterable, Optional, Protocol
 
+from bot.delivery.kinds import ANSWERS, BOOKING_REMINDERS, Kind, Target, is_group_target
 from bot.delivery.limiter import Priority, RowTurns, current_priority, outbox_row
 from bot.storage.db import Database, utcnow
 
@@ -41,7 +42,6 @@ READ_PER_TARGET = 64  # due rows read per target and round: a flood for one targ
 
 # Which rows go first when more are due than the worker serves at once (lower first).
 URGENT, ORDINARY, LATER = 0, 1, 2
-ANSWERS = frozenset({"reply", "consult_to_resident"})  # staff answers: a resident waits for them
 LATER_NOTICES = frozenset({"reminder", "overdue"})  # announced again: an hour's difference, not a second's
 
 
@@ -117,7 +117,7 @@ class Item:
         """What must stay in order: everything to one resident; in a staff group, one request's or one
         consultation's messages (each has a topic of its own), so that one busy group does not queue
         every other conversation behind it."""
-        if self.target.startswith("institution:"):
+        if is_group_target(self.target):
             subject = self.payload.get("request_id") or self.payload.get("consultation_id")
             if subject is not None:
                 kind = "c" if "consultation_id" in self.payload else "r"
@@ -129,7 +129,7 @@ class Item:
         """URGENT, ORDINARY or LATER (see `Outbox.plan`)."""
         if self.payload.get("urgent") or self.kind in ANSWERS:
             return URGENT
-        if self.kind.startswith("booking_reminder") or self.payload.get("notice") in LATER_NOTICES:
+        if self.kind in BOOKING_REMINDERS or self.payload.get("notice") in LATER_NOTICES:
             return LATER
         return ORDINARY
 
@@ -138,8 +138,8 @@ class Item:
 class Outgoing:
     """What the outbox must send when something changes; stored in the same transaction as the change."""
 
-    kind: str
-    target: str
+    kind: Kind
+    target: Target
     payload: dict[str, Any]
     dedupe_key: Optional[str] = None
 
@@ -152,7 +152,7 @@ async def enqueue(conn: Any, items: Iterable[Outgoing], request_id: Optional[int
         await conn.execute(
             "INSERT OR IGNORE INTO outbox (kind, target, request_id, payload, status, next_attempt_at, created_at, "
             "dedupe_key) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
-            (item.kind, item.target, request_id, json.dumps(item.payload, ensure_ascii=False), now, now,
+            (str(item.kind), str(item.target), request_id, json.dumps(item.payload, ensure_ascii=False), now, now,
              item.dedupe_key),
         )
 
@@ -176,7 +176,7 @@ async def release_held(conn: Any, target: str, now: str) -> None:
 async def regroup_pending(db: Database, target: str) -> bool:
     """Whether the cards for a newly bound group are still being posted (the rest for `target` waits for them)."""
     row = await db.fetchone(
-        "SELECT 1 FROM outbox WHERE target = ? AND kind = 'regroup' AND status = 'pending' LIMIT 1", (target,))
+        "SELECT 1 FROM outbox WHERE target = ? AND kind = ? AND status = 'pending' LIMIT 1", (target, Kind.REGROUP))
     return row is not None
 
 
@@ -266,7 +266,7 @@ class Outbox:
             if free is not None and len(chosen) >= free:
                 break
             target = rows[0].target
-            if load[target] >= (self.per_group if target.startswith("institution:") else 1):
+            if load[target] >= (self.per_group if is_group_target(target) else 1):
                 continue
             load[target] += 1
             chosen.append(rows)
@@ -300,51 +300,50 @@ class Outbox:
                 current_priority.reset(tokens[2])
                 outbox_row.reset(tokens[1])
                 before_call.reset(tokens[0])
-        except Busy as exc:  # nothing was sent: the row keeps its place, the group's rows wait outside the worker
+        except Exception as exc:  # the row stays, waits, is held or dropped, by what went wrong
+            await self._failed(item, exc)
+            return False
+        await self._finish(item, "sent", None)
+        return True
+
+    async def _failed(self, item: Item, exc: Exception) -> None:
+        """What becomes of a row that did not go out, by the error its delivery raised."""
+        if isinstance(exc, Busy):  # nothing was sent: the row keeps its place, the group's rows wait aside
             self._put_off(item.target, exc.seconds)
             log.debug("outbox %s: %s is busy for %.1fs", item.id, item.target, exc.seconds)
-            return False
-        except RetryAfter as exc:
-            if item.target.startswith("institution:"):  # a group's own limit: only that group waits (limiter)
+        elif isinstance(exc, RetryAfter):
+            if is_group_target(item.target):  # a group's own limit: only that group waits (limiter)
                 self._put_off(item.target, exc.seconds)
                 log.warning("outbox %s: flood limit of a group, it waits %.0fs", item.id, exc.seconds)
             else:
                 self._paused_until = time.monotonic() + exc.seconds
                 log.warning("outbox %s: flood limit, everything waits %.0fs", item.id, exc.seconds)
             await self._reschedule(item, exc.seconds, str(exc), count=False)
-            return False
-        except Defer as exc:
+        elif isinstance(exc, Defer):
             await self._reschedule(item, exc.seconds, str(exc), count=False)
-            return False
-        except RecipientBlocked:
+        elif isinstance(exc, RecipientBlocked):
             log.info("outbox %s: the resident blocked the bot; dropped", item.id)
             await self._finish(item, "dropped", "blocked")
             await self.sender.on_blocked(item)
-            return False
-        except (NoGroup, GroupUnreachable) as exc:
+        elif isinstance(exc, (NoGroup, GroupUnreachable)):
             reason = "no_group" if isinstance(exc, NoGroup) else "unreachable"
             log.warning("outbox %s: %s for %s; held until a group is bound", item.id, reason, item.target)
             await self._finish(item, "held", reason)
             await self.sender.on_held(item, reason, getattr(exc, "chat_id", None))
-            return False
-        except Permanent as exc:
+        elif isinstance(exc, Permanent):
             log.error("outbox %s (%s): refused: %s", item.id, item.kind, exc)
             await self._finish(item, "failed", str(exc)[:300])
-            return False
-        except Exception as exc:  # Transient and anything unexpected: retry with backoff
+        else:  # Transient and anything unexpected: retry with backoff
             attempts = item.attempts + 1
             if attempts >= self.max_attempts:
                 log.error("outbox %s (%s): failed after %d attempts: %s", item.id, item.kind, attempts,
                           type(exc).__name__)
                 await self._finish(item, "failed", f"{type(exc).__name__}: {str(exc)[:200]}")
-                return False
+                return
             delay = min(self.base_delay * 2 ** item.attempts, MAX_DELAY)
             log.warning("outbox %s (%s): attempt %d failed (%s), retry in %.0fs", item.id, item.kind, attempts,
                         type(exc).__name__, delay)
             await self._reschedule(item, delay, f"{type(exc).__name__}: {str(exc)[:200]}", count=True)
-            return False
-        await self._finish(item, "sent", None)
-        return True
 
     def _put_off(self, target: str, seconds: float) -> None:
         until = self.clock() + max(seconds, 0.05)

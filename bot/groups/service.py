@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, Optional
 
 from bot.catalogue.loader import Catalogue
+from bot.delivery.kinds import Kind, Target
 from bot.delivery.outbox import Outgoing, enqueue, held_subjects, regroup_pending, release_held
 from bot.errors import RequestError
 from bot.groups.models import Group
@@ -143,7 +144,7 @@ class GroupService:
                 "AND institution_id = ?)))",
                 (community, institution_id, chat_id, chat_id, community, institution_id))
             losing = [dict(r) for r in await cursor.fetchall()]
-            await enqueue(conn, [Outgoing("group_bound", "admins", {
+            await enqueue(conn, [Outgoing(Kind.GROUP_BOUND, Target.admins(), {
                 "chat_id": chat_id, "title": title, "community": community,
                 "institution_id": institution_id, "by": user_id, "losing": losing},
                 dedupe_key=f"bound:{chat_id}:{hashed[:16]}")])
@@ -165,11 +166,12 @@ class GroupService:
                 )
             # whatever waited for this institution goes out now: first the cards, in the order they came,
             # then what waited in each of them
-            target = f"institution:{community}/{institution_id}"
+            place = Target.institution(community, institution_id)
+            target = str(place)
             cards = await self._cards_to_move(conn, community, institution_id, chat_id, target)
             await release_held(conn, target, now)
             if cards:
-                await enqueue(conn, [Outgoing("regroup", target, {"chat_id": chat_id, "cards": cards},
+                await enqueue(conn, [Outgoing(Kind.REGROUP, place, {"chat_id": chat_id, "cards": cards},
                                               dedupe_key=f"regroup:{chat_id}:{now}")])
         group = await self.group(chat_id)
         assert group is not None
@@ -203,7 +205,7 @@ class GroupService:
             now = utcnow()
             await conn.execute("UPDATE groups SET active = 0, unreachable_at = ? WHERE chat_id = ?", (now, chat_id))
             await enqueue(conn, [Outgoing(
-                "group_lost", "admins",
+                Kind.GROUP_LOST, Target.admins(),
                 {"chat_id": chat_id, "community": row["community"], "institution_id": row["institution_id"],
                  "title": row["title"], "why": why},
                 dedupe_key=f"group_lost:{chat_id}:{row['bound_at']}",
@@ -212,7 +214,8 @@ class GroupService:
 
     async def lost_group_of(self, target: str) -> Optional[int]:
         """The chat id of the institution's last group when it was lost and no other group replaced it."""
-        community, _, institution_id = target.removeprefix("institution:").partition("/")
+        place = Target.parse(target)
+        community, institution_id = place.community, place.institution_id
         row = await self.db.fetchone(
             "SELECT chat_id, active, unreachable_at FROM groups WHERE community = ? AND institution_id = ? "
             "ORDER BY bound_at DESC LIMIT 1", (community, institution_id))
@@ -230,7 +233,7 @@ class GroupService:
         subject = f"r{request_id}" if request_id is not None else f"c{consultation_id}"
         async with self.db.transaction() as conn:
             await enqueue(conn, [Outgoing(
-                "lost_notice", "admins",
+                Kind.LOST_NOTICE, Target.admins(),
                 {"request_id": request_id, "consultation_id": consultation_id, "chat_id": chat_id, "what": what},
                 dedupe_key=f"lost:{what}:{subject}:{chat_id}:{mark}")], request_id)
 

@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Optional
 
+from bot.delivery.kinds import Kind, Target
 from bot.errors import RequestError
 from bot.requests.models import Attachment, Event, GuessedFollowUp, Request, Status
 from bot.requests.staff import StaffActions
@@ -70,7 +71,7 @@ class RequestService(StaffActions):
                 await conn.execute(
                     "INSERT INTO guessed_follow_ups (event_id, resident_id, how, token, at) VALUES (?, ?, ?, ?, ?)",
                     (event_id, resident_id, guessed[0], guessed[1], utcnow()))
-            await self._queue(conn, [to_group(request, "relay_to_group", event_id=event_id)], request_id)
+            await self._queue(conn, [to_group(request, Kind.RELAY_TO_GROUP, event_id=event_id)], request_id)
         return event_id
 
     async def withdraw_guessed(self, resident_id: int, event_id: int, token: str) -> tuple[Request, str]:
@@ -102,7 +103,7 @@ class RequestService(StaffActions):
                 (event_id,))
             await conn.execute("DELETE FROM request_files WHERE event_id = ?", (event_id,))
             request = await self._get(row["request_id"], conn)
-            await self._queue(conn, [to_group(request, "relay_withdrawn", event_id=event_id, at=row["at"])],
+            await self._queue(conn, [to_group(request, Kind.RELAY_WITHDRAWN, event_id=event_id, at=row["at"])],
                               request.id)
         return request, row["text"] or ""
 
@@ -188,7 +189,7 @@ class RequestService(StaffActions):
             request = await self._get(request_id, conn)
             await self._event(conn, request_id, "resident", resident_id, None, "withdrawn", None, True,
                               request.institution_id)
-            await self._queue(conn, [to_group(request, "card_update"), to_group(request, "group_notice",
+            await self._queue(conn, [to_group(request, Kind.CARD_UPDATE), to_group(request, Kind.GROUP_NOTICE,
                                                                                notice="withdrawn")], request_id)
         return await self._get(request_id)
 
@@ -210,7 +211,7 @@ class RequestService(StaffActions):
                 raise RequestError("rated")
             await self._event(conn, request_id, "resident", resident_id, None, "rated",
                               f"{rating}" + (f": {comment}" if comment else ""), True, request.institution_id)
-            await self._queue(conn, [to_group(request, "group_notice", notice="rated", rating=rating)], request_id)
+            await self._queue(conn, [to_group(request, Kind.GROUP_NOTICE, notice="rated", rating=rating)], request_id)
         return await self._get(request_id)
 
     async def rating_comment(self, resident_id: int, request_id: int, comment: str) -> bool:
@@ -242,7 +243,8 @@ class RequestService(StaffActions):
             await conn.execute("DELETE FROM campaign_recipients WHERE user_id = ?", (resident_id,))
             await conn.execute("DELETE FROM fsm_state WHERE key LIKE ?", (f"%:{resident_id}:{resident_id}:%",))
             await conn.execute(
-                "DELETE FROM outbox WHERE target = ? AND status IN ('pending', 'held')", (f"resident:{resident_id}",)
+                "DELETE FROM outbox WHERE target = ? AND status IN ('pending', 'held')",
+                (str(Target.resident(resident_id)),)
             )
         return len(ids)
 

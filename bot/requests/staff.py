@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
+from bot.delivery.kinds import Kind, Target
 from bot.delivery.outbox import Outgoing
 from bot.errors import RequestError
 from bot.requests.models import Attachment, Event, Request, Status
@@ -66,8 +67,8 @@ class StaffActions(RequestStore):
             if cursor.rowcount != 1:
                 raise await self._too_late(conn, request_id, staff_id, request.institution_id, "take")
             await self._event(conn, request_id, "staff", staff_id, label, "taken", None, True, request.institution_id)
-            await self._queue(conn, [to_group(request, "card_update"),
-                                     *to_resident(request.resident_id, "status", request_id, status="in_progress")],
+            await self._queue(conn, [to_group(request, Kind.CARD_UPDATE),
+                                     *to_resident(request.resident_id, Kind.STATUS, request_id, status="in_progress")],
                               request_id)
         return await self._get(request_id)
 
@@ -99,10 +100,10 @@ class StaffActions(RequestStore):
                 "assignee_id = COALESCE(assignee_id, ?), assignee_label = COALESCE(assignee_label, ?) WHERE id = ?",
                 (now, now, staff_id, label, request_id),
             )
-            await self._queue(conn, [*to_resident(request.resident_id, "reply", request_id, event_id=event_id)],
+            await self._queue(conn, [*to_resident(request.resident_id, Kind.REPLY, request_id, event_id=event_id)],
                               request_id)
             if request.status == Status.new:
-                await self._queue(conn, [to_group(request, "card_update")], request_id)
+                await self._queue(conn, [to_group(request, Kind.CARD_UPDATE)], request_id)
         return (await self.history(request_id, public_only=False))[-1]
 
     async def redirect(self, chat_id: int, request_id: int, staff_id: int, label: str, to_institution: str,
@@ -123,13 +124,13 @@ class StaffActions(RequestStore):
             if cursor.rowcount != 1:
                 raise await self._too_late(conn, request_id, staff_id, request.institution_id, "redirect")
             if before.card_message_id:  # the old group's card says where it went and loses its buttons
-                await self._queue(conn, [to_group(before, "card_moved", chat_id=before.group_chat_id,
+                await self._queue(conn, [to_group(before, Kind.CARD_MOVED, chat_id=before.group_chat_id,
                                                   message_id=before.card_message_id, to=to_institution)],
                                   request_id)
             await self._event(conn, request_id, "staff", staff_id, label, "redirected", reason, True, to_institution)
             moved = await self._get(request_id, conn)
-            await self._queue(conn, [to_group(moved, "card"),
-                                     *to_resident(request.resident_id, "redirected", request_id)], request_id)
+            await self._queue(conn, [to_group(moved, Kind.CARD),
+                                     *to_resident(request.resident_id, Kind.REDIRECTED, request_id)], request_id)
         return await self._get(request_id)
 
     async def finish(self, chat_id: int, request_id: int, staff_id: int, label: str, resolved: bool,
@@ -149,8 +150,8 @@ class StaffActions(RequestStore):
                 raise await self._too_late(conn, request_id, staff_id, request.institution_id, "finish")
             await self._event(conn, request_id, "staff", staff_id, label, status.value, text, True,
                               request.institution_id)
-            await self._queue(conn, [to_group(request, "card_update"),
-                                     *to_resident(request.resident_id, "finished", request_id, status=status.value)],
+            await self._queue(conn, [to_group(request, Kind.CARD_UPDATE),
+                                     *to_resident(request.resident_id, Kind.FINISHED, request_id, status=status.value)],
                               request_id)
         return await self._get(request_id)
 
@@ -168,8 +169,8 @@ class StaffActions(RequestStore):
                 raise await self._too_late(conn, request_id, staff_id, request.institution_id, "reopen")
             await self._event(conn, request_id, "staff", staff_id, label, "reopened", None, True,
                               request.institution_id)
-            await self._queue(conn, [to_group(request, "card_update"),
-                                     *to_resident(request.resident_id, "status", request_id, status="in_progress")],
+            await self._queue(conn, [to_group(request, Kind.CARD_UPDATE),
+                                     *to_resident(request.resident_id, Kind.STATUS, request_id, status="in_progress")],
                               request_id)
         return await self._get(request_id)
 
@@ -188,16 +189,17 @@ class StaffActions(RequestStore):
         if reason == "no_group" and await self.groups.lost_group_of(target) is not None:
             return
         async with self.db.transaction() as conn:
-            await self._queue(conn, [Outgoing("admin_notice", "admins", {"request_id": request_id, "notice": reason},
+            await self._queue(conn, [Outgoing(Kind.ADMIN_NOTICE, Target.admins(),
+                                              {"request_id": request_id, "notice": reason},
                                               dedupe_key=f"{reason}:{target}:{utcnow()[:10]}")], request_id)
 
     async def queue_reminder(self, request_id: int) -> None:
         request = await self._get(request_id)
         async with self.db.transaction() as conn:
             await conn.execute("UPDATE requests SET reminded_at = ? WHERE id = ?", (utcnow(), request_id))
-            await self._queue(conn, [to_group(request, "group_notice", notice="reminder"),
-                                     Outgoing("admin_notice", "admins", {"request_id": request_id,
-                                                                        "notice": "overdue"})], request_id)
+            await self._queue(conn, [to_group(request, Kind.GROUP_NOTICE, notice="reminder"),
+                                     Outgoing(Kind.ADMIN_NOTICE, Target.admins(),
+                                              {"request_id": request_id, "notice": "overdue"})], request_id)
 
     async def set_card(self, request_id: int, chat_id: int, thread_id: Optional[int], message_id: int) -> None:
         await self.db.execute(

@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterable, Optional
 from zoneinfo import ZoneInfo
 
 from bot.catalogue.loader import Catalogue
+from bot.delivery.kinds import Kind, Target
 from bot.delivery.outbox import Outgoing, enqueue
 from bot.errors import RequestError
 from bot.groups.service import GroupService
@@ -57,16 +58,16 @@ def row_to_request(row: Row) -> Request:
     return Request(**data)
 
 
-def to_resident(resident_id: Optional[int], kind: str, request_id: int, **extra: Any) -> list[Outgoing]:
+def to_resident(resident_id: Optional[int], kind: Kind, request_id: int, **extra: Any) -> list[Outgoing]:
     if resident_id is None:
         return []
-    return [Outgoing(kind, f"resident:{resident_id}", {"request_id": request_id, **extra})]
+    return [Outgoing(kind, Target.resident(resident_id), {"request_id": request_id, **extra})]
 
 
-def to_group(request: Request, kind: str, **extra: Any) -> Outgoing:
+def to_group(request: Request, kind: Kind, **extra: Any) -> Outgoing:
     if request.urgent:
         extra.setdefault("urgent", True)  # the outbox sends it before ordinary rows
-    return Outgoing(kind, f"institution:{request.community}/{request.institution_id}",
+    return Outgoing(kind, Target.institution(request.community, request.institution_id),
                     {"request_id": request.id, **extra})
 
 class RequestStore:
@@ -174,7 +175,7 @@ class RequestStore:
                                      None, True, institution_id)
         await self._files(conn, request_id, event_id, draft.files)
         request = await self._get(request_id, conn)
-        await self._queue(conn, [to_group(request, "card")], request_id)
+        await self._queue(conn, [to_group(request, Kind.CARD)], request_id)
         return request
 
     async def _next_public_id(self, conn: Connection, year: int) -> str:
