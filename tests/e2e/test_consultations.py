@@ -9,7 +9,7 @@ import pytest
 
 from bot.runtime.housekeeping import consultation_clock
 from sandbox.client import message_text
-from tests.e2e.test_requests import staff_group
+from tests.support.staff import staff_group
 from tests.support.world import Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")

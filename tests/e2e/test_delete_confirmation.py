@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.client import message_text
-from tests.e2e.test_requests import file_request
+from tests.support.staff import file_request
 from tests.support.world import World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")

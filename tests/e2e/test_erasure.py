@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sandbox.client import message_text
-from tests.e2e.test_requests import group_messages, staff_group
+from tests.support.staff import group_messages, staff_group
 from tests.support.world import World
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")

@@ -9,7 +9,7 @@ import pytest
 
 from sandbox import SandboxClient
 from sandbox.client import message_text
-from tests.e2e.test_requests import file_request, number_of, staff_group
+from tests.support.staff import file_request, number_of, staff_group
 from tests.support.world import Person, World
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")

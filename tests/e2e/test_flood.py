@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 
 from sandbox.client import inline_buttons, message_text
-from tests.e2e.test_requests import staff_group
+from tests.support.staff import staff_group
 from tests.support.world import LOOP, Person, World, last_call_seq, serving_world, settle_calls, wait_confirmed
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")

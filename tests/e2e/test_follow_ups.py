@@ -11,7 +11,7 @@ import pytest
 
 from bot.requests.models import Draft
 from sandbox.client import message_text
-from tests.e2e.test_requests import file_request, group_messages, number_of, staff_group
+from tests.support.staff import file_request, group_messages, number_of, staff_group
 from tests.support.world import Person, World, buttons, last_call_seq, settle_calls
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")

@@ -36,8 +36,8 @@ from aiogram.types import (
 )
 
 from sandbox.client import SandboxError, inline_buttons, keyboard_buttons, message_text
-from tests.e2e.test_requests import staff_group
 from tests.support.fuzz_updates import RID, draw_plan
+from tests.support.staff import staff_group
 from tests.support.world import (
     BOT_ID,
     LogRecords,

@@ -8,7 +8,7 @@ from typing import Any, Awaitable, Callable
 import pytest
 
 from sandbox.client import message_text
-from tests.e2e.test_requests import file_request, group_messages, number_of, staff_group
+from tests.support.staff import file_request, group_messages, number_of, staff_group
 from tests.support.world import ADMIN_ID, Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")

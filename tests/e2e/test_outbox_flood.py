@@ -16,7 +16,7 @@ import pytest_asyncio
 
 from bot.requests.models import Draft
 from sandbox.client import message_text
-from tests.e2e.test_requests import file_request, number_of, staff_group
+from tests.support.staff import file_request, number_of, staff_group
 from tests.support.world import LOOP, World, serving_world
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")

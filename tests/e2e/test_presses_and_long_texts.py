@@ -15,7 +15,7 @@ import pytest
 from bot.requests.models import Draft
 from sandbox.client import message_text
 from tests.e2e.test_consultations import ask, buttons_data, line_group
-from tests.e2e.test_requests import file_request, group_messages, number_of, staff_group
+from tests.support.staff import file_request, group_messages, number_of, staff_group
 from tests.support.world import Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")

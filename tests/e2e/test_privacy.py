@@ -13,7 +13,7 @@ from bot.requests.models import Draft
 from bot.runtime import housekeeping as housekeeping_module
 from bot.runtime.housekeeping import housekeeping
 from sandbox.client import message_text
-from tests.e2e.test_requests import file_request, group_messages, group_settled, staff_group
+from tests.support.staff import file_request, group_messages, group_settled, staff_group
 from tests.support.world import Person, World
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")

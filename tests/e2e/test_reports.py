@@ -22,7 +22,7 @@ from bot.reports.periods import preset
 from bot.requests.routing import route
 from sandbox import SandboxClient
 from sandbox.client import message_text
-from tests.e2e.test_requests import file_request, group_messages, staff_group
+from tests.support.staff import file_request, group_messages, staff_group
 from tests.support.world import ADMIN_ID, LOOP, Person, World, buttons, last_call_seq, serving_world, settle_calls
 
 pytestmark = pytest.mark.asyncio(loop_scope=LOOP)

@@ -2,94 +2,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
 from sandbox.client import message_text
+from tests.support.staff import file_request, group_messages, number_of, report_in_danger, staff_group
 from tests.support.world import Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
-
-
-async def staff_group(world: World, institution: str, community: str = "lutsk", *, forum: bool = True,
-                      title: str = "Працівники") -> tuple[int, Person]:
-    """A staff group bound to the institution with /bind and a one-time code; returns its id and a member."""
-    client = world.client
-    user = await client.create_user("Ірина", language_code="uk")
-    group = await client.create_group(title, forum=forum, members=[user])
-    staff = Person(client, user)
-    staff.chat_id = group["id"]
-    code = await world.services.groups.create_bind_code(community, institution, None)
-    [answer] = await staff.say(f"/bind {code}")
-    assert "Тепер ця група отримує звернення" in message_text(answer)
-    await group_settled(world, community, institution)  # cards that waited for a group are posted before the test goes on
-    return group["id"], staff
-
-
-async def group_settled(world: World, community: str, institution: str, timeout: float = 8.0) -> None:
-    """Wait until nothing is left in the outbox for the institution's group (e.g. a card filed by an earlier step
-    or an earlier test), so that the next message a test waits for there is the one it caused."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    target = f"institution:{community}/{institution}"
-    while True:
-        row = await world.services.db.fetchone(
-            "SELECT COUNT(*) AS n FROM outbox WHERE target = ? AND status = 'pending'", (target,))
-        if not row["n"]:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"{row['n']} outbox row(s) for {target} still pending")
-        await asyncio.sleep(0.03)
-
-
-async def file_request(person: Person, *, situation: str, whom: str = "🙋 Для себе",
-                       description: str = "Мамі 80 років, сама вдома не справляється", photo: bool = False,
-                       contact: str = "share") -> dict[str, Any]:
-    """Go through the whole form; return the bot's confirmation message."""
-    [consent] = await person.say("📝 Попросити допомогу")
-    if "Перш ніж надіслати звернення" in message_text(consent):
-        await person.tap("✅ Погоджуюся", new=1)
-    await person.tap(situation, new=1)
-    await person.tap(whom, new=1)
-    [got] = await person.say(description)
-    assert "Прийнято" in message_text(got) or "112" in message_text(got)
-    if photo:
-        [got] = await person.send_photo()
-        assert "Прийнято" in message_text(got)
-    [question] = await person.tap("Далі ➡️", new=1)
-    assert "Як фахівець може з вами зв’язатися?" in message_text(question)
-    if contact == "share":
-        await person.share_contact(count=2)
-    else:
-        await person.say("💬 Лише тут, у чаті", count=2)
-    assert "Перевірте, будь ласка, ваше звернення" in message_text(person.received[-1])
-    accepted = (await person.tap("✅ Надіслати", new=1))[-1]
-    assert "прийнято" in message_text(accepted)
-    return accepted
-
-
-async def report_in_danger(person: Person, about: str, description: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """An anonymous report whose words signal danger: returns the emergency screen it brought first and the
-    bot's confirmation."""
-    [consent] = await person.say("🙋 Повідомити про людину в біді")
-    if "Перш ніж надіслати звернення" in message_text(consent):
-        await person.tap("✅ Погоджуюся", new=1)
-    await person.tap(about, new=1)
-    screen, _ = await person.say(description, count=2)
-    await person.tap("Далі ➡️", new=1)
-    await person.tap("🕶 Анонімно", new=2)
-    accepted = (await person.tap("✅ Надіслати", new=1))[-1]
-    return screen, accepted
-
-
-def number_of(accepted: dict[str, Any]) -> str:
-    text = message_text(accepted)
-    return text.split("№", 1)[1].split()[0]
-
-
-async def group_messages(world: World, chat_id: int, after: int = 0, count: int = 1, thread_id: int | None = None):
-    return await world.client.wait_bot_messages(chat_id, after, count, timeout=8, thread_id=thread_id)
 
 
 async def test_the_whole_journey_of_a_request(world: World) -> None:

@@ -62,7 +62,7 @@ async def test_a_consultation_keeps_going_after_a_restart(tmp_path: Path) -> Non
     from datetime import datetime, timezone
     from zoneinfo import ZoneInfo
 
-    from tests.e2e.test_requests import staff_group
+    from tests.support.staff import staff_group
 
     in_hours = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Kyiv")).astimezone(timezone.utc)
     sandbox = await Sandbox(bot_token=BOT_TOKEN).start("127.0.0.1", 0)

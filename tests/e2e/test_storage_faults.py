@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 
 from sandbox.client import message_text
-from tests.e2e.test_requests import group_messages, number_of, staff_group
+from tests.support.staff import group_messages, number_of, staff_group
 from tests.support.world import LOOP, Person, World, last_call_seq, serving_world, settle_calls
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")

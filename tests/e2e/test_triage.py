@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.client import message_text
-from tests.e2e.test_requests import group_messages, report_in_danger, staff_group
+from tests.support.staff import group_messages, report_in_danger, staff_group
 from tests.support.world import World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
