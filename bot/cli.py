@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from bot.catalogue.loader import CatalogueError, load_catalogue
-from bot.config import ConfigError, Settings, load_settings
-from bot.reports import arguments as report_arguments
+from bot.cli_parser import build_parser
+from bot.config import PROJECT_ROOT, ConfigError, Settings, load_settings
+from bot.runtime.sandbox_guard import SANDBOX_TOKEN, sandbox_refusal, sandbox_state_file
 from bot.storage import origin
 
 log = logging.getLogger("bot")
-# The bot's token inside the local sandbox only; it means nothing to Telegram.
-SANDBOX_TOKEN = "7000000001:local-sandbox-token-not-for-telegram"
 
 
 def setup_logging(level: str) -> None:
@@ -137,7 +136,6 @@ def cmd_triage_train(settings: Settings, args: argparse.Namespace) -> int:
     """Learn the triage model's weights from the phrasings that may be tuned on; write triage_weights.json."""
     from bot.catalogue.reader import reader_for
     from bot.catalogue.triage_model import train, training_examples
-    from bot.config import PROJECT_ROOT
 
     catalogue = load_catalogue(settings.data_dir, settings.communities or None)
     examples = training_examples(PROJECT_ROOT)
@@ -253,42 +251,6 @@ async def _run(settings: Settings, webhook: bool = False) -> int:
         await bot.session.close()
         await app.close()
     return 0
-
-
-def sandbox_state_file(database: Path) -> Path:
-    """The sandbox's people, chats and messages live next to the database they belong with."""
-    return database.with_name(database.stem + ".sandbox.json")
-
-
-def sandbox_refusal(origins: origin.Origins, database: Path, state_file: Path, on_real_data: bool) -> Optional[str]:
-    """Why the sandbox must not start with this database (plain words, what to do), or None."""
-    if origins.real and not on_real_data:
-        if origin.TELEGRAM in origins.kinds:
-            came = (f"it has served a real bot token ({', '.join(origins.servers) or 'Telegram'}), so it holds real "
-                    "people's data")
-        else:
-            came = (f"it holds {origins.residents} resident(s) and does not say where they came from (they were "
-                    "stored before the bot recorded it), so they may be real people")
-        return (
-            f"The local sandbox will not start on the database {database}: {came}.\n"
-            "In the sandbox anyone at the web chat acts as any person, so real residents' requests and chats "
-            "would be open to them, and the sandbox's made-up people would get real people's ids.\n"
-            "What to do:\n"
-            "  * to try the bot, use a database of its own: DATABASE_PATH=var/sandbox.sqlite3 make run\n"
-            "  * to serve real people, set BOT_TOKEN\n"
-            "  * if this database only ever served the sandbox, delete it (and its .sandbox.json) to start clean\n"
-            "  * to run the sandbox on this data anyway (a copy of it, on your own machine), add "
-            "--sandbox-on-real-data: python -m bot run --sandbox-on-real-data"
-        )
-    if not origins.real and origins.residents and not state_file.exists():
-        return (
-            f"The local sandbox will not start: the database {database} knows {origins.residents} resident(s) of "
-            f"an earlier sandbox, but the sandbox's own record of them ({state_file}) is missing. A fresh sandbox "
-            "would give their ids to new people, who would see the old people's requests.\n"
-            f"What to do: put {state_file.name} back next to the database, or delete the database to start both "
-            "clean."
-        )
-    return None
 
 
 async def _run_with_sandbox(settings: Settings, port: Optional[int] = None, on_real_data: bool = False) -> int:
@@ -476,77 +438,6 @@ def cmd_qr(settings: Settings, args: argparse.Namespace) -> int:
         (out / f"{stem}.svg").write_text(sheet.svg, encoding="utf-8")
         print(f"{out / stem}.png  {out / stem}.svg  {sheet.url}")
     return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Resident help bot of a community")
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="start the bot (with BOT_TOKEN: Telegram; without: the local sandbox)")
-    run.add_argument("--webhook", action="store_true", help="take updates at WEBHOOK_URL instead of polling")
-    run.add_argument("--sandbox-on-real-data", action="store_true",
-                     help="without BOT_TOKEN: start the sandbox even on a database that has served a real token")
-    sub.add_parser("doctor", help="check configuration, database, data, translations and Telegram; exit 1 on a problem")
-    backup = sub.add_parser("backup", help="a consistent copy of the database, also while the bot runs")
-    backup.add_argument("path", help="a file, or a folder for bot-YYYYmmdd-HHMMSS.sqlite3")
-    restore = sub.add_parser("restore", help="check a backup and put it in place of DATABASE_PATH")
-    restore.add_argument("path")
-    restore.add_argument("--force", action="store_true", help="even while a bot runs with the database")
-    check = sub.add_parser("check-data", help="validate data/ and print counts per community")
-    check.add_argument("--data", help="data folder (default DATA_DIR)")
-    check.add_argument("--markdown", action="store_true",
-                       help="print the per-community table of the README (statuses, whose choice the providers are)")
-    search = sub.add_parser("search", help="search services of a community as a resident would")
-    search.add_argument("--community", required=True)
-    search.add_argument("--limit", type=int, default=5)
-    search.add_argument("--json", action="store_true")
-    search.add_argument("query", nargs="+")
-    triage = sub.add_parser("triage", help="does a phrasing signal danger, and which lines come first")
-    triage.add_argument("--json", action="store_true", help='print {"language", "danger", "lines"}')
-    triage.add_argument("--explain", action="store_true", help="also print the lemmas each word was read as")
-    triage.add_argument("text", nargs="+")
-    sub.add_parser("triage-train", help="learn the triage model from the dev half and benchmarks/triage_tuning")
-    bind = sub.add_parser("bind-code", help="a one-time code that binds a staff group to an institution")
-    bind.add_argument("--community", required=True)
-    bind.add_argument("institution")
-    stats = sub.add_parser("stats", help="figures for reports")
-    stats.add_argument("what", nargs="?", choices=["report", "consultations"], default="report",
-                       help="report (default): every figure against the previous period; consultations: per month")
-    stats.add_argument("--community")
-    stats.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD")
-    stats.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD")
-    stats.add_argument("--json", action="store_true", help="the report's headline figures as JSON")
-    stats.add_argument("--charts", metavar="DIR", help="also write the report's charts (PNG) to this folder")
-    report_arguments.add_locale_argument(stats)
-    report_arguments.add_export_parser(sub)
-    qr = sub.add_parser("qr", help="printable QR codes (PNG and SVG) of links into the bot")
-    qr.add_argument("--community", required=True)
-    what = qr.add_mutually_exclusive_group(required=True)
-    what.add_argument("--service", help="a service id: the code opens its card")
-    what.add_argument("--topic", help="a consultation topic id: the code opens the topic")
-    what.add_argument("--menu", action="store_true", help="the code opens the community's menu")
-    what.add_argument("--all", action="store_true", help="the community, every service and every topic")
-    qr.add_argument("--out", default="qr", help="folder for the files (default ./qr)")
-    qr.add_argument("--bot-username", help="the bot's @username (default BOT_USERNAME)")
-    qr.add_argument("--campaign", type=int, help="a campaign id to count the opens under")
-    qr.add_argument("--lang", choices=["uk", "en"], help="language of the sheet (default DEFAULT_LOCALE)")
-    catalogue = sub.add_parser("catalogue", help="the community's own corrections of contacts, descriptions and "
-                                                 "statuses: export, import, history, undo")
-    actions = catalogue.add_subparsers(dest="action", required=True)
-    exported = actions.add_parser("export", help="the catalogue as the bot serves it, as an .xlsx workbook")
-    exported.add_argument("--out", required=True, help="the .xlsx file to write")
-    imported = actions.add_parser("import", help="check an edited workbook, print what it changes, apply it")
-    imported.add_argument("--yes", action="store_true", help="apply without asking")
-    imported.add_argument("file", help="the edited .xlsx workbook")
-    history = actions.add_parser("history", help="every version: who, when, what")
-    history.add_argument("--limit", type=int, default=20)
-    undone = actions.add_parser("undo", help="undo the latest change")
-    undone.add_argument("--yes", action="store_true", help="undo without asking")
-    for action in (exported, imported, history, undone):
-        action.add_argument("--community", required=True)
-        report_arguments.add_locale_argument(action)
-    sandbox = sub.add_parser("sandbox", help="serve the local Bot API sandbox and its web chat")
-    sandbox.add_argument("--port", type=int)
-    return parser
 
 
 COMMANDS = {"qr": cmd_qr, "run": cmd_run, "check-data": cmd_check_data, "search": cmd_search, "triage": cmd_triage,
