@@ -3,18 +3,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.runtime.housekeeping import consultation_clock
 from sandbox.client import message_text
+from tests.support.consult import KYIV, TUESDAY_10, ask, buttons_data, choose_topic, line_group
 from tests.support.staff import staff_group
 from tests.support.world import Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
-KYIV = ZoneInfo("Europe/Kyiv")
-TUESDAY_10 = datetime(2026, 12, 1, 10, 0, tzinfo=KYIV).astimezone(timezone.utc)
 SATURDAY_12 = datetime(2026, 12, 5, 12, 0, tzinfo=KYIV).astimezone(timezone.utc)
 
 
@@ -27,27 +25,6 @@ def clock(world: World):
     consult.clock = lambda: now["value"]
     yield now
     consult.clock = original
-
-
-async def line_group(world: World, topic: str, community: str = "lutsk"):
-    line = world.services.consult.line(community, topic)
-    return await staff_group(world, line.institution_id, community=community, title=f"Лінія {topic}")
-
-
-async def choose_topic(person: Person, topic_label: str) -> list:
-    await person.say("💬 Онлайн-консультація")
-    answers = await person.tap(topic_label, new=1)
-    if "Перш ніж" in message_text(answers[-1]):
-        answers = await person.tap("✅ Погоджуюся", new=1)
-    return answers
-
-
-async def ask(world: World, person: Person, topic_label: str, question: str) -> None:
-    answers = await choose_topic(person, topic_label)
-    assert "Напишіть своє питання" in message_text(answers[-1])
-    [queued] = await person.say(question)
-    assert "Ваше місце в черзі: 1;" in message_text(queued)
-    assert person.keyboard == ["❌ Завершити консультацію"]
 
 
 async def test_a_consultation_in_hours(world: World, clock) -> None:
@@ -105,14 +82,6 @@ async def test_a_consultation_in_hours(world: World, clock) -> None:
     transcript = await world.services.consult.transcript(consultation.id)
     assert [s.sender for s in transcript] == ["resident", "specialist", "resident", "resident", "resident"]
     assert [s.kind for s in transcript][-2:] == ["photo", "voice"]
-
-
-def buttons_data(message: dict, text: str) -> str:
-    for row in message["reply_markup"]["inline_keyboard"]:
-        for button in row:
-            if button["text"] == text:
-                return button["callback_data"]
-    raise AssertionError(text)
 
 
 async def test_outside_hours_book_cancel_remind_and_meet(world: World, clock) -> None:

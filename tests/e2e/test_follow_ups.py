@@ -11,6 +11,7 @@ import pytest
 
 from bot.requests.models import Draft
 from sandbox.client import message_text
+from tests.support.consult import buttons_data, choose_topic
 from tests.support.staff import file_request, group_messages, number_of, staff_group
 from tests.support.world import Person, World, buttons, last_call_seq, settle_calls
 
@@ -234,8 +235,6 @@ def in_hours(world: World):
 
 
 async def test_an_open_consultation_keeps_quote_replies_and_free_texts(world: World, in_hours) -> None:
-    from tests.e2e.test_consultations import buttons_data, choose_topic
-
     # the resident also has a request that waits for their answer: it must not take the consultation's messages
     group = await staff_group(world, "tcso")  # the institution of the request and of the psychological line
     person, specialist, group_id, request_thread, _, _ = await answered(world, "Лука", group=group)

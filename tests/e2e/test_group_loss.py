@@ -8,6 +8,7 @@ from typing import Any, Awaitable, Callable
 import pytest
 
 from sandbox.client import message_text
+from tests.support.consult import TUESDAY_10, ask, buttons_data, line_group
 from tests.support.staff import file_request, group_messages, number_of, staff_group
 from tests.support.world import ADMIN_ID, Person, World, buttons
 
@@ -225,8 +226,6 @@ async def test_a_deleted_card_is_posted_again_on_a_status_change(world: World) -
 
 
 async def test_a_consultation_whose_topic_was_deleted(world: World) -> None:
-    from tests.e2e.test_consultations import TUESDAY_10, ask, buttons_data, line_group
-
     consult = world.services.consult
     original = consult.clock
     consult.clock = lambda: TUESDAY_10  # in the line's hours

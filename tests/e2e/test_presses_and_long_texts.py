@@ -14,7 +14,7 @@ import pytest
 
 from bot.requests.models import Draft
 from sandbox.client import message_text
-from tests.e2e.test_consultations import ask, buttons_data, line_group
+from tests.support.consult import ask, buttons_data, line_group
 from tests.support.staff import file_request, group_messages, number_of, staff_group
 from tests.support.world import Person, World, buttons
 
