@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 
-from bot import privacy
+from bot.privacy import erasure as privacy
 from bot.requests.models import Attachment, Draft
 from bot.runtime import inbox
 from bot.storage.fsm import SQLiteStorage

@@ -38,7 +38,6 @@ KNOWN_CYCLE_IMPORTS = {
 KNOWN_BIG_FILES = {
     "dialogs/delivery.py": SPLIT_OUTBOX,
     "bot/consult/service.py": "debt: the consultations service, to be split",
-    "bot/privacy.py": "debt: grew past 500 lines with the erasure of personal data, to be split",
 }
 
 KNOWN_LONG_FUNCTIONS = {
@@ -82,7 +81,6 @@ KNOWN_INNER_IMPORTS = {
     ("bot/cli.py", "cmd_triage", "bot.catalogue.triage"): LAZY_HELP,
     ("bot/cli.py", "cmd_triage_train", "bot.catalogue.reader"): LAZY_HELP,
     ("bot/cli.py", "cmd_triage_train", "bot.catalogue.triage_model"): LAZY_HELP,
-    ("bot/privacy.py", "erase", "bot.links"): "debt: came with the erasure of personal data",
     ("dialogs/consult_delivery.py", "consult_handlers.<locals>.resident_notice", "dialogs.resident.consult"):
         SPLIT_OUTBOX,
     ("dialogs/consult_delivery.py", "post_card", "dialogs.delivery"): SPLIT_OUTBOX,

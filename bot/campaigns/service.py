@@ -330,3 +330,10 @@ class CampaignService:
                 await conn.execute("DELETE FROM campaign_recipients WHERE campaign_id = ?", (campaign_id,))
                 await conn.execute("UPDATE campaigns SET purged_at = ? WHERE id = ?", (utcnow(), campaign_id))
         return len(ids)
+
+
+async def forget_person_in(conn: Any, user_id: int) -> None:
+    """A resident's erasure, in the caller's transaction: their news subscriptions and the campaign messages sent
+    to them go (the campaigns' tallies keep the counts)."""
+    await conn.execute("DELETE FROM subscriptions WHERE user_id = ?", (user_id,))
+    await conn.execute("DELETE FROM campaign_recipients WHERE user_id = ?", (user_id,))

@@ -428,3 +428,36 @@ class Outbox:
     async def counts(self) -> dict[str, int]:
         rows = await self.db.fetchall("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
         return {r["status"]: r["n"] for r in rows}
+
+
+# ----- a resident's erasure (bot.privacy.erasure), inside its transaction ---------------------------------------
+
+def _listed(ids: Iterable[int]) -> str:
+    return ",".join(str(int(i)) for i in ids) or "NULL"
+
+
+async def payloads_in(conn: Any, kind: str, subject_key: str, ids: Iterable[int]) -> list[dict[str, Any]]:
+    """The payloads of every row of `kind` (whatever its status) about these requests or consultations
+    (`subject_key` "request_id" or "consultation_id")."""
+    if subject_key not in ("request_id", "consultation_id"):
+        raise ValueError(f"not a subject of outbox rows: {subject_key}")
+    cursor = await conn.execute(f"SELECT payload FROM outbox WHERE kind = ? AND json_extract(payload, "
+                                f"'$.{subject_key}') IN ({_listed(ids)})", (str(kind),))
+    return [json.loads(row["payload"]) for row in await cursor.fetchall()]
+
+
+async def drop_waiting_in(conn: Any, kinds: Iterable[str], subject_key: str, ids: Iterable[int], error: str) -> None:
+    """Rows of these kinds not yet sent (pending or held) about these requests (their request_id) or
+    consultations (the payload's consultation_id) are not sent any more."""
+    if subject_key not in ("request_id", "consultation_id"):
+        raise ValueError(f"not a subject of outbox rows: {subject_key}")
+    subject = "request_id" if subject_key == "request_id" else "json_extract(payload, '$.consultation_id')"
+    kinds = [str(kind) for kind in kinds]
+    await conn.execute(
+        f"UPDATE outbox SET status = 'dropped', last_error = ? WHERE status IN ('pending', 'held') "
+        f"AND kind IN ({','.join('?' * len(kinds))}) AND {subject} IN ({_listed(ids)})", (error, *kinds))
+
+
+async def forget_target_in(conn: Any, target: str) -> None:
+    """Every row addressed to `target` goes, whatever its status."""
+    await conn.execute("DELETE FROM outbox WHERE target = ?", (str(target),))

@@ -249,3 +249,9 @@ class GroupService:
             "ON CONFLICT(chat_id, user_id) DO UPDATE SET role = excluded.role",
             (chat_id, user_id, role, utcnow()),
         )
+
+
+async def forget_bind_attempts_in(conn: Connection, user_id: int) -> None:
+    """A resident's erasure, in the caller's transaction: their failed /bind attempts stay counted (a group's
+    lockout), without their id."""
+    await conn.execute("UPDATE bind_attempts SET user_id = NULL WHERE user_id = ?", (user_id,))

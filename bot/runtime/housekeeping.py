@@ -7,8 +7,9 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Optional
 
-from bot import links, privacy
+from bot import links
 from bot.ops.catalogue_edits import serving as catalogue_edits
+from bot.privacy import erasure
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -59,8 +60,8 @@ async def daily(services: "Services", now: Optional[datetime] = None) -> int:
     and forgetting update ids too old to come back."""
     now = now or system_clock()
     days = services.settings.retention_days
-    purged = await privacy.expire(services, now)  # the staff cards say so, through the outbox
-    drafts = await privacy.expire_drafts(services.db, now, services.settings.draft_days)
+    purged = await erasure.expire(services, now)  # the staff cards say so, through the outbox
+    drafts = await erasure.expire_drafts(services.db, now, services.settings.draft_days)
     if drafts:
         log.info("retention: %d unfinished dialog(s) older than %d days forgotten", drafts,
                  services.settings.draft_days)

@@ -112,3 +112,32 @@ async def replay(bot: Bot, dispatcher: Dispatcher, db: Database) -> int:
     if rows:
         log.info("inbox: %d update(s) left by the previous run handled", handled)
     return handled
+
+
+def names(value: Any, user_id: int) -> bool:
+    """Whether a raw Telegram update (as JSON) is from, to or about the user: any user or chat object with their
+    id, or a shared contact of theirs."""
+    if isinstance(value, dict):
+        for key in ("from", "chat", "user", "sender_chat", "forward_from"):
+            inner = value.get(key)
+            if isinstance(inner, dict) and inner.get("id") == user_id:
+                return True
+        if value.get("user_id") == user_id:
+            return True
+        return any(names(v, user_id) for v in value.values())
+    if isinstance(value, list):
+        return any(names(v, user_id) for v in value)
+    return False
+
+
+async def forget_user_in(conn: Any, user_id: int) -> None:
+    """A resident's erasure, in the caller's transaction: the inbox keeps each update only while it is handled,
+    and the resident's go now."""
+    cursor = await conn.execute("SELECT update_id, payload FROM inbox")
+    for row in await cursor.fetchall():
+        try:
+            update = json.loads(row["payload"])
+        except ValueError:
+            continue  # replay sets it aside (and reads nothing of it)
+        if names(update, user_id):
+            await conn.execute("DELETE FROM inbox WHERE update_id = ?", (row["update_id"],))

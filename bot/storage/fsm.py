@@ -110,3 +110,19 @@ class SQLiteStorage(BaseStorage):
 
     async def close(self) -> None:
         """The database belongs to the application, which closes it."""
+
+
+async def forget_user_in(conn: Any, user_id: int) -> None:
+    """A resident's erasure, in the caller's transaction: every dialog state of the user (a half-filled request
+    holds a description and a phone), in their chat and as a member of any chat. Keys are
+    bot:chat:user:thread:business:destiny (key_to_str)."""
+    cursor = await conn.execute("SELECT key FROM fsm_state WHERE key LIKE ?", (f"%:{user_id}:%",))
+    for row in await cursor.fetchall():
+        parts = row["key"].split(":")
+        if len(parts) >= 3 and str(user_id) in (parts[1], parts[2]):
+            await conn.execute("DELETE FROM fsm_state WHERE key = ?", (row["key"],))
+
+
+async def forget_untouched(db: Database, before: str) -> int:
+    """Dialog states untouched since `before` (UTC ISO) go; returns how many."""
+    return await db.execute("DELETE FROM fsm_state WHERE updated_at < ?", (before,))

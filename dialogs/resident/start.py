@@ -12,6 +12,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot import privacy
+from bot.privacy import erasure
 from bot.services import Services
 from bot.storage.residents import Resident
 from dialogs.common import (
@@ -272,7 +273,7 @@ async def delete_confirmed(query: CallbackQuery, callback_data: Nav, state: FSMC
     if not await confirmation_stands(query, callback_data, state):
         return
     await state.clear()
-    count = await privacy.erase(services, query.from_user.id)  # and the staff cards say so
+    count = await erasure.erase(services, query.from_user.id)  # and the staff cards say so
     forget = getattr(state.storage, "forget", None)
     if forget is not None:
         forget(query.from_user.id)
