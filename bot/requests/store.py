@@ -315,3 +315,15 @@ class RequestStore:
             if lost or r["id"] in held:
                 cards.append((r["created_at"], r["id"]))
         return cards
+
+
+async def late_ids(db: Database, now: datetime, hours: int) -> list[int]:
+    """Requests not taken within `hours` or past their answer date, not reminded of within `hours`."""
+    late = (now - timedelta(hours=hours)).isoformat(timespec="seconds")
+    rows = await db.fetchall(
+        "SELECT id FROM requests WHERE status IN ('new', 'in_progress') "
+        "AND ((status = 'new' AND created_at < ?) OR due_at < ?) "
+        "AND (reminded_at IS NULL OR reminded_at < ?)",
+        (late, now.isoformat(timespec="seconds"), late),
+    )
+    return [row["id"] for row in rows]

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Callable, Optional
 from bot import links
 from bot.ops.catalogue_edits import serving as catalogue_edits
 from bot.privacy import erasure
+from bot.requests.store import late_ids
+from bot.storage import updates
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -26,19 +28,12 @@ def system_clock() -> datetime:
 async def remind(services: "Services") -> int:
     """Announce again the requests not taken in time or past their answer date; tell the administrators."""
     hours = services.settings.remind_after_hours
-    now = datetime.now(timezone.utc)
-    late = (now - timedelta(hours=hours)).isoformat(timespec="seconds")
-    rows = await services.db.fetchall(
-        "SELECT id FROM requests WHERE status IN ('new', 'in_progress') "
-        "AND ((status = 'new' AND created_at < ?) OR due_at < ?) "
-        "AND (reminded_at IS NULL OR reminded_at < ?)",
-        (late, now.isoformat(timespec="seconds"), late),
-    )
-    for row in rows:
-        await services.requests.queue_reminder(row["id"])
-    if rows:
+    ids = await late_ids(services.db, datetime.now(timezone.utc), hours)
+    for request_id in ids:
+        await services.requests.queue_reminder(request_id)
+    if ids:
         services.wake_outbox()
-    return len(rows)
+    return len(ids)
 
 
 async def consultation_clock(services: "Services") -> int:
@@ -71,7 +66,7 @@ async def daily(services: "Services", now: Optional[datetime] = None) -> int:
         log.info("retention: %d campaign(s) keep only their counts; %d link open(s) no longer name the resident",
                  campaigns, opens)
     old = (now - timedelta(days=UPDATES_KEPT_DAYS)).isoformat(timespec="seconds")
-    await services.db.execute("DELETE FROM processed_updates WHERE at < ?", (old,))
+    await updates.forget_before(services.db, old)
     return purged
 
 
