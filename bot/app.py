@@ -153,7 +153,7 @@ async def serving(app: App, bot: Bot, mode: str) -> AsyncIterator[None]:
     from bot.runtime.housekeeping import housekeeping
     from bot.runtime.sending import retry_in_place
     from dialogs.campaign_view import TelegramCampaignSender
-    from dialogs.delivery import TelegramSender
+    from dialogs.outbox.sender import TelegramSender
 
     me = await bot.get_me()
     log.info("bot @%s started (%s); serving %s", me.username, mode, ", ".join(app.services.served))

@@ -15,7 +15,7 @@ from bot import links
 from bot.campaigns.service import Campaign, Figures
 from bot.services import Services
 from dialogs.common import h
-from dialogs.delivery import speaking, telegram_errors
+from dialogs.outbox.telegram import speaking, telegram_errors
 
 log = logging.getLogger("bot.campaigns")
 

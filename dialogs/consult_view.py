@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_datetime
 
@@ -13,6 +13,14 @@ from bot.catalogue.models import DAYS, Hours
 from bot.consult.service import Consultation, Said
 from dialogs.common import N_, h, locale
 from dialogs.requests_view import clip
+
+BTN_END = N_("❌ End the consultation")
+
+
+def chat_keyboard() -> ReplyKeyboardMarkup:
+    """The resident's keyboard while a consultation is open: only the button that ends it."""
+    return ReplyKeyboardMarkup(keyboard=[[KeyboardButton(text=_(BTN_END))]], resize_keyboard=True,
+                               is_persistent=True, input_field_placeholder=_("Write to the specialist"))
 
 
 class Cons(CallbackData, prefix="c"):

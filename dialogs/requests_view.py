@@ -15,7 +15,7 @@ from bot.requests.models import Event, Request, Status
 from dialogs.common import MESSAGE_LIMIT, N_, Entry, clip_plain, h, locale, pack, shown_length
 
 CARD_TEXT_LIMIT = 3500  # the most of a description a card shows (it must stay one message, to be edited)
-AGAIN_ROOM = 300  # room left on a card for the line on why it is posted again (dialogs/delivery.py)
+AGAIN_ROOM = 300  # room left on a card for the line on why it is posted again (dialogs/outbox/cards.py)
 
 
 class Staff(CallbackData, prefix="s"):
@@ -84,7 +84,7 @@ def topic_of(catalogue: Catalogue, request: Request) -> str:
     return _("Not sure, please advise")
 
 
-def _when(stamp: Optional[str], tz) -> str:
+def when_text(stamp: Optional[str], tz) -> str:
     return human_datetime(datetime.fromisoformat(stamp), locale(), tz) if stamp else "—"
 
 
@@ -109,7 +109,7 @@ def staff_card(catalogue: Catalogue, request: Request, files: int, tz) -> str:
         lines.append(_("Type: a report about another person"))
     elif request.for_whom in FOR_WHOM:
         lines.append(_("The resident asks {whom}").format(whom=_(FOR_WHOM[request.for_whom])))
-    lines.append(_("Sent: {when}").format(when=_when(request.created_at, tz)))
+    lines.append(_("Sent: {when}").format(when=when_text(request.created_at, tz)))
     if request.status.open:
         lines.append(_("Answer by: {when}").format(when=human_date(datetime.fromisoformat(request.due_at), locale())))
     lines.append("")
@@ -178,7 +178,7 @@ def resident_list(catalogue: Catalogue, requests: list[Request], tz) -> str:
             f"\n<b>№ {request.public_id}</b> · {status_label(request.status)}\n"
             f"{h(topic_of(catalogue, request))}\n"
             + _("Institution: {name}").format(name=h(institution_name(catalogue, request)))
-            + "\n" + _("Last change: {when}").format(when=_when(request.updated_at, tz))
+            + "\n" + _("Last change: {when}").format(when=when_text(request.updated_at, tz))
         )
     lines.append("\n" + _("Tap a request to see its history, add a message or withdraw it."))
     return "\n".join(lines)
@@ -204,7 +204,7 @@ def resident_history(catalogue: Catalogue, request: Request, events: list[Event]
         who = ""
         if event.actor == "staff" and event.actor_label:
             who = f" ({h(event.actor_label)})"
-        line = f"• {_when(event.at, tz)} — {label}{who}"
+        line = f"• {when_text(event.at, tz)} — {label}{who}"
         if event.kind == "redirected" and event.institution_id:
             view = catalogue.communities.get(request.community)
             inst = view.institutions.get(event.institution_id) if view else None

@@ -60,9 +60,9 @@ async def fill(services) -> dict[str, int]:
     requests, consult, db = services.requests, services.consult, services.db
     await services.residents.set_locale(RESIDENT, "uk")
     await services.residents.set_community(RESIDENT, "lutsk")
-    await requests.give_consent(RESIDENT, 1)
-    code = await requests.create_bind_code("lutsk", "tcso", created_by=1)
-    await requests.bind(GROUP, code, title="Група", is_forum=True, user_id=STAFF)
+    await services.residents.give_consent(RESIDENT, 1)
+    code = await services.groups.create_bind_code("lutsk", "tcso", created_by=1)
+    await services.groups.bind(GROUP, code, title="Група", is_forum=True, user_id=STAFF)
     request = await requests.create(Draft(
         community="lutsk", resident_id=RESIDENT, service_id="home-care", for_whom="self",
         description="Гірчичниця: Оксана Петрівна просить ПЕРЕДЗВОНІТЬ", contact_method="telegram",

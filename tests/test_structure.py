@@ -25,24 +25,17 @@ from tests.structure import (
 
 LAZY_HELP = "meant: imported when the command runs, so `python -m bot --help` and the other commands stay fast"
 LAZY_APP = "debt: bot/app.py assembles everything; its imports are to be sorted out when it is split"
-SPLIT_OUTBOX = "debt: to go when the outbox dialogs (dialogs/delivery.py, dialogs/consult_delivery.py) are split"
 
 # Imports that close a cycle, (importer, imported). Without them the import graph must have no cycle, and each of
 # them must still close one.
 KNOWN_CYCLE_IMPORTS = {
-    ("dialogs.delivery", "dialogs.consult_delivery"): SPLIT_OUTBOX,
-    ("dialogs.consult_delivery", "dialogs.resident"): SPLIT_OUTBOX,
-    ("dialogs.erased_delivery", "dialogs.delivery"): SPLIT_OUTBOX,
 }
 
 KNOWN_BIG_FILES = {
-    "dialogs/delivery.py": SPLIT_OUTBOX,
     "bot/consult/service.py": "debt: the consultations service, to be split",
 }
 
 KNOWN_LONG_FUNCTIONS = {
-    ("dialogs/consult_delivery.py", "consult_handlers"): SPLIT_OUTBOX,
-    ("dialogs/erased_delivery.py", "erased_handlers"): SPLIT_OUTBOX,
 }
 
 # (file, function, module it imports inside the function)
@@ -58,7 +51,7 @@ KNOWN_INNER_IMPORTS = {
     ("bot/app.py", "serving", "bot.runtime.housekeeping"): LAZY_APP,
     ("bot/app.py", "serving", "bot.runtime.sending"): LAZY_APP,
     ("bot/app.py", "serving", "dialogs.campaign_view"): LAZY_APP,
-    ("bot/app.py", "serving", "dialogs.delivery"): LAZY_APP,
+    ("bot/app.py", "serving", "dialogs.outbox.sender"): LAZY_APP,
     ("bot/cli.py", "_run", "bot.app"): LAZY_HELP,
     ("bot/cli.py", "_run", "bot.runtime.web"): LAZY_HELP,
     ("bot/cli.py", "_run_with_sandbox", "bot.app"): LAZY_HELP,
@@ -81,14 +74,6 @@ KNOWN_INNER_IMPORTS = {
     ("bot/cli.py", "cmd_triage", "bot.catalogue.triage"): LAZY_HELP,
     ("bot/cli.py", "cmd_triage_train", "bot.catalogue.reader"): LAZY_HELP,
     ("bot/cli.py", "cmd_triage_train", "bot.catalogue.triage_model"): LAZY_HELP,
-    ("dialogs/consult_delivery.py", "consult_handlers.<locals>.resident_notice", "dialogs.resident.consult"):
-        SPLIT_OUTBOX,
-    ("dialogs/consult_delivery.py", "post_card", "dialogs.delivery"): SPLIT_OUTBOX,
-    ("dialogs/delivery.py", "TelegramSender.__init__", "dialogs.consult_delivery"): SPLIT_OUTBOX,
-    ("dialogs/delivery.py", "TelegramSender._post_again", "dialogs.consult_delivery"): SPLIT_OUTBOX,
-    ("dialogs/delivery.py", "TelegramSender._regroup", "dialogs.consult_delivery"): SPLIT_OUTBOX,
-    ("dialogs/delivery.py", "TelegramSender.__init__", "dialogs.erased_delivery"): SPLIT_OUTBOX,
-    ("dialogs/erased_delivery.py", "erased_handlers.<locals>.delete_topic", "dialogs.delivery"): SPLIT_OUTBOX,
 }
 
 

@@ -639,6 +639,10 @@ class ConsultService:
             await enqueue(conn, [self._booking_notice(booking, Kind.BOOKING_CANCELLED_TO_GROUP)])
         return booking
 
+    async def booking(self, booking_id: int) -> Optional[Booking]:
+        row = await self.db.fetchone("SELECT * FROM bookings WHERE id = ?", (booking_id,))
+        return self._booking(row) if row is not None else None
+
     @staticmethod
     def _booking(row: Row) -> Booking:
         return Booking(row["id"], row["community"], row["resident_id"], row["topic"], row["institution_id"],

@@ -180,6 +180,17 @@ async def regroup_pending(db: Database, target: str) -> bool:
     return row is not None
 
 
+async def waiting_payloads(db: Database, kind: str, subject_key: str, subject: int) -> list[dict[str, Any]]:
+    """The payloads of the rows of `kind` about one request or consultation (`subject_key` "request_id" or
+    "consultation_id") that are still on their way (pending or held)."""
+    if subject_key not in ("request_id", "consultation_id"):
+        raise ValueError(f"not a subject of outbox rows: {subject_key}")
+    rows = await db.fetchall(
+        f"SELECT payload FROM outbox WHERE kind = ? AND status IN ('pending', 'held') "
+        f"AND json_extract(payload, '$.{subject_key}') = ?", (str(kind), subject))
+    return [json.loads(row["payload"]) for row in rows]
+
+
 class Sender(Protocol):
     async def deliver(self, item: Item) -> None: ...
 

@@ -11,9 +11,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
-    KeyboardButton,
     Message,
-    ReplyKeyboardMarkup,
     Update,
 )
 from aiogram.utils.i18n import gettext as _
@@ -23,8 +21,17 @@ from bot.requests.models import MAX_DESCRIPTION
 from bot.requests.service import RequestError
 from bot.services import CONSENT_VERSION, Services
 from bot.storage.residents import Resident
-from dialogs.common import BTN_CONSULT, N_, MenuButton, Nav, Routes, h, keyboard, locale, main_menu, nav_row
-from dialogs.consult_view import Cons, hours_text, rating_keyboard, slot_code, topic_name, when
+from dialogs.common import BTN_CONSULT, MenuButton, Nav, Routes, h, keyboard, locale, main_menu, nav_row
+from dialogs.consult_view import (
+    BTN_END,
+    Cons,
+    chat_keyboard,
+    hours_text,
+    rating_keyboard,
+    slot_code,
+    topic_name,
+    when,
+)
 from dialogs.resident import render
 from dialogs.resident.browse import ask_community, community_of
 from dialogs.resident.caps import cap_text
@@ -32,7 +39,6 @@ from dialogs.resident.consent import After, ask_consent
 from dialogs.resident.inputs import drop_buttons, read_input
 
 router = Routes("resident.consult")
-BTN_END = N_("❌ End the consultation")
 SLOTS_SHOWN = 12
 
 
@@ -48,11 +54,6 @@ class InConsultation(BaseFilter):
     async def __call__(self, message: Message, services: Services, event_update: Update) -> bool | dict[str, Any]:
         consultation = await services.consult.for_message(message.from_user.id, event_update.update_id)
         return {"consultation": consultation} if consultation else False
-
-
-def chat_keyboard() -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(keyboard=[[KeyboardButton(text=_(BTN_END))]], resize_keyboard=True,
-                               is_persistent=True, input_field_placeholder=_("Write to the specialist"))
 
 
 def cons(text: str, action: str, value: str = "") -> InlineKeyboardButton:

@@ -1,0 +1,316 @@
+"""Outbox rows about a request: its card in the institution's group (posted, updated, marked as passed on,
+posted again), the resident's messages and notices there, and the notices and answers the resident gets."""
+from __future__ import annotations
+
+import logging
+from typing import Awaitable, Callable, Optional
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from bot.delivery.kinds import Kind, Target
+from bot.delivery.outbox import Item, NoGroup, Permanent
+from bot.groups.models import Group
+from bot.requests.models import Event, Request, Status
+from dialogs.common import N_, Entry, h, html_messages, pack
+from dialogs.outbox.cards import posted_again, request_card
+from dialogs.outbox.telegram import Courier
+from dialogs.requests_view import (
+    EVENT,
+    Req,
+    clip,
+    institution_name,
+    staff_card,
+    status_label,
+    topic_name,
+    when_text,
+)
+
+log = logging.getLogger("bot.delivery")
+STAFF_EVENT = {
+    "taken": EVENT["taken"],
+    "reply": N_("Answer to the resident"),
+    "resident_message": N_("The resident wrote"),
+    "note": EVENT["note"],
+    "redirected": EVENT["redirected"],
+    "resolved": EVENT["resolved"],
+    "closed": EVENT["closed"],
+    "reopened": EVENT["reopened"],
+    "withdrawn": N_("The resident withdrew the request"),
+    "rated": N_("The resident rated the help"),
+    "resident_message_withdrawn": N_("The resident took back a message sent here by mistake"),
+}
+HISTORY_LINES = 10
+
+
+class RequestDelivery:
+    def __init__(self, courier: Courier):
+        self.out = courier
+        self.bot = courier.bot
+        self.services = courier.services
+
+    def handlers(self) -> dict[Kind, Callable[[Item], Awaitable[None]]]:
+        about_request = {
+            Kind.CARD: self.card,
+            Kind.CARD_UPDATE: self.card_update,
+            Kind.CARD_MOVED: self.card_moved,
+            Kind.RELAY_TO_GROUP: self.relay_to_group,
+            Kind.RELAY_WITHDRAWN: self.relay_withdrawn,
+            Kind.GROUP_NOTICE: self.group_notice,
+            Kind.STATUS: self.resident_notice,
+            Kind.REPLY: self.resident_reply,
+            Kind.REDIRECTED: self.resident_notice,
+            Kind.FINISHED: self.resident_notice,
+        }
+        return {kind: self.about_request(handler) for kind, handler in about_request.items()}
+
+    def about_request(self, handler: Callable[[Item, Request], Awaitable[None]]) -> Callable[[Item], Awaitable[None]]:
+        async def run(item: Item) -> None:
+            await handler(item, await self.subject(item))
+
+        return run
+
+    async def subject(self, item: Item) -> Request:
+        request = await self.services.requests.get(item.payload.get("request_id", -1))
+        if request is None:
+            raise Permanent("the request no longer exists")
+        return request
+
+    async def post_again(self, item: Item, lost: str) -> bool:
+        """The request's topic or card was deleted (or its topic closed) by hand: see `Courier.post_lost_card`."""
+        request = await self.services.requests.get(item.payload.get("request_id") or -1)
+        if request is None:
+            return False
+        return await self.out.post_lost_card(
+            "r", request, self.services.requests.get, lost,
+            lambda group, again, thread_id: self.post_card(request, group, again, thread_id=thread_id, history=True))
+
+    async def placed(self, request: Request, item: Item) -> tuple[int, Optional[int], Request]:
+        """The institution's group with the request's card in it: when the card is not there yet (a new request,
+        a group bound instead of a lost one) it is posted first. Returns the chat, the topic, the request."""
+        group = await self.services.groups.group_for(request.community, request.institution_id)
+        if group is None:
+            raise NoGroup()
+        self.out.chat = group.chat_id
+        if request.group_chat_id == group.chat_id and request.card_message_id:
+            return group.chat_id, request.thread_id, request
+        await self.out.regroup_waits(item)
+        request = await self.place(request, group)
+        return group.chat_id, request.thread_id, request
+
+    async def place(self, request: Request, group: Group) -> Request:
+        """Post the request's card in `group` unless it is there already; return the request as stored."""
+        async with self.out.lock("r", request.id):
+            fresh = await self.services.requests.get(request.id) or request
+            if fresh.group_chat_id == group.chat_id and fresh.card_message_id:
+                return fresh
+            elsewhere = fresh.group_chat_id is not None
+            await self.post_card(fresh, group, "group" if elsewhere else None, history=elsewhere)
+            return await self.services.requests.get(request.id) or fresh
+
+    async def post_card(self, request: Request, group: Group, again: Optional[str], *,
+                        thread_id: Optional[int] = None, history: bool = False) -> None:
+        """The full current card with its buttons and files (in a new topic in a forum, unless `thread_id`);
+        posted again, with a line on why (`again`) and the recent history that is not still on its way."""
+        files = await self.services.requests.files(request.id)
+        catalogue = self.services.catalogue
+        self.out.chat = group.chat_id
+        with self.out.speaking(self.out.group_locale):
+            if group.is_forum and thread_id is None:
+                topic = await self.bot.create_forum_topic(group.chat_id, topic_name(catalogue, request),
+                                                          icon_color=0xFF93B2 if request.urgent else 0x6FB9F0)
+                thread_id = topic.message_thread_id
+            text, markup = request_card(self.services, request, len(files))  # erased once the data are deleted
+            text = posted_again(again, text)
+            sent = await self.bot.send_message(group.chat_id, text, message_thread_id=thread_id,
+                                               reply_markup=markup)
+            await self.services.requests.set_card(request.id, group.chat_id, thread_id, sent.message_id)
+            reply_to = None if thread_id else sent.message_id
+            if files:  # kept, so that they can be removed when the data are deleted
+                shown = await self.out.send_files(group.chat_id, files, thread_id, reply_to=reply_to)
+                await self.services.requests.remember_messages(group.chat_id, shown, request.id)
+            if history:
+                for text in await self.recent_history(request):
+                    await self.bot.send_message(group.chat_id, text, message_thread_id=thread_id,
+                                                reply_to_message_id=reply_to)
+
+    async def recent_history(self, request: Request) -> list[str]:
+        """The latest entries of the request's history (notes included: the group is the institution's own),
+        without the resident's messages still waiting to be relayed, which follow on their own."""
+        relays = await self.out.pending_relays(Kind.RELAY_TO_GROUP, "request_id", request.id)
+        waiting = [p.get("event_id") for p in relays]
+        before = min((e for e in waiting if e), default=None)
+        events: list[Event] = [e for e in await self.services.requests.history(request.id, public_only=False)
+                               if e.kind in STAFF_EVENT and (before is None or e.id < before)]
+        if not events:
+            return []
+        tz = self.services.settings.tz
+        entries = []
+        for event in events[-HISTORY_LINES:]:
+            who = f" ({h(event.actor_label)})" if event.actor == "staff" and event.actor_label else ""
+            line = f"• {when_text(event.at, tz)} — {_(STAFF_EVENT[event.kind])}{who}"
+            if event.files:
+                line += f" 📎{len(event.files)}"
+            entries.append(Entry(line + (":" if event.text else ""), clip(event.text, 300) if event.text else ""))
+        # split between entries, never inside one (a cut after escaping could break the message's HTML)
+        return pack(entries, head="🗂 <b>" + _("Recent history") + "</b>")
+
+    async def card(self, item: Item, request: Request) -> None:
+        await self.placed(request, item)  # posts it unless it is in the institution's group already
+
+    async def card_update(self, item: Item, request: Request) -> None:
+        if not request.card_message_id or not request.group_chat_id:
+            return  # the card will show the current state when it is delivered
+        group = await self.services.groups.group_for(request.community, request.institution_id)
+        if group is None or group.chat_id != request.group_chat_id:
+            if not request.status.open:
+                return  # a finished request's card stays as it was in a group no longer in use
+            await self.placed(request, item)  # an open one is posted, as it is now, in the group in use
+            return
+        self.out.chat = group.chat_id
+        files = await self.services.requests.files(request.id)
+        with self.out.speaking(self.out.group_locale):
+            text, markup = request_card(self.services, request, len(files))
+            await self.out.edit_quietly(text, group.chat_id, request.card_message_id, markup)
+
+    async def card_moved(self, item: Item, request: Request) -> None:
+        """The card in the group the request left: the same card, marked as passed on, without buttons."""
+        chat_id, message_id = item.payload.get("chat_id"), item.payload.get("message_id")
+        if not chat_id or not message_id:
+            return
+        self.out.chat = chat_id
+        view = self.services.catalogue.communities[request.community]
+        target = view.institutions.get(item.payload.get("to", ""))
+        files = await self.services.requests.files(request.id)
+        with self.out.speaking(self.out.group_locale):
+            text = staff_card(self.services.catalogue, request, len(files), self.services.settings.tz)
+            name = target.name.get(self.out.group_locale) if target else "—"
+            text = "↪️ <b>" + _("Passed to: {institution}").format(institution=h(name)) + "</b>\n\n" + text
+            await self.out.mark_moved(text, chat_id, message_id)
+
+    async def relay_to_group(self, item: Item, request: Request) -> None:
+        event = await self.services.requests.event(item.payload["event_id"])
+        if event.kind != "resident_message":
+            return  # the resident took it back before it went out: the staff never see it
+        chat_id, thread_id, request = await self.placed(request, item)
+        sent: list[int] = []
+        try:
+            with self.out.speaking(self.out.group_locale):
+                header = "💬 " + _("The resident wrote about request No. {number}:").format(number=request.public_id)
+                reply_to = None if thread_id else request.card_message_id
+                for text in html_messages(event.text or "", head=header):  # split first, then escaped
+                    message = await self.bot.send_message(chat_id, text, message_thread_id=thread_id,
+                                                          reply_to_message_id=reply_to)
+                    sent.append(message.message_id)
+                sent += await self.out.send_files(chat_id, list(event.files), thread_id, reply_to)
+        finally:  # what reached the group, so that a message the resident takes back can be removed there
+            await self.services.requests.remember_messages(chat_id, sent, request.id, event.id)
+
+    async def relay_withdrawn(self, item: Item, request: Request) -> None:
+        """The resident took back a message the bot had added to the request on its own («Це був пошук?»). This
+        row comes after the message's own relay (one request's rows go out in order), so the relay has either
+        reached the group (its messages are known) or was skipped. When it reached the group: remove it there
+        where the bot may, and leave a short note either way, so that nobody answers a search meant for the
+        bot."""
+        event_id = item.payload["event_id"]
+        group = await self.services.groups.group_for(request.community, request.institution_id)
+        if group is None or request.group_chat_id != group.chat_id:
+            return  # not in the institution's group in use (held, lost, passed on): nothing to take back there
+        shown = await self.services.requests.messages_of_event(event_id, group.chat_id)
+        if not shown:
+            return  # it never reached the group
+        self.out.chat = group.chat_id
+        removed = True
+        try:
+            await self.bot.delete_messages(group.chat_id, shown)
+        except TelegramBadRequest as exc:  # too old, or no right to delete: the note alone says it
+            log.info("a message taken back by a resident stays in group %s: %s", group.chat_id, exc)
+            removed = False
+        chat_id, thread_id, request = await self.placed(request, item)
+        with self.out.speaking(self.out.group_locale):
+            when = when_text(item.payload.get("at"), self.services.settings.tz)
+            if removed:
+                text = _("The resident took back their message about request No. {number} ({when}): it was meant "
+                         "as a search in the bot, not for you. It is removed from here.")
+            else:
+                text = _("The resident says their message about request No. {number} ({when}) was sent here by "
+                         "mistake: it was meant as a search in the bot. Please disregard it.")
+            text = "↩️ " + text.format(number=request.public_id, when=when)
+            reply_to = None if thread_id else request.card_message_id
+            await self.bot.send_message(chat_id, text, message_thread_id=thread_id, reply_to_message_id=reply_to)
+
+    async def group_notice(self, item: Item, request: Request) -> None:
+        if not request.status.open:
+            group = await self.services.groups.group_for(request.community, request.institution_id)
+            if group is not None and request.group_chat_id != group.chat_id:
+                return  # about a finished request whose card is in a group no longer in use
+        chat_id, thread_id, request = await self.placed(request, item)
+        notice = item.payload.get("notice")
+        with self.out.speaking(self.out.group_locale):
+            if notice == "withdrawn":
+                text = "↩️ " + _("The resident withdrew request No. {number}.").format(number=request.public_id)
+            elif notice == "rated":
+                text = "⭐ " + _("The resident rated the help for request No. {number}: {stars}").format(
+                    number=request.public_id, stars="⭐" * int(item.payload.get("rating", 0)))
+            elif notice == "reminder":
+                if not request.status.open:
+                    return
+                text = "⏰ " + _("Reminder: request No. {number} is waiting. Status: {status}.").format(
+                    number=request.public_id, status=status_label(request.status))
+            else:
+                raise Permanent(f"unknown notice {notice}")
+            reply_to = request.card_message_id if not thread_id else None
+            await self.bot.send_message(chat_id, text, message_thread_id=thread_id, reply_to_message_id=reply_to)
+
+    async def resident_notice(self, item: Item, request: Request) -> None:
+        resident_id = Target.parse(item.target).resident_id
+        markup = None
+        with self.out.speaking(await self.out.resident_locale(resident_id)):
+            number = request.public_id
+            institution = h(institution_name(self.services.catalogue, request, short=False))
+            if item.kind == Kind.REDIRECTED:
+                text = "↪️ " + _("Your request No. {number} was passed to {institution}, which handles such "
+                                 "questions. You do not need to do anything.").format(number=number,
+                                                                                      institution=institution)
+            elif item.kind == Kind.FINISHED:
+                if item.payload.get("status") == Status.resolved.value:
+                    text = "✅ " + _("{institution} marked your request No. {number} as resolved.")
+                else:
+                    text = "☑️ " + _("{institution} closed your request No. {number}.")
+                text = text.format(number=number, institution=institution)
+                text += "\n\n" + _("How did we help? Please rate from 1 to 5:")
+                markup = InlineKeyboardMarkup(inline_keyboard=[[
+                    InlineKeyboardButton(text=str(n), callback_data=Req(action="rate", rid=request.id,
+                                                                        arg=str(n)).pack())
+                    for n in range(1, 6)
+                ]])
+            else:
+                text = "🛠 " + _("A specialist of {institution} took your request No. {number} into work.").format(
+                    number=number, institution=institution)
+            sent = await self.bot.send_message(resident_id, text, reply_markup=markup)
+        # a quote-reply to it goes to the request (dialogs/resident/follow_ups.py)
+        await self.services.requests.remember_messages(resident_id, [sent.message_id], request.id)
+
+    async def resident_reply(self, item: Item, request: Request) -> None:
+        resident_id = Target.parse(item.target).resident_id
+        event = await self.services.requests.event(item.payload["event_id"])
+        with self.out.speaking(await self.out.resident_locale(resident_id)):
+            header = "💬 " + _("Answer to your request No. {number}").format(number=request.public_id)
+            signature = _("{role}, {institution}").format(
+                role=h(event.actor_label or _("specialist")),
+                institution=h(institution_name(self.services.catalogue, request)),
+            )
+            markup = InlineKeyboardMarkup(inline_keyboard=[[
+                InlineKeyboardButton(text=_("✍️ Answer"), callback_data=Req(action="write", rid=request.id).pack())
+            ]])
+            texts = html_messages(event.text or "", head=f"{header}\n<i>{signature}</i>")  # split first, then escaped
+            sent: list[int] = []
+            try:
+                for index, text in enumerate(texts):
+                    last = index == len(texts) - 1
+                    message = await self.bot.send_message(resident_id, text, reply_markup=markup if last else None)
+                    sent.append(message.message_id)
+                sent += await self.out.send_files(resident_id, list(event.files))
+            finally:  # a quote-reply to the answer goes to the request (dialogs/resident/follow_ups.py)
+                await self.services.requests.remember_messages(resident_id, sent, request.id, event.id)
