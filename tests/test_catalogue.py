@@ -9,7 +9,7 @@ import yaml
 
 from bot.catalogue.loader import CatalogueError, load_catalogue
 from bot.config import PROJECT_ROOT
-from tests.conftest import seed_text
+from tests.support.config import seed_text
 
 SLUGS = ["druzhkivka", "kakhovka", "lutsk", "pervomaiskyi", "volodymyr"]
 EXPECTATIONS = PROJECT_ROOT / "tests" / "seed_expectations"

@@ -24,7 +24,7 @@ from bot.ops.catalogue import reload_catalogue
 from bot.ops.catalogue_edits import serving, versions, workbooks
 from bot.ops.catalogue_edits import texts as edit_texts
 from bot.storage.db import Database
-from tests.conftest import make_settings
+from tests.support.config import make_settings
 
 DATA = PROJECT_ROOT / "data"
 PHONE = "+380 33 272 45 12"

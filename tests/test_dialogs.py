@@ -5,20 +5,7 @@ import logging
 
 from aiogram.fsm.storage.base import StorageKey
 
-from tests.support.harness import Harness
-
-
-async def started(harness: Harness, user_id: int = 500, community: str = "lutsk", lang: str = "uk"):
-    person = harness.person(user_id, language_code=lang)
-    [greeting] = await person.say("/start")
-    label = "Українська" if lang == "uk" else "English"
-    answers = await person.tap(greeting, label)
-    choice = answers[-1]
-    assert "громаді" in choice.text or "community" in choice.text
-    short = {"lutsk": "Луцьк", "druzhkivka": "Дружків", "kakhovka": "Каховськ", "volodymyr": "Володимир",
-             "pervomaiskyi": "Первомайськ"}[community]
-    answers = await person.tap(choice, short)
-    return person, answers
+from tests.support.harness import started
 
 
 async def test_start_asks_language_then_community_then_shows_menu(harness):
@@ -207,7 +194,7 @@ async def test_dialog_survives_a_restart(settings):
     from aiogram import Bot
 
     from bot.app import build_app
-    from tests.conftest import TOKEN
+    from tests.support.config import TOKEN
     from tests.support.harness import Harness, RecordingSession
 
     app = await build_app(settings)

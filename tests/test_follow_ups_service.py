@@ -7,7 +7,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bot.requests.service import RequestError
-from tests.test_requests_service import bound, db, draft, service  # noqa: F401  (fixtures)
+from tests.support import request_service
+from tests.support.request_service import bound, draft
+
+db = request_service.db  # the fixtures, here for pytest to find
+service = request_service.service
 
 RESIDENT = 100
 

@@ -21,7 +21,7 @@ from bot.runtime.health import snapshot
 from bot.runtime.web import run_webhook
 from bot.storage.db import Database, migrations
 from sandbox import Sandbox, SandboxClient
-from tests.conftest import make_settings
+from tests.support.config import make_settings
 
 TOKEN = "7000000042:ops-webhook-token-not-for-telegram"
 SECRET = "s3cret-token-of-the-webhook-0123456789"
@@ -385,7 +385,7 @@ async def reloadable(tmp_path, monkeypatch):
     from aiogram import Bot
     from aiogram.client.default import DefaultBotProperties
 
-    from tests.conftest import TOKEN as TEST_TOKEN
+    from tests.support.config import TOKEN as TEST_TOKEN
     from tests.support.harness import Harness, RecordingSession
 
     for name in ("COMMUNITIES", "DEFAULT_LOCALE", "TIMEZONE", "DATA_DIR", "TELEGRAM_API_URL", "ADMIN_CHAT_ID"):

@@ -19,7 +19,7 @@ from bot.reports.figures import Collector, median
 from bot.reports.periods import Period, add_months, months_of, preset, weeks
 from bot.reports.text import plain, render, split
 from bot.storage.db import Database
-from tests.conftest import seed_text
+from tests.support.config import seed_text
 
 KYIV = ZoneInfo("Europe/Kyiv")
 

@@ -7,7 +7,7 @@ from bot.requests.models import Draft
 from bot.runtime.housekeeping import remind
 from bot.storage.db import utcnow
 from dialogs.resident.inputs import normalise_phone
-from tests.test_dialogs import started
+from tests.support.harness import started
 
 
 def test_ukrainian_phone_numbers():

@@ -3,49 +3,26 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.delivery.outbox import GroupUnreachable, Item, NoGroup, Outbox, RecipientBlocked, RetryAfter, Transient
 from bot.errors import RequestError
 from bot.groups.service import BIND_TRIES, code_hash
-from bot.requests.models import Attachment, Draft, Status
+from bot.requests.models import Attachment, Status
 from bot.requests.routing import route
 from bot.requests.service import Caps, RequestService
 from bot.requests.store import add_working_days
-from bot.storage.db import Database
+from tests.support import request_service
+from tests.support.request_service import KYIV, bound, draft
 
-KYIV = ZoneInfo("Europe/Kyiv")
-
-
-@pytest.fixture
-async def db(tmp_path):
-    database = await Database(tmp_path / "r.sqlite3").connect()
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-def service(db, catalogue):
-    return RequestService(db, catalogue, KYIV)
-
-
-def draft(**values):
-    base = dict(community="lutsk", resident_id=100, service_id="home-care", for_whom="self",
-                description="Потрібна допомога вдома", contact_method="phone", contact_phone="+380671234567")
-    base.update(values)
-    return Draft(**base)
+db = request_service.db  # the fixtures, here for pytest to find
+service = request_service.service
 
 
 async def outbox_rows(db):
     rows = await db.fetchall("SELECT kind, target, status, payload FROM outbox ORDER BY id")
     return [(r["kind"], r["target"], r["status"], json.loads(r["payload"])) for r in rows]
-
-
-async def bound(service, community="lutsk", institution="tcso", chat_id=-100, forum=True):
-    code = await service.groups.create_bind_code(community, institution, created_by=1)
-    return await service.groups.bind(chat_id, code, title="Група", is_forum=forum, user_id=7)
 
 
 @pytest.mark.parametrize("slug", ["druzhkivka", "kakhovka", "lutsk", "pervomaiskyi", "volodymyr"])

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox import SandboxClient
-
-from .conftest import BOT_TOKEN, RawCall
+from tests.support.sandbox_bots import BOT_TOKEN, RawCall
 
 
 async def started_user(client: SandboxClient, name: str = "Олена") -> int:

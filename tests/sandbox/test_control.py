@@ -10,8 +10,7 @@ from aiogram import Bot
 
 from sandbox import Sandbox, SandboxClient
 from sandbox.client import SandboxError, WaitTimeout
-
-from .conftest import BOT_TOKEN, ECHO_TOKEN, echo_dispatcher, make_bot
+from tests.support.sandbox_bots import BOT_TOKEN, ECHO_TOKEN, echo_dispatcher, make_bot
 
 
 @pytest.mark.asyncio

@@ -11,7 +11,7 @@ import pytest
 from sandbox import Sandbox, SandboxClient
 from sandbox.client import TOKEN_HEADER, SandboxError
 from sandbox.state import CRASH_MARGIN
-from tests.sandbox.conftest import BOT_TOKEN
+from tests.support.sandbox_bots import BOT_TOKEN
 
 
 async def fetch(url: str, *, method: str = "GET", headers: dict[str, str] | None = None,

@@ -40,4 +40,3 @@ def buttons_data(message: dict, text: str) -> str:
             if button["text"] == text:
                 return button["callback_data"]
     raise AssertionError(text)
-

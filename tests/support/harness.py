@@ -164,3 +164,16 @@ class Harness:
             text=sent.text,
             reply_markup=sent.reply_markup if isinstance(sent.reply_markup, InlineKeyboardMarkup) else None,
         )
+
+
+async def started(harness: Harness, user_id: int = 500, community: str = "lutsk", lang: str = "uk"):
+    person = harness.person(user_id, language_code=lang)
+    [greeting] = await person.say("/start")
+    label = "Українська" if lang == "uk" else "English"
+    answers = await person.tap(greeting, label)
+    choice = answers[-1]
+    assert "громаді" in choice.text or "community" in choice.text
+    short = {"lutsk": "Луцьк", "druzhkivka": "Дружків", "kakhovka": "Каховськ", "volodymyr": "Володимир",
+             "pervomaiskyi": "Первомайськ"}[community]
+    answers = await person.tap(choice, short)
+    return person, answers

@@ -87,4 +87,3 @@ def number_of(accepted: dict[str, Any]) -> str:
 
 async def group_messages(world: World, chat_id: int, after: int = 0, count: int = 1, thread_id: int | None = None):
     return await world.client.wait_bot_messages(chat_id, after, count, timeout=8, thread_id=thread_id)
-
