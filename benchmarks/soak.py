@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.soakday import Plan, Report, run_day  # noqa: E402
+from benchmarks.soakday import Plan, Report, run_day  # noqa: E402
 
 SENDS = ["sendMessage", "editMessageText", "answerCallbackQuery", "createForumTopic", "copyMessage", "sendPhoto",
          "sendDocument"]

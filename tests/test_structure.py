@@ -8,8 +8,11 @@ when a listed one no longer does, so the lists only shrink: when you fix one, de
 """
 from __future__ import annotations
 
+import ast
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -161,6 +164,65 @@ def test_the_sandbox_starts_without_the_bot() -> None:
     assert done.stdout.startswith("usage: python -m sandbox")
 
 
+# ----- tests/ and benchmarks/ ----------------------------------------------------------------------------------------
+
+MODULE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
+
+
+def _is_module(root: Path, name: str) -> bool:
+    path = root.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def imports_under(folder: str, root: Path = ROOT) -> list[tuple[str, int, str]]:
+    """(file, line, module) for each import in folder/, anywhere in a module (relative ones resolved; for
+    `from a import b` both a and, when it is a module, a.b), and each dotted module name written out as a string
+    (for importlib or `python -m`)."""
+    found: list[tuple[str, int, str]] = []
+    for path in sorted((root / folder).rglob("*.py")):
+        relative = path.relative_to(root).as_posix()
+        package = list(path.relative_to(root).parts[:-1])
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), relative)):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = package[: len(package) - node.level + 1] if node.level else []
+                module = ".".join([*base, *([node.module] if node.module else [])])
+                targets = [module] + [f"{module}.{alias.name}" for alias in node.names
+                                      if _is_module(root, f"{module}.{alias.name}")]
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and MODULE_NAME.fullmatch(node.value):
+                targets = [node.value]
+            found.extend((relative, node.lineno, target) for target in targets if target)
+    return sorted(found)
+
+
+def _tests_importing_tests(found: list[tuple[str, int, str]]) -> list[str]:
+    return [f"{path}:{line} imports {target}" for path, line, target in found
+            if target.split(".")[0] == "tests"
+            and (target.split(".")[-1] == "conftest" or target.split(".")[-1].startswith("test_"))]
+
+
+def _benchmarks_importing_tests(found: list[tuple[str, int, str]]) -> list[str]:
+    return [f"{path}:{line} imports {target}" for path, line, target in found if target.split(".")[0] == "tests"]
+
+
+def test_no_test_module_imports_a_test_module_or_a_conftest() -> None:
+    """What several test modules share lives in tests/support/ (issue 18); a conftest only holds fixtures."""
+    found = _tests_importing_tests(imports_under("tests"))
+    if found:
+        pytest.fail("test modules import a test module or a conftest (move the shared piece to tests/support/):"
+                    + "".join(f"\n  {line}" for line in found), pytrace=False)
+
+
+def test_the_benchmarks_import_nothing_of_the_tests() -> None:
+    """benchmarks/ may be imported by the tests, never the other way round (issue 18)."""
+    found = _benchmarks_importing_tests(imports_under("benchmarks"))
+    if found:
+        pytest.fail("benchmarks/ imports tests/ (move the piece to benchmarks/ and import it from there in the tests):"
+                    + "".join(f"\n  {line}" for line in found), pytrace=False)
+
+
 def test_every_exception_says_why() -> None:
     for known in (KNOWN_CYCLE_IMPORTS, KNOWN_BIG_FILES, KNOWN_LONG_FUNCTIONS, KNOWN_INNER_IMPORTS):
         assert all(reason.strip() for reason in known.values())
@@ -232,3 +294,33 @@ def test_the_sandbox_check_on_a_made_up_tree(tmp_path) -> None:
         ("sandbox/lazy.py", 3): "bot.services",
         ("sandbox/lazy.py", 4): "bot.app",
     }
+
+
+
+def test_the_test_and_benchmark_checks_on_a_made_up_tree(tmp_path) -> None:
+    for name, text in {
+        "tests/__init__.py": "",
+        "tests/conftest.py": "from tests.support.world import World\n",
+        "tests/support/__init__.py": "",
+        "tests/support/world.py": "World = object\n",
+        "tests/e2e/__init__.py": "",
+        "tests/e2e/conftest.py": "X = 1\n",
+        "tests/e2e/test_a.py": "from .conftest import X\nfrom tests.support.world import World\n",
+        "tests/e2e/test_b.py": "def test_b():\n    from tests.e2e.test_a import X\nfrom tests.e2e import test_a\n",
+        "tests/test_c.py": "import tests.conftest\n",
+        "benchmarks/soak.py": "import os\nfrom benchmarks.day import run\nCMD = ['-m', 'tests.support.clock']\n",
+        "benchmarks/day.py": "def run():\n    from tests.support.world import World\n",
+    }.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert _tests_importing_tests(imports_under("tests", tmp_path)) == [
+        "tests/e2e/test_a.py:1 imports tests.e2e.conftest",
+        "tests/e2e/test_b.py:2 imports tests.e2e.test_a",
+        "tests/e2e/test_b.py:3 imports tests.e2e.test_a",
+        "tests/test_c.py:1 imports tests.conftest",
+    ]
+    assert _benchmarks_importing_tests(imports_under("benchmarks", tmp_path)) == [
+        "benchmarks/day.py:2 imports tests.support.world",
+        "benchmarks/soak.py:3 imports tests.support.clock",
+    ]

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage.db import Database, utcnow
+from benchmarks.steps import compose, residents
 from sandbox import Sandbox, SandboxClient
-from tests.e2e.test_campaigns import compose, copies
-from tests.e2e.test_crash import kill_hard, stop_gently
+from tests.support.campaigns import copies
+from tests.support.processes import kill_hard, stop_gently
 from tests.support.world import ENV_VARS, Person
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
@@ -31,16 +31,6 @@ def start_bot(sandbox: Sandbox, database: Path, log: Path) -> subprocess.Popen:
                ADMIN_IDS=str(ADMIN), COMMUNITIES="lutsk")
     return subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=database.parent, env=env,
                             stdout=log.open("ab"), stderr=subprocess.STDOUT)
-
-
-async def residents(database: Path, ids: list[int]) -> None:
-    db = await Database(database).connect()
-    now = utcnow()
-    async with db.transaction() as conn:
-        for user_id in ids:
-            await conn.execute("INSERT INTO residents (user_id, locale, community, created_at, updated_at) "
-                               "VALUES (?, 'uk', 'lutsk', ?, ?)", (user_id, now, now))
-    await db.close()
 
 
 async def test_kill_9_halfway_through_a_campaign(tmp_path: Path) -> None:

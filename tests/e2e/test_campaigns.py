@@ -4,30 +4,19 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
+from benchmarks.steps import TOPICS, compose
 from bot.campaigns.service import Audience
 from bot.delivery.limiter import Limits
 from bot.storage.db import utcnow
-from sandbox import SandboxClient
+from tests.support.campaigns import copies
 from tests.support.world import ADMIN_ID, Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
-
-TOPICS = {
-    "services": "Нові послуги та як їх отримати",
-    "families": "Сім’ї з дітьми",
-    "older": "Літні люди",
-    "disability": "Люди з інвалідністю",
-    "veterans": "Ветерани та їхні родини",
-    "idp": "Переселенці (ВПО)",
-    "events": "Події громади",
-}
-
 
 def administrator(world: World) -> Person:
     return Person(world.client, {"id": ADMIN_ID, "first_name": "Адміністраторка"})
@@ -47,18 +36,6 @@ async def subscribed_residents(world: World, count: int, topic: str, name: str) 
     return ids
 
 
-async def compose(admin: Person, topic: str, text: str, *, audience: str | None = None,
-                  timeout: float | None = None) -> list[dict[str, Any]]:
-    """The administrator's guided composition up to the test send; returns the last messages."""
-    await admin.say("/campaign")
-    await admin.tap(TOPICS[topic])
-    await admin.say(text)
-    await admin.tap("➡️ Без вкладення", new=1)
-    await admin.tap("➡️ Без кнопки", new=1)
-    await admin.tap(audience or f"🔔 Підписники теми «{TOPICS[topic]}»", new=1)
-    return await admin.tap("Будь-якою мовою", new=3, timeout=timeout)
-
-
 async def wait_done(world: World, campaign_id: int, timeout: float) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -68,16 +45,6 @@ async def wait_done(world: World, campaign_id: int, timeout: float) -> Any:
         await asyncio.sleep(0.2)
     raise AssertionError(f"campaign {campaign_id} did not finish in {timeout} s: "
                          f"{await world.services.campaigns.figures(campaign_id)}")
-
-
-async def copies(client: SandboxClient, ids: list[int], text: str) -> Counter[int]:
-    """How many messages with `text` each resident got."""
-    counts: Counter[int] = Counter()
-    for user_id in ids:
-        for message in await client.messages(user_id):
-            if message.get("sender") == "bot" and text in (message.get("text") or ""):
-                counts[user_id] += 1
-    return counts
 
 
 async def latest_campaign(world: World) -> Any:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from bot.config import PROJECT_ROOT
 from sandbox import Sandbox, SandboxClient
 from sandbox.client import message_text
+from tests.support.processes import kill_hard, stop_gently
 from tests.support.world import COMMUNITIES, ENV_VARS, Person
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
@@ -25,22 +25,6 @@ def start_bot(sandbox: Sandbox, database: Path, log: Path) -> subprocess.Popen:
                ADMIN_IDS="")
     return subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=database.parent, env=env,
                             stdout=log.open("ab"), stderr=subprocess.STDOUT)
-
-
-def kill_hard(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=10)
-
-
-def stop_gently(process: subprocess.Popen | None) -> None:
-    """At the end of a test: SIGTERM, and kill -9 if the bot does not stop in 10 s."""
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        kill_hard(process)
 
 
 async def card_count(client: SandboxClient, group_id: int, number: str) -> int:

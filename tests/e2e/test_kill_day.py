@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.soakday import Plan, run_day
+from benchmarks.soakday import Plan, run_day
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 

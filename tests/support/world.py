@@ -21,6 +21,7 @@ from typing import Any, Optional
 import pytest
 from aiogram import Bot
 
+from benchmarks.steps import ENV_VARS, LANGUAGE_BUTTONS
 from bot.app import App, build_app, make_bot, run_polling
 from bot.config import Settings, load_settings
 from sandbox import Sandbox, SandboxClient
@@ -32,18 +33,6 @@ BOT_TOKEN = "7000000001:e2e-sandbox-token-not-for-telegram"
 ADMIN_ID = 900001  # the community's administrator in these tests
 BOT_ID = 7000000001
 LOOP = "package"
-# Variables of a developer's shell that would change what the bot serves.
-ENV_VARS = (
-    "BOT_TOKEN",
-    "TELEGRAM_API_URL",
-    "DATABASE_PATH",
-    "COMMUNITIES",
-    "ADMIN_IDS",
-    "DEFAULT_LOCALE",
-    "TIMEZONE",
-    "DATA_DIR",
-    "LOG_LEVEL",
-)
 COMMUNITIES = {
     "uk": {
         "druzhkivka": "Дружківська громада",
@@ -60,7 +49,6 @@ COMMUNITIES = {
         "volodymyr": "Volodymyr community",
     },
 }
-LANGUAGE_BUTTONS = {"uk": "🇺🇦 Українська", "en": "🇬🇧 English"}
 MENU_UK = ["🧭 Знайти допомогу", "🔎 Пошук", "🆘 Екстрена допомога", "⚙️ Налаштування", "❓ Як користуватися"]
 MENU_EN = ["🧭 Find help", "🔎 Search", "🆘 Emergency help", "⚙️ Settings", "❓ How to use"]
 

@@ -31,13 +31,12 @@ from typing import Any, Optional
 
 import yaml
 
+from benchmarks.botclock import IN_HOURS, bot_command
+from benchmarks.steps import ENV_VARS, LANGUAGE_BUTTONS, compose, residents
 from bot.config import PROJECT_ROOT
 from sandbox import Sandbox, SandboxClient
 from sandbox.client import message_text
-from tests.e2e.test_campaign_crash import residents
-from tests.e2e.test_campaigns import compose
-from tests.support.clock import IN_HOURS, bot_command
-from tests.support.world import ENV_VARS, LANGUAGE_BUTTONS, Person
+from sandbox.person import Person
 
 TOKEN = "7000000009:soak-day-token-not-for-telegram"
 BOT_ID = 7000000009
@@ -125,7 +124,7 @@ class Report:
 
 def day_data(folder: Path) -> Path:
     """The catalogue with the consultation line's hours pinned (every day, all day, a long wait), whatever the
-    shipped schedule says; the bot's line clock is `tests.support.clock` (see `BotProcess`), never the wall clock."""
+    shipped schedule says; the bot's line clock is `benchmarks.botclock` (see `BotProcess`), never the wall clock."""
     data = folder / "data"
     shutil.copytree(PROJECT_ROOT / "data", data)
     path = data / "shared" / "schedule.yaml"
