@@ -653,24 +653,14 @@ class ConsultService:
     async def delete_personal_data(self, resident_id: int) -> int:
         """Transcripts, comments and bookings of the resident: texts and files go, anonymous counts stay."""
         async with self.db.transaction() as conn:
-            cursor = await conn.execute("SELECT id FROM consultations WHERE resident_id = ?", (resident_id,))
-            ids = [row[0] for row in await cursor.fetchall()]
-            await conn.execute(
-                "UPDATE consultations SET status = CASE WHEN status IN ('queued', 'active') THEN 'ended' "
-                "ELSE status END, ended_at = COALESCE(ended_at, ?), ended_by = COALESCE(ended_by, 'resident') "
-                "WHERE resident_id = ?", (utc(self.clock()), resident_id))
-            await self._purge(conn, ids, "resident")
+            ids = await self._end_and_purge_in(conn, resident_id)
             await conn.execute(
                 "UPDATE bookings SET status = CASE WHEN status = 'booked' THEN 'cancelled' ELSE status END, "
                 "resident_id = NULL WHERE resident_id = ?", (resident_id,))
         return len(ids)
 
-    # (for bot.privacy, inside its transaction)
-
-    async def erase_resident_in(self, conn: Connection, resident_id: int) -> list[int]:
-        """🗑: the resident's consultations end (open ones) and lose their texts and files; their booked times
-        are cancelled (the group is told, as when the resident cancels one) and no longer name them. Returns
-        the consultations' ids."""
+    async def _end_and_purge_in(self, conn: Connection, resident_id: int) -> list[int]:
+        """The resident's open consultations end, and all of theirs lose texts and files; returns their ids."""
         cursor = await conn.execute("SELECT id FROM consultations WHERE resident_id = ?", (resident_id,))
         ids = [row[0] for row in await cursor.fetchall()]
         await conn.execute(
@@ -678,6 +668,15 @@ class ConsultService:
             "ELSE status END, ended_at = COALESCE(ended_at, ?), ended_by = COALESCE(ended_by, 'resident') "
             "WHERE resident_id = ?", (utc(self.clock()), resident_id))
         await self._purge(conn, ids, "resident")
+        return ids
+
+    # (for bot.privacy, inside its transaction)
+
+    async def erase_resident_in(self, conn: Connection, resident_id: int) -> list[int]:
+        """🗑: the resident's consultations end (open ones) and lose their texts and files; their booked times
+        are cancelled (the group is told, as when the resident cancels one) and no longer name them. Returns
+        the consultations' ids."""
+        ids = await self._end_and_purge_in(conn, resident_id)
         cursor = await conn.execute("SELECT * FROM bookings WHERE resident_id = ? AND status = 'booked'",
                                     (resident_id,))
         await enqueue(conn, [self._booking_notice(self._booking(row), Kind.BOOKING_CANCELLED_TO_GROUP)
