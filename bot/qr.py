@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 import segno
 
 from bot import links
+from bot.labels import shorten
 
 WIDTH = 1240  # A4 at 150 dpi: 1240 × 1754
 MIN_HEIGHT = 1754
@@ -115,6 +116,16 @@ def _wrap(text: str, size: int, bold: bool, width: int) -> list[str]:
     return lines
 
 
+def fit_lines(lines: list[str], size: int, width: int) -> list[str]:
+    """A title that needs more than TITLE_MAX_LINES lines even at the smallest size ends at a word boundary with
+    an ellipsis on its last line."""
+    if len(lines) <= TITLE_MAX_LINES:
+        return lines
+    font = _font(size, True)
+    rest = " ".join(lines[TITLE_MAX_LINES - 1:])
+    return lines[:TITLE_MAX_LINES - 1] + [shorten(rest, width, font.getlength)]
+
+
 def qr_matrix(url: str) -> tuple[tuple[bool, ...], ...]:
     """The QR code of the link (error correction Q: a printed code survives a stain), with its quiet zone."""
     code = segno.make(url, error="q", micro=False, boost_error=False)
@@ -136,6 +147,7 @@ def layout(url: str, title: str, subtitle: str = "", hint: str = "", link_text: 
         title_lines = _wrap(title, size, True, text_width)
         if len(title_lines) <= TITLE_MAX_LINES:
             break
+    title_lines = fit_lines(title_lines, size, text_width)
     lines: list[Line] = []
     y = qr_top + side + MARGIN // 3
     for text in title_lines:

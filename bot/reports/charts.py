@@ -9,8 +9,11 @@ from io import BytesIO
 from pathlib import Path
 from typing import Optional
 
+from babel.numbers import format_decimal
+
 from bot.catalogue.loader import Catalogue
 from bot.catalogue.models import Indicators
+from bot.labels import shorten
 from bot.reports.figures import Report, median
 from bot.reports.periods import weeks
 from bot.reports.text import N_, Names, Tr
@@ -61,7 +64,23 @@ def _month(day: date, locale: str) -> str:
     return f"{MONTHS.get(locale, MONTHS['en'])[day.month - 1]} {day:%y}"
 
 
+def from_zero(ax, values: list[float], locale: str) -> None:
+    """The value axis starts at 0 and goes up, to 1 when there is nothing to show (matplotlib's own choice for an
+    empty chart is −0.06…0.06), and its numbers are written as the text writes them (a decimal comma in
+    Ukrainian)."""
+    from matplotlib.ticker import FuncFormatter
+
+    shown = [v for v in values if v == v and v is not None]  # NaN marks a week without data
+    top = max(shown, default=0)
+    ax.set_ylim(0, top * 1.08 if top > 0 else 1)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: format_decimal(round(value, 2), locale=locale)))
+
+
 def requests_per_week(report: Report, catalogue: Catalogue, tr: Tr, locale: str) -> bytes:
+    return _png(requests_per_week_figure(report, catalogue, tr, locale))
+
+
+def requests_per_week_figure(report: Report, catalogue: Catalogue, tr: Tr, locale: str):
     """Stacked bars: requests sent each week, by institution (the busiest ones, the rest together)."""
     plt = pyplot()
     names = Names(catalogue, locale, tr)
@@ -79,7 +98,7 @@ def requests_per_week(report: Report, catalogue: Catalogue, tr: Tr, locale: str)
     bottom = [0] * len(mondays)
     for key in top + (["other"] if "other" in series else []):
         label = tr(N_("Other institutions")) if key == "other" else names.institution(*key, with_community=several)
-        ax.bar(x, series[key], bottom=bottom, label=label[:60])
+        ax.bar(x, series[key], bottom=bottom, label=shorten(label, 60))
         bottom = [a + b for a, b in zip(bottom, series[key])]
     if not top:
         ax.text(0.5, 0.5, tr(N_("No requests in this period")), ha="center", va="center", transform=ax.transAxes)
@@ -87,13 +106,18 @@ def requests_per_week(report: Report, catalogue: Catalogue, tr: Tr, locale: str)
     ax.set_xlabel(tr(N_("Week starting")))
     ax.set_ylabel(tr(N_("Requests")))
     ax.set_xticks(list(x), [_day(m) for m in mondays], rotation=45 if len(mondays) > 8 else 0)
+    from_zero(ax, bottom, locale)
     ax.yaxis.get_major_locator().set_params(integer=True)
     if top:
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    return _png(fig)
+    return fig
 
 
 def response_times(report: Report, catalogue: Catalogue, tr: Tr, locale: str) -> bytes:
+    return _png(response_times_figure(report, catalogue, tr, locale))
+
+
+def response_times_figure(report: Report, catalogue: Catalogue, tr: Tr, locale: str):
     """Median hours to the first answer and to closing, per week of sending."""
     plt = pyplot()
     mondays = weeks(report.current.period)
@@ -107,9 +131,11 @@ def response_times(report: Report, catalogue: Catalogue, tr: Tr, locale: str) ->
             closing[monday].append(r.closing_hours)
     fig, ax = plt.subplots(figsize=(9, 4.5))
     x = list(range(len(mondays)))
+    drawn: list[float] = []
     for values, label, marker in ((first, N_("Median time to the first answer"), "o"),
                                   (closing, N_("Median time to closing"), "s")):
         ys = [median(values[m]) if values.get(m) else float("nan") for m in mondays]
+        drawn += ys
         ax.plot(x, ys, marker=marker, label=tr(label))
     if not first and not closing:
         ax.text(0.5, 0.5, tr(N_("No answered requests in this period")), ha="center", va="center",
@@ -120,8 +146,8 @@ def response_times(report: Report, catalogue: Catalogue, tr: Tr, locale: str) ->
     ax.set_xlabel(tr(N_("Week starting")))
     ax.set_ylabel(tr(N_("Hours")))
     ax.set_xticks(x, [_day(m) for m in mondays], rotation=45 if len(mondays) > 8 else 0)
-    ax.set_ylim(bottom=0)
-    return _png(fig)
+    from_zero(ax, drawn, locale)
+    return fig
 
 
 def consultation_target(report: Report, catalogue: Catalogue) -> Optional[Indicators]:
@@ -134,6 +160,10 @@ def consultation_target(report: Report, catalogue: Catalogue) -> Optional[Indica
 
 
 def consultations_per_month(report: Report, catalogue: Catalogue, tr: Tr, locale: str) -> bytes:
+    return _png(consultations_per_month_figure(report, catalogue, tr, locale))
+
+
+def consultations_per_month_figure(report: Report, catalogue: Catalogue, tr: Tr, locale: str):
     """Consultations held each month (the year up to the period's end) against the programme's monthly target.
 
     A target on one consultation topic is drawn against the consultations on that topic only (a second, narrower
@@ -169,9 +199,12 @@ def consultations_per_month(report: Report, catalogue: Catalogue, tr: Tr, locale
         ax.set_title(tr(N_("Online consultations per month")))
     ax.set_ylabel(tr(N_("Consultations")))
     ax.set_xticks(x, [_month(m, locale) for m in months], rotation=45 if len(months) > 12 else 0)
+    from_zero(ax, values + [t / 12 for t in targets if t is not None] if indicators is not None else values,
+              locale)
     ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.legend(fontsize=8, frameon=False)
-    return _png(fig)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, frameon=False)
+    return fig
 
 
 def all_charts(report: Report, catalogue: Catalogue, tr: Tr, locale: str) -> list[tuple[str, bytes]]:

@@ -7,6 +7,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.campaigns.html import plain
 from bot.campaigns.service import CampaignError
+from bot.labels import shorten
 from bot.services import Services
 from dialogs.admin.admins import allowed
 from dialogs.campaign_view import Camp, status_label, topic_name
@@ -55,7 +56,7 @@ async def campaigns_list(message: Message, services: Services) -> None:
         figures = await services.campaigns.figures(campaign.id)
         when = campaign.scheduled_at.astimezone(tz).strftime("%d.%m.%Y %H:%M") if campaign.scheduled_at else "—"
         gist = plain(campaign.text).replace("\n", " ")
-        gist = gist[:60] + ("…" if len(gist) > 60 else "")
+        gist = shorten(gist, 60)
         lines.append(
             _("№{id} · {status} · {when}\n{topic}: «{gist}»\nRecipients {total}, delivered {delivered}, "
               "blocked {blocked}, failed {failed}, remaining {remaining}, opened the button {opens}").format(

@@ -17,6 +17,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import links
 from bot.catalogue.loader import CommunityView
+from bot.labels import shorten
 from bot.links import LinkError, short_hash
 from bot.qr import QrError, sheet_for
 from bot.services import Services
@@ -93,7 +94,7 @@ async def service_list(query: CallbackQuery, callback_data: QrCb, services: Serv
     slug, items = community.slug, list(community.services.values())
     pages = max(1, (len(items) + PAGE_SIZE - 1) // PAGE_SIZE)
     page = min(max(callback_data.page, 0), pages - 1)
-    rows = [[qr_button(s.name.get(locale())[:60], "make", slug, "s" + short_hash(s.id))]
+    rows = [[qr_button(shorten(s.name.get(locale()), 60), "make", slug, "s" + short_hash(s.id))]
             for s in items[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]]
     paging = []
     if page > 0:

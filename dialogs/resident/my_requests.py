@@ -11,6 +11,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from aiogram.utils.i18n import gettext as _
 
+from bot.labels import shorten
 from bot.requests.models import MAX_DESCRIPTION, Status
 from bot.requests.service import RequestError
 from bot.services import Services
@@ -46,7 +47,7 @@ async def list_screen(services: Services, user_id: int, page: int) -> tuple[str,
     total = await services.requests.count_for_resident(user_id)
     page = max(0, min(page, max(0, (total - 1) // LIST_SIZE)))
     items = await services.requests.for_resident(user_id, limit=LIST_SIZE, offset=page * LIST_SIZE)
-    rows = [[InlineKeyboardButton(text=f"№ {r.public_id} · {topic_of(services.catalogue, r)}"[:60],
+    rows = [[InlineKeyboardButton(text=shorten(f"№ {r.public_id} · {topic_of(services.catalogue, r)}", 60),
                                   callback_data=Req(action="open", rid=r.id).pack())] for r in items]
     paging = []
     if page > 0:

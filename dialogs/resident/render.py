@@ -9,6 +9,7 @@ from aiogram.utils.i18n import ngettext
 
 from bot.catalogue.loader import Catalogue, CommunityView
 from bot.catalogue.models import Access, Cost, Institution, Service, Status
+from bot.labels import shorten
 from dialogs.common import N_, h, locale
 
 ACCESS = {
@@ -225,9 +226,7 @@ def nothing_found(catalogue: Catalogue, community: CommunityView, query: str, re
     `referrals` are the search's (data/shared/out_of_scope.yaml) in the order the resident should see them;
     the community's intake institution and the government contact centre 1545 always close the list."""
     loc = locale()
-    shown = " ".join(query.split())
-    if len(shown) > 60:
-        shown = shown[:60].rsplit(" ", 1)[0] + "…"
+    shown = shorten(query, 60)
     lines = [_("I am sorry, the catalogue of your community has nothing for «{query}».").format(query=h(shown))]
     lines.append(_("It lists social services only. Here is whom to ask:"))
     shown_ids: set[str] = set()
