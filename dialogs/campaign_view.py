@@ -67,7 +67,8 @@ def recipient_markup(services: Services, campaign: Campaign, username: Optional[
         where = where or community
         if where:
             builder = links.service_payload if campaign.button_kind == "service" else links.consultation_payload
-            url = links.deep_link(username, builder(where, target, campaign.id))
+            # a test send (number 0) opens the same card or topic, but its opens are not counted anywhere
+            url = links.deep_link(username, builder(where, target, campaign.id or None))
     if url:
         rows.append([InlineKeyboardButton(text=button_label(campaign.button_kind), url=url)])
     rows.append([InlineKeyboardButton(
@@ -121,16 +122,10 @@ class TelegramCampaignSender:
         self.i18n = i18n
         self._shown: dict[int, str] = {}  # campaign -> what its progress message shows now
 
-    async def username(self) -> Optional[str]:
-        return (await self.bot.me()).username
-
     async def deliver(self, campaign: Campaign, user_id: int, locale: Optional[str]) -> None:
         resident = await self.services.residents.get(user_id)
-        locale = locale or self.services.settings.default_locale
-        with speaking(self.i18n, locale):
-            markup = recipient_markup(self.services, campaign, await self.username(),
-                                      resident.community if resident else None, locale)
-        await send_campaign(self.bot, campaign, user_id, markup)
+        await deliver_to(self.bot, self.services, self.i18n, campaign, user_id,
+                         resident.community if resident else None, locale or self.services.settings.default_locale)
 
     async def on_blocked(self, user_id: int) -> None:
         await self.services.residents.mark_blocked(user_id)
@@ -158,6 +153,15 @@ class TelegramCampaignSender:
                     raise
         sent = await self.bot.send_message(chat_id, text, reply_markup=markup)
         await self.services.campaigns.set_progress_message(campaign.id, chat_id, sent.message_id)
+
+
+async def deliver_to(bot: Bot, services: Services, i18n: I18n, campaign: Campaign, chat_id: int,
+                     community: Optional[str], locale: str) -> None:
+    """One recipient's copy: the buttons in the recipient's language, for the recipient's community. The engine
+    sends every resident's copy through here, and /campaign the administrator's test send."""
+    with speaking(i18n, locale):
+        markup = recipient_markup(services, campaign, (await bot.me()).username, community, locale)
+    await send_campaign(bot, campaign, chat_id, markup)
 
 
 async def send_campaign(bot: Bot, campaign: Campaign, chat_id: int, markup: InlineKeyboardMarkup) -> None:

@@ -13,18 +13,20 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
+from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import ngettext
 
 from bot.campaigns.html import check_html
 from bot.campaigns.service import MAX_CAPTION, MAX_TEXT, Audience, Campaign, CampaignError, Draft
+from bot.labels import shorten
 from bot.services import Services
 from dialogs.admin.admins import allowed
-from dialogs.campaign_view import Camp, recipient_markup, send_campaign, topic_name
+from dialogs.campaign_view import Camp, deliver_to, topic_name
 from dialogs.common import Routes, h, keyboard, locale
 
 router = Routes("admin.campaigns")
 PAGE = 8
+LABEL = 60  # characters of a button's label
 DETECTED = {"url", "mention", "hashtag", "cashtag", "bot_command", "email", "phone_number"}
 
 
@@ -214,7 +216,7 @@ async def show_services(message: Message, services: Services, community: str, pa
     items = list(view.services.values())
     lang = locale()
     chunk = items[page * PAGE:(page + 1) * PAGE]
-    rows = [[choice(s.name.get(lang)[:60], "svc", f"{community}.{s.id}")] for s in chunk]
+    rows = [[choice(shorten(s.name.get(lang), LABEL), "svc", f"{community}.{s.id}")] for s in chunk]
     paging = []
     if page > 0:
         paging.append(choice("⬅️", "svcpage", community, page - 1))
@@ -339,17 +341,17 @@ def as_campaign(draft: Draft, admin_id: int) -> Campaign:
 
 
 async def preview(message: Message, admin_id: int, state: FSMContext, services: Services) -> None:
-    """Send the message to the administrator exactly as residents will get it, then ask what to do."""
+    """Send the message to the administrator exactly as residents will get it (the engine's own rendering: the
+    text, the attachment and the buttons in the audience's language, for the audience's community), then ask
+    what to do."""
     data = await state.get_data()
     draft = draft_of(data, services)
     resident = await services.residents.get(admin_id)
-    username = (await message.bot.me()).username
-    test = as_campaign(draft, admin_id)
-    markup = recipient_markup(services, test, username,
-                              draft.audience.community or (resident.community if resident else None), locale())
+    community = draft.audience.community or (resident.community if resident else None) or services.served[0]
     await message.answer(_("🧪 Test send: this is exactly what residents will get."))
     try:
-        await send_campaign(message.bot, test, admin_id, markup)
+        await deliver_to(message.bot, services, get_i18n(), as_campaign(draft, admin_id), admin_id, community,
+                         draft.audience.locale or locale())
     except Exception as exc:  # Telegram refused the text or the file: say so and let them start again
         await state.clear()
         await message.answer(_("Telegram refused the message: {error}. Please compose it again: /campaign").format(
