@@ -35,7 +35,6 @@ KNOWN_CYCLE_IMPORTS = {
 }
 
 KNOWN_BIG_FILES = {
-    "bot/consult/service.py": "debt: the consultations service, to be split",
 }
 
 KNOWN_LONG_FUNCTIONS = {
