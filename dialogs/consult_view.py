@@ -1,7 +1,7 @@
 """How consultations and bookings look, and their buttons."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
@@ -11,7 +11,7 @@ from babel.dates import format_datetime
 from bot.catalogue.loader import Catalogue
 from bot.catalogue.models import DAYS, Hours
 from bot.consult.service import Consultation, Said
-from dialogs.common import N_, h, locale
+from dialogs.common import N_, Nav, h, locale
 from dialogs.requests_view import clip
 
 BTN_END = N_("❌ End the consultation")
@@ -117,3 +117,39 @@ def after_timeout_keyboard(consultation: Consultation) -> InlineKeyboardMarkup:
         [InlineKeyboardButton(text=_("📞 Ask them to call me back"),
                               callback_data=Cons(action="callback", value=str(consultation.id)).pack())],
     ])
+
+
+# ----- booking: one day of free times per screen -----------------------------------------------------------------
+
+def day_label(day: date) -> str:
+    """«вт, 08.12»."""
+    return f"{_(DAY_NAMES[DAYS[day.weekday()]])}, {day:%d.%m}"
+
+
+def day_code(day: date) -> str:
+    return f"{day:%Y%m%d}"
+
+
+def booking_day(days: list[tuple[date, list[datetime]]], index: int, topic_id: str,
+                tz) -> tuple[str, InlineKeyboardMarkup]:
+    """The screen of one bookable day: its free times as buttons, ◀ ▶ to the days before and after, Back to the
+    topic. `days` as `bot.consult.schedule.by_day` gives them, never empty; `index` within it."""
+    day, moments = days[index]
+
+    def b(text: str, action: str, value: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text=text, callback_data=Cons(action=action, value=value).pack())
+
+    text = ("📅 " + _("Choose a convenient time (Kyiv time):") + "\n<b>" + day_label(day) + "</b> · "
+            + _("day {number} of {total}").format(number=index + 1, total=len(days)))
+    times = [b(f"{m.astimezone(tz):%H:%M}", "slot", f"{topic_id}.{slot_code(m)}") for m in moments]
+    rows = [times[i:i + 4] for i in range(0, len(times), 4)]
+    paging = []
+    if index > 0:
+        paging.append(b("◀️ " + day_label(days[index - 1][0]), "day", f"{topic_id}.{day_code(days[index - 1][0])}"))
+    if index + 1 < len(days):
+        paging.append(b(day_label(days[index + 1][0]) + " ▶️", "day", f"{topic_id}.{day_code(days[index + 1][0])}"))
+    if paging:
+        rows.append(paging)
+    rows.append([b(_("◀️ Back"), "topic", topic_id),
+                 InlineKeyboardButton(text=_("🏠 Menu"), callback_data=Nav(screen="menu").pack())])
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)

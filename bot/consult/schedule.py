@@ -59,3 +59,17 @@ def slots(now: datetime, hours: Hours, holidays: Iterable[date], tz: ZoneInfo,
                 days_seen += 1
         day += timedelta(days=1)
     return found
+
+
+def by_day(moments: Iterable[datetime], tz: ZoneInfo) -> list[tuple[date, list[datetime]]]:
+    """Slot starts grouped by their local day, days and times in order: one screen of the booking per day."""
+    days: dict[date, list[datetime]] = {}
+    for moment in sorted(moments):
+        days.setdefault(moment.astimezone(tz).date(), []).append(moment)
+    return list(days.items())
+
+
+def reminded_the_day_before(booked_at: datetime, starts: datetime) -> bool:
+    """Whether a booking gets the reminder the day before (besides the one an hour before): only when it was
+    booked more than a day ahead; a time booked for later today or tomorrow morning is not reminded twice."""
+    return starts - booked_at > timedelta(days=1)

@@ -13,7 +13,7 @@ from bot.delivery.kinds import BOOKING_REMINDERS, CONSULT_NOTICES, Kind
 from bot.delivery.outbox import Item, NoGroup, Permanent
 from bot.groups.models import Group
 from bot.requests.models import Attachment
-from dialogs.common import Entry, h, html_messages, pack
+from dialogs.common import Entry, h, html_messages, main_menu, pack
 from dialogs.consult_view import (
     after_timeout_keyboard,
     chat_keyboard,
@@ -28,6 +28,8 @@ from dialogs.outbox.telegram import Courier
 from dialogs.requests_view import clip
 
 HISTORY_LINES = 15
+# The notices that end the resident's consultation: each brings back the main menu's keyboard.
+ENDINGS = frozenset({Kind.CONSULT_ENDED, Kind.CONSULT_TIMED_OUT, Kind.CONSULT_CONVERTED})
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup
 
 
@@ -220,7 +222,18 @@ class ConsultDelivery:
             return
         with self.out.speaking(await self.out.resident_locale(consultation.resident_id)):
             text, markup = await self.notice_text(item, consultation)
-            await self.bot.send_message(consultation.resident_id, text, reply_markup=markup)
+            if item.kind not in ENDINGS:
+                await self.bot.send_message(consultation.resident_id, text, reply_markup=markup)
+                return
+            # the end: the chat's keyboard («End the consultation») gives way to the menu in the same message,
+            # unless another consultation of theirs is open by now; what to do next follows with its buttons
+            still = await self.consult.open_for_resident(consultation.resident_id)
+            await self.bot.send_message(consultation.resident_id, text,
+                                        reply_markup=chat_keyboard() if still else main_menu())
+            if markup is not None:
+                prompt = (_("How helpful was it? Please rate from 1 to 5:") if item.kind == Kind.CONSULT_ENDED
+                          else _("You can book a time for a consultation or ask them to call you back:"))
+                await self.bot.send_message(consultation.resident_id, prompt, reply_markup=markup)
 
     async def notice_text(self, item: Item, consultation: Consultation) -> tuple[str, Optional[Markup]]:
         """What the resident reads about their consultation, and the keyboard with it."""
@@ -232,11 +245,10 @@ class ConsultDelivery:
             return "👋 " + _("A specialist joined: {who}. Write your questions here, you can also send "
                             "photos, documents and voice messages.").format(who=h(consultation.specialist_label)), None
         if item.kind == Kind.CONSULT_ENDED:
-            return ("✅ " + _("The specialist ended the consultation. How helpful was it? Please rate from 1 to 5:"),
-                    rating_keyboard(consultation.id))
+            return "✅ " + _("The specialist ended the consultation. Thank you!"), rating_keyboard(consultation.id)
         if item.kind == Kind.CONSULT_TIMED_OUT:
-            return ("⏳ " + _("I am sorry: no specialist could answer in time. You can book a time for a "
-                             "consultation or ask them to call you back."), after_timeout_keyboard(consultation))
+            return ("⏳ " + _("I am sorry: no specialist could answer in time, so the consultation is closed."),
+                    after_timeout_keyboard(consultation))
         if item.kind == Kind.CONSULT_TRANSFERRED:
             return "↪️ " + _("Your question went to another specialist: {topic}. Please wait a little.").format(
                 topic=topic), None

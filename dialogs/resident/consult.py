@@ -17,6 +17,8 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 
 from bot.catalogue.loader import CommunityView
+from bot.consult import schedule
+from bot.consult.call_back import why_nobody_now
 from bot.requests.models import MAX_DESCRIPTION
 from bot.requests.service import RequestError
 from bot.services import CONSENT_VERSION, Services
@@ -25,21 +27,21 @@ from dialogs.common import BTN_CONSULT, MenuButton, Nav, Routes, h, keyboard, lo
 from dialogs.consult_view import (
     BTN_END,
     Cons,
+    booking_day,
     chat_keyboard,
+    day_code,
     hours_text,
     rating_keyboard,
-    slot_code,
     topic_name,
     when,
 )
 from dialogs.resident import render
-from dialogs.resident.browse import ask_community, community_of
+from dialogs.resident.browse import ask_community, community_of, show
 from dialogs.resident.caps import cap_text
 from dialogs.resident.consent import After, ask_consent
 from dialogs.resident.inputs import drop_buttons, read_input
 
 router = Routes("resident.consult")
-SLOTS_SHOWN = 12
 
 
 class Consult(StatesGroup):
@@ -122,24 +124,30 @@ async def open_topic(message: Message, state: FSMContext, services: Services, co
 
 
 async def offer(message: Message, state: FSMContext, services: Services, topic_id: str, header: str = "") -> None:
-    """Within hours: ask for the question. Outside: say so honestly and offer a time or a call back."""
+    """When someone can answer now (within hours, and the institution's group is bound and reachable): ask for the
+    question. Otherwise say plainly why not and offer a time or a call back at once, with no queue promised."""
     community = services.catalogue.communities[(await services.residents.get(message.chat.id)).community]
     line = services.consult.line(community.slug, topic_id)
-    if services.consult.is_open(line):
+    why = await why_nobody_now(services.consult, community.slug, topic_id)
+    top = header + "\n\n" if header else ""
+    if why is None:
         await state.set_state(Consult.question)
         await state.update_data(topic=topic_id)
-        await message.answer((header + "\n\n" if header else "") + _(
+        await message.answer(top + _(
             "Write your question in one message. You can also send a photo, a document or a voice message."),
             reply_markup=keyboard([[cons(_("❌ Cancel"), "cancel")]]))
         return
-    opening = services.consult.next_opening(line)
-    await message.answer(
-        (header + "\n\n" if header else "") + "🌙 " + _(
-            "The line is closed now. It opens {when}. You can book a time, and the specialist will write to "
-            "you then, or ask them to call you back.").format(when=when(opening, services.settings.tz)),
-        reply_markup=keyboard([[cons(_("📅 Book a time"), "book", topic_id)],
-                               [cons(_("📞 Ask them to call me back"), "callback_new", topic_id)], nav_row()]),
-    )
+    if why == "closed":
+        opening = services.consult.next_opening(line)
+        text = "🌙 " + _("The line is closed now. It opens {when}. You can book a time, and the specialist will write "
+                        "to you then, or ask them to call you back.").format(when=when(opening, services.settings.tz))
+    else:
+        text = "🔌 " + _("Nobody can answer in this chat right now: the specialists of this line are not connected "
+                        "to the bot yet. You can book a time, and the specialist will write to you then, or ask "
+                        "them to call you back.")
+    await message.answer(top + text, reply_markup=keyboard([[cons(_("📅 Book a time"), "book", topic_id)],
+                                                            [cons(_("📞 Ask them to call me back"), "callback_new",
+                                                                  topic_id)], nav_row()]))
 
 
 @router.callback_query(Cons.filter(F.action == "cancel"))
@@ -161,6 +169,11 @@ async def question(message: Message, state: FSMContext, services: Services, resi
         await message.answer(_("This is too long or too big. Please write it shorter or send a smaller file."))
         return
     community = community_of(services, resident)
+    if community is None or await why_nobody_now(services.consult, community.slug, topic_id) is not None:
+        await state.clear()  # the hours ended or the group went away while the resident wrote
+        if community is not None and topic_id:
+            await offer(message, state, services, topic_id)
+        return
     try:
         consultation = await services.consult.start(message.from_user.id, community.slug, topic_id, text, files,
                                                     update_id=event_update.update_id)
@@ -266,70 +279,36 @@ async def comment(message: Message, state: FSMContext, services: Services) -> No
         await message.answer(_("You are in the main menu."), reply_markup=main_menu())
 
 
-@router.callback_query(Cons.filter(F.action.in_({"callback", "callback_new"})))
-async def call_back(query: CallbackQuery, callback_data: Cons, services: Services, resident: Optional[Resident],
-                    event_update: Update) -> None:
-    """A request for a call back becomes an ordinary request: after a consultation timed out, or with a topic when
-    the line is closed; the service checks the state (see ConsultService.call_back)."""
-    consult = services.consult
-    try:
-        if callback_data.action == "callback":
-            consultation = await consult.get(int(callback_data.value or 0) if callback_data.value.isdigit() else 0)
-            if consultation is None:
-                raise RequestError("not_found")
-            request = await consult.call_back(query.from_user.id, consultation.id, update_id=event_update.update_id)
-        else:
-            community = community_of(services, resident)
-            if community is None:
-                raise RequestError("not_found")
-            request = await consult.call_back_new(query.from_user.id, community.slug, callback_data.value,
-                                                  call_back_text(services, callback_data.value), CONSENT_VERSION,
-                                                  update_id=event_update.update_id)
-    except RequestError as exc:
-        if exc.reason == "done":
-            await query.answer(_("Done already."), show_alert=True)
-        elif exc.reason == "cap":
-            await query.answer()
-            await query.message.answer(cap_text(services, community_of(services, resident), "requests"),
-                                       reply_markup=main_menu())
-        else:
-            await query.answer(_("This button is out of date."), show_alert=True)
-        return
-    services.wake_outbox()
-    await query.answer()
-    await drop_buttons(query.message)
-    await query.message.answer(
-        "📞 " + _("Done: request No. {number}. A specialist will contact you; if you want a call, add your phone "
-                 "number in «📂 My requests».").format(number=request.public_id), reply_markup=main_menu())
-
-
-def call_back_text(services: Services, topic_id: str) -> str:
-    return _("Please call me back about: {topic}").format(topic=topic_name(services.catalogue, topic_id))
-
-
-@router.callback_query(Cons.filter(F.action == "book"))
+@router.callback_query(Cons.filter(F.action.in_({"book", "day"})))
 async def book(query: CallbackQuery, callback_data: Cons, services: Services, resident: Optional[Resident]) -> None:
+    """Every free time of the bookable days, one day per screen: «book» opens the first day in a new message,
+    «day» (◀ ▶) shows another day in the same one; a day no longer bookable shows the next one that is."""
     community = community_of(services, resident)
+    topic_id, _dot, wanted = callback_data.value.partition(".")
     try:
-        slots = await services.consult.free_slots(community.slug, callback_data.value)
+        slots = await services.consult.free_slots(community.slug, topic_id)
     except (RequestError, AttributeError):
         await query.answer(_("This button is out of date."), show_alert=True)
         return
-    await query.answer()
-    if not slots:
-        await query.message.answer(_("There are no free times in the next days. Please ask for a call back."))
-        return
     tz = services.settings.tz
-    rows, row = [], []
-    for moment in slots[:SLOTS_SHOWN]:
-        row.append(cons(when(moment, tz), "slot", f"{callback_data.value}.{slot_code(moment)}"))
-        if len(row) == 2:
-            rows.append(row)
-            row = []
-    if row:
-        rows.append(row)
-    rows.append(nav_row())
-    await query.message.answer(_("Choose a convenient time (Kyiv time):"), reply_markup=keyboard(rows))
+    days = schedule.by_day(slots, tz)
+    if callback_data.action == "day" and days:
+        await show(query, *booking_day(days, day_index(days, wanted), topic_id, tz))
+        return
+    await query.answer()
+    if not days:
+        await query.message.answer(_("There are no free times in the next days. Please ask for a call back."),
+                                   reply_markup=keyboard([[cons(_("📞 Ask them to call me back"), "callback_new",
+                                                                topic_id)], nav_row()]))
+        return
+    text, markup = booking_day(days, 0, topic_id, tz)
+    await query.message.answer(text, reply_markup=markup)
+
+
+def day_index(days: list, wanted: str) -> int:
+    """The screen of the day asked for (a date code from a ◀ ▶ button, treated as forged): that day, else the
+    next one still bookable, else the last."""
+    return next((i for i, (day, _times) in enumerate(days) if day_code(day) >= wanted), len(days) - 1)
 
 
 @router.callback_query(Cons.filter(F.action == "slot"))
@@ -355,11 +334,15 @@ async def slot(query: CallbackQuery, callback_data: Cons, services: Services, re
     services.wake_outbox()
     await query.answer()
     await drop_buttons(query.message)
+    starts = datetime.fromisoformat(booking.starts_at)
+    if schedule.reminded_the_day_before(services.consult.clock(), starts):
+        remind = _("I will remind you the day before and an hour before.")
+    else:
+        remind = _("I will remind you an hour before.")
     await query.message.answer(
-        "📅 " + _("You are booked: «{topic}», {when}. I will remind you the day before and an hour before. "
-                 "To cancel: «📂 My requests» → «📅 My bookings and consultations».").format(
-            topic=h(topic_name(services.catalogue, booking.topic)),
-            when=when(datetime.fromisoformat(booking.starts_at), services.settings.tz)),
+        "📅 " + _("You are booked: «{topic}», {when}.").format(topic=h(topic_name(services.catalogue, booking.topic)),
+                                                            when=when(starts, services.settings.tz))
+        + " " + remind + " " + _("To cancel: «📂 My requests» → «📅 My bookings and consultations»."),
         reply_markup=main_menu())
 
 
