@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     # an unfinished dialog (a half-written request holds a description, a phone, photos) is forgotten after this
     draft_days: int = Field(default=7, ge=1, le=365, alias="DRAFT_DAYS")
     remind_after_hours: int = Field(default=24, ge=1, le=720, alias="REMIND_AFTER_HOURS")
+    # days after a request is resolved that the resident is asked whether the help came (0: never asked)
+    confirm_after_days: int = Field(default=3, ge=0, le=60, alias="CONFIRM_AFTER_DAYS")
     # Webhook mode (`run --webhook`) and the health endpoint
     webhook_url: Optional[str] = Field(default=None, alias="WEBHOOK_URL")
     webhook_secret: Optional[SecretStr] = Field(default=None, alias="WEBHOOK_SECRET")

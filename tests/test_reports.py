@@ -263,7 +263,7 @@ async def test_the_workbook(filled, catalogue):
     period = Period.between(date(2026, 1, 1), date(2026, 12, 31))
     report = await Collector(filled, catalogue, KYIV).report(period, None)
     book = load_workbook(io.BytesIO(export(report, catalogue, identity, "en", "xlsx")))
-    assert book.sheetnames == ["Summary", "Services", "Target groups", "Institutions", "Life situations",
+    assert book.sheetnames == ["Summary", "Services", "Target groups", "Institutions", "Help confirmed", "Life situations",
                                "Statuses", "Consultations", "By month", "Campaigns"]
     summary = {row[0].value: row for row in book["Summary"].iter_rows(min_row=2)}
     assert summary["From"][1].value.date() == date(2026, 1, 1) and summary["From"][1].number_format == "DD.MM.YYYY"
@@ -286,7 +286,7 @@ async def test_the_workbook(filled, catalogue):
     assert not any("опис" in c or c in ("2026-000001",) for c in cells)
 
     archive = zipfile.ZipFile(io.BytesIO(export(report, catalogue, identity, "en", "csv")))
-    assert archive.namelist()[0] == "01 Summary.csv" and len(archive.namelist()) == 9
+    assert archive.namelist()[0] == "01 Summary.csv" and len(archive.namelist()) == 10
     assert "From,01.01.2026,01.01.2025," in archive.read("01 Summary.csv").decode("utf-8-sig")
 
 

@@ -25,6 +25,9 @@ class Kind(StrEnum):
     REPLY = "reply"
     REDIRECTED = "redirected"
     FINISHED = "finished"
+    # whether the help came (bot/requests/confirmation.py): the question to the resident, the «partly»/«no» and the
+    # resident's words to the group; the payload's "what" says which
+    CONFIRMATION = "confirmation"
     # to the administrators
     ADMIN_NOTICE = "admin_notice"
     GROUP_LOST = "group_lost"

@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any, Optional
 
 from bot.catalogue.loader import Catalogue
+from bot.reports.confirmed import Confirmed, by_institution
 from bot.reports.figures import Figures, Report, mean, median
 from bot.reports.text import N_, Names, Tr
 
@@ -44,6 +45,7 @@ def sheets(report: Report, catalogue: Catalogue, tr: Tr, locale: str) -> list[Sh
     out.append(_services(cur, names, tr))
     out.append(_groups(cur, names, tr, catalogue))
     out.append(_institutions(cur, names, tr))
+    out.append(_confirmations(report, names, tr))
     out.append(_situations(cur, names, tr))
     statuses = Sheet(tr(N_("Statuses")), [tr(N_("Status")), tr(N_("Requests"))])
     for status, count in sorted(cur.by("status").items(), key=lambda kv: -kv[1]):
@@ -79,6 +81,10 @@ def _summary(report: Report, names: Names, tr: Tr) -> Sheet:
          _round(prev.median_first_answer)),
         (N_("Median time to closing, hours"), _round(cur.median_closing), _round(prev.median_closing)),
         (N_("Overdue (not answered by the answer date)"), cur.overdue, prev.overdue),
+        (N_("Residents asked whether the help came"), cur.confirmed.asked, prev.confirmed.asked),
+        (N_("Help confirmed by residents, %"), _percent(cur.confirmed.confirmed), _percent(prev.confirmed.confirmed)),
+        (N_("Reopened by residents, %"), _percent(cur.confirmed.reopened), _percent(prev.confirmed.reopened)),
+        (N_("Median days to confirmed help"), _round(cur.confirmed.median_days), _round(prev.confirmed.median_days)),
         (N_("Online consultations held"), cur.consultations_held, prev.consultations_held),
         (N_("Average rating of consultations"), _round(cur.consultation_rating, 2),
          _round(prev.consultation_rating, 2)),
@@ -160,6 +166,26 @@ def _institutions(cur: Figures, names: Names, tr: Tr) -> Sheet:
             _round(median(r.first_answer_hours for r in mine if r.first_answer_hours is not None)),
             _round(median(r.closing_hours for r in mine if r.closing_hours is not None)),
         ])
+    return sheet
+
+
+def _percent(share: Optional[float]) -> Optional[float]:
+    return None if share is None else round(share * 100, 1)
+
+
+def _confirmations(report: Report, names: Names, tr: Tr) -> Sheet:
+    """Whether the help came, per institution, this period and the one before (bot/reports/confirmed.py)."""
+    sheet = Sheet(tr(N_("Help confirmed")), [
+        tr(N_("Community")), tr(N_("Institution")), tr(N_("Residents asked")), tr(N_("Help confirmed, %")),
+        tr(N_("Before: help confirmed, %")), tr(N_("Reopened, %")), tr(N_("Before: reopened, %")),
+        tr(N_("Median days to confirmed help")), tr(N_("Before: median days"))])
+    now, before = by_institution(report.current.confirmations), by_institution(report.previous.confirmations)
+    empty = Confirmed.of(())
+    for community, inst in sorted(set(now) | set(before)):
+        one, earlier = now.get((community, inst), empty), before.get((community, inst), empty)
+        sheet.rows.append([names.community(community), names.institution(community, inst), one.asked,
+                           _percent(one.confirmed), _percent(earlier.confirmed), _percent(one.reopened),
+                           _percent(earlier.reopened), _round(one.median_days), _round(earlier.median_days)])
     return sheet
 
 

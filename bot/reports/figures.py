@@ -26,6 +26,8 @@ from typing import Iterable, Optional
 from zoneinfo import ZoneInfo
 
 from bot.catalogue.loader import Catalogue
+from bot.reports import confirmed
+from bot.reports.confirmed import ConfirmationRow, Confirmed
 from bot.reports.periods import Period, add_months
 from bot.storage.db import Database
 
@@ -97,6 +99,7 @@ class Figures:
     campaigns: list[CampaignRow] = field(default_factory=list)
     new_residents: int = 0
     active_residents: int = 0
+    confirmations: list[ConfirmationRow] = field(default_factory=list)  # whether the help came
 
     # ----- requests --------------------------------------------------------------------------------------------
 
@@ -133,6 +136,11 @@ class Figures:
     @property
     def overdue(self) -> int:
         return sum(r.overdue for r in self.requests)
+
+    @property
+    def confirmed(self) -> Confirmed:
+        """Whether the help came, by the residents' answers (bot/reports/confirmed.py)."""
+        return Confirmed.of(self.confirmations)
 
     # ----- consultations ---------------------------------------------------------------------------------------
 
@@ -230,6 +238,7 @@ class Collector:
         figures.consultations = await self._consultations(begin, end, community)
         figures.campaigns = await self._campaigns(begin, end, community)
         figures.new_residents, figures.active_residents = await self._residents(begin, end, community)
+        figures.confirmations = await confirmed.read(self.db, begin, end, community)
         return figures
 
     # ----- requests --------------------------------------------------------------------------------------------

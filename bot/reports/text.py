@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable, Optional
 from babel.numbers import format_decimal
 
 from bot.catalogue.loader import Catalogue
+from bot.reports.confirmed import Confirmed, by_institution
 from bot.reports.figures import UNSPECIFIED, Figures, Report, change
 
 Tr = Callable[[str], str]
@@ -126,6 +127,16 @@ class Formatter:
             shown = self.tr(N_("{value} h")).format(value=self.number(current))
         return f"<b>{shown}</b> {self.delta(current, previous)}"
 
+    def share(self, current: Optional[float], previous: Optional[float]) -> str:
+        """A share (0..1) as a percentage, its change in percentage points."""
+        pct = [None if v is None else v * 100 for v in (current, previous)]
+        shown = "—" if pct[0] is None else f"{self.number(pct[0])} %"
+        return f"<b>{shown}</b> {self.delta(pct[0], pct[1])}"
+
+    def days(self, current: Optional[float], previous: Optional[float]) -> str:
+        shown = "—" if current is None else self.tr(N_("{value} d")).format(value=self.number(current))
+        return f"<b>{shown}</b> {self.delta(current, previous)}"
+
 
 def breakdown(title: str, current: Counter, previous: Counter, name: Callable[[Any], str],
               fmt: Formatter) -> list[str]:
@@ -157,6 +168,7 @@ def render(report: Report, catalogue: Catalogue, tr: Tr, locale: str, *, title: 
         "{}: {}".format(h(tr(N_("Median time to closing"))), fmt.hours(cur.median_closing, prev.median_closing)),
         "{}: {}".format(h(tr(N_("Overdue (not answered by the answer date)"))), fmt.count(cur.overdue, prev.overdue)),
     ]
+    lines += confirmation_lines(report, names, fmt, tr, several)
     lines += breakdown(tr(N_("By status")), cur.by("status"), prev.by("status"), names.status, fmt)
     lines += breakdown(tr(N_("By institution")), cur.by("institution"), prev.by("institution"),
                        lambda k: names.institution(*k, with_community=several), fmt)
@@ -196,6 +208,33 @@ def render(report: Report, catalogue: Catalogue, tr: Tr, locale: str, *, title: 
             "read from those records.")))),
     ]
     return split(lines)
+
+
+def confirmation_lines(report: Report, names: Names, fmt: Formatter, tr: Tr, several: bool) -> list[str]:
+    """Whether the help came, by the residents' answers some days after a request was resolved: overall and per
+    institution, each with its change against the previous period."""
+    cur, prev = report.current.confirmed, report.previous.confirmed
+    lines = [
+        "",
+        "<b>{}</b>: {}".format(h(tr(N_("Residents asked whether the help came"))), fmt.count(cur.asked, prev.asked)),
+        "{}: {}".format(h(tr(N_("Help confirmed (answered «yes»)"))), fmt.share(cur.confirmed, prev.confirmed)),
+        "{}: {}".format(h(tr(N_("Reopened by the resident («partly» or «no»)"))),
+                        fmt.share(cur.reopened, prev.reopened)),
+        "{}: {}".format(h(tr(N_("Median days to confirmed help"))), fmt.days(cur.median_days, prev.median_days)),
+    ]
+    now, before = by_institution(report.current.confirmations), by_institution(report.previous.confirmations)
+    empty = Confirmed.of(())
+    for key in sorted(now, key=lambda k: (-now[k].asked, names.institution(*k))):
+        one, earlier = now[key], before.get(key, empty)
+        lines.append("• {}: {} · {} {} · {} {}".format(
+            h(names.institution(*key, with_community=several)), fmt.share(one.confirmed, earlier.confirmed),
+            h(tr(N_("reopened"))), fmt.share(one.reopened, earlier.reopened),
+            h(tr(N_("days"))), fmt.days(one.median_days, earlier.median_days)))
+    if cur.asked or prev.asked:
+        lines.append("<i>{}</i>".format(h(tr(N_(
+            "Counted by the day the request was resolved; a question still waiting for its answer is not counted, "
+            "no answer within a week counts as not confirmed.")))))
+    return lines
 
 
 def report_indicators(report: Report, catalogue: Catalogue):
@@ -251,6 +290,10 @@ def plain(figures: Figures) -> dict[str, Any]:
         "median_first_answer_hours": figures.median_first_answer,
         "median_closing_hours": figures.median_closing,
         "overdue": figures.overdue,
+        "asked_whether_helped": figures.confirmed.asked,
+        "confirmed_share": figures.confirmed.confirmed,
+        "reopened_share": figures.confirmed.reopened,
+        "median_days_to_confirmed_help": figures.confirmed.median_days,
         "consultations_held": figures.consultations_held,
         "consultation_rating": figures.consultation_rating,
         "campaigns": figures.campaign_total("campaigns"),

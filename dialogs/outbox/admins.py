@@ -45,6 +45,9 @@ class AdminNotices:
             elif notice == "unreachable":
                 text = "⚠️ " + _("The group of {institution} cannot be reached (the bot was removed or lost rights). "
                                 "Request No. {number} waits until the group is bound again.")
+            elif notice == "not_helped_again":  # bot/requests/confirmation.py
+                text = "🔁 " + _("Request No. {number} ({institution}) was reopened before, and now the resident says "
+                                "again that the help did not come. It is back in work. Status: {status}.")
             else:
                 raise Permanent(f"unknown admin notice {notice}")
             text = text.format(number=request.public_id, status=status_label(request.status),
