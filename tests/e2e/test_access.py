@@ -27,6 +27,7 @@ import pytest_asyncio
 from bot.campaigns.service import Draft as CampaignDraft
 from bot.requests.models import Draft
 from sandbox.client import message_text
+from tests.support.staff import new_group
 from tests.support.world import ADMIN_ID, BOT_ID, LOOP, LogRecords, Person, World, settle_calls, wait_confirmed
 
 pytestmark = pytest.mark.asyncio(loop_scope=LOOP)
@@ -248,7 +249,7 @@ async def refused_command(cast: Cast, role: str, text: str, reason: Optional[str
 
 async def bound_group(world: World, institution: str, title: str, *members: dict[str, Any]) -> tuple[int, Person]:
     client = world.client
-    group = await client.create_group(title, forum=True, members=list(members))
+    group = await new_group(client, title, forum=True, members=list(members))
     person = Person(client, members[0])
     person.chat_id = group["id"]
     code = await world.services.groups.create_bind_code("lutsk", institution, None)
@@ -275,7 +276,7 @@ async def cast(world_once: World):
     a, staff_a = await bound_group(world, "tcso", "ТЦСО (A)", staff_a_user, former)
     b, staff_b = await bound_group(world, "dsvp", "Департамент (B)", await client.create_user("Богдана"))
     unbound_user = await client.create_user("Незнайомець")
-    group_u = await client.create_group("Просто група", members=[unbound_user, {"id": ADMIN_ID}])
+    group_u = await new_group(client, "Просто група", members=[unbound_user, {"id": ADMIN_ID}])
     unbound = Person(client, unbound_user)
     unbound.chat_id = group_u["id"]
     await unbound.say("/open")  # the bot is there and answers: the group is not bound

@@ -37,7 +37,7 @@ from aiogram.types import (
 
 from sandbox.client import SandboxError, inline_buttons, keyboard_buttons, message_text
 from tests.support.fuzz_updates import RID, draw_plan
-from tests.support.staff import staff_group
+from tests.support.staff import new_group, staff_group
 from tests.support.world import (
     BOT_ID,
     LogRecords,
@@ -146,7 +146,7 @@ async def plant(world: World) -> Cast:
     assert MARKER in (request.description or "")
     b = await world.resident("lutsk", name="Богдан")
     outsider = await client.create_user("Остап", language_code="uk")
-    unbound = await client.create_group("Сусідський чат", members=[outsider])
+    unbound = await new_group(client, "Сусідський чат", members=[outsider])
     u = Person(client, outsider)
     u.chat_id = unbound["id"]
     channel = await client._post("/sandbox/groups", {"title": "Новини громади", "type": "channel"})

@@ -28,6 +28,7 @@ from bot.requests.service import Caps
 from bot.services import CONSENT_VERSION
 from dialogs.consult_view import slot_code
 from sandbox.client import message_text
+from tests.support.staff import new_group
 from tests.support.world import ADMIN_ID, BOT_ID, LOOP, Person, World, settle_calls, wait_confirmed
 
 pytestmark = pytest.mark.asyncio(loop_scope=LOOP)
@@ -128,7 +129,7 @@ async def arena(world_once: World):
     requests.clock = consult.clock = lambda: now["t"]
     client = world.client
     staff_user = await client.create_user("Оксана")
-    group = await client.create_group("ТЦСО (червона команда)", forum=True, members=[staff_user])
+    group = await new_group(client, "ТЦСО (червона команда)", forum=True, members=[staff_user])
     staff = Person(client, staff_user)
     staff.chat_id = group["id"]
     code = await requests.groups.create_bind_code("lutsk", "tcso", None)
@@ -397,8 +398,8 @@ async def test_brute_force_binding_is_locked_out_per_chat_and_per_person(world: 
     client, requests = arena.client, arena.services.requests
     attacker = await client.create_user("Перебирач")
     helper = await client.create_user("Спільник")
-    target = await client.create_group("Група зловмисника", members=[attacker, helper])
-    spare = await client.create_group("Запасна група", members=[attacker])
+    target = await new_group(client, "Група зловмисника", members=[attacker, helper])
+    spare = await new_group(client, "Запасна група", members=[attacker])
     code = await requests.groups.create_bind_code("lutsk", "rehab-veterans", ADMIN_ID)
     assert len(code) >= 32  # 128 bits
     row = await arena.services.db.fetchone("SELECT code FROM bind_codes ORDER BY rowid DESC LIMIT 1")
@@ -432,8 +433,8 @@ async def test_a_rebinding_is_announced_to_the_administrators_and_the_group_that
                                                                                           arena: Arena) -> None:
     client, requests = arena.client, arena.services.requests
     first_user, second_user = await client.create_user("Перша"), await client.create_user("Друга")
-    first = await client.create_group("Лікарні (стара група)", members=[first_user])
-    second = await client.create_group("Лікарні (нова група)", members=[second_user])
+    first = await new_group(client, "Лікарні (стара група)", members=[first_user])
+    second = await new_group(client, "Лікарні (нова група)", members=[second_user])
     for user, group in ((first_user, first), (second_user, second)):
         code = await requests.groups.create_bind_code("lutsk", "health-facilities", ADMIN_ID)
         seen_admin = await client.last_id(ADMIN_ID)
@@ -448,7 +449,7 @@ async def test_a_rebinding_is_announced_to_the_administrators_and_the_group_that
 async def test_the_bind_code_is_not_shown_in_the_shared_administrators_chat_unless_asked(world: World,
                                                                                          arena: Arena) -> None:
     client, services = arena.client, arena.services
-    chat = await client.create_group("Адміністратори", members=[{"id": ADMIN_ID}])
+    chat = await new_group(client, "Адміністратори", members=[{"id": ADMIN_ID}])
     saved = services.settings.admin_chat_id
     services.settings.admin_chat_id = chat["id"]
     try:

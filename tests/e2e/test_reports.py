@@ -22,7 +22,7 @@ from bot.reports.periods import preset
 from bot.requests.routing import route
 from sandbox import SandboxClient
 from sandbox.client import message_text
-from tests.support.staff import file_request, group_messages, staff_group
+from tests.support.staff import file_request, group_messages, new_group, staff_group
 from tests.support.world import ADMIN_ID, LOOP, Person, World, buttons, last_call_seq, serving_world, settle_calls
 
 pytestmark = pytest.mark.asyncio(loop_scope=LOOP)
@@ -270,7 +270,7 @@ async def test_only_administrators_in_their_chats(own: World) -> None:
     admin.chat_id = world.admin_chat
     [picker] = await admin.say("/stats")
     assert tr(world, "All communities") in buttons(picker)
-    other = await world.client.create_group("Інша група", forum=False, members=[world.admin])
+    other = await new_group(world.client, "Інша група", forum=False, members=[world.admin])
     elsewhere = Person(world.client, world.admin)
     elsewhere.chat_id = other["id"]
     [answer] = await elsewhere.say("/stats")

@@ -6,7 +6,7 @@ import asyncio
 import pytest
 
 from sandbox.client import message_text
-from tests.support.staff import file_request, group_messages, number_of, report_in_danger, staff_group
+from tests.support.staff import file_request, group_messages, new_group, number_of, report_in_danger, staff_group
 from tests.support.world import Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
@@ -276,7 +276,7 @@ async def test_an_administrator_binds_a_group_through_the_bot(world: World) -> N
     code = message_text(answer).split("/bind ", 1)[1].split()[0]
     assert "діє один раз" in message_text(answer)
     staff_user = await world.client.create_user("Оксана")
-    group = await world.client.create_group("ЦСС Володимир", forum=True, members=[staff_user])
+    group = await new_group(world.client, "ЦСС Володимир", forum=True, members=[staff_user])
     staff = Person(world.client, staff_user)
     staff.chat_id = group["id"]
     [bound] = await staff.say(f"/bind {code}")

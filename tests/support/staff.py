@@ -14,7 +14,7 @@ async def staff_group(world: World, institution: str, community: str = "lutsk", 
     """A staff group bound to the institution with /bind and a one-time code; returns its id and a member."""
     client = world.client
     user = await client.create_user("Ірина", language_code="uk")
-    group = await client.create_group(title, forum=forum, members=[user])
+    group = await new_group(client, title, forum=forum, members=[user])
     staff = Person(client, user)
     staff.chat_id = group["id"]
     code = await world.services.groups.create_bind_code(community, institution, None)
@@ -22,6 +22,15 @@ async def staff_group(world: World, institution: str, community: str = "lutsk", 
     assert "Тепер ця група отримує звернення" in message_text(answer)
     await group_settled(world, community, institution)  # cards that waited for a group are posted before the test goes on
     return group["id"], staff
+
+
+async def new_group(client: Any, title: str, **options: Any) -> dict[str, Any]:
+    """A group with the bot in it, once the bot has said what it is (its greeting would otherwise come in place of
+    the answer a test waits for next)."""
+    group = await client.create_group(title, **options)
+    if "bots" not in options:  # the running bot is added (other bots or none otherwise)
+        await client.wait_bot_messages(group["id"], 0, 1, timeout=5)
+    return group
 
 
 async def group_settled(world: World, community: str, institution: str, timeout: float = 8.0) -> None:
