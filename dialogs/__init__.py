@@ -19,6 +19,7 @@ from dialogs.admin import qr as admin_qr
 from dialogs.admin import reports as admin_reports
 from dialogs.common import Routes
 from dialogs.staff import consult as staff_consult
+from dialogs.staff import onboarding as staff_onboarding
 
 log = logging.getLogger("bot.errors")
 fallback = Routes("fallback", chats=None)
@@ -105,6 +106,7 @@ def setup_routers(dp: Dispatcher) -> None:
     dp.include_router(admin_reports.build())
     dp.include_router(admin_qr.router.build())
     dp.include_router(resident.router())
+    dp.include_router(staff_onboarding.build())  # a group's greeting and /help, before the staff's own
     dp.include_router(staff_consult.build())
     dp.include_router(staff.build())
     dp.include_router(fallback.build())
