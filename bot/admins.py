@@ -54,3 +54,9 @@ class AdminRepo:
     def _notice(change: str, user_id: int, by: Optional[int]) -> Outgoing:
         return Outgoing(Kind.ADMINS_CHANGED, Target.admins(), {"change": change, "user_id": user_id, "by": by},
                         dedupe_key=f"admins:{change}:{user_id}:{utcnow()}")
+
+
+async def added_at(db: Database, user_id: int) -> Optional[str]:
+    """When the user was made an administrator in the bot (None for those only in ADMIN_IDS, and for others)."""
+    row = await db.fetchone("SELECT added_at FROM admins WHERE user_id = ?", (user_id,))
+    return row["added_at"] if row else None

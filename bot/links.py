@@ -293,3 +293,14 @@ async def opens_of_campaign(db: Database, campaign_id: int) -> int:
         "SELECT COUNT(DISTINCT user_id) FROM link_opens WHERE campaign_id = ? AND user_id IS NOT NULL", (campaign_id,)
     )
     return int(row[0] or 0)
+
+
+async def export_opens(db: Database, user_id: int) -> list[dict[str, Any]]:
+    """«Мої дані»: the links the resident opened (bot.privacy)."""
+    rows = await db.fetchall(
+        "SELECT code, kind, community, target, campaign_id, new_resident, opened_at FROM link_opens "
+        "WHERE user_id = ? ORDER BY opened_at, id", (user_id,)
+    )
+    return [{"code": o["code"], "kind": o["kind"], "community": o["community"], "target": o["target"],
+             "campaign": o["campaign_id"], "first_visit": bool(o["new_resident"]), "opened_at": o["opened_at"]}
+            for o in rows]

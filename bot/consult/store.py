@@ -176,3 +176,10 @@ class ConsultStore:
         await self.db.execute(
             "UPDATE consultations SET group_chat_id = ?, thread_id = ?, card_message_id = ? WHERE id = ?",
             (chat_id, thread_id, message_id, consultation_id))
+
+
+async def open_institutions(db: Database) -> set[tuple[str, str]]:
+    """(community, institution_id) of every consultation still open (queued or active)."""
+    rows = await db.fetchall(
+        "SELECT DISTINCT community, institution_id FROM consultations WHERE status IN ('queued', 'active')")
+    return {(row["community"], row["institution_id"]) for row in rows}

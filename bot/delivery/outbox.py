@@ -469,6 +469,31 @@ async def drop_waiting_in(conn: Any, kinds: Iterable[str], subject_key: str, ids
         f"AND kind IN ({','.join('?' * len(kinds))}) AND {subject} IN ({_listed(ids)})", (error, *kinds))
 
 
+async def forget_waiting_in(conn: Any, target: str) -> None:
+    """The rows addressed to `target` not sent yet (pending or held) go."""
+    await conn.execute("DELETE FROM outbox WHERE target = ? AND status IN ('pending', 'held')", (str(target),))
+
+
 async def forget_target_in(conn: Any, target: str) -> None:
     """Every row addressed to `target` goes, whatever its status."""
     await conn.execute("DELETE FROM outbox WHERE target = ?", (str(target),))
+
+
+async def count_waiting(db: Database, target: str) -> int:
+    """Rows addressed to `target` not sent yet (pending or held)."""
+    row = await db.fetchone("SELECT COUNT(*) FROM outbox WHERE target = ? AND status IN ('pending', 'held')",
+                            (str(target),))
+    return int(row[0]) if row else 0
+
+
+async def backlog(db: Database, due: str) -> dict[str, Any]:
+    """For /healthz: rows pending and held, how many pending ones were due before `due` (UTC ISO), and the
+    earliest due time of a pending one."""
+    rows = await db.fetchall(
+        "SELECT status, COUNT(*) AS n FROM outbox WHERE status IN ('pending', 'held') GROUP BY status")
+    counts = {r["status"]: r["n"] for r in rows}
+    oldest = await db.fetchone("SELECT MIN(next_attempt_at) AS at FROM outbox WHERE status = 'pending'")
+    overdue = await db.fetchone(
+        "SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending' AND next_attempt_at < ?", (due,))
+    return {"pending": counts.get("pending", 0), "held": counts.get("held", 0), "overdue": overdue["n"],
+            "oldest_pending_due_at": oldest["at"]}

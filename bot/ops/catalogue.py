@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Optional
 from bot.catalogue.loader import Catalogue, CatalogueError, load_catalogue
 from bot.catalogue.overlay import Overlay, apply_overlays
 from bot.catalogue.search import SearchEngine
+from bot.consult.store import open_institutions as open_consultations
+from bot.groups import readers as groups_readers
+from bot.requests.routing import open_institutions as open_requests
 
 if TYPE_CHECKING:
     from bot.ops.catalogue_edits.versions import Edit
@@ -98,13 +101,11 @@ async def still_known(services: "Services", catalogue: Catalogue) -> list[str]:
         if slug not in catalogue.communities:
             problems.append(f"{data / slug}: community '{slug}' is served now and missing from the new data; "
                             "its requests refer to it")
-    rows = await services.db.fetchall(
-        "SELECT community, institution_id FROM groups WHERE active = 1 "
-        "UNION SELECT community, institution_id FROM requests WHERE status IN ('new', 'in_progress') "
-        "UNION SELECT community, institution_id FROM consultations WHERE status IN ('queued', 'active')")
-    for row in rows:
-        view = catalogue.communities.get(row["community"])
-        if view is not None and row["institution_id"] not in view.institutions:
-            problems.append(f"{data / row['community'] / 'community.yaml'}: institution '{row['institution_id']}' "
+    in_use = (await groups_readers.bound_institutions(services.db) | await open_requests(services.db)
+              | await open_consultations(services.db))
+    for community, institution in sorted(in_use):
+        view = catalogue.communities.get(community)
+        if view is not None and institution not in view.institutions:
+            problems.append(f"{data / community / 'community.yaml'}: institution '{institution}' "
                             "is missing, but it has a bound staff group or open requests")
     return problems

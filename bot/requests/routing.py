@@ -1,10 +1,11 @@
-"""Which institution receives a request."""
+"""Which institution receives a request, and which institutions the open requests are with."""
 from __future__ import annotations
 
 from collections import Counter
 from typing import Optional
 
 from bot.catalogue.loader import CommunityView
+from bot.storage.db import Database
 
 CHILD_SITUATIONS = {"child_at_risk"}
 
@@ -46,3 +47,10 @@ def main_provider(community: CommunityView, situation_id: str) -> Optional[str]:
     leaders = [inst for inst, n in counts.items() if n == best]
     intake = community.model.intake_institution
     return intake if intake in leaders else sorted(leaders)[0]
+
+
+async def open_institutions(db: Database) -> set[tuple[str, str]]:
+    """(community, institution_id) of every request still open (new or in progress)."""
+    rows = await db.fetchall(
+        "SELECT DISTINCT community, institution_id FROM requests WHERE status IN ('new', 'in_progress')")
+    return {(row["community"], row["institution_id"]) for row in rows}

@@ -7,11 +7,14 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Optional
 
+from bot.campaigns.service import forget_person_in
+from bot.delivery import outbox
 from bot.delivery.kinds import Kind, Target
 from bot.errors import RequestError
 from bot.requests.models import Attachment, Event, GuessedFollowUp, Request, Status
 from bot.requests.staff import StaffActions
 from bot.requests.store import Caps, row_to_request, to_group
+from bot.storage import fsm
 from bot.storage.db import Connection, utcnow
 from bot.storage.residents import forget_consent
 from bot.storage.updates import first_time
@@ -239,13 +242,9 @@ class RequestService(StaffActions):
             ids = await self.ids_of_resident(conn, resident_id)
             await self._purge(conn, ids, "resident")
             await forget_consent(conn, resident_id)
-            await conn.execute("DELETE FROM subscriptions WHERE user_id = ?", (resident_id,))
-            await conn.execute("DELETE FROM campaign_recipients WHERE user_id = ?", (resident_id,))
-            await conn.execute("DELETE FROM fsm_state WHERE key LIKE ?", (f"%:{resident_id}:{resident_id}:%",))
-            await conn.execute(
-                "DELETE FROM outbox WHERE target = ? AND status IN ('pending', 'held')",
-                (str(Target.resident(resident_id)),)
-            )
+            await forget_person_in(conn, resident_id)
+            await fsm.forget_user_in(conn, resident_id)
+            await outbox.forget_waiting_in(conn, str(Target.resident(resident_id)))
         return len(ids)
 
     async def purge_closed(self, older_than_days: int, now: Optional[datetime] = None) -> int:

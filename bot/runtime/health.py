@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.delivery import outbox
+
 if TYPE_CHECKING:
     from bot.services import Services
 
@@ -29,18 +31,10 @@ async def snapshot(services: "Services") -> tuple[bool, dict[str, Any]]:
         problems.append("database is not reachable")
     if body["database"]["reachable"]:
         try:
-            rows = await services.db.fetchall(
-                "SELECT status, COUNT(*) AS n FROM outbox WHERE status IN ('pending', 'held') GROUP BY status")
-            counts = {r["status"]: r["n"] for r in rows}
             due = (datetime.now(timezone.utc) - timedelta(seconds=OUTBOX_STUCK_SECONDS)).isoformat(timespec="seconds")
-            oldest = await services.db.fetchone(
-                "SELECT MIN(next_attempt_at) AS at FROM outbox WHERE status = 'pending'")
-            overdue = await services.db.fetchone(
-                "SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending' AND next_attempt_at < ?", (due,))
-            body["outbox"] = {"pending": counts.get("pending", 0), "held": counts.get("held", 0),
-                              "overdue": overdue["n"], "oldest_pending_due_at": oldest["at"]}
-            if overdue["n"]:
-                problems.append(f"{overdue['n']} outbox message(s) overdue by more than {OUTBOX_STUCK_SECONDS} s")
+            body["outbox"] = backlog = await outbox.backlog(services.db, due)
+            if backlog["overdue"]:
+                problems.append(f"{backlog['overdue']} outbox message(s) overdue by more than {OUTBOX_STUCK_SECONDS} s")
         except Exception as exc:
             body["outbox"] = {"error": type(exc).__name__}
             problems.append("outbox could not be read")

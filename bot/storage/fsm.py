@@ -126,3 +126,21 @@ async def forget_user_in(conn: Any, user_id: int) -> None:
 async def forget_untouched(db: Database, before: str) -> int:
     """Dialog states untouched since `before` (UTC ISO) go; returns how many."""
     return await db.execute("DELETE FROM fsm_state WHERE updated_at < ?", (before,))
+
+
+async def export_conversation(db: Database, user_id: int) -> Optional[dict[str, Any]]:
+    """«Мої дані»: an unfinished dialog in the user's private chat (e.g. a request being written), as it is kept."""
+    rows = await db.fetchall("SELECT key, state, data, updated_at FROM fsm_state WHERE key LIKE ?",
+                             (f"%:{user_id}:{user_id}:%",))
+    for row in rows:
+        parts = row["key"].split(":")
+        if len(parts) < 3 or parts[1] != str(user_id) or parts[2] != str(user_id):
+            continue
+        try:
+            data = json.loads(row["data"] or "{}")
+        except ValueError:
+            data = {}
+        if row["state"] is None and not data:
+            continue
+        return {"state": row["state"], "data": data, "changed_at": row["updated_at"]}
+    return None

@@ -108,3 +108,20 @@ class ResidentRepo:
 
     async def give_consent(self, user_id: int, version: int) -> None:
         await give_consent(self.db, user_id, version)
+
+
+# ----- the resident's export («Мої дані», bot.privacy) -------------------------------------------------------------
+
+async def export_profile(db: Database, user_id: int) -> Optional[dict]:
+    row = await db.fetchone(
+        "SELECT locale, community, created_at, updated_at, blocked_at FROM residents WHERE user_id = ?", (user_id,)
+    )
+    if row is None:
+        return None
+    return {"language": row["locale"], "community": row["community"], "first_seen_at": row["created_at"],
+            "changed_at": row["updated_at"], "blocked_bot_at": row["blocked_at"]}
+
+
+async def export_consent(db: Database, user_id: int) -> Optional[dict]:
+    row = await db.fetchone("SELECT version, given_at FROM consents WHERE user_id = ?", (user_id,))
+    return {"version": row["version"], "given_at": row["given_at"]} if row else None
