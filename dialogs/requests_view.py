@@ -7,6 +7,7 @@ from typing import Optional
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.catalogue.loader import Catalogue
 from bot.dates import human_date, human_datetime
@@ -59,6 +60,57 @@ EVENT = {
 }
 
 
+# Why a request was finished: the staff's buttons, and the sentence the resident reads (after the first line that
+# says resolved or closed). The words of "other" follow its sentence.
+FINISH_REASON = {
+    "helped": N_("Helped"),
+    "referred": N_("Referred elsewhere"),
+    "unreachable": N_("Could not reach"),
+    "not_ours": N_("Not our competence"),
+    "duplicate": N_("Duplicate"),
+    "other": N_("Other"),
+}
+FINISH_TO_RESIDENT = {
+    "helped": N_("The specialists say the help you asked for was given."),
+    "referred": N_("Your question is handled by another service: the specialists referred you there. If you did "
+                   "not get its contacts, please ask for help again."),
+    "unreachable": N_("The specialists could not reach you. If you still need help, please ask again and check "
+                      "that the contact you leave is right."),
+    "not_ours": N_("This question is not something this institution deals with. You can look for the right "
+                   "service in the bot's catalogue or ask for help again."),
+    "duplicate": N_("It repeats another request of yours, which is being handled."),
+    "other": N_("The specialist wrote:"),
+}
+# The status a request's forum topic title carries (with a coloured mark), so that the topic list reads as a queue.
+TOPIC_STATUS = {
+    Status.new: ("🔵", N_("new")),
+    Status.in_progress: ("🟡", N_("in work")),
+    Status.resolved: ("🟢", N_("resolved")),
+    Status.closed: ("⚪", N_("closed")),
+    Status.withdrawn: ("⚪", N_("withdrawn")),
+}
+
+
+def reason_label(reason: Optional[str]) -> str:
+    return _(FINISH_REASON[reason]) if reason in FINISH_REASON else ""
+
+
+def due_text(request: Request, now: datetime, tz) -> str:
+    """The due clock: «Answer by 09.12, 2 days left», «…, today», «…, overdue by 1 day» (calendar days in the
+    services' time zone)."""
+    due = datetime.fromisoformat(request.due_at).astimezone(tz)
+    days = (due.date() - now.astimezone(tz).date()).days
+    day = due.strftime("%d.%m")
+    if now >= due:
+        late = max(1, -days)
+        left = ngettext("overdue by {n} day", "overdue by {n} days", late).format(n=late)
+    elif days <= 0:
+        left = _("due today")
+    else:
+        left = ngettext("{n} day left", "{n} days left", days).format(n=days)
+    return _("Answer by {day}, {left}").format(day=day, left=left)
+
+
 def status_label(status: Status) -> str:
     return f"{STATUS_ICON[status]} {_(STATUS[status])}"
 
@@ -95,14 +147,19 @@ def clip(text: str, limit: int = CARD_TEXT_LIMIT) -> str:
 
 # ----- staff side ----------------------------------------------------------------------------------------------
 
-def staff_card(catalogue: Catalogue, request: Request, files: int, tz) -> str:
+def staff_card(catalogue: Catalogue, request: Request, files: int, tz, now: Optional[datetime] = None) -> str:
+    """The card in the staff group: who has it and the due clock (on `now`, the services' clock) while it is
+    open, why it was finished once it is."""
     lines = []
     if request.urgent:
         lines.append("🔴 <b>" + _("URGENT") + "</b> — " + _("possible danger, answer first"))
     lines.append("📨 <b>" + _("Request No. {number}").format(number=request.public_id) + "</b>")
     status = status_label(request.status)
-    if request.assignee_label and request.status.open:
-        status += " · " + _("taken by: {who}").format(who=h(request.assignee_label))
+    if request.status.open:
+        status += " · " + (_("taken by: {who}").format(who=h(request.assignee_label)) if request.assignee_label
+                           else _("nobody has taken it yet"))
+    elif request.finish_reason in FINISH_REASON:
+        status += " · " + reason_label(request.finish_reason)
     lines.append(_("Status: {status}").format(status=status))
     lines.append(_("About: {topic}").format(topic=h(topic_of(catalogue, request))))
     if request.kind == "report":
@@ -110,7 +167,9 @@ def staff_card(catalogue: Catalogue, request: Request, files: int, tz) -> str:
     elif request.for_whom in FOR_WHOM:
         lines.append(_("The resident asks {whom}").format(whom=_(FOR_WHOM[request.for_whom])))
     lines.append(_("Sent: {when}").format(when=when_text(request.created_at, tz)))
-    if request.status.open:
+    if request.status.open and now is not None:
+        lines.append("⏳ " + due_text(request, now, tz))
+    elif request.status.open:
         lines.append(_("Answer by: {when}").format(when=human_date(datetime.fromisoformat(request.due_at), locale())))
     lines.append("")
     lines.append("<b>" + _("Description") + "</b>")
@@ -162,9 +221,12 @@ def staff_keyboard(request: Request) -> InlineKeyboardMarkup:
 
 
 def topic_name(catalogue: Catalogue, request: Request) -> str:
-    """A forum topic's title: number and subject, at most 128 characters."""
-    prefix = "🔴 " if request.urgent else ""
-    return (prefix + f"{request.public_id} · {topic_of(catalogue, request)}")[:128]
+    """A forum topic's title: a coloured mark (red while an urgent one is open), number, status and subject, at
+    most 128 characters: «🟡 2026-000123 · в роботі · …»."""
+    mark, word = TOPIC_STATUS[request.status]
+    if request.urgent and request.status.open:
+        mark = "🔴"
+    return f"{mark} {request.public_id} · {_(word)} · {topic_of(catalogue, request)}"[:128]
 
 
 # ----- resident side -------------------------------------------------------------------------------------------
@@ -205,6 +267,8 @@ def resident_history(catalogue: Catalogue, request: Request, events: list[Event]
         if event.actor == "staff" and event.actor_label:
             who = f" ({h(event.actor_label)})"
         line = f"• {when_text(event.at, tz)} — {label}{who}"
+        if event.kind in ("resolved", "closed") and event.reason in FINISH_REASON:
+            line += ": " + reason_label(event.reason)
         if event.kind == "redirected" and event.institution_id:
             view = catalogue.communities.get(request.community)
             inst = view.institutions.get(event.institution_id) if view else None

@@ -243,12 +243,34 @@ class GroupService:
         row = await self.db.fetchone("SELECT role FROM staff WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))
         return row["role"] if row else None
 
-    async def set_staff_role(self, chat_id: int, user_id: int, role: Optional[str]) -> None:
+    async def set_staff_role(self, chat_id: int, user_id: int, role: Optional[str],
+                             first_name: Optional[str] = None) -> None:
         await self.db.execute(
-            "INSERT INTO staff (chat_id, user_id, role, added_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(chat_id, user_id) DO UPDATE SET role = excluded.role",
-            (chat_id, user_id, role, utcnow()),
+            "INSERT INTO staff (chat_id, user_id, role, added_at, first_name) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(chat_id, user_id) DO UPDATE SET role = excluded.role, "
+            "first_name = COALESCE(excluded.first_name, first_name)",
+            (chat_id, user_id, role, utcnow(), first_name),
         )
+
+    async def remember_first_name(self, chat_id: int, user_id: int, first_name: Optional[str]) -> None:
+        """The staff member's first name from Telegram, kept when they take a request (shown to colleagues)."""
+        if not first_name:
+            return
+        await self.db.execute(
+            "INSERT INTO staff (chat_id, user_id, role, added_at, first_name) VALUES (?, ?, NULL, ?, ?) "
+            "ON CONFLICT(chat_id, user_id) DO UPDATE SET first_name = excluded.first_name",
+            (chat_id, user_id, utcnow(), first_name),
+        )
+
+    async def staff_first_name(self, chat_id: int, user_id: int) -> Optional[str]:
+        row = await self.db.fetchone("SELECT first_name FROM staff WHERE chat_id = ? AND user_id = ?",
+                                     (chat_id, user_id))
+        return row["first_name"] if row else None
+
+    async def staff_with_roles(self, chat_id: int) -> list[Row]:
+        """The group's staff who set a role with /role, in the order they came (rows of `staff`)."""
+        return await self.db.fetchall("SELECT * FROM staff WHERE chat_id = ? AND role IS NOT NULL AND role != '' "
+                                      "ORDER BY added_at, user_id", (chat_id,))
 
 
 async def forget_bind_attempts_in(conn: Connection, user_id: int) -> None:

@@ -158,7 +158,7 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
         **_all(_COUNT, "id", "public_id", "community", "kind", "anonymous", "service_id", "situation_id", "for_whom",
                "institution_id", "contact_method", "urgent", "danger", "status", "created_at", "updated_at",
                "due_at", "first_response_at", "closed_at", "rating", "reminded_at", "purged_at", "purged_why",
-               "finish_reason", "due_warned_at"),
+               "finish_reason", "due_warned_at", "topic_title"),
         **_all(_STAFF, "assignee_id", "assignee_label"),
         **_all((NOT_PERSONAL, "where the card is in the staff group (it says the data were deleted)"),
                "group_chat_id", "thread_id", "card_message_id"),
@@ -166,7 +166,7 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
     "request_events": {
         **_all((ERASED, "what the resident or staff wrote, and the resident's id: emptied"), "text", "actor_id"),
         **_all(_STAFF, "actor_label"),
-        **_all(_COUNT, "id", "request_id", "at", "actor", "kind", "public", "institution_id"),
+        **_all(_COUNT, "id", "request_id", "at", "actor", "kind", "public", "institution_id", "reason"),
     },
     "request_files": _all((ERASED, "the resident's and staff's files: deleted"), "id", "request_id", "event_id",
                           "kind", "file_id", "file_name", "size"),

@@ -1,6 +1,7 @@
 """Plain data of requests, their history and the drafts residents compose."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Optional
@@ -16,6 +17,10 @@ class Status(str, Enum):
     @property
     def open(self) -> bool:
         return self in (Status.new, Status.in_progress)
+
+
+# Why staff resolved or closed a request, chosen from this list (the words of "other" are the history entry's text)
+FINISH_REASONS = ("helped", "referred", "unreachable", "not_ours", "duplicate", "other")
 
 
 class ForWhom(str, Enum):
@@ -104,6 +109,14 @@ class Request:
     card_message_id: Optional[int]
     purged_at: Optional[str]
     purged_why: Optional[str] = None  # 'resident' or 'retention' (migration 0013)
+    finish_reason: Optional[str] = None  # one of FINISH_REASONS once resolved or closed (migration 0014)
+    topic_title: Optional[str] = None  # the title its forum topic was last given
+
+    @property
+    def version(self) -> str:
+        """A short token of the request's state: a button made for one state is refused once it changed."""
+        state = f"{self.status.value}|{self.assignee_id}|{self.institution_id}|{self.updated_at}"
+        return hashlib.sha256(state.encode()).hexdigest()[:8]
 
     @property
     def delivered(self) -> bool:
@@ -123,6 +136,7 @@ class Event:
     public: bool
     institution_id: Optional[str]
     files: tuple[Attachment, ...] = ()
+    reason: Optional[str] = None  # why it was resolved or closed (FINISH_REASONS)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Iterable, Optional
 from bot.delivery.kinds import Kind, Target
 from bot.delivery.outbox import Outgoing
 from bot.errors import RequestError
-from bot.requests.models import Attachment, Event, Request, Status
+from bot.requests.models import FINISH_REASONS, Attachment, Event, Request, Status
 from bot.requests.store import RequestStore, add_working_days, to_group, to_resident
 from bot.storage.db import Connection, utcnow
 from bot.storage.updates import first_time
@@ -80,7 +80,10 @@ class StaffActions(RequestStore):
         return (await self.history(request_id, public_only=False))[-1]
 
     async def reply(self, chat_id: int, request_id: int, staff_id: int, label: str, text: str,
-                    files: Iterable[Attachment] = (), *, update_id: Optional[int] = None) -> Event:
+                    files: Iterable[Attachment] = (), *, update_id: Optional[int] = None,
+                    who: Optional[str] = None) -> Event:
+        """An answer to the resident, signed with `label` (the role); `who` (role and first name) takes the request
+        when nobody has yet."""
         request = await self.for_group(chat_id, request_id)
         if request.status == Status.withdrawn:
             raise RequestError("closed")
@@ -98,7 +101,7 @@ class StaffActions(RequestStore):
                 "UPDATE requests SET updated_at = ?, first_response_at = COALESCE(first_response_at, ?), "
                 "status = CASE WHEN status = 'new' THEN 'in_progress' ELSE status END, "
                 "assignee_id = COALESCE(assignee_id, ?), assignee_label = COALESCE(assignee_label, ?) WHERE id = ?",
-                (now, now, staff_id, label, request_id),
+                (now, now, staff_id, who or label, request_id),
             )
             await self._queue(conn, [*to_resident(request.resident_id, Kind.REPLY, request_id, event_id=event_id)],
                               request_id)
@@ -118,7 +121,7 @@ class StaffActions(RequestStore):
             cursor = await conn.execute(
                 "UPDATE requests SET institution_id = ?, status = 'new', assignee_id = NULL, assignee_label = NULL, "
                 "group_chat_id = NULL, thread_id = NULL, card_message_id = NULL, due_at = ?, updated_at = ?, "
-                "reminded_at = NULL WHERE id = ? AND institution_id = ? AND status IN ('new', 'in_progress')",
+                "reminded_at = NULL, due_warned_at = NULL, topic_title = NULL WHERE id = ? AND institution_id = ? AND status IN ('new', 'in_progress')",
                 (to_institution, due.isoformat(timespec="seconds"), utcnow(), request_id, request.institution_id),
             )
             if cursor.rowcount != 1:
@@ -134,24 +137,36 @@ class StaffActions(RequestStore):
         return await self._get(request_id)
 
     async def finish(self, chat_id: int, request_id: int, staff_id: int, label: str, resolved: bool,
-                     text: Optional[str] = None) -> Request:
-        """Resolved or closed, once: a press after another one finished it is RequestError 'closed' (with who)."""
+                     text: Optional[str] = None, *, reason: str = "other", version: Optional[str] = None) -> Request:
+        """Resolved or closed, once, with a reason from FINISH_REASONS (the words of "other" in `text`): a press
+        after another one finished it is RequestError 'closed' (with who); with `version` (what the staff member
+        saw), a request that changed since is RequestError 'changed' and stays as it is. The resident is told why
+        and asked to rate the help only when they had an answer."""
+        if reason not in FINISH_REASONS:
+            raise RequestError("bad_reason")
         request = await self.for_group(chat_id, request_id)
         status = Status.resolved if resolved else Status.closed
         async with self.db.transaction() as conn:
+            current = await self._get(request_id, conn)
+            if version is not None and current.status.open and current.version != version:
+                raise RequestError("changed")
             now = utcnow()
             cursor = await conn.execute(
-                "UPDATE requests SET status = ?, updated_at = ?, closed_at = ?, "
+                "UPDATE requests SET status = ?, updated_at = ?, closed_at = ?, finish_reason = ?, "
                 "first_response_at = COALESCE(first_response_at, ?) WHERE id = ? AND institution_id = ? "
                 "AND status IN ('new', 'in_progress')",
-                (status.value, now, now, now, request_id, request.institution_id),
+                (status.value, now, now, reason, now, request_id, request.institution_id),
             )
             if cursor.rowcount != 1:
                 raise await self._too_late(conn, request_id, staff_id, request.institution_id, "finish")
+            answered = await (await conn.execute(
+                "SELECT 1 FROM request_events WHERE request_id = ? AND kind = 'reply' LIMIT 1",
+                (request_id,))).fetchone() is not None
             await self._event(conn, request_id, "staff", staff_id, label, status.value, text, True,
-                              request.institution_id)
+                              request.institution_id, reason)
             await self._queue(conn, [to_group(request, Kind.CARD_UPDATE),
-                                     *to_resident(request.resident_id, Kind.FINISHED, request_id, status=status.value)],
+                                     *to_resident(request.resident_id, Kind.FINISHED, request_id, status=status.value,
+                                                  reason=reason, answered=answered)],
                               request_id)
         return await self._get(request_id)
 
@@ -194,12 +209,28 @@ class StaffActions(RequestStore):
                                               dedupe_key=f"{reason}:{target}:{utcnow()[:10]}")], request_id)
 
     async def queue_reminder(self, request_id: int) -> None:
+        """Not taken in time, or past its answer date: the group is reminded, the administrators told, and the
+        card's due clock brought up to date."""
         request = await self._get(request_id)
         async with self.db.transaction() as conn:
-            await conn.execute("UPDATE requests SET reminded_at = ? WHERE id = ?", (utcnow(), request_id))
-            await self._queue(conn, [to_group(request, Kind.GROUP_NOTICE, notice="reminder"),
+            await conn.execute("UPDATE requests SET reminded_at = ? WHERE id = ?", (self._stamp(), request_id))
+            await self._queue(conn, [to_group(request, Kind.CARD_UPDATE),
+                                     to_group(request, Kind.GROUP_NOTICE, notice="reminder"),
                                      Outgoing(Kind.ADMIN_NOTICE, Target.admins(),
                                               {"request_id": request_id, "notice": "overdue"})], request_id)
+
+    async def warn_due(self, request_id: int) -> None:
+        """A day before the answer date: the group is reminded (once) and the card's due clock brought up to date."""
+        request = await self._get(request_id)
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute("UPDATE requests SET due_warned_at = ? WHERE id = ? AND due_warned_at IS NULL",
+                                        (self._stamp(), request_id))
+            if cursor.rowcount == 1:
+                await self._queue(conn, [to_group(request, Kind.CARD_UPDATE),
+                                         to_group(request, Kind.GROUP_NOTICE, notice="due_soon")], request_id)
+
+    async def set_topic_title(self, request_id: int, title: str) -> None:
+        await self.db.execute("UPDATE requests SET topic_title = ? WHERE id = ?", (title, request_id))
 
     async def set_card(self, request_id: int, chat_id: int, thread_id: Optional[int], message_id: int) -> None:
         await self.db.execute(

@@ -55,6 +55,7 @@ def row_to_request(row: Row) -> Request:
     data["urgent"] = bool(data["urgent"])
     data["status"] = Status(data["status"])
     data.pop("reminded_at", None)
+    data.pop("due_warned_at", None)
     return Request(**data)
 
 
@@ -191,11 +192,13 @@ class RequestStore:
     async def _event(
         self, conn: Connection, request_id: int, actor: str, actor_id: Optional[int],
         actor_label: Optional[str], kind: str, text: Optional[str], public: bool, institution_id: Optional[str],
+        reason: Optional[str] = None,
     ) -> int:
         cursor = await conn.execute(
             "INSERT INTO request_events (request_id, at, actor, actor_id, actor_label, kind, text, public, "
-            "institution_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (request_id, self._stamp(), actor, actor_id, actor_label, kind, text, int(public), institution_id),
+            "institution_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (request_id, self._stamp(), actor, actor_id, actor_label, kind, text, int(public), institution_id,
+             reason),
         )
         return int(cursor.lastrowid)
 
@@ -257,7 +260,7 @@ class RequestStore:
             by_event.setdefault(f["event_id"], []).append(attachment)
         return [
             Event(r["id"], r["request_id"], r["at"], r["actor"], r["actor_id"], r["actor_label"], r["kind"], r["text"],
-                  bool(r["public"]), r["institution_id"], tuple(by_event.get(r["id"], ())))
+                  bool(r["public"]), r["institution_id"], tuple(by_event.get(r["id"], ())), r["reason"])
             for r in rows
         ]
 
@@ -325,5 +328,15 @@ async def late_ids(db: Database, now: datetime, hours: int) -> list[int]:
         "AND ((status = 'new' AND created_at < ?) OR due_at < ?) "
         "AND (reminded_at IS NULL OR reminded_at < ?)",
         (late, now.isoformat(timespec="seconds"), late),
+    )
+    return [row["id"] for row in rows]
+
+
+async def due_soon_ids(db: Database, now: datetime) -> list[int]:
+    """Open requests whose answer date comes within a day, not yet warned of (the due clock's first step)."""
+    rows = await db.fetchall(
+        "SELECT id FROM requests WHERE status IN ('new', 'in_progress') AND due_warned_at IS NULL "
+        "AND due_at > ? AND due_at <= ?",
+        (now.isoformat(timespec="seconds"), (now + timedelta(days=1)).isoformat(timespec="seconds")),
     )
     return [row["id"] for row in rows]

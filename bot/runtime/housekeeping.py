@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 from bot import links
 from bot.ops.catalogue_edits import serving as catalogue_edits
 from bot.privacy import erasure
-from bot.requests.store import late_ids
+from bot.requests.store import due_soon_ids, late_ids
 from bot.storage import updates
 
 if TYPE_CHECKING:
@@ -26,14 +26,19 @@ def system_clock() -> datetime:
 
 
 async def remind(services: "Services") -> int:
-    """Announce again the requests not taken in time or past their answer date; tell the administrators."""
+    """The due clock, on the requests' clock: a day before the answer date the group is reminded; requests not
+    taken in time or past their answer date are announced again in the group and to the administrators."""
     hours = services.settings.remind_after_hours
-    ids = await late_ids(services.db, datetime.now(timezone.utc), hours)
+    now = services.requests.clock().astimezone(timezone.utc)
+    soon = await due_soon_ids(services.db, now)
+    for request_id in soon:
+        await services.requests.warn_due(request_id)
+    ids = await late_ids(services.db, now, hours)
     for request_id in ids:
         await services.requests.queue_reminder(request_id)
-    if ids:
+    if ids or soon:
         services.wake_outbox()
-    return len(ids)
+    return len(ids) + len(soon)
 
 
 async def consultation_clock(services: "Services") -> int:

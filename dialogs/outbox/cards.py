@@ -50,7 +50,8 @@ def request_card(services: Services, request: Request, files: int) -> tuple[str,
     """The staff card and its buttons; once the request's data are deleted, the erased card, with only «Close»
     while it is open (nobody can answer the resident any more)."""
     if not request.purged_at:
-        return staff_card(services.catalogue, request, files, services.settings.tz), staff_keyboard(request)
+        card = staff_card(services.catalogue, request, files, services.settings.tz, services.requests.clock())
+        return card, staff_keyboard(request)
     text = "\n".join(["🗑 <b>" + _("Request No. {number}").format(number=request.public_id) + "</b>",
                       _("Status: {status}").format(status=status_label(request.status)), "",
                       "<i>" + _(ERASED[("r", why_of(request.purged_why))]) + "</i>"])

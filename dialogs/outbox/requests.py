@@ -18,8 +18,10 @@ from dialogs.outbox.cards import posted_again, request_card
 from dialogs.outbox.telegram import Courier
 from dialogs.requests_view import (
     EVENT,
+    FINISH_TO_RESIDENT,
     Req,
     clip,
+    due_text,
     institution_name,
     staff_card,
     status_label,
@@ -118,9 +120,11 @@ class RequestDelivery:
         self.out.chat = group.chat_id
         with self.out.speaking(self.out.group_locale):
             if group.is_forum and thread_id is None:
-                topic = await self.bot.create_forum_topic(group.chat_id, topic_name(catalogue, request),
+                title = topic_name(catalogue, request)
+                topic = await self.bot.create_forum_topic(group.chat_id, title,
                                                           icon_color=0xFF93B2 if request.urgent else 0x6FB9F0)
                 thread_id = topic.message_thread_id
+                await self.services.requests.set_topic_title(request.id, title)
             text, markup = request_card(self.services, request, len(files))  # erased once the data are deleted
             text = posted_again(again, text)
             sent = await self.bot.send_message(group.chat_id, text, message_thread_id=thread_id,
@@ -173,6 +177,23 @@ class RequestDelivery:
         with self.out.speaking(self.out.group_locale):
             text, markup = request_card(self.services, request, len(files))
             await self.out.edit_quietly(text, group.chat_id, request.card_message_id, markup)
+            await self.retitle(request, group)
+
+    async def retitle(self, request: Request, group: Group) -> None:
+        """The request's forum topic carries its status in the title: edited when the status changes it (the
+        title last given is kept, so an unchanged one is never sent again); a refusal only costs the title."""
+        if not group.is_forum or not request.thread_id or request.purged_at:
+            return
+        title = topic_name(self.services.catalogue, request)
+        if title == request.topic_title:
+            return
+        try:
+            await self.bot.edit_forum_topic(group.chat_id, request.thread_id, name=title)
+        except TelegramBadRequest as exc:
+            if "NOT_MODIFIED" not in str(exc).upper():
+                log.info("the topic of request %s in group %s keeps its title: %s", request.id, group.chat_id, exc)
+                return
+        await self.services.requests.set_topic_title(request.id, title)
 
     async def card_moved(self, item: Item, request: Request) -> None:
         """The card in the group the request left: the same card, marked as passed on, without buttons."""
@@ -184,7 +205,8 @@ class RequestDelivery:
         target = view.institutions.get(item.payload.get("to", ""))
         files = await self.services.requests.files(request.id)
         with self.out.speaking(self.out.group_locale):
-            text = staff_card(self.services.catalogue, request, len(files), self.services.settings.tz)
+            text = staff_card(self.services.catalogue, request, len(files), self.services.settings.tz,
+                              self.services.requests.clock())
             name = target.name.get(self.out.group_locale) if target else "—"
             text = "↪️ <b>" + _("Passed to: {institution}").format(institution=h(name)) + "</b>\n\n" + text
             await self.out.mark_moved(text, chat_id, message_id)
@@ -253,11 +275,12 @@ class RequestDelivery:
             elif notice == "rated":
                 text = "⭐ " + _("The resident rated the help for request No. {number}: {stars}").format(
                     number=request.public_id, stars="⭐" * int(item.payload.get("rating", 0)))
-            elif notice == "reminder":
+            elif notice in ("reminder", "due_soon"):
                 if not request.status.open:
                     return
                 text = "⏰ " + _("Reminder: request No. {number} is waiting. Status: {status}.").format(
                     number=request.public_id, status=status_label(request.status))
+                text += "\n" + due_text(request, self.services.requests.clock(), self.services.settings.tz)
             else:
                 raise Permanent(f"unknown notice {notice}")
             reply_to = request.card_message_id if not thread_id else None
@@ -274,23 +297,44 @@ class RequestDelivery:
                                  "questions. You do not need to do anything.").format(number=number,
                                                                                       institution=institution)
             elif item.kind == Kind.FINISHED:
-                if item.payload.get("status") == Status.resolved.value:
-                    text = "✅ " + _("{institution} marked your request No. {number} as resolved.")
-                else:
-                    text = "☑️ " + _("{institution} closed your request No. {number}.")
-                text = text.format(number=number, institution=institution)
-                text += "\n\n" + _("How did we help? Please rate from 1 to 5:")
-                markup = InlineKeyboardMarkup(inline_keyboard=[[
-                    InlineKeyboardButton(text=str(n), callback_data=Req(action="rate", rid=request.id,
-                                                                        arg=str(n)).pack())
-                    for n in range(1, 6)
-                ]])
+                text, markup = await self.finished_text(item, request, institution)
             else:
                 text = "🛠 " + _("A specialist of {institution} took your request No. {number} into work.").format(
                     number=number, institution=institution)
             sent = await self.bot.send_message(resident_id, text, reply_markup=markup)
         # a quote-reply to it goes to the request (dialogs/resident/follow_ups.py)
         await self.services.requests.remember_messages(resident_id, [sent.message_id], request.id)
+
+    async def finished_text(self, item: Item, request: Request,
+                            institution: str) -> tuple[str, Optional[InlineKeyboardMarkup]]:
+        """Resolved or closed, and why, in plain words; the rating is asked only of a resident who had an answer
+        (rows queued before the reasons existed have none of these keys: they read as before)."""
+        number = request.public_id
+        if item.payload.get("status") == Status.resolved.value:
+            text = "✅ " + _("{institution} marked your request No. {number} as resolved.")
+        else:
+            text = "☑️ " + _("{institution} closed your request No. {number}.")
+        text = text.format(number=number, institution=institution)
+        reason = item.payload.get("reason")
+        if reason in FINISH_TO_RESIDENT:
+            text += "\n" + _(FINISH_TO_RESIDENT[reason])
+            words = await self.finish_words(request) if reason == "other" else None
+            if words:
+                text += "\n«" + h(words) + "»"
+        if not item.payload.get("answered", True):
+            return text, None
+        text += "\n\n" + _("How did we help? Please rate from 1 to 5:")
+        markup = InlineKeyboardMarkup(inline_keyboard=[[
+            InlineKeyboardButton(text=str(n), callback_data=Req(action="rate", rid=request.id, arg=str(n)).pack())
+            for n in range(1, 6)
+        ]])
+        return text, markup
+
+    async def finish_words(self, request: Request) -> Optional[str]:
+        """The words of the latest finishing entry of the history (the reason "other")."""
+        events = [e for e in await self.services.requests.history(request.id, public_only=True)
+                  if e.kind in ("resolved", "closed")]
+        return clip(events[-1].text, 1000) if events and events[-1].text else None
 
     async def resident_reply(self, item: Item, request: Request) -> None:
         resident_id = Target.parse(item.target).resident_id

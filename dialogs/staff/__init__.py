@@ -24,8 +24,9 @@ from bot.errors import RequestError
 from bot.requests.models import MAX_DESCRIPTION, Request
 from bot.services import Services
 from dialogs.common import Entry, Routes, h, pack
-from dialogs.requests_view import Staff, institution_name, status_label, topic_of
+from dialogs.requests_view import Staff, due_text, institution_name, status_label, topic_of
 from dialogs.resident.inputs import read_input
+from dialogs.staff import closing
 from dialogs.staff.common import MEMBER_STATUSES, OnCard, StaffContext, StaffMember, reason_text, refusal
 from dialogs.staff.consult import relay
 from dialogs.staff.membership import bot_membership
@@ -87,7 +88,7 @@ async def role(message: Message, command: CommandObject, services: Services, sta
         await message.answer(_("Your answers are signed: «{role}». Change it: /role psychologist").format(
             role=h(current)))
         return
-    await services.groups.set_staff_role(message.chat.id, message.from_user.id, text)
+    await services.groups.set_staff_role(message.chat.id, message.from_user.id, text, staff.first_name)
     await message.answer(_("Done. Your answers are signed: «{role}».").format(role=h(text)))
 
 
@@ -111,12 +112,14 @@ async def open_list(message: Message, services: Services) -> None:
 
 
 def open_entries(services: Services, requests: list[Request]) -> list[Entry]:
-    """One entry of /open per request: number, status, who has it, and what it is about."""
+    """One entry of /open per request: number, status, who has it, the due clock, and what it is about."""
     entries = []
+    now, tz = services.requests.clock(), services.settings.tz
     for r in requests:
         mark = "🔴 " if r.urgent else ""
         who = f" · {h(r.assignee_label)}" if r.assignee_label else ""
-        entries.append(Entry(f"{mark}№ {r.public_id} · {status_label(r.status)}{who}", topic_of(services.catalogue, r)))
+        entries.append(Entry(f"{mark}№ {r.public_id} · {status_label(r.status)}{who}\n⏳ {due_text(r, now, tz)}",
+                             topic_of(services.catalogue, r)))
     return entries
 
 
@@ -143,9 +146,8 @@ async def card_action(query: CallbackQuery, callback_data: Staff, state: FSMCont
     except RequestError as exc:
         await query.answer(reason_text(exc.reason), show_alert=True)
         return
-    label = await staff.label()
     try:
-        await act(query, action, callback_data.arg, request, state, services, label)
+        await act(query, action, callback_data.arg, request, state, services, staff)
     except RequestError as exc:  # too late or out of date: nothing changed, nothing was sent
         await query.answer(refusal(exc), show_alert=True)
         return
@@ -153,11 +155,12 @@ async def card_action(query: CallbackQuery, callback_data: Staff, state: FSMCont
 
 
 async def act(query: CallbackQuery, action: str, arg: str, request: Request, state: FSMContext, services: Services,
-              label: str) -> None:
+              staff: StaffMember) -> None:
     chat_id, user_id = query.message.chat.id, query.from_user.id
     requests = services.requests
     if action == "take":
-        await requests.take(chat_id, request.id, user_id, label)
+        await requests.take(chat_id, request.id, user_id, await staff.who())
+        await staff.remember_name()
         await query.answer(_("You took request No. {number}.").format(number=request.public_id))
     elif action in ("reply", "note"):
         await state.set_state(StaffForm.reply if action == "reply" else StaffForm.note)
@@ -190,10 +193,13 @@ async def act(query: CallbackQuery, action: str, arg: str, request: Request, sta
             reply_markup=prompt_markup(request.id),
         )
     elif action in ("resolve", "close"):
-        await requests.finish(chat_id, request.id, user_id, label, resolved=action == "resolve")
-        await query.answer(_("Done. The resident is told and asked to rate the help."))
+        await closing.ask_reason(query, request, services, staff, resolved=action == "resolve")
+    elif action == "why":
+        await closing.chose_reason(query, request, state, services, staff, arg)
+    elif action == "fin":
+        await closing.confirm(query, request, state, services, staff, arg)
     elif action == "reopen":
-        await requests.reopen(chat_id, request.id, user_id, label)
+        await requests.reopen(chat_id, request.id, user_id, await staff.who())
         await query.answer(_("The request is back in work."))
     else:
         await query.answer(_("This button is out of date."), show_alert=True)
@@ -229,7 +235,7 @@ async def staff_input(message: Message, state: FSMContext, services: Services, s
             await message.reply("↪️ " + _("Request No. {number} went to «{name}». The resident is told.").format(
                 number=request.public_id, name=h(institution_name(services.catalogue, request))))
         else:
-            await answer_resident(message, services, request_id, label, event_update)
+            await answer_resident(message, services, request_id, label, event_update, await staff.who())
     except RequestError as exc:
         await message.reply(refusal(exc, html=True))
         return
@@ -237,7 +243,7 @@ async def staff_input(message: Message, state: FSMContext, services: Services, s
 
 
 async def answer_resident(message: Message, services: Services, request_id: int, label: str,
-                          event_update: Update) -> None:
+                          event_update: Update, who: Optional[str] = None) -> None:
     text, files, problem = read_input(message, 4000, max_bytes=None)
     if problem == "empty":
         await message.reply(_("Only text, photos, documents and voice messages reach the resident."))
@@ -247,12 +253,22 @@ async def answer_resident(message: Message, services: Services, request_id: int,
         return
     try:
         await services.requests.reply(message.chat.id, request_id, message.from_user.id, label, text, files,
-                                      update_id=event_update.update_id)
+                                      update_id=event_update.update_id, who=who)
     except RequestError as exc:
         if exc.reason == "duplicate":
             return
         raise
     await message.reply("📨 " + _("Sent to the resident."))
+
+
+@router.message(closing.Closing.other)
+async def other_words(message: Message, state: FSMContext, services: Services, staff: StaffMember) -> None:
+    """The words of «Other» when resolving or closing: then the confirmation."""
+    try:
+        await closing.other_words(message, state, services, staff)
+    except RequestError as exc:
+        await state.clear()
+        await message.reply(refusal(exc, html=True))
 
 
 @router.message(F.message_thread_id | F.reply_to_message, ~F.text.startswith("/"), StateFilter(None), OnCard())
@@ -266,7 +282,7 @@ async def on_card(message: Message, services: Services, staff: StaffMember, even
         await relay(message, services, consultation, event_update)
         return
     try:
-        await answer_resident(message, services, request.id, await staff.label(), event_update)
+        await answer_resident(message, services, request.id, await staff.label(), event_update, await staff.who())
     except RequestError as exc:
         await message.reply(reason_text(exc.reason))
         return

@@ -17,12 +17,14 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 
 from bot.errors import RequestError
+from bot.requests.clean import clean_text
 from bot.services import Services
 from dialogs.common import N_, h
 
 MEMBER_STATUSES = {"creator", "administrator", "member", "restricted"}
 MEMBER_TTL = 60.0  # seconds a "yes, a member" answer is trusted; a removed member loses access within a minute
 ANSWER_LIMIT = 200  # Telegram's limit for the text of an answer to a button press
+NAME_LIMIT = 40  # the most of a staff member's first name shown to colleagues
 
 REASONS = {
     "group_not_bound": N_("This group is not bound to an institution. An administrator gives a code: /bind CODE."),
@@ -43,6 +45,8 @@ REASONS = {
     "withdrawn": N_("The resident has withdrawn this request."),
     "redirected": N_("This request has already been passed to another institution."),
     "reopened": N_("This request is already back in work."),
+    "changed": N_("The request has changed since this button was shown. Please look at the card and press again."),
+    "bad_reason": N_("This button is out of date."),
 }
 # the same refusals when the service knows which colleague was first (as the card shows them)
 REASONS_WHO = {
@@ -94,9 +98,10 @@ async def is_member(bot: Bot, chat_id: int, user_id: int, services: Services) ->
 class StaffMember:
     """The person behind one update in a staff group; each answer is looked up once, when first needed."""
 
-    def __init__(self, bot: Bot, services: Services, chat_id: int, user_id: int):
+    def __init__(self, bot: Bot, services: Services, chat_id: int, user_id: int, first_name: Optional[str] = None):
         self.bot, self.services = bot, services
         self.chat_id, self.user_id = chat_id, user_id
+        self.first_name = clean_text(first_name)[:NAME_LIMIT].strip() or None  # as Telegram gives it now
         self._member: Optional[bool] = None
         self._role: Optional[tuple[Optional[str]]] = None
 
@@ -130,7 +135,8 @@ class StaffContext(BaseMiddleware):
             chat_id = event.chat.id
         else:
             return await handler(event, data)
-        staff = data["staff"] = StaffMember(data["bot"], data["services"], chat_id, event.from_user.id)
+        staff = data["staff"] = StaffMember(data["bot"], data["services"], chat_id, event.from_user.id,
+                                            event.from_user.first_name)
         if isinstance(event, CallbackQuery) and not await staff.member():
             await event.answer(reason_text("not_staff"), show_alert=True)
             return None

@@ -4,3 +4,7 @@
 ALTER TABLE staff ADD COLUMN first_name TEXT;
 ALTER TABLE requests ADD COLUMN finish_reason TEXT;
 ALTER TABLE requests ADD COLUMN due_warned_at TEXT;
+-- Each finishing entry of the history keeps its own reason (a request reopened and closed again has two), and the
+-- title the request's forum topic was last given, so that it is edited only when the status changes it.
+ALTER TABLE request_events ADD COLUMN reason TEXT;
+ALTER TABLE requests ADD COLUMN topic_title TEXT;
