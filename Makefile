@@ -43,6 +43,10 @@ browser:
 	  echo "installing Debian chromium for the browser test"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "could not install chromium: the browser test will fail"; }
+	@fc-list 2>/dev/null | grep -qi "Noto Color Emoji" || { \
+	  echo "installing Debian fonts-noto-color-emoji: screenshots of the web chat show the emoji"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-color-emoji >/dev/null) \
+	  || echo "could not install fonts-noto-color-emoji: emoji in screenshots will be empty boxes"; }
 
 lint: setup
 	$(VENV)/bin/ruff check bot dialogs sandbox tests benchmarks

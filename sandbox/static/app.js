@@ -1,6 +1,12 @@
 /* Web chat of the Bot API sandbox: plain JavaScript talking to the control API (/sandbox/...). */
 "use strict";
 
+// Times as the bot writes them: Kyiv time, whatever the time zone of the computer showing the chat.
+const KYIV_TIME = new Intl.DateTimeFormat("uk-UA", { hour: "2-digit", minute: "2-digit", timeZone: "Europe/Kyiv" });
+function kyivTime(seconds) {
+  return KYIV_TIME.format(new Date(seconds * 1000));
+}
+
 const S = {
   users: [], bots: [], groups: [], botId: 0,
   userId: null, chat: "private", threadId: 0,
@@ -222,7 +228,7 @@ function renderMessage(m) {
     item.append(body);
   }
   if (m.reply_markup && m.reply_markup.inline_keyboard) item.append(renderInlineKeyboard(m));
-  const time = new Date(m.date * 1000).toLocaleTimeString("uk-UA", { hour: "2-digit", minute: "2-digit" });
+  const time = kyivTime(m.date);
   const meta = el("div", { class: "meta" }, `${m.edit_date ? "ред. (edited) · " : ""}${time} `);
   meta.append(el("button", { type: "button", class: "link reply", title: "Відповісти (Reply)", "aria-label": "Відповісти (Reply)", text: "↩", onclick: () => setReply(m) }));
   item.append(meta);
