@@ -37,6 +37,9 @@ class Bookings(ConsultStore):
             column = f"reminded_{which}_at"
             if row[column] or (which == "hour" and row["reminded_hour_at"]):
                 continue
+            if which == "day" and not schedule.reminded_the_day_before(datetime.fromisoformat(row["created_at"]),
+                                                                        starts):
+                continue  # booked for within a day: only the hour's reminder was promised
             async with self.db.transaction() as conn:
                 await conn.execute(f"UPDATE bookings SET {column} = ? WHERE id = ?", (utc(now), booking.id))
                 if which == "hour":

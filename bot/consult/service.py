@@ -1,7 +1,8 @@
 """The online consultation line: the service the dialogs call (`services.consult`). The records are in
 bot.consult.store, the booked times in bot.consult.bookings, the queue, taking, conversation and end in
-bot.consult.line; here the resident's rating and «call me back», turning a consultation into a request, and the
-removal of personal data (the SQL of which is in bot.consult.personal). No Telegram types here."""
+bot.consult.line; here the resident's rating, turning a consultation into a request, and the
+removal of personal data (the SQL of which is in bot.consult.personal); «call me back» is bot.consult.call_back. No
+Telegram types here."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -15,14 +16,13 @@ from bot.delivery.outbox import enqueue
 from bot.errors import RequestError
 from bot.requests.models import Draft
 from bot.storage.db import Connection
-from bot.storage.residents import has_consent
 
 # the records' names, importable from here as before the service was split
 __all__ = ["Booking", "ConsultService", "Consultation", "Line", "Said", "line_of", "utc"]
 
 
 class ConsultService(ConsultLine):
-    # ----- the resident: rating, call back ------------------------------------------------------------------
+    # ----- the resident's rating (the call back is bot.consult.call_back) -----------------------------------------
 
     async def rate(self, resident_id: int, consultation_id: int, rating: int, comment: Optional[str] = None) -> None:
         """The resident's rating of an ended consultation, once: RequestError 'rated' for another one."""
@@ -42,51 +42,6 @@ class ConsultService(ConsultLine):
         return await self.db.execute(
             "UPDATE consultations SET rating_comment = ? WHERE id = ? AND resident_id = ? AND rating IS NOT NULL "
             "AND rating_comment IS NULL", (comment, consultation_id, resident_id)) == 1
-
-    async def call_back(self, resident_id: int, consultation_id: int, *, update_id: Optional[int] = None):
-        """«Ask them to call me back» after the resident's consultation timed out: one request with what they
-        wrote, once. Anything else (not theirs, not timed out, already done, over the daily cap) is RequestError
-        and changes nothing."""
-        async with self.db.transaction() as conn:
-            consultation = await self._get(conn, consultation_id)
-            if consultation.resident_id != resident_id:
-                raise RequestError("not_found")
-            if consultation.status != "timed_out":
-                raise RequestError("not_timed_out")
-            if consultation.request_id is not None:
-                raise RequestError("done")
-            request = await self.requests.create_in(conn, await self._transcript_draft(conn, consultation),
-                                                    update_id=update_id)
-            cursor = await conn.execute(
-                "UPDATE consultations SET request_id = ? WHERE id = ? AND status = 'timed_out' AND request_id IS NULL",
-                (request.id, consultation_id))
-            if cursor.rowcount != 1:
-                raise RequestError("done")
-        return request
-
-    async def call_back_new(self, resident_id: int, community: str, topic: str, description: str,
-                            consent_version: int, *, update_id: Optional[int] = None):
-        """«Ask them to call me back» offered with a topic: when the line is closed, or the resident's last
-        consultation of the topic timed out (then it is that one's call back). Only after the resident's consent,
-        once per update, within the daily cap of requests; otherwise RequestError and nothing changes."""
-        line = self.line(community, topic)
-        if not await has_consent(self.db, resident_id, consent_version):
-            raise RequestError("no_consent")
-        last = await self.db.fetchone(
-            "SELECT id, status, request_id FROM consultations WHERE resident_id = ? AND community = ? AND topic = ? "
-            "ORDER BY id DESC LIMIT 1", (resident_id, community, topic))
-        if last is not None and last["status"] == "timed_out" and last["request_id"] is None:
-            return await self.call_back(resident_id, last["id"], update_id=update_id)
-        if self.is_open(line):
-            raise RequestError("line_open")
-        async with self.db.transaction() as conn:
-            return await self.requests.create_in(conn, self._call_back_draft(community, resident_id, topic,
-                                                                             description), update_id=update_id)
-
-    def _call_back_draft(self, community: str, resident_id: int, topic_id: str, description: str) -> Draft:
-        topic = next(t for t in self.catalogue.consultation_topics if t.id == topic_id)
-        return Draft(community=community, resident_id=resident_id, situation_id=topic.situation, for_whom="self",
-                     description=description, contact_method="chat")
 
     # ----- a consultation becomes a request ----------------------------------------------------------------
 

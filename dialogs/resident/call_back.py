@@ -11,6 +11,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, KeyboardButton, Message, ReplyKeyboardMarkup, Update
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.consult import call_back as calls
 from bot.consult.call_back import MAX_QUESTION, Caller
@@ -140,8 +141,10 @@ async def question(message: Message, state: FSMContext, services: Services, resi
         await message.answer(_("Please write a few words about your question."))
         return
     if len(line) > MAX_QUESTION:
-        await message.answer(_("Please make it shorter: one line, up to {n} characters. The specialist will ask "
-                               "the rest on the phone.").format(n=MAX_QUESTION))
+        await message.answer(ngettext("Please make it shorter: one line, up to {n} character. The specialist will "
+                                      "ask the rest on the phone.",
+                                      "Please make it shorter: one line, up to {n} characters. The specialist will "
+                                      "ask the rest on the phone.", MAX_QUESTION).format(n=MAX_QUESTION))
         return
     await file(message, state, services, resident, message.from_user.id, line, event_update.update_id)
 
