@@ -3,6 +3,8 @@ from aiogram import Router
 
 from dialogs.resident import (
     browse,
+    call_back,
+    confirmation,
     consult,
     emergency,
     follow_ups,
@@ -19,7 +21,8 @@ def router() -> Router:
     root = Router(name="resident")
     # follow_ups before search: a text meant for a request is taken before the search's catch-all sees it; after
     # consult: an open consultation takes everything first
-    for module in (start, browse, emergency, requests, form_answers, my_requests, consult, subscriptions, follow_ups,
+    for module in (start, browse, emergency, requests, form_answers, my_requests, confirmation, consult, call_back,
+                   subscriptions, follow_ups,
                    search):
         root.include_router(module.router.build())
     return root
