@@ -121,6 +121,21 @@ class StaffMember:
         """How their answers are signed: their role, else «specialist»."""
         return await self.role() or _("specialist")
 
+    async def who(self) -> str:
+        """How colleagues see who has a request: the role and the first name («соціальна працівниця Оксана»; a
+        name the role already holds is not repeated)."""
+        return who_label(await self.label(), self.first_name)
+
+    async def remember_name(self) -> None:
+        """Keep their first name with their role, so that colleagues' screens can name them."""
+        await self.services.groups.remember_first_name(self.chat_id, self.user_id, self.first_name)
+
+
+def who_label(label: str, first_name: Optional[str]) -> str:
+    if not first_name or first_name.casefold() in label.casefold():
+        return label
+    return f"{label} {first_name}"
+
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
