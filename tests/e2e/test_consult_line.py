@@ -10,7 +10,7 @@ import pytest
 from bot.requests.routing import route
 from bot.runtime.housekeeping import consultation_clock
 from sandbox.client import message_text
-from tests.support.consult import KYIV, TUESDAY_10, ask, choose_topic, line_group
+from tests.support.consult import KYIV, TUESDAY_10, ask, buttons_data, choose_topic, line_group
 from tests.support.staff import staff_group
 from tests.support.world import Person, World, buttons
 
@@ -83,8 +83,19 @@ async def test_the_keyboard_comes_back_when_nobody_answers_in_time(world: World,
     assert buttons(offer) == ["📅 Записатися на час", "📞 Попросити передзвонити"]
     await person.refresh()
     assert MENU in person.keyboard and "❌ Завершити консультацію" not in person.keyboard
-    # what the resident writes now is no longer taken for the consultation
     assert await world.services.consult.open_for_resident(person.id) is None
+
+    # a call back with the resident's own number shared by the button, and what was written in the chat
+    await person.tap("📞 Попросити передзвонити", new=1)
+    await person.share_contact(count=2)
+    done = (await person.tap("➡️ Надіслати те, що я написав(-ла)", new=1))[-1]
+    assert "зателефонує вам на номер" in message_text(done) and carries_menu(done)
+    [request] = await world.services.requests.for_resident(person.id)
+    assert request.contact_method == "telegram" and request.contact_phone
+    assert "реабілітацію для сина" in request.description
+    answer = await person.forge(offer, buttons_data(offer, "📞 Попросити передзвонити"))
+    assert "вже зроблено" in answer.get("text", "")  # a second request is not filed
+    assert len(await world.services.requests.for_resident(person.id)) == 1
 
 
 async def test_no_queue_is_promised_when_nobody_can_answer(world: World, clock) -> None:
@@ -112,6 +123,7 @@ async def test_no_queue_is_promised_when_nobody_can_answer(world: World, clock) 
     assert (await reminders(world, booking.id))[1] is not None
     [reminder] = await next_messages(world, person, 1)
     assert "за годину" in message_text(reminder)
+    await world.services.consult.cancel_booking(person.id, booking.id)  # the line's later tests find no booking
     clock["value"] = TUESDAY_10
 
     # the group goes away while the resident writes the question: the question is not queued
@@ -168,6 +180,7 @@ async def test_booking_on_the_third_day(world: World, clock) -> None:
     changed = await world.client.wait(person.chat_id, person._last_id, 1, 8, since_rev=rev)
     [last_day] = [m for m in changed["edited"] if m["message_id"] == day_screen["message_id"]]
     assert "пт, 11.12" in message_text(last_day) and "день 5 з 5" in message_text(last_day)
+    await world.services.consult.cancel_booking(person.id, booking.id)  # the line's later tests find no booking
 
 
 async def test_a_call_back_with_a_typed_phone_and_a_question(world: World, clock) -> None:
