@@ -175,6 +175,8 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
     "guessed_follow_ups": _all((ERASED, "the resident's messages the bot added to a request: deleted"),
                                "event_id", "resident_id", "how", "token", "at", "undone_at"),
     "request_counters": _all(_TECH, "year", "last"),
+    "request_confirmations": _all(_COUNT, "id", "request_id", "resolved_event_id", "resolved_at", "asked_at", "answer",
+                                  "answered_at", "words_event_id"),  # the words are a history entry, erased there
     "consultations": {
         **_all((ERASED, "the resident's id and comment: emptied"), "resident_id", "rating_comment"),
         **_all(_STAFF, "specialist_id", "specialist_label"),

@@ -1,5 +1,5 @@
-"""Housekeeping on a timer: late requests, the consultation line's clock (timeouts, bookings), corrections of the
-catalogue made on the server, retention."""
+"""Housekeeping on a timer: late requests, whether the help came, the consultation line's clock (timeouts,
+bookings), corrections of the catalogue made on the server, retention."""
 from __future__ import annotations
 
 import asyncio
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 from bot import links
 from bot.ops.catalogue_edits import serving as catalogue_edits
 from bot.privacy import erasure
+from bot.requests.confirmation import Confirmations
 from bot.requests.store import due_soon_ids, late_ids
 from bot.storage import updates
 
@@ -51,6 +52,17 @@ async def consultation_clock(services: "Services") -> int:
     return len(opened) + len(timed_out) + reminded
 
 
+async def ask_whether_helped(services: "Services") -> int:
+    """CONFIRM_AFTER_DAYS after a request was resolved, ask its resident whether the help came (once per
+    resolution), and keep the questions not answered in time as unanswered; on the requests' clock."""
+    desk = Confirmations(services.requests, services.settings.confirm_after_days)
+    asked = await desk.ask_due()
+    await desk.expire()
+    if asked:
+        services.wake_outbox()
+    return asked
+
+
 UPDATES_KEPT_DAYS = 7  # polling hands an update again only shortly after a crash
 
 
@@ -86,6 +98,9 @@ async def housekeeping(services: "Services", stop: asyncio.Event, every: float =
             reminded = await remind(services)
             if reminded:
                 log.info("reminded about %d request(s)", reminded)
+            asked = await ask_whether_helped(services)
+            if asked:
+                log.info("asked %d resident(s) whether the help came", asked)
             await catalogue_edits.pick_up(services)  # a correction of the catalogue made on the server
             now = clock()
             today = now.astimezone(timezone.utc).date().isoformat()

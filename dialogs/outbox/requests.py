@@ -16,6 +16,7 @@ from bot.requests.models import Event, Request, Status
 from dialogs.common import N_, Entry, h, html_messages, pack
 from dialogs.outbox.cards import posted_again, request_card
 from dialogs.outbox.telegram import Courier
+from dialogs.resident.confirmation import desk, question_markup
 from dialogs.requests_view import (
     EVENT,
     FINISH_TO_RESIDENT,
@@ -64,6 +65,7 @@ class RequestDelivery:
             Kind.REPLY: self.resident_reply,
             Kind.REDIRECTED: self.resident_notice,
             Kind.FINISHED: self.resident_notice,
+            Kind.CONFIRMATION: self.confirmation,
         }
         return {kind: self.about_request(handler) for kind, handler in about_request.items()}
 
@@ -358,3 +360,38 @@ class RequestDelivery:
                 sent += await self.out.send_files(resident_id, list(event.files))
             finally:  # a quote-reply to the answer goes to the request (dialogs/resident/follow_ups.py)
                 await self.services.requests.remember_messages(resident_id, sent, request.id, event.id)
+
+    async def confirmation(self, item: Item, request: Request) -> None:
+        """Whether the help came (bot/requests/confirmation.py): the question to the resident, while it still waits
+        for its answer; «partly» or «no» in the card's topic; the resident's few words there, unless erased."""
+        what, payload = item.payload.get("what"), item.payload
+        if what == "ask":
+            found = await desk(self.services).get(int(payload.get("confirmation_id") or 0))
+            if found is None or found.answer is not None or not found.waiting or found.resident_id is None:
+                return  # answered, reopened or erased meanwhile: nothing to ask
+            with self.out.speaking(await self.out.resident_locale(found.resident_id)):
+                text = "🤝 " + _("Did you get the help? {institution} marked your request No. {number} as resolved a "
+                                "few days ago. Please tell us whether the help came.").format(
+                    number=request.public_id, institution=h(institution_name(self.services.catalogue, request,
+                                                                             short=False)))
+                await self.bot.send_message(found.resident_id, text, reply_markup=question_markup(found.id))
+            return
+        words = None
+        if what == "words":
+            words = (await self.services.requests.event(int(payload.get("event_id") or 0))).text
+            if not words:
+                return  # erased before it went out
+        chat_id, thread_id, request = await self.placed(request, item)
+        reply_to = None if thread_id else request.card_message_id
+        with self.out.speaking(self.out.group_locale):
+            if words is None:
+                answer = _("partly") if payload.get("answer") == "partly" else _("no")
+                texts = ["🔄 " + _("The resident says the help for request No. {number} did not come (their answer: "
+                                  "«{answer}»). The request is back in work.").format(number=request.public_id,
+                                                                                     answer=answer)]
+            else:
+                head = "💬 " + _("The resident's words about the help that did not come, request No. {number}:").format(
+                    number=request.public_id)
+                texts = html_messages(words, head=head)  # split first, then escaped
+            for text in texts:
+                await self.bot.send_message(chat_id, text, message_thread_id=thread_id, reply_to_message_id=reply_to)
