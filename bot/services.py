@@ -14,6 +14,7 @@ from bot.consult.service import ConsultService
 from bot.delivery.limiter import Limiter
 from bot.delivery.outbox import Outbox
 from bot.groups.service import GroupService
+from bot.groups.templates import ReplyTemplates, load_shipped
 from bot.requests.service import RequestService
 from bot.runtime.activity import Activity
 from bot.storage.db import Database
@@ -41,11 +42,21 @@ class Services:
     activity: Activity = field(default_factory=Activity)  # updates handled, workers: for /healthz
     # (chat, user) -> until when Telegram said the user is a member of that staff group (monotonic seconds)
     members_until: dict[tuple[int, int], float] = field(default_factory=dict)
+    reply_templates: Optional[ReplyTemplates] = field(default=None)  # made on first use: see `templates`
 
     @property
     def groups(self) -> GroupService:
         """The staff groups (binding, loss, roles), shared by requests and consultations."""
         return self.requests.groups
+
+    @property
+    def templates(self) -> ReplyTemplates:
+        """The institutions' reply templates (/templates), starting from data/shared/reply_templates.yaml."""
+        if self.reply_templates is None:
+            shipped = load_shipped(self.settings.data_dir / "shared" / "reply_templates.yaml",
+                                   self.settings.default_locale)
+            self.reply_templates = ReplyTemplates(self.db, shipped)
+        return self.reply_templates
 
     @property
     def triage(self) -> Triage:

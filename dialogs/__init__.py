@@ -19,7 +19,9 @@ from dialogs.admin import qr as admin_qr
 from dialogs.admin import reports as admin_reports
 from dialogs.common import Routes
 from dialogs.staff import consult as staff_consult
+from dialogs.staff import handover as staff_handover
 from dialogs.staff import onboarding as staff_onboarding
+from dialogs.staff import templates as staff_templates
 
 log = logging.getLogger("bot.errors")
 fallback = Routes("fallback", chats=None)
@@ -108,6 +110,8 @@ def setup_routers(dp: Dispatcher) -> None:
     dp.include_router(resident.router())
     dp.include_router(staff_onboarding.build())  # a group's greeting and /help, before the staff's own
     dp.include_router(staff_consult.build())
+    dp.include_router(staff_templates.build())  # before the card's router: its states and its buttons
+    dp.include_router(staff_handover.build())
     dp.include_router(staff.build())
     dp.include_router(fallback.build())
     dp.errors.register(on_error)

@@ -237,3 +237,31 @@ class StaffActions(RequestStore):
             "UPDATE requests SET group_chat_id = ?, thread_id = ?, card_message_id = ? WHERE id = ?",
             (chat_id, thread_id, message_id, request_id),
         )
+
+    async def hand_over(self, chat_id: int, request_id: int, staff_id: int, label: str, to_id: int,
+                        to_label: str) -> Request:
+        """A member hands an open request to a colleague of the group, who becomes the one who took it: one
+        conditional update, so a repeated press (it is theirs already) or a press after it was finished changes
+        nothing and is RequestError ('handed_over' with who has it, or as `take` would be refused). The
+        resident hears only that it is in work, once: a request already in work says nothing new to them."""
+        request = await self.for_group(chat_id, request_id)
+        async with self.db.transaction() as conn:
+            now = utcnow()
+            before = await self._get(request_id, conn)
+            cursor = await conn.execute(
+                "UPDATE requests SET status = 'in_progress', assignee_id = ?, assignee_label = ?, updated_at = ?, "
+                "first_response_at = COALESCE(first_response_at, ?) WHERE id = ? AND institution_id = ? "
+                "AND status IN ('new', 'in_progress') AND (assignee_id IS NULL OR assignee_id != ?)",
+                (to_id, to_label, now, now, request_id, request.institution_id, to_id),
+            )
+            if cursor.rowcount != 1:
+                current = await self._get(request_id, conn)
+                if current.institution_id == request.institution_id and current.status.open:
+                    raise RequestError("handed_over", current.assignee_label)
+                raise await self._too_late(conn, request_id, staff_id, request.institution_id, "hand_over")
+            await self._event(conn, request_id, "staff", staff_id, label, "handed_over", to_label, False,
+                              request.institution_id)
+            resident = [] if before.status != Status.new else to_resident(
+                request.resident_id, Kind.STATUS, request_id, status="in_progress")
+            await self._queue(conn, [to_group(request, Kind.CARD_UPDATE), *resident], request_id)
+        return await self._get(request_id)

@@ -80,7 +80,9 @@ class ResidentMiddleware(BaseMiddleware):
 
 
 class LocaleMiddleware(I18nMiddleware):
-    """The resident's chosen language; before a choice, Telegram's language when we speak it."""
+    """The resident's chosen language; before a choice, Telegram's language when we speak it. In a group (staff),
+    the answers to a person's command or button press follow their Telegram client's language when we speak it;
+    what is posted for the whole group (the cards, posted by the outbox) stays in the deployment's language."""
 
     def __init__(self, i18n: I18n, default_locale: str):
         super().__init__(i18n)
@@ -88,12 +90,14 @@ class LocaleMiddleware(I18nMiddleware):
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
         chat = data.get("event_chat")
+        user: Optional[User] = data.get("event_from_user")
         if chat is not None and chat.type != "private":
-            return self.default_locale  # staff groups speak the deployment's language
+            if user is None or user.is_bot:
+                return self.default_locale
+            return telegram_locale(user, self.default_locale)  # a staff member's own client language
         resident = data.get("resident")
         if resident is not None and resident.locale in LOCALES:
             return resident.locale
-        user: Optional[User] = data.get("event_from_user")
         return telegram_locale(user, self.default_locale)
 
 

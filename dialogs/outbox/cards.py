@@ -50,8 +50,12 @@ def request_card(services: Services, request: Request, files: int) -> tuple[str,
     """The staff card and its buttons; once the request's data are deleted, the erased card, with only «Close»
     while it is open (nobody can answer the resident any more)."""
     if not request.purged_at:
+        markup = staff_keyboard(request)
+        if request.status.open:  # dialogs/staff/handover.py
+            markup.inline_keyboard.insert(-1, [InlineKeyboardButton(
+                text=_("👥 Hand over to a colleague"), callback_data=Staff(action="handover", rid=request.id).pack())])
         card = staff_card(services.catalogue, request, files, services.settings.tz, services.requests.clock())
-        return card, staff_keyboard(request)
+        return card, markup
     text = "\n".join(["🗑 <b>" + _("Request No. {number}").format(number=request.public_id) + "</b>",
                       _("Status: {status}").format(status=status_label(request.status)), "",
                       "<i>" + _(ERASED[("r", why_of(request.purged_why))]) + "</i>"])

@@ -40,6 +40,7 @@ STAFF_EVENT = {
     "resolved": EVENT["resolved"],
     "closed": EVENT["closed"],
     "reopened": EVENT["reopened"],
+    "handed_over": N_("Handed over to a colleague"),
     "withdrawn": N_("The resident withdrew the request"),
     "rated": N_("The resident rated the help"),
     "resident_message_withdrawn": N_("The resident took back a message sent here by mistake"),

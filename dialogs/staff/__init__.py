@@ -30,6 +30,7 @@ from dialogs.staff import closing
 from dialogs.staff.common import MEMBER_STATUSES, OnCard, StaffContext, StaffMember, reason_text, refusal
 from dialogs.staff.consult import relay
 from dialogs.staff.membership import bot_membership
+from dialogs.staff.template_buttons import offer as offer_templates
 
 log = logging.getLogger("bot.staff")
 router = Routes("staff", chats=("group", "supergroup"))
@@ -169,7 +170,10 @@ async def act(query: CallbackQuery, action: str, arg: str, request: Request, sta
         prompt = (_("Write the answer to the resident in your next message (text, photo, document or voice).")
                   if action == "reply" else
                   _("Write the internal note in your next message. The resident will not see it."))
-        await query.message.answer(prompt, reply_markup=prompt_markup(request.id))
+        markup = prompt_markup(request.id)
+        if action == "reply":  # the institution's ready answers under the prompt
+            prompt, markup = await offer_templates(services, request, prompt)
+        await query.message.answer(prompt, reply_markup=markup)
     elif action == "redirect":
         view = services.catalogue.communities[request.community]
         rows = [[InlineKeyboardButton(text=inst.short_name.get(services.settings.default_locale)[:60],

@@ -118,8 +118,9 @@ class StaffMember:
         return self._role[0]
 
     async def label(self) -> str:
-        """How their answers are signed: their role, else «specialist»."""
-        return await self.role() or _("specialist")
+        """How their answers are signed: their role, else «specialist» in the deployment's language (the resident
+        and the card read it, whatever the language of the staff member's client)."""
+        return await self.role() or _("specialist", locale=self.services.settings.default_locale)
 
     async def who(self) -> str:
         """How colleagues see who has a request: the role and the first name («соціальна працівниця Оксана»; a
