@@ -2,6 +2,7 @@
 /admin_remove). Every change is announced to all administrators through the outbox."""
 from __future__ import annotations
 
+import sqlite3
 from typing import Iterable, Optional
 
 from bot.delivery.kinds import Kind, Target
@@ -60,3 +61,8 @@ async def added_at(db: Database, user_id: int) -> Optional[str]:
     """When the user was made an administrator in the bot (None for those only in ADMIN_IDS, and for others)."""
     row = await db.fetchone("SELECT added_at FROM admins WHERE user_id = ?", (user_id,))
     return row["added_at"] if row else None
+
+
+def count_added(conn: sqlite3.Connection) -> int:
+    """How many administrators were added in the bot, in a database file opened with sqlite3 (bot.ops.doctor)."""
+    return int(conn.execute("SELECT COUNT(*) FROM admins").fetchone()[0])

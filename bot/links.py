@@ -20,11 +20,12 @@ import base64
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Optional, Union
 
 from bot.storage.db import Database, utcnow
+from bot.storage.residents import communities_of
 
 MAX_PAYLOAD = 64
 PAYLOAD_CHARS = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -203,14 +204,6 @@ class CodeOpens:
     new_residents: int  # distinct people who came to the bot through it
 
 
-async def known_campaign(db: Database, link: Link) -> Link:
-    """The link as counted: a campaign id that names no campaign is not counted as one (the card still opens)."""
-    if link.campaign_id is None:
-        return link
-    row = await db.fetchone("SELECT 1 FROM campaigns WHERE id = ?", (link.campaign_id,))
-    return link if row else replace(link, campaign_id=None)
-
-
 async def record_open(db: Database, link: Link, user_id: Optional[int], new_resident: bool) -> None:
     """Count one open of a link."""
     await db.execute(
@@ -262,9 +255,10 @@ async def forget_resident(db: Database, user_id: int) -> None:
     """"Delete my data": the resident's opens stay counted under a random number instead of their id, so the
     counts of distinct residents hold and nothing leads back to them."""
     stand_in = -secrets.randbelow(2**62) - 1
+    community = (await communities_of(db, [user_id])).get(user_id)
     await db.execute(
-        "UPDATE link_opens SET user_id = ?, resident_community = COALESCE(resident_community, "
-        "(SELECT community FROM residents WHERE user_id = ?)) WHERE user_id = ?", (stand_in, user_id, user_id))
+        "UPDATE link_opens SET user_id = ?, resident_community = COALESCE(resident_community, ?) WHERE user_id = ?",
+        (stand_in, community, user_id))
 
 
 async def purge_opens(db: Database, older_than_days: int, now: Optional[datetime] = None) -> int:
@@ -275,11 +269,12 @@ async def purge_opens(db: Database, older_than_days: int, now: Optional[datetime
     limit = (now - timedelta(days=older_than_days)).astimezone(timezone.utc).isoformat(timespec="seconds")
     async with db.transaction() as conn:
         cursor = await conn.execute(
-            "SELECT DISTINCT lo.user_id, r.community FROM link_opens lo "
-            "LEFT JOIN residents r ON r.user_id = lo.user_id WHERE lo.opened_at < ? AND lo.user_id > 0", (limit,))
-        openers = await cursor.fetchall()
+            "SELECT DISTINCT user_id FROM link_opens WHERE opened_at < ? AND user_id > 0", (limit,))
+        openers = [row[0] for row in await cursor.fetchall()]
+        communities = await communities_of(conn, openers)
         changed = 0
-        for user_id, community in openers:
+        for user_id in openers:
+            community = communities.get(user_id)
             cursor = await conn.execute(
                 "UPDATE link_opens SET user_id = ?, resident_community = COALESCE(resident_community, ?) "
                 "WHERE user_id = ? AND opened_at < ?", (-secrets.randbelow(2**62) - 1, community, user_id, limit))

@@ -1,9 +1,14 @@
-"""The shape of the code: import cycles, big files, long functions and imports hidden in functions.
+"""The shape of the code: import cycles, big files, long functions, imports hidden in functions, and SQL on a
+table outside the module that owns it.
 
 It reads bot/ and dialogs/ with ``ast`` and never imports them. The local Bot API sandbox (sandbox/) is a program of
 its own: it is only checked for imports of bot/ or dialogs/, which it must not have (``sandbox_imports``).
 tests/test_structure.py holds the rules and the list of known exceptions; ``python -m tests.structure``
 prints the same report for a reader who wants to see where the code stands.
+
+How SQL is found (``sql_tables``): in every string literal of a module (adjacent literals are one; an f-string
+counts by its fixed parts), each name after FROM, INTO, UPDATE or JOIN (so DELETE FROM and INSERT OR … INTO too),
+written in capitals as the code writes SQL, that is a table the migrations (or a CREATE TABLE in bot/) create.
 
 How imports are counted:
 
@@ -20,6 +25,7 @@ How imports are counted:
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +34,9 @@ PACKAGES = ("bot", "dialogs")
 SEPARATE = ("sandbox",)  # programs of their own that must not import PACKAGES
 MAX_FILE_LINES = 500
 MAX_FUNCTION_LINES = 60
+MIGRATIONS = Path("bot/storage/migrations")
+CREATE_TABLE = re.compile(r"\bCREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([A-Za-z_]\w*)")
+SQL_TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN)\s+([A-Za-z_]\w*)")
 
 
 @dataclass(frozen=True)
@@ -110,6 +119,51 @@ class Report:
 
     def import_lines(self, source: str, target: str) -> list[Import]:
         return [i for i in self.imports if i.source == source and i.target == target]
+
+
+def _literals(tree: ast.AST):
+    """(line, text) of each string literal; an f-string's fixed parts joined around ``{}``."""
+    in_fstring: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            in_fstring.update(id(part) for part in node.values)
+            yield node.lineno, "".join(part.value if isinstance(part, ast.Constant) else "{}" for part in node.values)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in in_fstring:
+            yield node.lineno, node.value
+
+
+def created_tables(root: Path = ROOT) -> set[str]:
+    """The tables the migrations create, and any a CREATE TABLE in a string of bot/ creates (schema_version)."""
+    tables = {name for path in (root / MIGRATIONS).glob("*.sql")
+              for name in CREATE_TABLE.findall(path.read_text(encoding="utf-8"))}
+    for path in (root / "bot").rglob("*.py"):
+        for _, text in _literals(ast.parse(path.read_text(encoding="utf-8"))):
+            tables.update(CREATE_TABLE.findall(text))
+    return tables
+
+
+def sql_tables(report: Report, tables: set[str]) -> dict[tuple[str, str], int]:
+    """(file, table) -> first line, for each table of ``tables`` that SQL in a module's strings names."""
+    found: dict[tuple[str, str], int] = {}
+    for module in sorted(report.modules.values(), key=lambda m: m.path):
+        for line, text in sorted(_literals(module.tree)):
+            for table in SQL_TABLE.findall(text):
+                if table in tables:
+                    found.setdefault((module.path, table), line)
+    return found
+
+
+def owns(module: str, table: str, owners: dict[str, tuple[str, ...]]) -> bool:
+    """Whether ``module`` (dotted) is, or is inside, one of the owners of ``table``."""
+    return any(module == owner or module.startswith(owner + ".") for owner in owners.get(table, ()))
+
+
+def foreign_sql(report: Report, owners: dict[str, tuple[str, ...]],
+                tables: set[str]) -> dict[tuple[str, str], int]:
+    """(file, table) -> line, for SQL on a table outside the modules that own it."""
+    by_path = {m.path: m.name for m in report.modules.values()}
+    return {(path, table): line for (path, table), line in sql_tables(report, tables).items()
+            if not owns(by_path[path], table, owners)}
 
 
 def module_name(path: Path, root: Path = ROOT) -> tuple[str, bool]:
@@ -345,6 +399,12 @@ def render(report: Report) -> str:
     out.append(f"\nImports of bot/dialogs inside functions: {len(inner)}")
     out.extend(f"  {path}:{line} {function}() imports {target}"
                for (path, function, target), line in sorted(inner.items()))
+    uses: dict[str, list[str]] = {}
+    for path, table in sql_tables(report, created_tables()):
+        uses.setdefault(table, []).append(path)
+    out.append(f"\nTables and the files whose SQL names them (owners: TABLE_OWNERS in tests/test_structure.py): "
+               f"{len(uses)}")
+    out.extend(f"  {table}: {', '.join(paths)}" for table, paths in sorted(uses.items()))
     foreign = sandbox_imports()
     out.append(f"\nImports of {'/'.join(PACKAGES)} in {', '.join(SEPARATE)}: {len(foreign)}")
     out.extend(f"  {path}:{line} imports {target}" for (path, line), target in sorted(foreign.items()))

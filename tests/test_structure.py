@@ -1,5 +1,5 @@
 """The shape of bot/ and dialogs/ (issue 18): no import cycles, no file over 500 lines, no function over 60 lines,
-no import of a bot/dialogs module inside a function.
+no import of a bot/dialogs module inside a function, no SQL on a table outside the module that owns it.
 
 Parts of the code still break these rules; each such place is listed below with the reason. A debt is to be
 paid in a later step; a few places are meant (said so). The test fails when a new place breaks a rule and
@@ -21,9 +21,12 @@ from tests.structure import (
     MAX_FUNCTION_LINES,
     ROOT,
     Report,
+    created_tables,
     describe_cycle,
+    foreign_sql,
     sandbox_imports,
     scan,
+    sql_tables,
 )
 
 LAZY_HELP = "meant: imported when the command runs, so `python -m bot --help` and the other commands stay fast"
@@ -76,6 +79,40 @@ KNOWN_INNER_IMPORTS = {
     ("bot/cli.py", "cmd_triage", "bot.catalogue.triage"): LAZY_HELP,
     ("bot/cli.py", "cmd_triage_train", "bot.catalogue.reader"): LAZY_HELP,
     ("bot/cli.py", "cmd_triage_train", "bot.catalogue.triage_model"): LAZY_HELP,
+}
+
+
+# Who owns each table the migrations create (a module, or a package and all of its modules): only its SQL names the
+# table; any other module calls the owner's functions. A new table gets its owner here (test_every_table_has_an_owner).
+REQUESTS, CONSULT, GROUPS, CAMPAIGNS = "bot.requests", "bot.consult", "bot.groups", "bot.campaigns"
+TABLE_OWNERS: dict[str, tuple[str, ...]] = {
+    "residents": ("bot.storage.residents",),
+    "consents": ("bot.storage.residents",),
+    "fsm_state": ("bot.storage.fsm",),
+    "processed_updates": ("bot.storage.updates",),
+    "schema_version": ("bot.storage.db",),
+    "data_origin": ("bot.storage.origin",),
+    "inbox": ("bot.runtime.inbox",),
+    **{table: (REQUESTS,) for table in ("requests", "request_events", "request_files", "request_counters",
+                                         "request_messages", "guessed_follow_ups", "request_confirmations")},
+    **{table: (CONSULT,) for table in ("consultations", "consultation_messages", "bookings")},
+    **{table: (GROUPS,) for table in ("groups", "bind_codes", "bind_attempts", "staff", "reply_templates")},
+    "outbox": ("bot.delivery.outbox",),
+    **{table: (CAMPAIGNS,) for table in ("campaigns", "campaign_recipients", "campaign_tallies", "subscriptions")},
+    "link_opens": ("bot.links",),
+    "admins": ("bot.admins",),
+    **{table: ("bot.ops.catalogue_edits.versions",) for table in ("catalogue_versions", "catalogue_imports")},
+}
+
+# (file, table) for SQL on a table outside its owner.
+REPORTS = "debt: bot/reports/figures.py counts across the tables in one query each; each owner is to give its figures"
+KNOWN_FOREIGN_SQL: dict[tuple[str, str], str] = {
+    ("bot/campaigns/service.py", "residents"): "debt: a campaign's audience is chosen and written in one INSERT … "
+                                                "SELECT over residents and subscriptions, and the retention's tallies "
+                                                "count recipients by community; to go through bot.storage.residents",
+    **{("bot/reports/figures.py", table): REPORTS for table in (
+        "campaign_recipients", "campaign_tallies", "campaigns", "consultation_messages", "consultations",
+        "link_opens", "request_events", "requests", "residents")},
 }
 
 
@@ -133,6 +170,25 @@ def test_no_new_import_inside_a_function(report: Report) -> None:
     if message:
         message = "imports of bot/dialogs modules inside a function (put them at the top of the module):" + message
     message += _stale("imported inside a function", set(KNOWN_INNER_IMPORTS) - set(inner))
+    if message:
+        pytest.fail(message, pytrace=False)
+
+
+def test_every_table_has_an_owner() -> None:
+    tables, owned = created_tables(), set(TABLE_OWNERS)
+    assert not tables - owned, f"give these tables an owner in TABLE_OWNERS: {sorted(tables - owned)}"
+    assert not owned - tables, f"no migration creates these any more: {sorted(owned - tables)}"
+
+
+def test_no_new_sql_outside_the_owner_of_the_table(report: Report) -> None:
+    found = foreign_sql(report, TABLE_OWNERS, created_tables())
+    new = {key: line for key, line in found.items() if key not in KNOWN_FOREIGN_SQL}
+    message = "".join(f"\n  {path}:{line} names {table} (owned by {', '.join(TABLE_OWNERS[table])})"
+                      for (path, table), line in sorted(new.items()))
+    if message:
+        message = ("SQL on a table outside the module that owns it (give the owner a function and call it):"
+                   + message)
+    message += _stale("naming a table it does not own", set(KNOWN_FOREIGN_SQL) - set(found))
     if message:
         pytest.fail(message, pytrace=False)
 
@@ -223,7 +279,7 @@ def test_the_benchmarks_import_nothing_of_the_tests() -> None:
 
 
 def test_every_exception_says_why() -> None:
-    for known in (KNOWN_CYCLE_IMPORTS, KNOWN_BIG_FILES, KNOWN_LONG_FUNCTIONS, KNOWN_INNER_IMPORTS):
+    for known in (KNOWN_CYCLE_IMPORTS, KNOWN_BIG_FILES, KNOWN_LONG_FUNCTIONS, KNOWN_INNER_IMPORTS, KNOWN_FOREIGN_SQL):
         assert all(reason.strip() for reason in known.values())
 
 
@@ -273,6 +329,32 @@ def test_sizes(tmp_path) -> None:
     report = _tree(tmp_path, {"bot/big.py": f"class A:\n    @staticmethod\n    def long():\n{body}\n" + "\n" * 440})
     assert report.long_functions() == {("bot/big.py", "A.long"): 62}  # the decorator counts
     assert report.big_files() == {"bot/big.py": 503}
+
+
+def test_the_sql_check_on_a_made_up_tree(tmp_path) -> None:
+    (tmp_path / "bot/storage/migrations").mkdir(parents=True)
+    (tmp_path / "bot/storage/migrations/0001_a.sql").write_text(
+        "CREATE TABLE notes (id INTEGER);\nCREATE TABLE IF NOT EXISTS tags (id INTEGER);\n", encoding="utf-8")
+    report = _tree(tmp_path, {
+        "bot/storage/meta.py": 'SQL = "CREATE TABLE IF NOT EXISTS versions (v INTEGER)"\n',
+        "bot/notes/__init__.py": "",
+        "bot/notes/store.py": 'A = "SELECT * FROM notes n JOIN tags t ON t.id = n.id"\n',
+        "bot/export.py": ('def f(table):\n'
+                          '    """Reads FROM notes."""\n'  # a docstring counts too: it is a string
+                          '    return (f"DELETE FROM {table} WHERE 1" "; INSERT OR IGNORE INTO "\n'
+                          '            "tags VALUES (1)", "from notes, update notes", "UPDATE versions SET v = 2")\n'),
+        "dialogs/view.py": 'TEXT = "FROM nowhere INTO notesbook"\n',
+    })
+    tables = created_tables(tmp_path)
+    assert tables == {"notes", "tags", "versions"}
+    assert sql_tables(report, tables) == {
+        ("bot/export.py", "notes"): 2, ("bot/export.py", "tags"): 3, ("bot/export.py", "versions"): 4,
+        ("bot/notes/store.py", "notes"): 1, ("bot/notes/store.py", "tags"): 1,
+    }  # creating a table is not using it: meta.py names none
+    owners = {"notes": ("bot.notes",), "tags": ("bot.notes.store",), "versions": ("bot.storage.meta",)}
+    assert foreign_sql(report, owners, tables) == {
+        ("bot/export.py", "notes"): 2, ("bot/export.py", "tags"): 3, ("bot/export.py", "versions"): 4,
+    }
 
 
 def test_the_sandbox_check_on_a_made_up_tree(tmp_path) -> None:

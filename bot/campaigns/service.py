@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
+from bot import links
+from bot.links import Link
 from bot.storage.db import Database, Row, utcnow
 
 STATUSES = ("scheduled", "running", "paused", "cancelled", "done")
@@ -303,13 +305,12 @@ class CampaignService:
             "UNION ALL SELECT status, n FROM campaign_tallies WHERE campaign_id = ?) GROUP BY status",
             (campaign_id, campaign_id))
         counts = {row["status"]: row["n"] for row in rows}
-        opens = await self.db.fetchone(
-            "SELECT COUNT(DISTINCT user_id) AS n FROM link_opens WHERE campaign_id = ?", (campaign_id,))
+        opens = await links.opens_of_campaign(self.db, campaign_id)
         campaign = await self.db.fetchone("SELECT total FROM campaigns WHERE id = ?", (campaign_id,))
         return Figures(total=campaign["total"] if campaign else sum(counts.values()), pending=counts.get("pending", 0),
                        sending=counts.get("sending", 0), delivered=counts.get("delivered", 0),
                        blocked=counts.get("blocked", 0), failed=counts.get("failed", 0),
-                       uncertain=counts.get("uncertain", 0), opens=opens["n"])
+                       uncertain=counts.get("uncertain", 0), opens=opens)
 
     async def purge_finished(self, older_than_days: int, now: Optional[datetime] = None) -> int:
         """Retention: campaigns finished (done or cancelled) longer ago than the period keep only how many of
@@ -337,3 +338,11 @@ async def forget_person_in(conn: Any, user_id: int) -> None:
     to them go (the campaigns' tallies keep the counts)."""
     await conn.execute("DELETE FROM subscriptions WHERE user_id = ?", (user_id,))
     await conn.execute("DELETE FROM campaign_recipients WHERE user_id = ?", (user_id,))
+
+
+async def known_campaign(db: Database, link: Link) -> Link:
+    """The link as counted: a campaign id that names no campaign is not counted as one (the card still opens)."""
+    if link.campaign_id is None:
+        return link
+    row = await db.fetchone("SELECT 1 FROM campaigns WHERE id = ?", (link.campaign_id,))
+    return link if row else replace(link, campaign_id=None)

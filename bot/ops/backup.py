@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Optional
 
-from bot.storage.db import _statements, migrations, private_file
+from bot.storage.db import _statements, applied_version, migrations, private_file
 
 BEFORE_RESTORE = ".before-restore"
 
@@ -127,8 +127,7 @@ def backup(database: Path, target: Path) -> Copy:
 
 
 def _version(conn: sqlite3.Connection) -> int:
-    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-    return int(row[0] or 0)
+    return applied_version(conn)
 
 
 # ----- restore --------------------------------------------------------------------------------------------------

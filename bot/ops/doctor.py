@@ -15,13 +15,14 @@ from typing import Optional
 
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
 
+from bot import admins
 from bot.app import make_bot
 from bot.catalogue.loader import CatalogueError, load_catalogue
 from bot.config import LOCALES, Settings
 from bot.i18n import LOCALES_DIR
 from bot.ops.catalogue import with_overlays
 from bot.ops.catalogue_edits.versions import stored_overlays
-from bot.storage.db import migrations
+from bot.storage.db import applied_version, migrations
 
 API_TIMEOUT = 5  # seconds for getMe
 RECENT_WEBHOOK_ERROR = 3600  # seconds: an older error of Telegram's webhook delivery is history
@@ -84,7 +85,7 @@ def check_database(settings: Settings) -> list[Check]:
         available = len(migrations())
         applied = 0
         if "schema_version" in tables:
-            applied = int(conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0)
+            applied = applied_version(conn)
         if applied < available:
             checks.append(problem("migrations", f"{applied} of {available} applied: make a backup "
                                                 "(`python -m bot backup DIR`), then start the bot, it applies the "
@@ -122,7 +123,7 @@ def check_administrators(settings: Settings) -> Check:
         try:
             conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
             try:
-                added = conn.execute("SELECT COUNT(*) FROM admins").fetchone()[0]
+                added = admins.count_added(conn)
             finally:
                 conn.close()
         except sqlite3.Error:

@@ -322,3 +322,9 @@ def _statements(sql: str) -> list[str]:
     """Split a migration into statements (no semicolons inside string literals in our migrations)."""
     lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
     return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+
+
+def applied_version(conn: sqlite3.Connection) -> int:
+    """The last migration applied to a database file opened with sqlite3 (backup, doctor); 0 for none."""
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)

@@ -125,3 +125,20 @@ async def export_profile(db: Database, user_id: int) -> Optional[dict]:
 async def export_consent(db: Database, user_id: int) -> Optional[dict]:
     row = await db.fetchone("SELECT version, given_at FROM consents WHERE user_id = ?", (user_id,))
     return {"version": row["version"], "given_at": row["given_at"]} if row else None
+
+
+async def communities_of(db: Database | Connection, user_ids: list[int]) -> dict[int, Optional[str]]:
+    """The community each of these residents chose (those the bot knows), by user id; `db` may be a connection
+    inside the caller's transaction."""
+    found: dict[int, Optional[str]] = {}
+    for start in range(0, len(user_ids), 500):
+        chunk = [int(i) for i in user_ids[start:start + 500]]
+        if not chunk:
+            continue
+        sql = f"SELECT user_id, community FROM residents WHERE user_id IN ({','.join('?' * len(chunk))})"
+        if isinstance(db, Database):
+            rows = await db.fetchall(sql, chunk)
+        else:
+            rows = await (await db.execute(sql, chunk)).fetchall()
+        found.update({row[0]: row[1] for row in rows})
+    return found

@@ -14,7 +14,8 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot import links
-from bot.links import Link, known_campaign, parse_payload, record_open
+from bot.campaigns.service import known_campaign
+from bot.links import Link, parse_payload, record_open
 from bot.services import Services
 from dialogs.common import h, locale
 from dialogs.resident import browse, consult
