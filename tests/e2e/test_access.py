@@ -494,7 +494,9 @@ async def note(cast: Cast, role: str) -> str:
 @cell("resolve", "staff A")
 async def resolve(cast: Cast, role: str) -> str:
     seen = await cast.client.last_id(cast.owner.id)
-    await staff_a_press(cast, f"s:resolve:{cast.rid['qa']}:")
+    await staff_a_press(cast, f"s:resolve:{cast.rid['qa']}:")  # a reason is asked first
+    request = await cast.services.requests.get(cast.rid["qa"])
+    await staff_a_press(cast, f"s:fin:{request.id}:r.helped.{request.version}")  # «Допомогли», then «Так»
     [told] = await cast.client.wait_bot_messages(cast.owner.id, seen, 1, timeout=8)
     assert "вирішене" in message_text(told)
     assert await _status(cast, "qa", "resolved")
@@ -514,7 +516,9 @@ async def reopen(cast: Cast, role: str) -> str:
 @cell("close", "staff A")
 async def close(cast: Cast, role: str) -> str:
     seen = await cast.client.last_id(cast.owner.id)
-    await staff_a_press(cast, f"s:close:{cast.rid['qa']}:")
+    await staff_a_press(cast, f"s:close:{cast.rid['qa']}:")  # a reason is asked first
+    request = await cast.services.requests.get(cast.rid["qa"])
+    await staff_a_press(cast, f"s:fin:{request.id}:c.helped.{request.version}")  # «Допомогли», then «Так»
     [told] = await cast.client.wait_bot_messages(cast.owner.id, seen, 1, timeout=8)
     cast.owner._absorb([told])
     assert await _status(cast, "qa", "closed")

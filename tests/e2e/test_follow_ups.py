@@ -12,7 +12,7 @@ import pytest
 from bot.requests.models import Draft
 from sandbox.client import message_text
 from tests.support.consult import buttons_data, choose_topic
-from tests.support.staff import file_request, group_messages, number_of, staff_group
+from tests.support.staff import file_request, finish_request, group_messages, number_of, staff_group
 from tests.support.world import Person, World, buttons, last_call_seq, settle_calls
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
@@ -174,7 +174,8 @@ async def test_a_quote_reply_to_a_finished_request_is_not_sent(world: World) -> 
     mark = person._last_id
     card = next(m for m in await world.client.messages(group_id, thread_id=thread)
                 if f"Звернення № {number}" in message_text(m))
-    await world.client.press_data(staff.id, card, data_of(card, "✅ Вирішено"), chat_id=group_id)
+    request = await world.services.requests.by_card(group_id, card["message_id"])
+    await finish_request(world, staff.id, group_id, request.id)
     [finished] = await world.client.wait_bot_messages(person.chat_id, mark, 1, timeout=8)
     person._absorb([finished])
     mark_group = await world.client.last_id(group_id)

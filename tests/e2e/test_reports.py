@@ -85,7 +85,9 @@ async def scenario(world: World) -> dict:
     await older_staff.tap("🙋 Взяти")
     [sent] = await older_staff.say("Добрий день! Соціальний працівник прийде завтра.")
     assert "Надіслано мешканцю" in message_text(sent)
-    await older_staff.tap("✅ Вирішено")
+    await older_staff.tap("✅ Вирішено", new=1)  # a reason, then «Так»
+    await older_staff.tap("Допомогли")
+    await older_staff.tap("✅ Так, вирішено")
     got = await world.client.wait_bot_messages(maria.chat_id, mark, 3, timeout=8)  # taken, the answer, finished
     assert buttons(got[-1]) == ["1", "2", "3", "4", "5"]
     await maria.tap("5", new=1)
@@ -98,7 +100,9 @@ async def scenario(world: World) -> dict:
     [card] = await group_messages(world, child_group, after)
     child_staff.thread_id = card["message_thread_id"]
     await child_staff.tap("🙋 Взяти")
-    await child_staff.tap("☑️ Закрити")
+    await child_staff.tap("☑️ Закрити", new=1)
+    await child_staff.tap("Не наша компетенція")
+    await child_staff.tap("✅ Так, закрити")
 
     # Ганна: a request nobody has touched yet
     hanna = await resident(world, COMMUNITY, name="Ганна")

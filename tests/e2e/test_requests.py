@@ -68,7 +68,9 @@ async def test_the_whole_journey_of_a_request(world: World) -> None:
 
     # resolved: the resident is asked to rate, rates and comments
     mark = person._last_id
-    await staff.tap("✅ Вирішено")
+    await staff.tap("✅ Вирішено", new=1)  # a reason, then «Так»
+    await staff.tap("Допомогли")
+    await staff.tap("✅ Так, вирішено")
     [finished] = await world.client.wait_bot_messages(person.chat_id, mark, 1, timeout=8)
     person._absorb([finished])
     assert "як вирішене" in message_text(finished) and buttons(finished) == ["1", "2", "3", "4", "5"]

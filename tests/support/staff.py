@@ -96,3 +96,16 @@ def number_of(accepted: dict[str, Any]) -> str:
 
 async def group_messages(world: World, chat_id: int, after: int = 0, count: int = 1, thread_id: int | None = None):
     return await world.client.wait_bot_messages(chat_id, after, count, timeout=8, thread_id=thread_id)
+
+
+async def finish_request(world: World, staff_id: int, group_id: int, request_id: int, *, resolved: bool = True,
+                         reason: str = "helped") -> None:
+    """Resolve (or close) a request as a staff member's «Так» does after choosing `reason` (the data of the
+    confirmation's button, made for the request as it is now)."""
+    request = await world.services.requests.get(request_id)
+    kind = "r" if resolved else "c"
+    query = await world.client.press_data(staff_id, request.card_message_id,
+                                          f"s:fin:{request_id}:{kind}.{reason}.{request.version}",
+                                          chat_id=group_id, force=True)
+    answer = await world.client.callback_answer(query)
+    assert answer["text"] == "Готово. Мешканцю повідомлено.", answer
