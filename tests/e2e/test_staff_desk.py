@@ -186,3 +186,22 @@ async def test_the_due_clock_reminds_the_group_then_the_administrators(world: Wo
     assert number in message_text(told)
     card = await card_now(world, group_id, card)
     assert "прострочено на 1 день" in message_text(card)
+
+
+async def test_forged_reason_and_confirmation_buttons_change_nothing(world: World, desk_clock) -> None:
+    group_id, irina = await staff_group(world, "tcso", title="Стіл з підробками")
+    person = await world.resident("lutsk", name="Жанна")
+    after = await world.client.last_id(group_id)
+    number = number_of(await file_request(person, situation="Літня людина потребує догляду", contact="chat"))
+    [card] = [m for m in await group_messages(world, group_id, after) if number in message_text(m)]
+    request = await world.services.requests.by_card(group_id, card["message_id"])
+    rid, version = request.id, request.version
+    for data in (f"s:fin:{rid}:c.helped.00000000", f"s:fin:{rid}:x.helped.{version}",
+                 f"s:fin:{rid}:c.nonsense.{version}", f"s:fin:{rid}:c.other.{version}",  # «Інше» with no words
+                 f"s:why:{rid}:c.helped", f"s:fin:{rid}:", f"s:fin:{rid}:c.helped.{version}.x"):
+        query = await world.client.press_data(irina.id, card, data, chat_id=group_id, force=True)
+        answer = await world.client.callback_answer(query)
+        assert answer.get("show_alert"), (data, answer)
+    now = await world.services.requests.get(rid)
+    assert now.status.value == "new" and now.finish_reason is None and now.version == version
+    assert [e.kind for e in await world.services.requests.history(rid, public_only=False)] == ["created"]
