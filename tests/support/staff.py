@@ -35,17 +35,18 @@ async def new_group(client: Any, title: str, **options: Any) -> dict[str, Any]:
 
 async def group_settled(world: World, community: str, institution: str, timeout: float = 8.0) -> None:
     """Wait until nothing is left in the outbox for the institution's group (e.g. a card filed by an earlier step
-    or an earlier test), so that the next message a test waits for there is the one it caused."""
+    or an earlier test) or for the administrators (the binding is announced to them), so that the next message a
+    test waits for there is the one it caused."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     target = f"institution:{community}/{institution}"
     while True:
         row = await world.services.db.fetchone(
-            "SELECT COUNT(*) AS n FROM outbox WHERE target = ? AND status = 'pending'", (target,))
+            "SELECT COUNT(*) AS n FROM outbox WHERE target IN (?, 'admins') AND status = 'pending'", (target,))
         if not row["n"]:
             return
         if loop.time() > deadline:
-            raise AssertionError(f"{row['n']} outbox row(s) for {target} still pending")
+            raise AssertionError(f"{row['n']} outbox row(s) for {target} or the administrators still pending")
         await asyncio.sleep(0.03)
 
 
