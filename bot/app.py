@@ -17,22 +17,33 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 from aiogram.utils.i18n import I18n
 
 from bot.admins import AdminRepo
+from bot.campaigns.engine import CampaignEngine
 from bot.campaigns.service import CampaignService, Subscriptions
 from bot.catalogue.loader import load_catalogue
 from bot.catalogue.search import SearchEngine
 from bot.config import Settings
 from bot.consult.service import ConsultService
 from bot.delivery.limiter import Limiter, Limits
+from bot.delivery.outbox import Outbox
 from bot.i18n import make_i18n
+from bot.ops.catalogue import with_overlays
+from bot.ops.catalogue_edits.versions import CatalogueEdits
 from bot.requests.service import Caps, RequestService
 from bot.runtime import inbox
+from bot.runtime.health import serve_health
+from bot.runtime.housekeeping import housekeeping
 from bot.runtime.middlewares import LocaleMiddleware, ResidentMiddleware, UpdateLogMiddleware
 from bot.runtime.polling import TolerantSession
 from bot.runtime.ratelimit import RateLimitMiddleware, limiter_of
+from bot.runtime.sending import LimiterMiddleware, attach_once, retry_in_place
+from bot.runtime.speedups import keep_response_types
 from bot.services import Services
 from bot.storage.db import Database
 from bot.storage.fsm import SQLiteStorage
 from bot.storage.residents import ResidentRepo
+from dialogs import setup_routers
+from dialogs.campaign_view import TelegramCampaignSender
+from dialogs.outbox.sender import TelegramSender
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +66,6 @@ class App:
 
 async def build_services(settings: Settings) -> Services:
     """data/ with the communities' own corrections kept in the database (bot/ops/catalogue_edits/)."""
-    from bot.ops.catalogue import with_overlays
-    from bot.ops.catalogue_edits.versions import CatalogueEdits
 
     catalogue = load_catalogue(settings.data_dir, settings.communities or None)
     db = await Database(settings.database_path, settings.database_busy_timeout).connect()
@@ -90,13 +99,11 @@ def limits_of(settings: Settings) -> Limits:
 
 def attach_limiter(bot: Bot, limiter: Limiter) -> None:
     """Every message this bot sends takes its turn from `limiter` (once, however often it is called)."""
-    from bot.runtime.sending import LimiterMiddleware, attach_once
 
     attach_once(bot, LimiterMiddleware(limiter))
 
 
 async def build_app(settings: Settings) -> App:
-    from dialogs import setup_routers
 
     services = await build_services(settings)
     i18n = make_i18n(settings)
@@ -114,7 +121,6 @@ async def build_app(settings: Settings) -> App:
 
 
 def make_bot(settings: Settings, token: Optional[str] = None, api_url: Optional[str] = None) -> Bot:
-    from bot.runtime.speedups import keep_response_types
 
     keep_response_types()
     url = api_url or settings.telegram_api_url
@@ -148,12 +154,6 @@ DRAIN_SECONDS = 25.0  # on stop: how long the updates in hand, then the outbox's
 async def serving(app: App, bot: Bot, mode: str) -> AsyncIterator[None]:
     """What runs around the updates in either mode: the command menu, the outbox and the housekeeping. On the
     way out the updates in hand are finished first, then the outbox finishes the rows in flight."""
-    from bot.campaigns.engine import CampaignEngine
-    from bot.delivery.outbox import Outbox
-    from bot.runtime.housekeeping import housekeeping
-    from bot.runtime.sending import retry_in_place
-    from dialogs.campaign_view import TelegramCampaignSender
-    from dialogs.outbox.sender import TelegramSender
 
     me = await bot.get_me()
     log.info("bot @%s started (%s); serving %s", me.username, mode, ", ".join(app.services.served))
@@ -200,7 +200,6 @@ async def serving(app: App, bot: Bot, mode: str) -> AsyncIterator[None]:
 async def run_polling(app: App, bot: Bot, stop: Optional[asyncio.Event] = None) -> None:
     """Poll until cancelled (or until `stop` is set); the outbox and the reminders work alongside. With
     HEALTH_PORT set, `/healthz` is served there."""
-    from bot.runtime.health import serve_health
 
     try:
         await bot.delete_webhook(drop_pending_updates=False)  # after webhook mode: polling is refused while set

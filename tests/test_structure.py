@@ -30,7 +30,6 @@ from tests.structure import (
 )
 
 LAZY_HELP = "meant: imported when the command runs, so `python -m bot --help` and the other commands stay fast"
-LAZY_APP = "debt: bot/app.py assembles everything; its imports are to be sorted out when it is split"
 
 # Imports that close a cycle, (importer, imported). Without them the import graph must have no cycle, and each of
 # them must still close one.
@@ -45,18 +44,6 @@ KNOWN_LONG_FUNCTIONS = {
 
 # (file, function, module it imports inside the function)
 KNOWN_INNER_IMPORTS = {
-    ("bot/app.py", "attach_limiter", "bot.runtime.sending"): LAZY_APP,
-    ("bot/app.py", "build_app", "dialogs"): LAZY_APP,
-    ("bot/app.py", "build_services", "bot.ops.catalogue"): LAZY_APP,
-    ("bot/app.py", "build_services", "bot.ops.catalogue_edits.versions"): LAZY_APP,
-    ("bot/app.py", "make_bot", "bot.runtime.speedups"): LAZY_APP,
-    ("bot/app.py", "run_polling", "bot.runtime.health"): LAZY_APP,
-    ("bot/app.py", "serving", "bot.campaigns.engine"): LAZY_APP,
-    ("bot/app.py", "serving", "bot.delivery.outbox"): LAZY_APP,
-    ("bot/app.py", "serving", "bot.runtime.housekeeping"): LAZY_APP,
-    ("bot/app.py", "serving", "bot.runtime.sending"): LAZY_APP,
-    ("bot/app.py", "serving", "dialogs.campaign_view"): LAZY_APP,
-    ("bot/app.py", "serving", "dialogs.outbox.sender"): LAZY_APP,
     ("bot/cli.py", "_run", "bot.app"): LAZY_HELP,
     ("bot/cli.py", "_run", "bot.runtime.web"): LAZY_HELP,
     ("bot/cli.py", "_run_with_sandbox", "bot.app"): LAZY_HELP,
