@@ -488,9 +488,11 @@ class Result:
 class Stage:
     """One bot under test: its sandbox, the bot process, and a control client, started and ready."""
 
-    def __init__(self, name: str, argv: list[str], args: argparse.Namespace, workdir: Path) -> None:
+    def __init__(self, name: str, argv: list[str], args: argparse.Namespace, workdir: Path,
+                 root: Path = ROOT) -> None:
         self.name = name
         self.argv = argv
+        self.root = root  # the source tree the bot is run from (another one with --compare)
         self.args = args
         self.folder = workdir / name
         self.server: Optional[SandboxServer] = None
@@ -515,6 +517,8 @@ class Stage:
             LOG_LEVEL="WARNING",
             **NO_SEND_LIMITS,
         )
+        if self.root != ROOT:  # the other tree's packages first (this tree's stays installed in the venv)
+            env["PYTHONPATH"] = os.pathsep.join([str(self.root)] + env["PYTHONPATH"].split(os.pathsep)[1:])
         self.bot = await Child.start(self.name, self.bot_prefix + self.argv, env, self.folder)
         try:
             await self.client.wait_bot_ready(timeout=60)
@@ -524,7 +528,7 @@ class Stage:
 
     @property
     def script(self) -> Callable[[Resident, int], Awaitable[None]]:
-        return our_script if self.name == "ours" else echo_script
+        return echo_script if self.name == "echo" else our_script
 
     async def warm(self, residents: int = 10) -> None:
         """One script for each of a few residents, not measured (first imports, caches, the database)."""
@@ -880,6 +884,34 @@ def table(points: Sequence[Point]) -> list[str]:
     return rows
 
 
+def compared(args: argparse.Namespace, workdir: Path) -> list[Stage]:
+    """With --compare DIR: the bot of another source tree (a git worktree of an earlier commit), measured in
+    the same run under the same load, so that a change is seen as a ratio on a machine others share."""
+    if not args.compare:
+        return []
+    root = Path(args.compare).resolve()
+    if not (root / "bot" / "__main__.py").exists():
+        raise SystemExit(f"--compare {root}: not a source tree of this bot")
+    return [Stage("base", OURS_ARGV, args, workdir, root=root)]
+
+
+def compare_table(points: Sequence[Point]) -> list[str]:
+    """Markdown rows: ours against the compared tree (--compare) at each rate."""
+    by_rate: dict[float, dict[str, Point]] = {}
+    for point in points:
+        by_rate.setdefault(point.load.rate, {})[point.name] = point
+    rows = ["| updates/s | ours p50 / p99 ms | base p50 / p99 ms | ours CPU ms/update | base CPU ms/update | "
+            "CPU ours/base | ours RSS MB | base RSS MB |", "|---|---|---|---|---|---|---|---|"]
+    for rate in sorted(by_rate):
+        ours, base = by_rate[rate].get("ours"), by_rate[rate].get("base")
+        if ours is None or base is None:
+            continue
+        rows.append(f"| {rate:g} | {ours.load.percentile(50):.1f} / {ours.p99:.1f} | {base.load.percentile(50):.1f} / "
+                    f"{base.p99:.1f} | {ours.cpu_ms_per_update:.2f} | {base.cpu_ms_per_update:.2f} | "
+                    f"{ours.cpu_ms_per_update / base.cpu_ms_per_update:.2f} | {ours.rss_mb:.0f} | {base.rss_mb:.0f} |")
+    return rows
+
+
 def limit_line(name: str, points: Sequence[Point]) -> str:
     best, worst = limit_between([(p.load.rate, p.within) for p in points if p.name == name])
     shown_best = f"{best:g}" if best is not None else "none measured"
@@ -908,7 +940,8 @@ async def open_main(args: argparse.Namespace) -> int:
     points: list[Point] = []
     with tempfile.TemporaryDirectory(prefix="throughput-") as tmp:
         workdir = Path(tmp)
-        stages = [Stage("ours", OURS_ARGV, args, workdir), Stage("echo", ECHO_ARGV, args, workdir)]
+        stages = [Stage("ours", OURS_ARGV, args, workdir)] + compared(args, workdir) + [
+            Stage("echo", ECHO_ARGV, args, workdir)]
         for stage in stages:
             stage.bot_prefix, stage.sandbox_prefix = pin.bot, pin.sandbox
         try:
@@ -940,8 +973,12 @@ async def open_main(args: argparse.Namespace) -> int:
                 await stage.stop()
     print(f"machine: load average {load_average()} at the end")
     print("\n".join(table(points)))
+    if args.compare:
+        print("\n".join(compare_table(points)))
     print(limit_line("ours", points))
     print(limit_line("echo", points))
+    if args.compare:
+        print(limit_line("base", points))
     ours_best, _ = limit_between([(p.load.rate, p.within) for p in points if p.name == "ours"])
     echo_best, _ = limit_between([(p.load.rate, p.within) for p in points if p.name == "echo"])
     if ours_best and echo_best:
@@ -996,19 +1033,27 @@ async def main(args: argparse.Namespace) -> int:
         workdir = Path(tmp)
         # Both start at once (start-up is the slow part); the echo bot idles in a long poll meanwhile.
         ours_stage, echo_stage = Stage("ours", OURS_ARGV, args, workdir), Stage("echo", ECHO_ARGV, args, workdir)
+        base_stages = compared(args, workdir)
         try:
-            for outcome in await asyncio.gather(ours_stage.start(), echo_stage.start(), return_exceptions=True):
+            starting = [ours_stage.start(), echo_stage.start()] + [stage.start() for stage in base_stages]
+            for outcome in await asyncio.gather(*starting, return_exceptions=True):
                 if isinstance(outcome, BaseException):
                     raise outcome
             ours = await ours_stage.measure(tickets)
             await ours_stage.stop()
             report(ours)
             sys.stdout.flush()
+            for stage in base_stages:
+                base = await stage.measure(tickets)
+                await stage.stop()
+                report(base)
+                print(f"ratio ours/base: updates/s {ours.rate / base.rate:.2f}, CPU per update "
+                      f"{(ours.cpu_s / ours.load.updates) / (base.cpu_s / base.load.updates):.2f}", flush=True)
             echo = await echo_stage.measure(tickets)  # the same residents and rounds (or seconds)
             report(echo)
         finally:
-            await ours_stage.stop()
-            await echo_stage.stop()
+            for stage in [ours_stage, echo_stage, *base_stages]:
+                await stage.stop()
     ratio = ours.rate / echo.rate if echo.rate else float("nan")
     p99 = ours.percentile(99)
     print(
@@ -1032,6 +1077,9 @@ def parse(argv: Optional[list[str]] = None) -> argparse.Namespace:
                         help="where the sandbox runs (default: a process of its own)")
     parser.add_argument("--quick", action="store_true", help="a small run (10 residents, 1 round) for smoke tests; "
                         "with --open-loop: 50 and 100 updates/s, 3 s each, one step of the search")
+    parser.add_argument("--compare", metavar="DIR", default=None,
+                        help="also measure the bot of another source tree (e.g. a git worktree of an earlier "
+                        "commit) in the same run, as 'base'")
     group = parser.add_argument_group("open loop")
     group.add_argument("--open-loop", action="store_true",
                        help="Poisson arrivals at fixed rates instead of residents waiting for each answer")

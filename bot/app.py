@@ -36,7 +36,7 @@ from bot.runtime.middlewares import LocaleMiddleware, ResidentMiddleware, Update
 from bot.runtime.polling import TolerantSession
 from bot.runtime.ratelimit import RateLimitMiddleware, limiter_of
 from bot.runtime.sending import LimiterMiddleware, attach_once, retry_in_place
-from bot.runtime.speedups import keep_response_types
+from bot.runtime.speedups import fast_bot_context, keep_response_types
 from bot.services import Services
 from bot.storage.db import Database
 from bot.storage.fsm import SQLiteStorage
@@ -121,8 +121,8 @@ async def build_app(settings: Settings) -> App:
 
 
 def make_bot(settings: Settings, token: Optional[str] = None, api_url: Optional[str] = None) -> Bot:
-
     keep_response_types()
+    fast_bot_context()
     url = api_url or settings.telegram_api_url
     session = (TolerantSession(api=TelegramAPIServer.from_base(url), timeout=settings.api_timeout) if url
                else TolerantSession(timeout=settings.api_timeout))
