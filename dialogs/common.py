@@ -49,6 +49,8 @@ BTN_ASK = N_("📝 Ask for help")
 BTN_MY = N_("📂 My requests")
 BTN_REPORT = N_("🙋 Report a person in need")
 BTN_CONSULT = N_("💬 Online consultation")
+BTN_MORE = N_("☰ More")  # the less used items on a second keyboard (dialogs/resident/menu.py)
+BTN_MENU_BACK = N_("⬅️ Back")  # from that keyboard to the main one
 
 
 class DeleteForm(StatesGroup):
@@ -250,14 +252,28 @@ class MenuButton(BaseFilter):
 
 
 def main_menu() -> ReplyKeyboardMarkup:
+    """Three rows, so that most of a phone's screen stays for the conversation; the rest under «☰ More»."""
     return ReplyKeyboardMarkup(
         keyboard=[
             [KeyboardButton(text=_(BTN_FIND)), KeyboardButton(text=_(BTN_SEARCH))],
             [KeyboardButton(text=_(BTN_ASK)), KeyboardButton(text=_(BTN_MY))],
+            [KeyboardButton(text=_(BTN_EMERGENCY)), KeyboardButton(text=_(BTN_MORE))],
+        ],
+        resize_keyboard=True,
+        is_persistent=True,
+        input_field_placeholder=_("Write what happened, in your own words"),
+    )
+
+
+def more_menu() -> ReplyKeyboardMarkup:
+    """What «☰ More» opens: the items the main keyboard leaves out, and the way back to it. Each button sends the
+    same text as the old nine-button keyboard did, so the same handlers answer it."""
+    return ReplyKeyboardMarkup(
+        keyboard=[
             [KeyboardButton(text=_(BTN_CONSULT))],
-            [KeyboardButton(text=_(BTN_EMERGENCY))],
             [KeyboardButton(text=_(BTN_REPORT))],
             [KeyboardButton(text=_(BTN_SETTINGS)), KeyboardButton(text=_(BTN_HELP))],
+            [KeyboardButton(text=_(BTN_MENU_BACK))],
         ],
         resize_keyboard=True,
         is_persistent=True,

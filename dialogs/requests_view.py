@@ -258,9 +258,12 @@ def resident_history(catalogue: Catalogue, request: Request, events: list[Event]
     if request.status.open:
         lines.append(_("Answer expected by: {day}").format(
             day=human_date(datetime.fromisoformat(request.due_at), locale())))
-    lines.append("")
-    lines.append("<b>" + _("History") + "</b>")
     entries = []
+    sent = next((event for event in events if event.kind == "created"), None)
+    if request.description or (sent and sent.files):  # what the resident wrote, until the data are deleted
+        files = "📎 " + _("files: {n}").format(n=len(sent.files)) if sent and sent.files else ""
+        entries.append(Entry("\n<b>" + _("What you wrote") + "</b>", (request.description or "").strip(), files))
+    entries.append("\n<b>" + _("History") + "</b>")
     for event in events:
         label = _(EVENT.get(event.kind, event.kind))
         who = ""

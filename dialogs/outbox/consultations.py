@@ -33,14 +33,22 @@ ENDINGS = frozenset({Kind.CONSULT_ENDED, Kind.CONSULT_TIMED_OUT, Kind.CONSULT_CO
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup
 
 
-def opening(said: list[Said]) -> list[Said]:
-    """What the resident asked before a specialist answered: the card's question."""
-    first = []
-    for s in said:
-        if s.sender not in ("resident", "system"):
-            break
-        first.append(s)
-    return first
+def question_of(said: list[Said]) -> list[Said]:
+    """The card's «Question»: the resident's first message only (its text and the file sent with it; a booked
+    consultation's opening line). What the resident wrote after it reaches the group as relayed messages and, on
+    a card posted again, in the history under it, never in the question."""
+    said = [s for s in said if s.public]
+    start = next((n for n, s in enumerate(said) if s.sender in ("resident", "system")), None)
+    if start is None:
+        return []
+    first = said[start]
+    out = [first]
+    after = said[start + 1] if start + 1 < len(said) else None
+    # one message is stored as its text and then its file, in one statement (bot/consult/store.py `_say`)
+    if (first.kind == "text" and after is not None and after.kind != "text" and after.id == first.id + 1
+            and after.sender == first.sender and after.at == first.at):
+        out.append(after)
+    return out
 
 
 class ConsultDelivery:
@@ -72,8 +80,7 @@ class ConsultDelivery:
         `thread_id`); when posted again, with a line on why and the rest of the conversation so far."""
         services = self.services
         said = await self.consult.transcript(consultation.id, public_only=False)
-        first = opening([s for s in said if s.public]) if history else [s for s in said if s.sender in (
-            "resident", "system")]
+        first = question_of(said)
         self.out.chat = group.chat_id
         with self.out.speaking(self.out.group_locale):
             if group.is_forum and thread_id is None:
@@ -162,7 +169,7 @@ class ConsultDelivery:
                 await self.placed(item, consultation)  # posted, as it is now, in the group in use
             return
         self.out.chat = group.chat_id
-        first = [s for s in await self.consult.transcript(consultation.id) if s.sender in ("resident", "system")][:3]
+        first = question_of(await self.consult.transcript(consultation.id))
         with self.out.speaking(self.out.group_locale):
             text = staff_card(self.services.catalogue, consultation, first, self.services.settings.tz)
             await self.out.edit_quietly(text, consultation.group_chat_id, consultation.card_message_id,

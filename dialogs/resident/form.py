@@ -157,6 +157,31 @@ STEPS: tuple[Step, ...] = (
          stores="contact_method, contact_phone, contact_name; flag contact_done"),
 )
 STEP = {step.name: step for step in STEPS}
+# The choices the summary can change (besides the description and the contact): pressed, the step is asked again
+# and, the rest of the draft kept, the summary comes back (`reopen` forgets only that step's answer).
+CHANGES = (("topic", N_("🗂 Change the topic")), ("whom", N_("👥 Change for whom")),
+           ("about", N_("👥 Change who needs help")))
+
+
+def can_change(draft: Draft, name: str) -> bool:
+    """Whether the summary offers to change step `name`: a help request's topic (also one started from a service
+    card) and for whom, a report's «who needs help»."""
+    if name == "topic":
+        return draft.kind == "help"
+    return name in STEP and name in {n for n, _label in CHANGES} and STEP[name].applies(draft)
+
+
+def reopen(draft: Draft, name: str) -> dict[str, Any]:
+    """Forget the answer of step `name` so that `next_of` asks it again; the flags to store with the draft. A
+    request started from a service card changes its topic by leaving the service for a life situation."""
+    if name == "topic":
+        draft.service_id, draft.situation_id = None, None
+        return {"topic_done": False}
+    if name == "whom":
+        draft.for_whom = None
+        return {}
+    draft.about_child, draft.situation_id, draft.for_whom = False, None, None
+    return {"about_done": False}
 
 
 def next_of(draft: Draft, data: Mapping[str, Any]) -> Optional[Step]:
@@ -218,7 +243,9 @@ async def ask_contact(message: Message, state: FSMContext) -> None:
 async def show_summary(message: Message, state: FSMContext, services: Services, draft: Draft) -> None:
     await state.set_state(Ask.confirm)
     text = summary_text(services, draft)
-    rows = [[choice(_("✅ Send"), "send")], [choice(_("✏️ Change the description"), "edit", "description")]]
+    rows = [[choice(_("✅ Send"), "send")]]
+    rows += [[choice(_(label), "edit", name)] for name, label in CHANGES if can_change(draft, name)]
+    rows.append([choice(_("✏️ Change the description"), "edit", "description")])
     if not draft.anonymous:
         rows.append([choice(_("📞 Change the contact"), "edit", "contact")])
     rows.append([choice(_("❌ Cancel"), "cancel")])

@@ -34,9 +34,11 @@ from dialogs.resident.form import (
     AskCb,
     ask_contact,
     ask_description,
+    can_change,
     choice,
     lost,
     next_step,
+    reopen,
     save,
     show_summary,
     with_draft,
@@ -233,11 +235,19 @@ async def typed_phone(message: Message, state: FSMContext, services: Services, d
 
 @router.callback_query(Ask.confirm, AskCb.filter(F.step == "edit"))
 @with_draft
-async def edit(query: CallbackQuery, callback_data: AskCb, state: FSMContext, draft: Draft) -> None:
+async def edit(query: CallbackQuery, callback_data: AskCb, state: FSMContext, services: Services,
+               draft: Draft) -> None:
     await query.answer()
-    if callback_data.value == "contact":
+    if can_change(draft, callback_data.value):
+        await save(state, draft, **reopen(draft, callback_data.value))
+        await next_step(query.message, state, services, draft)  # that step, then the summary again
+        return
+    if callback_data.value == "contact" and not draft.anonymous:
         await state.update_data(contact_done=False)
         await ask_contact(query.message, state)
+        return
+    if callback_data.value != "description":  # a forged or out-of-date change: the summary as it is
+        await show_summary(query.message, state, services, draft)
         return
     draft.description, draft.files = "", []
     await save(state, draft, danger_shown=False, danger=[])

@@ -1,24 +1,29 @@
 """Free-text search: the Search button, and any text sent outside a dialog."""
 from __future__ import annotations
 
-from typing import Iterable, Optional
+import secrets
+from typing import Any, Iterable, Optional
 
 from aiogram import F
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.services import Services
 from bot.storage.residents import Resident
-from dialogs.common import BTN_SEARCH, DeleteForm, MenuButton, Routes, button, keyboard, nav_row
+from dialogs.common import BTN_SEARCH, DeleteForm, MenuButton, Nav, Routes, button, keyboard, nav_row
 from dialogs.resident import render
-from dialogs.resident.browse import ask_community, community_of
+from dialogs.resident.browse import ask_community, community_of, show
 from dialogs.resident.emergency import send_emergency
+from dialogs.resident.menu import show_menu
 
 router = Routes("resident.search")
 MAX_QUERY = 500
+# The latest searches a service card's «Back» can return to: a short key in the button, the query and what it
+# found in the conversation's data (a button's data holds 64 bytes, not a query).
+SEARCHES_KEPT = 5
 
 
 class SearchForm(StatesGroup):
@@ -66,7 +71,7 @@ async def answer_query(message: Message, state: FSMContext, services: Services, 
         # words about ending one's life are not a query: offer people to talk to, not word matches
         found = [s for s in community.services_for_situation("psychological") if s.available][:5]
         if found:
-            await show_results(message, state, community, found)
+            await show_results(message, state, community, found, text)
         return
     answer = services.search.answer(community.slug, text, limit=5)
     if not answer.served:
@@ -79,16 +84,49 @@ async def answer_query(message: Message, state: FSMContext, services: Services, 
                                    [button(_("📋 Choose a life situation"), "sits")], nav_row()]),
         )
         return
-    await show_results(message, state, community, [hit.service for hit in answer.hits])
+    await show_results(message, state, community, [hit.service for hit in answer.hits], text)
 
 
-async def show_results(message: Message, state: FSMContext, community, found) -> None:
+def results_keyboard(found):
     rows = [[button(f"{n}. {render.service_title(s)}", "svc", s.id)] for n, s in enumerate(found, 1)]
     rows.append([button(_("📋 Choose a life situation"), "sits")])
     rows.append([button(_("📝 Ask for help without papers"), "ask")])
     rows.append(nav_row())
-    await state.update_data(back=["find", "", 0])
-    await message.answer(render.search_results(community, found), reply_markup=keyboard(rows))
+    return keyboard(rows)
+
+
+async def show_results(message: Message, state: FSMContext, community, found, query: str = "") -> None:
+    """The results, kept under a new key so that «Back» on a card opened from them returns here."""
+    key = secrets.token_hex(4)
+    kept = [entry for entry in (await state.get_data()).get("searches") or [] if isinstance(entry, dict)]
+    kept = kept[-(SEARCHES_KEPT - 1):] + [{"key": key, "q": query, "ids": [s.id for s in found]}]
+    await state.update_data(back=["found", key, 0], searches=kept)
+    await message.answer(render.search_results(community, found), reply_markup=results_keyboard(found))
+
+
+def kept_search(data: dict[str, Any], key: str) -> Optional[dict[str, Any]]:
+    entries = data.get("searches")
+    if not key or not isinstance(entries, list):
+        return None
+    return next((e for e in entries if isinstance(e, dict) and e.get("key") == key), None)
+
+
+@router.callback_query(Nav.filter(F.screen == "found"))
+async def back_to_results(query: CallbackQuery, callback_data: Nav, state: FSMContext, services: Services,
+                          resident: Optional[Resident]) -> None:
+    """«Back» from a card opened from search: the same results again. A key no longer kept (a cleared
+    conversation, an old or forged button) or results gone from the catalogue lead to the menu."""
+    community = community_of(services, resident)
+    entry = kept_search(await state.get_data(), callback_data.item) if community else None
+    ids = entry.get("ids") if entry else None
+    found = [community.services[i] for i in ids if isinstance(i, str) and i in community.services] \
+        if isinstance(ids, list) else []
+    if not found:
+        await query.answer(_("This button is out of date."))
+        await show_menu(query.message, services, resident)
+        return
+    await state.update_data(back=["found", callback_data.item, 0])
+    await show(query, render.search_results(community, found), results_keyboard(found))
 
 
 @router.message(SearchForm.waiting)

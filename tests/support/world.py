@@ -49,8 +49,12 @@ COMMUNITIES = {
         "volodymyr": "Volodymyr community",
     },
 }
-MENU_UK = ["🧭 Знайти допомогу", "🔎 Пошук", "🆘 Екстрена допомога", "⚙️ Налаштування", "❓ Як користуватися"]
-MENU_EN = ["🧭 Find help", "🔎 Search", "🆘 Emergency help", "⚙️ Settings", "❓ How to use"]
+# the main keyboard: three rows, the less used items under «☰ Ще» (MORE_UK)
+MENU_UK = ["🧭 Знайти допомогу", "🔎 Пошук", "📝 Попросити допомогу", "📂 Мої звернення", "🆘 Екстрена допомога",
+           "☰ Ще"]
+MENU_EN = ["🧭 Find help", "🔎 Search", "📝 Ask for help", "📂 My requests", "🆘 Emergency help", "☰ More"]
+MORE_UK = ["💬 Онлайн-консультація", "🙋 Повідомити про людину в біді", "⚙️ Налаштування", "❓ Як користуватися",
+           "⬅️ Назад"]
 
 
 def e2e_settings(folder: Path, api_url: str, database: Path | None = None, **variables: str) -> Settings:
