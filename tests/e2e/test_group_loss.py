@@ -17,7 +17,8 @@ pytestmark = pytest.mark.asyncio(loop_scope="package")
 # An institution no other e2e module binds, so that its cards never show up in their groups.
 COMMUNITY, INSTITUTION = "druzhkivka", "uszn"
 SITUATION = "Потрібно доїхати або перевезти людину"
-FULL_KEYBOARD = ["🙋 Взяти", "💬 Відповісти", "📝 Примітка", "↪️ Переадресувати", "✅ Вирішено", "☑️ Закрити"]
+FULL_KEYBOARD = ["🙋 Взяти", "💬 Відповісти", "📝 Примітка", "↪️ Переадресувати", "👥 Передати колезі", "✅ Вирішено",
+                 "☑️ Закрити"]
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 8.0) -> Any:

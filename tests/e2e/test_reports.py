@@ -239,7 +239,7 @@ async def test_stats_and_export_match_the_scenario(own: World) -> None:
     assert document["document"]["file_name"].endswith(".xlsx")
     book = load_workbook(io.BytesIO(await world.client.file_content(document["document"]["file_id"])))
     titles = book.sheetnames
-    assert len(titles) == 9
+    assert len(titles) == 10  # with the residents' confirmations of help
     summary = book[titles[0]]
     rows = {row[0].value: row for row in summary.iter_rows(min_row=2)}
     start = rows[tr(world, "From")][1]
@@ -254,7 +254,7 @@ async def test_stats_and_export_match_the_scenario(own: World) -> None:
     assert groups[tr(world, "Not specified")][2] == 2
     assert groups["Діти та сім’ї з дітьми"][1:3] == [1, 1]
     assert groups["Усі мешканці"][3] == 1  # the psychological consultation
-    months = list(book[titles[7]].iter_rows(min_row=2))
+    months = list(book[titles[8]].iter_rows(min_row=2))  # after the confirmations of help (titles[4])
     assert months[0][0].number_format == "DD.MM.YYYY" and months[0][1].value == 3
     everything = [str(c.value) for ws in book for row in ws.iter_rows() for c in row if c.value is not None]
     for secret in ("Марія", "Петро", "Ганна", "Юлія", *map(str, done["people"]), "Тривога", "доглядальниця"):
@@ -314,7 +314,7 @@ async def test_cli_on_the_scenario_database(own: World, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     with zipfile.ZipFile(out) as archive:
         names = archive.namelist()
-        assert len(names) == 9 and all(n.endswith(".csv") for n in names)
+        assert len(names) == 10 and all(n.endswith(".csv") for n in names)
         summary = archive.read(names[0]).decode("utf-8-sig")
         assert f"{first:%d.%m.%Y}" in summary and ",3,1,2" in summary  # requests: now, before, change
     bad = await asyncio.to_thread(run, "stats", "--community", "nowhere")
