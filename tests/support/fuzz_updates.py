@@ -26,23 +26,25 @@ ODD = [
 ]
 WORDS = [
     "/start", "/menu", "/cancel", "/help", "/open", "/queue", "/bind", "/bind_code", "/role", "/stats",
-    "/export", "/qr", "📝 Попросити допомогу", "🧭 Знайти допомогу", "🔎 Пошук", "🆘 Екстрена допомога",
+    "/export", "/qr", "/templates", "📝 Попросити допомогу", "🧭 Знайти допомогу", "🔎 Пошук", "🆘 Екстрена допомога",
     "⚙️ Налаштування", "❓ Як користуватися", "📂 Мої звернення", "💬 Онлайн-консультація",
     "🙋 Повідомити про людину в біді", "Далі ➡️", "✅ Надіслати", "☎️ Написати номер", "💬 Лише тут, у чаті",
     "чоловік б'є", "сину 2 роки, у нього інвалідність", "де безкоштовно поїсти пенсіонеру", "2026-000001",
     "+380501234567", "0", "-1", "9" * 40, "null", "None", "undefined", "' OR 1=1 --", "../../etc/passwd",
 ]
 COMMANDS = ["/start", "/menu", "/cancel", "/help", "/open", "/queue", "/bind", "/bind_code", "/role", "/stats",
-            "/export", "/qr", "/start@gromada_bot", "/unknown", "/campaign", "/my"]
+            "/export", "/qr", "/start@gromada_bot", "/unknown", "/campaign", "/my", "/templates"]
 # Callback data the bot's buttons carry: prefix, then actions seen in dialogs/.
 PREFIXES = {
     "n": ["menu", "find", "sits", "grps", "insts", "sit", "grp", "inst", "svc", "ask", "emg", "subs", "sub",
-          "consult", "settings", "set_lang", "set_comm", "del"],
+          "consult", "settings", "set_lang", "set_comm", "del", "del_yes", "del_no", "mydata", "found", "fsvc"],
     "p": ["lang", "comm"],
     "r": ["list", "open", "write", "withdraw", "withdraw_yes", "rate"],
-    "s": ["take", "reply", "note", "redirect", "to", "resolve", "close", "reopen", "cancel"],
+    "s": ["take", "reply", "note", "redirect", "to", "resolve", "close", "reopen", "cancel", "why", "fin", "handover",
+          "hand_to"],
     "a": ["consent", "topic", "whom", "about", "described", "anon", "edit", "send", "cancel"],
-    "c": ["topic", "callback", "callback_new", "book", "slot", "bookings", "unbook", "cancel", "rate"],
+    "c": ["topic", "callback", "callback_new", "cb_same", "book", "day", "slot", "bookings", "unbook", "cancel",
+          "rate"],
     "k": ["take", "note", "transfer", "to_topic", "to_inst", "convert", "end"],
     "uns": ["news", "x"],
     "cmp": ["pause", "resume", "cancel", "show"],
@@ -50,6 +52,8 @@ PREFIXES = {
     "qr": ["kinds", "svcs", "tops", "make"],
     "cs": ["topic", "media", "button", "comm", "svc", "cons", "aud", "lang", "go", "stop"],
     "fu": ["to", "search", "undo"],
+    "st": ["use", "send", "add", "edit", "remove", "drop", "cancel"],  # ready answers: st:action:template:request
+    "hc": ["yes", "partly", "no"],  # «Чи отримали ви допомогу?»: hc:question:answer
 }
 MEDIA = ["photo", "document", "voice", "video", "audio", "animation", "video_note", "sticker"]
 OTHER_CONTENT = ["location", "venue", "poll", "dice", "contact"]
@@ -71,6 +75,28 @@ any_text = st.one_of(short_text, short_text, command, huge_text)
 
 number = st.one_of(st.just(RID), st.integers(-10, 10).map(str), st.integers(-(2 ** 70), 2 ** 70).map(str),
                    st.sampled_from(["", "abc", "1e9", "NaN", "٣", "0x1f", " 1", "1.5", "-0"]))
+# The arguments the staff desk's buttons check before anything changes: a reason with the request's state
+# (s:why / s:fin), a colleague's id (s:hand_to), a day of the booking (c:day), a question and its answer (hc).
+version = st.one_of(st.sampled_from(["00000000", "ffffffff", "", "0000000g", "1234567"]),
+                    st.text("0123456789abcdef", min_size=8, max_size=8))
+reason_arg = st.builds(lambda kind, reason, v: f"{kind}.{reason}.{v}", st.sampled_from(["r", "c", "x", ""]),
+                       st.sampled_from(["helped", "referred", "unreachable", "not_ours", "duplicate", "other", "nope",
+                                        "HELPED", ""]), version)
+desk_data = st.one_of(
+    st.builds(lambda action, rid, arg: f"s:{action}:{rid}:{arg}", st.sampled_from(["why", "fin"]), number,
+              st.one_of(reason_arg, short_text)),
+    st.builds(lambda rid, who: f"s:hand_to:{rid}:{who}", number, st.one_of(number, short_text)),
+    st.builds(lambda rid: f"s:handover:{rid}:", number),
+    st.builds(lambda action, tid, rid: f"st:{action}:{tid}:{rid}", st.sampled_from(sorted(PREFIXES["st"]) + ["x"]),
+              number, number),
+    st.builds(lambda cid, answer: f"hc:{cid}:{answer}", number,
+              st.one_of(st.sampled_from(["yes", "partly", "no", "YES", "maybe", ""]), short_text)),
+    st.builds(lambda action, topic, day: f"c:{action}:{topic}.{day}", st.sampled_from(["book", "day", "slot"]),
+              st.sampled_from(["psychological", "legal", "nope", ""]),
+              st.one_of(st.sampled_from(["20261203", "20260229", "99999999", "0", "", "202612031000"]), short_text)),
+    st.builds(lambda action, value: f"c:{action}:{value}", st.sampled_from(["callback", "callback_new", "cb_same"]),
+              st.one_of(number, st.sampled_from(["psychological", "legal", "nope"]))),
+)
 forged_data = st.one_of(
     st.text(plain_char, max_size=64),
     st.builds(lambda prefix, action, rid, arg: f"{prefix}:{action}:{rid}:{arg}",
@@ -79,7 +105,11 @@ forged_data = st.one_of(
               number, st.one_of(st.just(""), short_text, number)),
     st.builds(lambda prefix, action: f"{prefix}:{action}", st.sampled_from(sorted(PREFIXES)), short_text),
     st.sampled_from(["", ":", "::::", "n", "n:", "r:open", "r:open:" + RID, "s:take:" + RID, "r:withdraw_yes:" + RID,
-                     "s:to:" + RID + ":dsvp", "r:write:" + RID, "k:take:1", "a:send", "p:lang:xx", "n:svc:nope:-5"]),
+                     "s:to:" + RID + ":dsvp", "r:write:" + RID, "k:take:1", "a:send", "p:lang:xx", "n:svc:nope:-5",
+                     "s:fin:" + RID + ":r.helped.00000000", "s:why:" + RID + ":c.other.00000000",
+                     "s:handover:" + RID + ":", "s:hand_to:" + RID + ":1", "st:send:1:" + RID, "st:add:0:0",
+                     "hc:1:no", "hc:" + RID + ":yes", "c:day:psychological.20261203"]),
+    desk_data,
 )
 entity = st.fixed_dictionaries(
     {"type": st.sampled_from(["bold", "italic", "url", "text_link", "mention", "bot_command", "code", "pre",
