@@ -163,15 +163,21 @@ def _danger_kinds(situation_id: str) -> set[str]:
 async def service_card(
     query: CallbackQuery, callback_data: Nav, services: Services, resident: Optional[Resident], state: FSMContext
 ) -> None:
+    back = (await state.get_data()).get("back")
+    back_target = tuple(back) if isinstance(back, list) and len(back) == 3 else ("find", "", 0)
+    await open_card(query, services, resident, callback_data.item, back_target)  # type: ignore[arg-type]
+
+
+async def open_card(query: CallbackQuery, services: Services, resident: Optional[Resident], service_id: str,
+                    back: tuple[str, str, int]) -> None:
+    """The service card in place of the screen it was opened from, «Back» leading to `back`."""
     community = community_of(services, resident)
-    service = community.services.get(callback_data.item) if community else None
+    service = community.services.get(service_id) if community else None
     if service is None:
         await query.answer(_("I could not find this service. Please open the menu again."), show_alert=True)
         return
-    back = (await state.get_data()).get("back")
-    back_target = tuple(back) if isinstance(back, list) and len(back) == 3 else ("find", "", 0)
     await show(query, render.service_card(services.catalogue, community, service),
-               card_keyboard(community, service, back_target))  # type: ignore[arg-type]
+               card_keyboard(community, service, back))
 
 
 def card_keyboard(community: CommunityView, service: Service, back: tuple[str, str, int] = ("find", "", 0)):

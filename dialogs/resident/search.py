@@ -15,14 +15,15 @@ from bot.services import Services
 from bot.storage.residents import Resident
 from dialogs.common import BTN_SEARCH, DeleteForm, MenuButton, Nav, Routes, button, keyboard, nav_row
 from dialogs.resident import render
-from dialogs.resident.browse import ask_community, community_of, show
+from dialogs.resident.browse import ask_community, community_of, open_card, show
 from dialogs.resident.emergency import send_emergency
 from dialogs.resident.menu import show_menu
 
 router = Routes("resident.search")
 MAX_QUERY = 500
-# The latest searches a service card's «Back» can return to: a short key in the button, the query and what it
-# found in the conversation's data (a button's data holds 64 bytes, not a query).
+# The latest searches a service card's «Back» can return to: a short key in the results' and the card's buttons
+# («fsvc» KEY.SERVICE, «found» KEY; a button's data holds 64 bytes, not a query), the query and what it found in the
+# conversation's data.
 SEARCHES_KEPT = 5
 
 
@@ -87,8 +88,8 @@ async def answer_query(message: Message, state: FSMContext, services: Services, 
     await show_results(message, state, community, [hit.service for hit in answer.hits], text)
 
 
-def results_keyboard(found):
-    rows = [[button(f"{n}. {render.service_title(s)}", "svc", s.id)] for n, s in enumerate(found, 1)]
+def results_keyboard(found, key: str):
+    rows = [[button(f"{n}. {render.service_title(s)}", "fsvc", f"{key}.{s.id}")] for n, s in enumerate(found, 1)]
     rows.append([button(_("📋 Choose a life situation"), "sits")])
     rows.append([button(_("📝 Ask for help without papers"), "ask")])
     rows.append(nav_row())
@@ -100,8 +101,8 @@ async def show_results(message: Message, state: FSMContext, community, found, qu
     key = secrets.token_hex(4)
     kept = [entry for entry in (await state.get_data()).get("searches") or [] if isinstance(entry, dict)]
     kept = kept[-(SEARCHES_KEPT - 1):] + [{"key": key, "q": query, "ids": [s.id for s in found]}]
-    await state.update_data(back=["found", key, 0], searches=kept)
-    await message.answer(render.search_results(community, found), reply_markup=results_keyboard(found))
+    await state.update_data(searches=kept)
+    await message.answer(render.search_results(community, found), reply_markup=results_keyboard(found, key))
 
 
 def kept_search(data: dict[str, Any], key: str) -> Optional[dict[str, Any]]:
@@ -125,8 +126,16 @@ async def back_to_results(query: CallbackQuery, callback_data: Nav, state: FSMCo
         await query.answer(_("This button is out of date."))
         await show_menu(query.message, services, resident)
         return
-    await state.update_data(back=["found", callback_data.item, 0])
-    await show(query, render.search_results(community, found), results_keyboard(found))
+    await show(query, render.search_results(community, found), results_keyboard(found, callback_data.item))
+
+
+@router.callback_query(Nav.filter(F.screen == "fsvc"))
+async def card_from_results(query: CallbackQuery, callback_data: Nav, services: Services,
+                            resident: Optional[Resident]) -> None:
+    """A service card opened from search results: it opens whether or not the search is still kept; its «Back»
+    returns to those results (or, when they are no longer kept, to the menu)."""
+    key, _dot, service_id = callback_data.item.partition(".")
+    await open_card(query, services, resident, service_id, ("found", key, 0))
 
 
 @router.message(SearchForm.waiting)

@@ -16,7 +16,7 @@ from tests.support.world import Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 SATURDAY_12 = datetime(2026, 12, 5, 12, 0, tzinfo=KYIV).astimezone(timezone.utc)
-MENU = "💬 Онлайн-консультація"
+MENU = "🧭 Знайти допомогу"  # a button of the main keyboard
 
 
 @pytest.fixture
