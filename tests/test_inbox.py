@@ -130,3 +130,38 @@ async def test_webhook_keeps_an_update_before_answering_telegram(tmp_path):
     await runner.cleanup()
     await bot.session.close()
     await db.close()
+
+
+async def test_the_inbox_keeps_telegrams_own_json_and_erasure_finds_a_group_message(tmp_path):
+    import json
+
+    from bot.runtime.polling import TolerantSession
+
+    db = await Database(tmp_path / "r.sqlite3").connect()
+    raw = {"update_id": 31, "message": {"message_id": 3, "date": 0, "chat": {"id": -100, "type": "supergroup",
+                                                                          "title": "Служба"},
+                                        "from": {"id": 77, "is_bot": False, "first_name": "Ірина"}, "text": "так"}}
+    content = json.dumps({"ok": True, "result": [raw]}, ensure_ascii=False)
+    bot = Bot(TOKEN, session=TolerantSession())
+    method = GetUpdates()
+
+    async def telegram(bot, method):
+        return bot.session.check_response(bot, method, 200, content).result
+
+    result = await inbox.KeepUpdates(db)(telegram, bot, method)
+    assert [u.update_id for u in result] == [31] and result[0].message.from_user.id == 77
+    row = await db.fetchone("SELECT payload FROM inbox WHERE update_id = 31")
+    assert json.loads(row["payload"]) == raw  # as Telegram sent it: "from", not the model's "from_user"
+    assert bot.session.raw_updates == {}  # taken once
+    async with db.transaction() as conn:
+        await inbox.forget_user_in(conn, 77)
+    assert await stored(db) == []
+    # a row written by an earlier version, with the model's field names, is found too
+    older = Update.model_validate({**raw, "update_id": 32}).model_dump_json(exclude_none=True, exclude_unset=True)
+    assert '"from_user"' in older
+    await db.execute("INSERT INTO inbox (update_id, payload, received_at) VALUES (32, ?, '')", (older,))
+    async with db.transaction() as conn:
+        await inbox.forget_user_in(conn, 77)
+    assert await stored(db) == []
+    await bot.session.close()
+    await db.close()

@@ -30,16 +30,21 @@ MAX_ATTEMPTS = 10
 
 
 class KeepUpdates(BaseRequestMiddleware):
-    """Store every batch getUpdates returns before aiogram sees it."""
+    """Store every batch getUpdates returns before aiogram sees it: each update's JSON as Telegram sent it when the
+    session kept it (bot/runtime/polling.py), otherwise the model written back with Telegram's field names."""
 
     def __init__(self, db: Database):
         self.db = db
 
     async def __call__(self, make_request: NextRequestMiddlewareType, bot: Any, method: Any) -> Any:
         result = await make_request(bot, method)
-        if isinstance(method, GetUpdates) and result:
-            await keep(self.db, [(u.update_id, u.model_dump_json(exclude_none=True, exclude_unset=True))
-                                 for u in result])
+        if isinstance(method, GetUpdates):
+            take = getattr(getattr(bot, "session", None), "take_raw_updates", None)
+            raw: dict[int, str] = take() if take is not None else {}
+            if result:
+                await keep(self.db, [(u.update_id, raw.get(u.update_id)
+                                      or u.model_dump_json(exclude_none=True, exclude_unset=True, by_alias=True))
+                                     for u in result])
         return result
 
 
@@ -118,7 +123,7 @@ def names(value: Any, user_id: int) -> bool:
     """Whether a raw Telegram update (as JSON) is from, to or about the user: any user or chat object with their
     id, or a shared contact of theirs."""
     if isinstance(value, dict):
-        for key in ("from", "chat", "user", "sender_chat", "forward_from"):
+        for key in ("from", "from_user", "chat", "user", "sender_chat", "forward_from"):  # from_user: older rows
             inner = value.get(key)
             if isinstance(inner, dict) and inner.get("id") == user_id:
                 return True

@@ -1,12 +1,18 @@
-"""Polling that survives an update it cannot read.
+"""Polling that survives an update it cannot read, and keeps each update's JSON as Telegram sent it.
 
 aiogram reads a whole getUpdates answer as one list: a single update that does not follow the Bot API
 (a field missing, a wrong type) fails the list, the offset never moves past it, and polling retries the
 same answer for ever while every later update waits. Here such an update is logged (its id and what is
 wrong, never its content) and left out; the others are handled, and the offset moves past the bad one.
+
+The durable inbox (bot/runtime/inbox.py) stores each update of a batch before it is handled. It takes the
+update's own JSON from `raw_updates` (the objects of the answer, written again by the json module's C
+encoder) rather than serialising aiogram's model back, which costs more than twice as much and writes the
+field names of the model ("from_user") instead of Telegram's ("from").
 """
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -26,8 +32,15 @@ class TolerantSession(JsonSession):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.skipped: set[int] = set()
+        self.raw_updates: dict[int, str] = {}  # the last getUpdates answer's updates, by id, as Telegram sent them
+
+    def take_raw_updates(self) -> dict[int, str]:
+        raw, self.raw_updates = self.raw_updates, {}
+        return raw
 
     def check_response(self, bot: Any, method: Any, status_code: int, content: str) -> Response[Any]:
+        if isinstance(method, GetUpdates):
+            self.raw_updates = raw_updates(content)
         try:
             return super().check_response(bot, method, status_code, content)
         except ClientDecodeError:
@@ -66,3 +79,16 @@ class TolerantSession(JsonSession):
             # aiogram confirms up to the last update it is given; past a bad last one, the offset moves here
             method.offset = last_skipped + 1
         return Response[list[Update]](ok=True, result=updates)
+
+
+def raw_updates(content: str) -> dict[int, str]:
+    """Each update of a getUpdates answer as JSON, by id ({} for an answer that is not a list of updates)."""
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return {}
+    result = data.get("result") if isinstance(data, dict) else None
+    if not isinstance(result, list):
+        return {}
+    return {raw["update_id"]: json.dumps(raw, ensure_ascii=False) for raw in result
+            if isinstance(raw, dict) and isinstance(raw.get("update_id"), int)}
