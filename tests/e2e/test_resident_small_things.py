@@ -106,6 +106,9 @@ async def test_back_from_a_card_opened_from_search_returns_to_the_results(world:
     assert "Головне меню" in message_text(menu)
     answer = await person.forge(second, Nav(screen="found", item="").pack())
     assert answer["text"] == "Ця кнопка застаріла."
+    for item in ("00000000", "00000000.no-such-service", ".", ""):  # a card from results that never were
+        answer = await person.forge(second, Nav(screen="fsvc", item=item).pack())
+        assert "Не вдалося знайти цю послугу" in answer["text"]
 
 
 async def test_the_summary_changes_the_topic_and_for_whom_and_keeps_the_rest(world: World) -> None:
