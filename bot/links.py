@@ -25,7 +25,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Optional, Union
 
 from bot.storage.db import Database, utcnow
-from bot.storage.residents import communities_of
+from bot.storage.residents import communities_of, community_sql
 
 MAX_PAYLOAD = 64
 PAYLOAD_CHARS = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -288,6 +288,25 @@ async def opens_of_campaign(db: Database, campaign_id: int) -> int:
         "SELECT COUNT(DISTINCT user_id) FROM link_opens WHERE campaign_id = ? AND user_id IS NOT NULL", (campaign_id,)
     )
     return int(row[0] or 0)
+
+
+async def campaign_opens(db: Database, campaign_id: int, community: Optional[str] = None) -> tuple[int, int]:
+    """The reports' opens of a campaign's links and distinct openers; with `community`, only the opens of that
+    community's residents (by the community the resident chose, else the one kept with the open, else the link's)."""
+    where = f" AND COALESCE({community_sql('lo.user_id')}, lo.resident_community, lo.community) = ?"
+    row = await db.fetchone(
+        "SELECT COUNT(*) AS opens, COUNT(DISTINCT lo.user_id) AS openers FROM link_opens lo WHERE lo.campaign_id = ?"
+        + (where if community else ""), (campaign_id, community) if community else (campaign_id,))
+    return row["opens"] or 0, row["openers"] or 0
+
+
+def active_sql(begin: str, end: str, community: Optional[str]) -> tuple[str, list[object]]:
+    """A SELECT of the residents who opened a deep link in [begin, end), with its parameters: the reports join it
+    with the other owners' in one count of active residents. Opens whose opener was replaced by a stand-in number
+    (retention, "delete my data") are left out."""
+    sql = ("SELECT lo.user_id FROM link_opens lo WHERE lo.opened_at >= ? AND lo.opened_at < ? AND lo.user_id > 0"
+           + (f" AND COALESCE({community_sql('lo.user_id')}, lo.community) = ?" if community else ""))
+    return sql, [begin, end, *([community] if community else [])]
 
 
 async def export_opens(db: Database, user_id: int) -> list[dict[str, Any]]:

@@ -92,14 +92,7 @@ TABLE_OWNERS: dict[str, tuple[str, ...]] = {
 }
 
 # (file, table) for SQL on a table outside its owner.
-REPORTS = "debt: bot/reports/figures.py counts across the tables in one query each; each owner is to give its figures"
 KNOWN_FOREIGN_SQL: dict[tuple[str, str], str] = {
-    ("bot/campaigns/service.py", "residents"): "debt: a campaign's audience is chosen and written in one INSERT … "
-                                                "SELECT over residents and subscriptions, and the retention's tallies "
-                                                "count recipients by community; to go through bot.storage.residents",
-    **{("bot/reports/figures.py", table): REPORTS for table in (
-        "campaign_recipients", "campaign_tallies", "campaigns", "consultation_messages", "consultations",
-        "link_opens", "request_events", "requests", "residents")},
 }
 
 

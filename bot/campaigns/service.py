@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 from bot import links
 from bot.links import Link
+from bot.storage import residents
 from bot.storage.db import Database, Row, utcnow
 
 STATUSES = ("scheduled", "running", "paused", "cancelled", "done")
@@ -143,16 +144,17 @@ class Subscriptions:
         return now
 
 
-AUDIENCE_SQL = """
-FROM residents r
-WHERE r.blocked_at IS NULL AND r.locale IS NOT NULL AND r.community IS NOT NULL
-  AND (:community IS NULL OR r.community = :community)
-  AND (:locale IS NULL OR r.locale = :locale)
+# A campaign's audience: the residents who can be sent news (a question to their storage), less those who turned the
+# topic off, and only its subscribers when the campaign says so. One query, which INSERT … SELECT writes as is.
+AUDIENCE_SQL = residents.reachable_sql("""\
   AND NOT EXISTS (SELECT 1 FROM subscriptions s
                   WHERE s.user_id = r.user_id AND s.topic = :topic AND s.subscribed = 0)
   AND (:subscribers_only = 0 OR EXISTS (SELECT 1 FROM subscriptions s
                   WHERE s.user_id = r.user_id AND s.topic = :topic AND s.subscribed = 1))
-"""
+""")
+
+
+COMMUNITY = residents.community_sql("cr.user_id")  # a recipient's community, NULL for one the bot forgot
 
 
 class CampaignService:
@@ -325,9 +327,9 @@ class CampaignService:
             for campaign_id in ids:
                 await conn.execute(
                     "INSERT INTO campaign_tallies (campaign_id, community, status, n) "
-                    "SELECT cr.campaign_id, COALESCE(r.community, ''), cr.status, COUNT(*) FROM campaign_recipients cr "
-                    "LEFT JOIN residents r ON r.user_id = cr.user_id WHERE cr.campaign_id = ? "
-                    "GROUP BY cr.campaign_id, COALESCE(r.community, ''), cr.status", (campaign_id,))
+                    f"SELECT cr.campaign_id, COALESCE({COMMUNITY}, ''), cr.status, COUNT(*) FROM campaign_recipients cr "
+                    f"WHERE cr.campaign_id = ? GROUP BY cr.campaign_id, COALESCE({COMMUNITY}, ''), cr.status",
+                    (campaign_id,))
                 await conn.execute("DELETE FROM campaign_recipients WHERE campaign_id = ?", (campaign_id,))
                 await conn.execute("UPDATE campaigns SET purged_at = ? WHERE id = ?", (utcnow(), campaign_id))
         return len(ids)

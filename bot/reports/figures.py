@@ -25,10 +25,15 @@ from datetime import date, datetime, timezone
 from typing import Iterable, Optional
 from zoneinfo import ZoneInfo
 
+from bot import links
+from bot.campaigns import figures as campaign_figures
 from bot.catalogue.loader import Catalogue
+from bot.consult import figures as consult_figures
 from bot.reports import confirmed
 from bot.reports.confirmed import ConfirmationRow, Confirmed
 from bot.reports.periods import Period, add_months
+from bot.requests import figures as request_figures
+from bot.storage import residents
 from bot.storage.db import Database
 
 UNSPECIFIED = ""  # a request without a service, situation or target group
@@ -252,16 +257,9 @@ class Collector:
         return (UNSPECIFIED,)
 
     async def _requests(self, begin: str, end: str, community: Optional[str], now: datetime) -> list[RequestRow]:
-        sql = ("SELECT community, institution_id, service_id, situation_id, for_whom, status, resident_id, "
-               "created_at, due_at, first_response_at, closed_at FROM requests "
-               "WHERE created_at >= ? AND created_at < ?")
-        params: list[object] = [begin, end]
-        if community:
-            sql += " AND community = ?"
-            params.append(community)
         moment = min(now.astimezone(timezone.utc).isoformat(timespec="seconds"), end)
         rows = []
-        for r in await self.db.fetchall(sql, params):
+        for r in await request_figures.sent_in(self.db, begin, end, community):
             first = r["first_response_at"]
             closing = None
             if r["closed_at"] and r["status"] in ("resolved", "closed"):
@@ -288,15 +286,9 @@ class Collector:
     # ----- consultations ---------------------------------------------------------------------------------------
 
     async def _consultations(self, begin: str, end: str, community: Optional[str]) -> list[ConsultationRow]:
-        sql = ("SELECT community, institution_id, topic, resident_id, status, asked_at, taken_at, ended_at, rating "
-               "FROM consultations WHERE asked_at >= ? AND asked_at < ?")
-        params: list[object] = [begin, end]
-        if community:
-            sql += " AND community = ?"
-            params.append(community)
         topics = {t.id: t for t in self.catalogue.consultation_topics}
         rows = []
-        for c in await self.db.fetchall(sql, params):
+        for c in await consult_figures.asked_in(self.db, begin, end, community):
             topic = topics.get(c["topic"])
             rows.append(ConsultationRow(
                 day=self.local_day(c["asked_at"]),
@@ -328,9 +320,7 @@ class Collector:
 
     async def _campaigns(self, begin: str, end: str, community: Optional[str]) -> list[CampaignRow]:
         out = []
-        for c in await self.db.fetchall(
-                "SELECT id, started_at, topic, audience FROM campaigns "
-                "WHERE started_at >= ? AND started_at < ? ORDER BY started_at, id", (begin, end)):
+        for c in await campaign_figures.started_in(self.db, begin, end):
             try:
                 audience = json.loads(c["audience"] or "{}")
             except ValueError:
@@ -340,27 +330,13 @@ class Collector:
                 continue
             # a campaign to everyone counts, in one community's report, with that community's residents only
             only = community if community and target is None else None
-            where = " AND r.community = ?" if only else ""
-            params: tuple[object, ...] = (c["id"], only) if only else (c["id"],)
-            # recipient rows while they are kept, the counts retention leaves of them afterwards
-            counts = await self.db.fetchone(
-                "SELECT SUM(n) AS recipients, SUM(CASE WHEN status = 'delivered' THEN n END) AS delivered, "
-                "SUM(CASE WHEN status = 'blocked' THEN n END) AS blocked FROM ("
-                "SELECT cr.status, 1 AS n FROM campaign_recipients cr LEFT JOIN residents r ON r.user_id = cr.user_id "
-                f"WHERE cr.campaign_id = ?{where} "
-                "UNION ALL SELECT status, n FROM campaign_tallies WHERE campaign_id = ?"
-                + (" AND community = ?" if only else "") + ")", params + params)
-            opens = await self.db.fetchone(
-                "SELECT COUNT(*) AS opens, COUNT(DISTINCT lo.user_id) AS openers "
-                "FROM link_opens lo LEFT JOIN residents r ON r.user_id = lo.user_id "
-                "WHERE lo.campaign_id = ?"
-                + (" AND COALESCE(r.community, lo.resident_community, lo.community) = ?" if only else ""), params)
-            if only and not counts["recipients"] and not opens["opens"]:
+            recipients, delivered, blocked = await campaign_figures.outcomes(self.db, c["id"], only)
+            opens, openers = await links.campaign_opens(self.db, c["id"], only)
+            if only and not recipients and not opens:
                 continue
             out.append(CampaignRow(
                 id=c["id"], day=self.local_day(c["started_at"]), community=target, topic=c["topic"],
-                recipients=counts["recipients"] or 0, delivered=counts["delivered"] or 0,
-                blocked=counts["blocked"] or 0, opens=opens["opens"] or 0, openers=opens["openers"] or 0,
+                recipients=recipients, delivered=delivered, blocked=blocked, opens=opens, openers=openers,
             ))
         return out
 
@@ -370,33 +346,13 @@ class Collector:
         """New residents, and residents active in the period: what still names a resident. Link opens whose
         opener was replaced by a stand-in number (retention, "delete my data") are left out, as are requests
         and consultations whose resident was removed: counted, they would be people counted twice."""
-        own = " AND community = ?" if community else ""
-        extra: tuple[object, ...] = (community,) if community else ()
-        new = await self.db.fetchone(
-            f"SELECT COUNT(*) AS n FROM residents WHERE created_at >= ? AND created_at < ?{own}",
-            (begin, end, *extra))
-        joined = " AND x.community = ?" if community else ""
-        union = f"""
-            SELECT user_id FROM residents WHERE ((created_at >= ? AND created_at < ?)
-                OR (updated_at >= ? AND updated_at < ? AND blocked_at IS NULL)){own}
-            UNION SELECT resident_id FROM requests WHERE created_at >= ? AND created_at < ?{own}
-            UNION SELECT e.actor_id FROM request_events e JOIN requests x ON x.id = e.request_id
-                WHERE e.actor = 'resident' AND e.at >= ? AND e.at < ?{joined}
-            UNION SELECT resident_id FROM consultations WHERE asked_at >= ? AND asked_at < ?{own}
-            UNION SELECT x.resident_id FROM consultation_messages m JOIN consultations x ON x.id = m.consultation_id
-                WHERE m.sender = 'resident' AND m.at >= ? AND m.at < ?{joined}
-            UNION SELECT lo.user_id FROM link_opens lo LEFT JOIN residents x ON x.user_id = lo.user_id
-                WHERE lo.opened_at >= ? AND lo.opened_at < ? AND lo.user_id > 0
-                {" AND COALESCE(x.community, lo.community) = ?" if community else ""}
-        """
-        params: list[object] = []
-        for part in range(6):
-            params += [begin, end]
-            if part == 0:
-                params += [begin, end]
-            params += list(extra)
+        new = await residents.count_new(self.db, begin, end, community)
+        parts = [owner.active_sql(begin, end, community)
+                 for owner in (residents, request_figures, consult_figures, links)]
+        union = "\nUNION ".join(sql for sql, _ in parts)
+        params = [value for _, values in parts for value in values]
         active = await self.db.fetchone(f"SELECT COUNT(*) AS n FROM ({union}) WHERE user_id IS NOT NULL", params)
-        return new["n"], active["n"]
+        return new, active["n"]
 
 
 def change(current: Optional[float], previous: Optional[float]) -> Optional[float]:

@@ -142,3 +142,40 @@ async def communities_of(db: Database | Connection, user_ids: list[int]) -> dict
             rows = await (await db.execute(sql, chunk)).fetchall()
         found.update({row[0]: row[1] for row in rows})
     return found
+
+
+# ----- what other modules' queries and the reports ask of the residents ----------------------------------------------
+
+def community_sql(user_column: str) -> str:
+    """An SQL expression for the community the resident chose, by the user id in `user_column` (a column of the
+    caller's query, written in the code, never input); NULL when the bot does not know the resident. The residents'
+    key is the user id, so this is what a LEFT JOIN on it would give, in the caller's one query."""
+    return f"(SELECT community FROM residents WHERE user_id = {user_column})"
+
+
+def reachable_sql(conditions: str = "") -> str:
+    """`FROM … WHERE …` over the residents who can be sent news, as `r`: not blocked, language and community chosen,
+    of :community and of :locale when these named parameters are not NULL; `conditions` ("AND …" on r.user_id, in
+    the code, never input) adds the caller's own, so a campaign's audience stays one query."""
+    return ("\nFROM residents r\n"
+            "WHERE r.blocked_at IS NULL AND r.locale IS NOT NULL AND r.community IS NOT NULL\n"
+            "  AND (:community IS NULL OR r.community = :community)\n"
+            "  AND (:locale IS NULL OR r.locale = :locale)\n" + conditions)
+
+
+async def count_new(db: Database, begin: str, end: str, community: Optional[str]) -> int:
+    """Residents whose first /start was in [begin, end) (UTC stamps), of one community or of all."""
+    own = " AND community = ?" if community else ""
+    extra: tuple[object, ...] = (community,) if community else ()
+    row = await db.fetchone(
+        f"SELECT COUNT(*) AS n FROM residents WHERE created_at >= ? AND created_at < ?{own}", (begin, end, *extra))
+    return row["n"]
+
+
+def active_sql(begin: str, end: str, community: Optional[str]) -> tuple[str, list[object]]:
+    """A SELECT of the residents who started the bot or changed their settings in [begin, end), with its
+    parameters: the reports join it with the other owners' in one count of active residents."""
+    own = " AND community = ?" if community else ""
+    sql = ("SELECT user_id FROM residents WHERE ((created_at >= ? AND created_at < ?)\n"
+           f"    OR (updated_at >= ? AND updated_at < ? AND blocked_at IS NULL)){own}")
+    return sql, [begin, end, begin, end, *([community] if community else [])]
