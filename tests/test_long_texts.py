@@ -3,7 +3,6 @@ or repeated. Each message is parsed as Telegram does (the sandbox's parser refus
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 
 import pytest
 from aiogram.utils.i18n import I18n
@@ -21,9 +20,9 @@ from dialogs.common import (
     units,
 )
 from dialogs.requests_view import resident_history, staff_card
-from dialogs.staff import open_entries
+from dialogs.requests_view.group import open_entries
 from sandbox.formatting import parse_html, utf16_len
-from tests.support.clock import KYIV
+from tests.support.clock import IN_HOURS, KYIV
 
 NASTY = "<b>&amp; 😀 Мама&тато <i>не</b> бачать 👨‍👩‍👧 ґанок\n"  # tags, an entity, emoji (one of 5 code points)
 
@@ -152,7 +151,7 @@ def test_a_card_stays_one_message_whatever_the_description(catalogue, uk):
 
 def test_the_open_list_splits_between_requests(catalogue, uk):
     requests = [request(id=i, public_id=f"2026-{i:06d}", assignee_label="ю" * 60) for i in range(150)]
-    messages = pack(open_entries(SimpleNamespace(catalogue=catalogue), requests), head="<b>Відкриті</b>",
+    messages = pack(open_entries(catalogue, requests, IN_HOURS, KYIV), head="<b>Відкриті</b>",
                     sep="\n\n")
     assert len(messages) > 1
     numbers = [n for m in messages for n in re.findall(r"№ (2026-\d{6})", shown(m))]

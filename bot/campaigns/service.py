@@ -327,8 +327,9 @@ class CampaignService:
             for campaign_id in ids:
                 await conn.execute(
                     "INSERT INTO campaign_tallies (campaign_id, community, status, n) "
-                    f"SELECT cr.campaign_id, COALESCE({COMMUNITY}, ''), cr.status, COUNT(*) FROM campaign_recipients cr "
-                    f"WHERE cr.campaign_id = ? GROUP BY cr.campaign_id, COALESCE({COMMUNITY}, ''), cr.status",
+                    f"SELECT cr.campaign_id, COALESCE({COMMUNITY}, ''), cr.status, COUNT(*) "
+                    "FROM campaign_recipients cr WHERE cr.campaign_id = ? "
+                    f"GROUP BY cr.campaign_id, COALESCE({COMMUNITY}, ''), cr.status",
                     (campaign_id,))
                 await conn.execute("DELETE FROM campaign_recipients WHERE campaign_id = ?", (campaign_id,))
                 await conn.execute("UPDATE campaigns SET purged_at = ? WHERE id = ?", (utcnow(), campaign_id))

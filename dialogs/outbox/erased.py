@@ -11,9 +11,10 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.delivery.outbox import Item
 from bot.requests.models import Request
-from dialogs.outbox.cards import ERASED_NOTICE, erased_consultation_card, request_card, why_of
+from dialogs.outbox.cards import ERASED_NOTICE, erased_consultation_card
 from dialogs.outbox.requests import RequestDelivery
 from dialogs.outbox.telegram import Courier, lost_in_group
+from dialogs.requests_view.group import why_of
 
 log = logging.getLogger("bot.delivery")
 DELETE_AT_ONCE = 100  # deleteMessages takes up to 100 ids
@@ -56,7 +57,7 @@ class ErasedCards:
                          why: str) -> None:
         """The card edited to say the data were deleted; a notice under it when Telegram refuses the edit."""
         if kind == "r":
-            text, markup = request_card(self.services, subject, 0)
+            text, markup = self.requests.card_of(subject, 0)
         else:
             text, markup = erased_consultation_card(subject.id, why), None
         if await self.edit(text, chat_id, message_id, markup):

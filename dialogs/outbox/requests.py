@@ -6,46 +6,21 @@ import logging
 from typing import Awaitable, Callable, Optional
 
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.i18n import gettext as _
+from aiogram.types import InlineKeyboardMarkup
 
 from bot.delivery.kinds import Kind, Target
 from bot.delivery.outbox import Item, NoGroup, Permanent
 from bot.groups.models import Group
 from bot.requests.models import Event, Request, Status
-from dialogs.common import N_, Entry, h, html_messages, pack
-from dialogs.outbox.cards import posted_again, request_card
+from dialogs.common import html_messages
+from dialogs.outbox.cards import posted_again
 from dialogs.outbox.telegram import Courier
+from dialogs.requests_view import clip, staff_card, topic_name, when_text
+from dialogs.requests_view import group as to_group
+from dialogs.requests_view import resident as to_resident
 from dialogs.resident.confirmation import desk, question_markup
-from dialogs.requests_view import (
-    EVENT,
-    FINISH_TO_RESIDENT,
-    Req,
-    clip,
-    due_text,
-    institution_name,
-    staff_card,
-    status_label,
-    topic_name,
-    when_text,
-)
 
 log = logging.getLogger("bot.delivery")
-STAFF_EVENT = {
-    "taken": EVENT["taken"],
-    "reply": N_("Answer to the resident"),
-    "resident_message": N_("The resident wrote"),
-    "note": EVENT["note"],
-    "redirected": EVENT["redirected"],
-    "resolved": EVENT["resolved"],
-    "closed": EVENT["closed"],
-    "reopened": EVENT["reopened"],
-    "handed_over": N_("Handed over to a colleague"),
-    "withdrawn": N_("The resident withdrew the request"),
-    "rated": N_("The resident rated the help"),
-    "resident_message_withdrawn": N_("The resident took back a message sent here by mistake"),
-}
-HISTORY_LINES = 10
 
 
 class RequestDelivery:
@@ -128,7 +103,7 @@ class RequestDelivery:
                                                           icon_color=0xFF93B2 if request.urgent else 0x6FB9F0)
                 thread_id = topic.message_thread_id
                 await self.services.requests.set_topic_title(request.id, title)
-            text, markup = request_card(self.services, request, len(files))  # erased once the data are deleted
+            text, markup = self.card_of(request, len(files))  # erased once the data are deleted
             text = posted_again(again, text)
             sent = await self.bot.send_message(group.chat_id, text, message_thread_id=thread_id,
                                                reply_markup=markup)
@@ -149,19 +124,13 @@ class RequestDelivery:
         waiting = [p.get("event_id") for p in relays]
         before = min((e for e in waiting if e), default=None)
         events: list[Event] = [e for e in await self.services.requests.history(request.id, public_only=False)
-                               if e.kind in STAFF_EVENT and (before is None or e.id < before)]
-        if not events:
-            return []
-        tz = self.services.settings.tz
-        entries = []
-        for event in events[-HISTORY_LINES:]:
-            who = f" ({h(event.actor_label)})" if event.actor == "staff" and event.actor_label else ""
-            line = f"• {when_text(event.at, tz)} — {_(STAFF_EVENT[event.kind])}{who}"
-            if event.files:
-                line += f" 📎{len(event.files)}"
-            entries.append(Entry(line + (":" if event.text else ""), clip(event.text, 300) if event.text else ""))
-        # split between entries, never inside one (a cut after escaping could break the message's HTML)
-        return pack(entries, head="🗂 <b>" + _("Recent history") + "</b>")
+                               if e.kind in to_group.STAFF_EVENT and (before is None or e.id < before)]
+        return to_group.recent_history(events, self.services.settings.tz)
+
+    def card_of(self, request: Request, files: int) -> tuple[str, Optional[InlineKeyboardMarkup]]:
+        """The card as it reads now, with its buttons (dialogs/requests_view/group.py)."""
+        return to_group.request_card(self.services.catalogue, request, files, self.services.settings.tz,
+                                     self.services.requests.clock())
 
     async def card(self, item: Item, request: Request) -> None:
         await self.placed(request, item)  # posts it unless it is in the institution's group already
@@ -178,7 +147,7 @@ class RequestDelivery:
         self.out.chat = group.chat_id
         files = await self.services.requests.files(request.id)
         with self.out.speaking(self.out.group_locale):
-            text, markup = request_card(self.services, request, len(files))
+            text, markup = self.card_of(request, len(files))
             await self.out.edit_quietly(text, group.chat_id, request.card_message_id, markup)
             await self.retitle(request, group)
 
@@ -210,8 +179,7 @@ class RequestDelivery:
         with self.out.speaking(self.out.group_locale):
             text = staff_card(self.services.catalogue, request, len(files), self.services.settings.tz,
                               self.services.requests.clock())
-            name = target.name.get(self.out.group_locale) if target else "—"
-            text = "↪️ <b>" + _("Passed to: {institution}").format(institution=h(name)) + "</b>\n\n" + text
+            text = to_group.passed_on(text, target.name.get(self.out.group_locale) if target else "—")
             await self.out.mark_moved(text, chat_id, message_id)
 
     async def relay_to_group(self, item: Item, request: Request) -> None:
@@ -222,7 +190,7 @@ class RequestDelivery:
         sent: list[int] = []
         try:
             with self.out.speaking(self.out.group_locale):
-                header = "💬 " + _("The resident wrote about request No. {number}:").format(number=request.public_id)
+                header = to_group.resident_wrote(request)
                 reply_to = None if thread_id else request.card_message_id
                 for text in html_messages(event.text or "", head=header):  # split first, then escaped
                     message = await self.bot.send_message(chat_id, text, message_thread_id=thread_id,
@@ -255,13 +223,7 @@ class RequestDelivery:
         chat_id, thread_id, request = await self.placed(request, item)
         with self.out.speaking(self.out.group_locale):
             when = when_text(item.payload.get("at"), self.services.settings.tz)
-            if removed:
-                text = _("The resident took back their message about request No. {number} ({when}): it was meant "
-                         "as a search in the bot, not for you. It is removed from here.")
-            else:
-                text = _("The resident says their message about request No. {number} ({when}) was sent here by "
-                         "mistake: it was meant as a search in the bot. Please disregard it.")
-            text = "↩️ " + text.format(number=request.public_id, when=when)
+            text = to_group.message_taken_back(request, when, removed)
             reply_to = None if thread_id else request.card_message_id
             await self.bot.send_message(chat_id, text, message_thread_id=thread_id, reply_to_message_id=reply_to)
 
@@ -272,66 +234,39 @@ class RequestDelivery:
                 return  # about a finished request whose card is in a group no longer in use
         chat_id, thread_id, request = await self.placed(request, item)
         notice = item.payload.get("notice")
+        if notice not in to_group.NOTICES:
+            raise Permanent(f"unknown notice {notice}")
+        if notice in ("reminder", "due_soon") and not request.status.open:
+            return
         with self.out.speaking(self.out.group_locale):
-            if notice == "withdrawn":
-                text = "↩️ " + _("The resident withdrew request No. {number}.").format(number=request.public_id)
-            elif notice == "rated":
-                text = "⭐ " + _("The resident rated the help for request No. {number}: {stars}").format(
-                    number=request.public_id, stars="⭐" * int(item.payload.get("rating", 0)))
-            elif notice in ("reminder", "due_soon"):
-                if not request.status.open:
-                    return
-                text = "⏰ " + _("Reminder: request No. {number} is waiting. Status: {status}.").format(
-                    number=request.public_id, status=status_label(request.status))
-                text += "\n" + due_text(request, self.services.requests.clock(), self.services.settings.tz)
-            else:
-                raise Permanent(f"unknown notice {notice}")
+            text = to_group.notice(request, notice, int(item.payload.get("rating", 0)),
+                                   self.services.requests.clock(), self.services.settings.tz)
             reply_to = request.card_message_id if not thread_id else None
             await self.bot.send_message(chat_id, text, message_thread_id=thread_id, reply_to_message_id=reply_to)
 
     async def resident_notice(self, item: Item, request: Request) -> None:
         resident_id = Target.parse(item.target).resident_id
         markup = None
+        catalogue = self.services.catalogue
         with self.out.speaking(await self.out.resident_locale(resident_id)):
-            number = request.public_id
-            institution = h(institution_name(self.services.catalogue, request, short=False))
             if item.kind == Kind.REDIRECTED:
-                text = "↪️ " + _("Your request No. {number} was passed to {institution}, which handles such "
-                                 "questions. You do not need to do anything.").format(number=number,
-                                                                                      institution=institution)
+                text = to_resident.passed_on(catalogue, request)
             elif item.kind == Kind.FINISHED:
-                text, markup = await self.finished_text(item, request, institution)
+                text, markup = await self.finished_text(item, request)
             else:
-                text = "🛠 " + _("A specialist of {institution} took your request No. {number} into work.").format(
-                    number=number, institution=institution)
+                text = to_resident.taken(catalogue, request)
             sent = await self.bot.send_message(resident_id, text, reply_markup=markup)
         # a quote-reply to it goes to the request (dialogs/resident/follow_ups.py)
         await self.services.requests.remember_messages(resident_id, [sent.message_id], request.id)
 
-    async def finished_text(self, item: Item, request: Request,
-                            institution: str) -> tuple[str, Optional[InlineKeyboardMarkup]]:
+    async def finished_text(self, item: Item, request: Request) -> tuple[str, Optional[InlineKeyboardMarkup]]:
         """Resolved or closed, and why, in plain words; the rating is asked only of a resident who had an answer
         (rows queued before the reasons existed have none of these keys: they read as before)."""
-        number = request.public_id
-        if item.payload.get("status") == Status.resolved.value:
-            text = "✅ " + _("{institution} marked your request No. {number} as resolved.")
-        else:
-            text = "☑️ " + _("{institution} closed your request No. {number}.")
-        text = text.format(number=number, institution=institution)
         reason = item.payload.get("reason")
-        if reason in FINISH_TO_RESIDENT:
-            text += "\n" + _(FINISH_TO_RESIDENT[reason])
-            words = await self.finish_words(request) if reason == "other" else None
-            if words:
-                text += "\n«" + h(words) + "»"
-        if not item.payload.get("answered", True):
-            return text, None
-        text += "\n\n" + _("How did we help? Please rate from 1 to 5:")
-        markup = InlineKeyboardMarkup(inline_keyboard=[[
-            InlineKeyboardButton(text=str(n), callback_data=Req(action="rate", rid=request.id, arg=str(n)).pack())
-            for n in range(1, 6)
-        ]])
-        return text, markup
+        words = await self.finish_words(request) if reason == "other" else None
+        return to_resident.finished(self.services.catalogue, request,
+                                    item.payload.get("status") == Status.resolved.value, reason, words,
+                                    item.payload.get("answered", True))
 
     async def finish_words(self, request: Request) -> Optional[str]:
         """The words of the latest finishing entry of the history (the reason "other")."""
@@ -343,15 +278,9 @@ class RequestDelivery:
         resident_id = Target.parse(item.target).resident_id
         event = await self.services.requests.event(item.payload["event_id"])
         with self.out.speaking(await self.out.resident_locale(resident_id)):
-            header = "💬 " + _("Answer to your request No. {number}").format(number=request.public_id)
-            signature = _("{role}, {institution}").format(
-                role=h(event.actor_label or _("specialist")),
-                institution=h(institution_name(self.services.catalogue, request)),
-            )
-            markup = InlineKeyboardMarkup(inline_keyboard=[[
-                InlineKeyboardButton(text=_("✍️ Answer"), callback_data=Req(action="write", rid=request.id).pack())
-            ]])
-            texts = html_messages(event.text or "", head=f"{header}\n<i>{signature}</i>")  # split first, then escaped
+            head = to_resident.answer_head(self.services.catalogue, request, event.actor_label)
+            markup = to_resident.answer_markup(request)
+            texts = html_messages(event.text or "", head=head)  # split first, then escaped
             sent: list[int] = []
             try:
                 for index, text in enumerate(texts):
@@ -371,10 +300,7 @@ class RequestDelivery:
             if found is None or found.answer is not None or not found.waiting or found.resident_id is None:
                 return  # answered, reopened or erased meanwhile: nothing to ask
             with self.out.speaking(await self.out.resident_locale(found.resident_id)):
-                text = "🤝 " + _("Did you get the help? {institution} marked your request No. {number} as resolved a "
-                                "few days ago. Please tell us whether the help came.").format(
-                    number=request.public_id, institution=h(institution_name(self.services.catalogue, request,
-                                                                             short=False)))
+                text = to_resident.help_question(self.services.catalogue, request)
                 await self.bot.send_message(found.resident_id, text, reply_markup=question_markup(found.id))
             return
         words = None
@@ -386,13 +312,8 @@ class RequestDelivery:
         reply_to = None if thread_id else request.card_message_id
         with self.out.speaking(self.out.group_locale):
             if words is None:
-                answer = _("partly") if payload.get("answer") == "partly" else _("no")
-                texts = ["🔄 " + _("The resident says the help for request No. {number} did not come (their answer: "
-                                  "«{answer}»). The request is back in work.").format(number=request.public_id,
-                                                                                     answer=answer)]
+                texts = [to_group.help_did_not_come(request, payload.get("answer"))]
             else:
-                head = "💬 " + _("The resident's words about the help that did not come, request No. {number}:").format(
-                    number=request.public_id)
-                texts = html_messages(words, head=head)  # split first, then escaped
+                texts = html_messages(words, head=to_group.help_words_head(request))  # split first, then escaped
             for text in texts:
                 await self.bot.send_message(chat_id, text, message_thread_id=thread_id, reply_to_message_id=reply_to)

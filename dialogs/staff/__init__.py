@@ -23,8 +23,9 @@ from bot.consult.service import Consultation
 from bot.errors import RequestError
 from bot.requests.models import MAX_DESCRIPTION, Request
 from bot.services import Services
-from dialogs.common import Entry, Routes, h, pack
-from dialogs.requests_view import Staff, due_text, institution_name, status_label, topic_of
+from dialogs.common import Routes, h, pack
+from dialogs.requests_view import Staff, institution_name
+from dialogs.requests_view import group as to_group
 from dialogs.resident.inputs import read_input
 from dialogs.staff import closing
 from dialogs.staff.common import MEMBER_STATUSES, OnCard, StaffContext, StaffMember, reason_text, refusal
@@ -104,24 +105,10 @@ async def open_list(message: Message, services: Services) -> None:
     if not requests:
         await message.answer(_("No open requests. Thank you!"))
         return
-    head = "<b>" + _("Open requests: {n}").format(n=len(requests)) + "</b>"
-    if len(requests) == OPEN_LISTED:
-        head += "\n" + _("The first {n} are listed, the urgent and the oldest first.").format(n=OPEN_LISTED)
+    entries = to_group.open_entries(services.catalogue, requests, services.requests.clock(), services.settings.tz)
     # as many messages as it takes, split between requests, never inside one
-    for text in pack(open_entries(services, requests), head=head, sep="\n\n"):
+    for text in pack(entries, head=to_group.open_head(len(requests), OPEN_LISTED), sep="\n\n"):
         await message.answer(text)
-
-
-def open_entries(services: Services, requests: list[Request]) -> list[Entry]:
-    """One entry of /open per request: number, status, who has it, the due clock, and what it is about."""
-    entries = []
-    now, tz = services.requests.clock(), services.settings.tz
-    for r in requests:
-        mark = "🔴 " if r.urgent else ""
-        who = f" · {h(r.assignee_label)}" if r.assignee_label else ""
-        entries.append(Entry(f"{mark}№ {r.public_id} · {status_label(r.status)}{who}\n⏳ {due_text(r, now, tz)}",
-                             topic_of(services.catalogue, r)))
-    return entries
 
 
 # ----- the card's buttons ---------------------------------------------------------------------------------------

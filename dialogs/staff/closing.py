@@ -18,7 +18,7 @@ from bot.errors import RequestError
 from bot.requests.models import FINISH_REASONS, Request
 from bot.services import Services
 from dialogs.common import h
-from dialogs.requests_view import FINISH_TO_RESIDENT, Staff, reason_label
+from dialogs.requests_view import Staff, finish_sentence, reason_label
 from dialogs.staff.common import StaffMember
 
 OTHER_LIMIT = 500  # the most of the words of «Other» (the resident reads them)
@@ -87,7 +87,7 @@ def confirmation(request: Request, resolved: bool, reason: str, version: str, ot
     text += (_("Mark request No. {number} as resolved? Reason: {reason}.") if resolved else
              _("Close request No. {number}? Reason: {reason}.")).format(number=request.public_id,
                                                                        reason=reason_label(reason))
-    told = _(FINISH_TO_RESIDENT[reason]) + (f" «{h(words)}»" if words else "")
+    told = finish_sentence(reason, words)
     text += "\n" + _("The resident will read: {text}").format(text=f"<i>{told}</i>")
     kind = "r" if resolved else "c"
     yes = InlineKeyboardButton(text=_("✅ Yes, resolved") if resolved else _("✅ Yes, close"), callback_data=Staff(

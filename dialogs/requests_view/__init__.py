@@ -1,4 +1,7 @@
-"""How requests look: the staff card, the resident's list and history, notices. Escapes every user text."""
+"""How requests look: the staff card, the resident's list and history, the labels every text about a request
+uses. Escapes every user text. With group.py (what the staff group reads besides the card) and resident.py (the
+notices and answers the resident gets), this package builds every text a resident or a group reads about a
+request; the outbox and the dialogs only call it."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -93,6 +96,12 @@ TOPIC_STATUS = {
 
 def reason_label(reason: Optional[str]) -> str:
     return _(FINISH_REASON[reason]) if reason in FINISH_REASON else ""
+
+
+def finish_sentence(reason: str, words: Optional[str] = None, sep: str = " ") -> str:
+    """What the resident reads on why their request was finished, with the staff's words of «Other» in quotes
+    after `sep` (escaped here)."""
+    return _(FINISH_TO_RESIDENT[reason]) + (f"{sep}«{h(words)}»" if words else "")
 
 
 def due_text(request: Request, now: datetime, tz) -> str:
