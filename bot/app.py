@@ -32,7 +32,7 @@ from bot.requests.service import Caps, RequestService
 from bot.runtime import inbox
 from bot.runtime.health import serve_health
 from bot.runtime.housekeeping import housekeeping
-from bot.runtime.middlewares import LocaleMiddleware, UpdateMiddleware
+from bot.runtime.middlewares import LocaleMiddleware, ResidentMiddleware, UpdateLogMiddleware
 from bot.runtime.polling import TolerantSession
 from bot.runtime.ratelimit import RateLimitMiddleware, limiter_of
 from bot.runtime.sending import LimiterMiddleware, attach_once, retry_in_place
@@ -109,10 +109,12 @@ async def build_app(settings: Settings) -> App:
     i18n = make_i18n(settings)
     dp = Dispatcher(storage=SQLiteStorage(services.db, max_age=timedelta(days=settings.draft_days)),
                     services=services, settings=settings)
+    dp.update.outer_middleware(inbox.ForgetHandled(services.db))  # outermost: whatever happens inside
+    dp.update.outer_middleware(UpdateLogMiddleware(services.activity))
     limiter = limiter_of(settings)
-    # the inbox row, the log line, the per-person limit (before anything reads the database), the resident
-    rate_limit = RateLimitMiddleware(limiter, i18n, settings.default_locale) if limiter is not None else None
-    dp.update.outer_middleware(UpdateMiddleware(services.db, services.activity, rate_limit))
+    if limiter is not None:  # before anything that reads the database: a flood is dropped cheaply
+        dp.update.outer_middleware(RateLimitMiddleware(limiter, i18n, settings.default_locale))
+    dp.update.outer_middleware(ResidentMiddleware())
     LocaleMiddleware(i18n, settings.default_locale).setup(dp)
     setup_routers(dp)
     return App(settings=settings, services=services, dispatcher=dp, i18n=i18n)

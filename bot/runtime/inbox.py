@@ -66,8 +66,7 @@ async def keep(db: Database, updates: list[tuple[int, str]]) -> None:
 
 
 class ForgetHandled(BaseMiddleware):
-    """The outermost update middleware: the row goes once the update has been handled (or has failed). The bot
-    does this in bot/runtime/middlewares.py's UpdateMiddleware, with the rest of the work around an update."""
+    """The outermost update middleware: the row goes once the update has been handled (or has failed)."""
 
     def __init__(self, db: Database):
         self.db = db
@@ -78,15 +77,10 @@ class ForgetHandled(BaseMiddleware):
             return await handler(event, data)
         finally:
             assert isinstance(event, Update)
-            await forget(self.db, event.update_id)
-
-
-async def forget(db: Database, update_id: int) -> None:
-    """The update has been handled (or has failed): its row goes."""
-    try:
-        await db.execute("DELETE FROM inbox WHERE update_id = ?", (update_id,))
-    except Exception as exc:  # the row is handled again after a restart: safe, only slower
-        log.warning("inbox: could not remove update %s: %s", update_id, type(exc).__name__)
+            try:
+                await self.db.execute("DELETE FROM inbox WHERE update_id = ?", (event.update_id,))
+            except Exception as exc:  # the row is handled again after a restart: safe, only slower
+                log.warning("inbox: could not remove update %s: %s", event.update_id, type(exc).__name__)
 
 
 def attach(bot: Bot, db: Database) -> None:

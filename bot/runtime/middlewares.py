@@ -12,10 +12,7 @@ from aiogram.types.update import UpdateTypeLookupError
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
 from bot.config import LOCALES
-from bot.runtime import inbox
 from bot.runtime.activity import Activity
-from bot.runtime.ratelimit import RateLimitMiddleware
-from bot.storage.db import Database
 
 log = logging.getLogger("bot.updates")
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -38,43 +35,22 @@ def update_kind(update: Update) -> str:
     return kind
 
 
-class UpdateMiddleware(BaseMiddleware):
-    """All the work around each update in one outer middleware, in this order: the inbox row goes once the update
-    has been handled or has failed (bot/runtime/inbox.py); one log line per update (id, type, duration, outcome;
-    never texts, phones or names) and `activity` (what `/healthz` shows, and what a graceful stop waits for); the
-    per-person limit (bot/runtime/ratelimit.py) before anything reads the database; the resident's stored
-    record into handler data as `resident`.
+class UpdateLogMiddleware(BaseMiddleware):
+    """One line per handled update: id, type, duration, outcome. Never texts, phones or names. Keeps `activity`
+    (what `/healthz` shows, and what a graceful stop waits for) up to date."""
 
-    aiogram wraps every outer middleware in a new partial function for every update, and each is one more
-    coroutine; one middleware doing the four steps in a row does the same work with less of that."""
-
-    def __init__(self, db: Optional[Database] = None, activity: Optional[Activity] = None,
-                 rate_limit: Optional[RateLimitMiddleware] = None):
-        self.db = db
+    def __init__(self, activity: Optional[Activity] = None):
         self.activity = activity
-        self.rate_limit = rate_limit
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        try:
-            return await self._logged(handler, event, data)
-        finally:
-            if self.db is not None:
-                await inbox.forget(self.db, event.update_id)
-
-    async def _logged(self, handler: Handler, event: Update, data: dict[str, Any]) -> Any:
         started = time.perf_counter()
         outcome = "ok"
         activity = self.activity
         if activity is not None:
             activity.begin()
         try:
-            if self.rate_limit is not None and not await self.rate_limit.admit(event, data):
-                result = UNHANDLED
-            else:
-                user: Optional[User] = data.get("event_from_user")
-                data["resident"] = await data["services"].residents.get(user.id) if user else None
-                result = await handler(event, data)
+            result = await handler(event, data)
             if result is UNHANDLED:
                 outcome = "unhandled"
             return result
@@ -91,6 +67,16 @@ class UpdateMiddleware(BaseMiddleware):
                 (time.perf_counter() - started) * 1000,
                 outcome,
             )
+
+
+class ResidentMiddleware(BaseMiddleware):
+    """Put the resident's stored record into handler data as `resident`."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: Optional[User] = data.get("event_from_user")
+        services = data["services"]
+        data["resident"] = await services.residents.get(user.id) if user else None
+        return await handler(event, data)
 
 
 class LocaleMiddleware(I18nMiddleware):

@@ -140,31 +140,25 @@ class RateLimitMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        if await self.admit(event, data):
-            return await handler(event, data)
-        return UNHANDLED
-
-    async def admit(self, event: Update, data: dict[str, Any]) -> bool:
-        """Whether the update goes on to the handlers; when it does not, the person has had their note."""
         user, chat, album = who(event)
         if user is None or user.is_bot:
-            return True
+            return await handler(event, data)
         in_group = chat is not None and chat.type != "private"
         services = data.get("services")
         staff = in_group or (services is not None and services.is_admin(user.id))
         limit = self.limiter.staff if staff else self.limiter.resident
         if not limit.on:
-            return True
+            return await handler(event, data)
         verdict = self.limiter.check((user.id, staff), limit, album)
         if verdict is Verdict.PASS:
-            return True
+            return await handler(event, data)
         if verdict is Verdict.PAUSED:
             log.warning("rate limit: user %d paused for %.0f s", user.id, self.limiter.pause)
             try:
                 await self._tell(event, data, user, in_group)
             except Exception as exc:  # a note that could not go out changes nothing
                 log.warning("rate limit: could not tell user %d (%s)", user.id, type(exc).__name__)
-        return False
+        return UNHANDLED
 
     async def _tell(self, update: Update, data: dict[str, Any], user: User, in_group: bool) -> None:
         """One note per pause: a pop-up for a button; a message in a private chat; nothing in a group."""
@@ -205,8 +199,6 @@ class RateLimitMiddleware(BaseMiddleware):
 def installed(dispatcher: Dispatcher) -> Optional[RateLimiter]:
     """The limiter a dispatcher's updates go through, if any."""
     for middleware in dispatcher.update.outer_middleware:
-        inside = getattr(middleware, "rate_limit", None)  # within the bot's one update middleware
-        for candidate in (middleware, inside):
-            if isinstance(candidate, RateLimitMiddleware):
-                return candidate.limiter
+        if isinstance(middleware, RateLimitMiddleware):
+            return middleware.limiter
     return None
