@@ -110,3 +110,18 @@ async def test_a_busy_group_puts_an_outbox_row_off_before_anything_is_sent():
     await outbox_row_calls(middleware, calls, SendMessage(chat_id=-200, text="other group"),
                            SendMessage(chat_id=7, text="a resident"))
     assert len(calls.made) == 7
+
+
+async def test_a_campaign_paces_each_private_chat_and_forgets_the_chats_written_to_long_ago():
+    limiter = Limiter(Limits(per_second=0, per_chat_per_second=5))  # one message a 0.21 s to one person
+    await limiter.acquire(42, Priority.BULK)
+    second = asyncio.create_task(limiter.acquire(42, Priority.BULK))
+    await asyncio.wait_for(limiter.acquire(43, Priority.BULK), 0.1)  # another person at once
+    await asyncio.wait_for(limiter.acquire(42, Priority.REPLY), 0.1)  # an answer is not paced per chat
+    await asyncio.sleep(0.05)
+    assert not second.done()  # the same person waits for their turn
+    await asyncio.wait_for(second, 2)
+    assert list(limiter._private)[-1] == 42  # the latest last
+    await asyncio.sleep(0.25)
+    await limiter.acquire(44, Priority.BULK)
+    assert list(limiter._private) == [44]  # the others are free again, so forgotten
