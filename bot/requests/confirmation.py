@@ -79,8 +79,9 @@ class Confirmations:
         for row in rows:
             async with self.db.transaction() as conn:
                 cursor = await conn.execute(
-                    "INSERT OR IGNORE INTO request_confirmations (request_id, resolved_event_id, resolved_at, asked_at) "
-                    "VALUES (?, ?, ?, ?)", (row["request_id"], row["event_id"], row["at"], _stamp(now)))
+                    "INSERT OR IGNORE INTO request_confirmations "
+                    "(request_id, resolved_event_id, resolved_at, asked_at) VALUES (?, ?, ?, ?)",
+                    (row["request_id"], row["event_id"], row["at"], _stamp(now)))
                 if cursor.rowcount != 1:
                     continue
                 item = Outgoing(Kind.CONFIRMATION, Target.resident(row["resident_id"]),

@@ -121,7 +121,8 @@ class StaffActions(RequestStore):
             cursor = await conn.execute(
                 "UPDATE requests SET institution_id = ?, status = 'new', assignee_id = NULL, assignee_label = NULL, "
                 "group_chat_id = NULL, thread_id = NULL, card_message_id = NULL, due_at = ?, updated_at = ?, "
-                "reminded_at = NULL, due_warned_at = NULL, topic_title = NULL WHERE id = ? AND institution_id = ? AND status IN ('new', 'in_progress')",
+                "reminded_at = NULL, due_warned_at = NULL, topic_title = NULL "
+                "WHERE id = ? AND institution_id = ? AND status IN ('new', 'in_progress')",
                 (to_institution, due.isoformat(timespec="seconds"), utcnow(), request_id, request.institution_id),
             )
             if cursor.rowcount != 1:

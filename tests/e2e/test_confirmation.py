@@ -13,7 +13,7 @@ import pytest
 from bot.runtime import housekeeping as housekeeping_module
 from bot.runtime.housekeeping import ask_whether_helped
 from sandbox.client import message_text
-from tests.support.staff import file_request, group_messages, staff_group
+from tests.support.staff import file_request, staff_group
 from tests.support.world import ADMIN_ID, Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
@@ -110,7 +110,6 @@ async def test_yes_is_kept_and_nothing_reopens(world: World, clock) -> None:
     await ask_whether_helped(world.services)  # two days after: not yet
     assert await questions(world, request_id) == []
     question = await asked(world, clock, person)
-    after = await world.client.last_id(group_id)
     *edited, thanks = await person.tap("✅ Так", new=1)
     assert [buttons(m) for m in edited if m["message_id"] == question["message_id"]] in ([], [[]])  # buttons gone
     assert "Раді, що допомога надійшла" in message_text(thanks)

@@ -134,7 +134,8 @@ async def test_the_bot_removed_from_the_group(world: World) -> None:
 
     # a new group is bound: both cards arrive there once, in order, then what waited
     new_group, new_staff = await staff_group(world, INSTITUTION, COMMUNITY, title="Нова група")
-    messages = await group_messages(world, new_group, 0, count=4)  # the /bind answer, two cards, the message
+    # the greeting, the /bind answer, two cards, the message
+    messages = await group_messages(world, new_group, 0, count=5)
     await asyncio.sleep(0.3)
     messages = [m for m in await visible(world, new_group) if m.get("sender") == "bot"]
     card1, card2 = cards_of(messages, number1), cards_of(messages, number2)
@@ -174,7 +175,7 @@ async def test_the_group_deleted(world: World) -> None:
     assert len(await admin_notices(world, admin_seen)) == 1
 
     new_group, _ = await staff_group(world, INSTITUTION, COMMUNITY, title="Нова група з темами")
-    await group_messages(world, new_group, 0, count=4)
+    await group_messages(world, new_group, 0, count=5)  # with the greeting
     await asyncio.sleep(0.3)
     messages = [m for m in await visible(world, new_group) if m.get("sender") == "bot"]
     card1, card2 = cards_of(messages, number1), cards_of(messages, number2)

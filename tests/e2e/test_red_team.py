@@ -165,7 +165,8 @@ async def test_call_back_buttons_only_in_their_state_with_consent_once(world: Wo
         assert answer.get("show_alert") and answer.get("text") == OUT_OF_DATE, (data, answer)
     await services.residents.give_consent(person.id, CONSENT_VERSION)
     answer = await forge(arena, person, "c:callback_new:psychological")
-    assert answer.get("text") == OUT_OF_DATE
+    assert answer.get("text") == uk("Specialists are answering in the chat now: choose the topic again and write "
+                                    "your question.")
     assert await requests_of(person) == 0
 
     # someone else's timed-out consultation, and one's own still waiting: nothing
@@ -185,8 +186,12 @@ async def test_call_back_buttons_only_in_their_state_with_consent_once(world: Wo
     seen = await arena.client.last_id(person.id)
     answer = await forge(arena, person, f"c:callback:{mine.id}")
     assert not answer.get("show_alert")
-    [done] = await arena.client.wait_bot_messages(person.id, seen, 1, timeout=8)
-    assert "📞" in message_text(done)
+    [ask] = await arena.client.wait_bot_messages(person.id, seen, 1, timeout=8)
+    assert "📞" in message_text(ask)  # the number to call, then one line about the question
+    person._absorb([ask])
+    await person.say("067 123 45 67", count=2)  # the question asked, and «send what I wrote» offered
+    done = await person.say("Прошу передзвонити щодо консультації")
+    assert any("📞" in message_text(m) for m in done)
     for data in (f"c:callback:{mine.id}", "c:callback_new:psychological"):
         answer = await forge(arena, person, data)
         assert answer.get("show_alert"), (data, answer)
@@ -196,8 +201,12 @@ async def test_call_back_buttons_only_in_their_state_with_consent_once(world: Wo
     # the line closed (20:00): «call me back» with a topic works, within the daily cap of requests
     arena.now["t"] = TUESDAY_10 + timedelta(hours=10)
     try:
+        seen = await arena.client.last_id(person.id)
         answer = await forge(arena, person, "c:callback_new:legal")
         assert not answer.get("show_alert"), answer
+        await arena.client.wait_bot_messages(person.id, seen, 1, timeout=8)  # the number to call
+        await person.say("067 123 45 67")
+        await person.say("Прошу передзвонити щодо спадщини")
         await until(lambda: _equals(requests_of(person), 2))
         await quiet(arena)
         seen = await arena.client.last_id(person.id)

@@ -5,6 +5,7 @@ The requests' clock is set to a fixed moment for each test (and put back), so th
 any day the tests run."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -12,7 +13,6 @@ import pytest
 
 from bot.runtime.housekeeping import remind
 from sandbox.client import message_text
-from tests.support.clock import fixed
 from tests.support.consult import KYIV, TUESDAY_10, buttons_data
 from tests.support.staff import file_request, group_messages, number_of, staff_group
 from tests.support.world import ADMIN_ID, Person, World, buttons
@@ -168,22 +168,30 @@ async def test_the_due_clock_reminds_the_group_then_the_administrators(world: Wo
     await irina.tap("🙋 Взяти")
     desk_clock[0] = due - timedelta(hours=20)  # the day before
     mark, admin_mark = await world.client.last_id(group_id), await world.client.last_id(ADMIN_ID)
-    assert await remind(world.services) == 1
+    assert await remind(world.services) >= 1  # other tests' open requests of the institution may be reminded too
     [notice] = await group_messages(world, group_id, mark, thread_id=thread)
     assert f"№ {number}" in message_text(notice) and f"Відповісти до {day_of(request.due_at)}" in message_text(notice)
     card = await card_now(world, group_id, card)
     assert "лишився 1 день" in message_text(card) or "сьогодні останній день" in message_text(card)
-    assert await remind(world.services) == 0  # once
-    assert await world.client.messages(ADMIN_ID, since_id=admin_mark) == []
+    mark = await world.client.last_id(group_id)
+    await remind(world.services)  # once: nothing more in its topic, nothing about it to the administrators
+    await asyncio.sleep(0.5)
+    assert not [m for m in await world.client.messages(group_id, since_id=mark)
+                if m.get("sender") == "bot" and m.get("message_thread_id") == thread]
+    assert not [m for m in await world.client.messages(ADMIN_ID, since_id=admin_mark) if number in message_text(m)]
 
     # past the answer date: the group and the administrators, and the card says by how much
     desk_clock[0] = due + timedelta(days=1, hours=1)
     mark = await world.client.last_id(group_id)
-    assert await remind(world.services) == 1
+    assert await remind(world.services) >= 1
     [late] = await group_messages(world, group_id, mark, thread_id=thread)
     assert "прострочено на 1 день" in message_text(late)
-    [told] = await world.client.wait_bot_messages(ADMIN_ID, admin_mark, 1, timeout=8)
-    assert number in message_text(told)
+    for _ in range(100):  # among the administrators' notices (other open requests may be late too)
+        told = [m for m in await world.client.messages(ADMIN_ID, since_id=admin_mark) if number in message_text(m)]
+        if told:
+            break
+        await asyncio.sleep(0.08)
+    assert len(told) == 1
     card = await card_now(world, group_id, card)
     assert "прострочено на 1 день" in message_text(card)
 

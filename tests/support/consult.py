@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from sandbox.client import message_text
-from tests.support.staff import staff_group
+from tests.support.staff import group_settled, staff_group
 from tests.support.world import Person, World
 
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -15,7 +15,9 @@ TUESDAY_10 = datetime(2026, 12, 1, 10, 0, tzinfo=KYIV).astimezone(timezone.utc)
 
 async def line_group(world: World, topic: str, community: str = "lutsk"):
     line = world.services.consult.line(community, topic)
-    return await staff_group(world, line.institution_id, community=community, title=f"Лінія {topic}")
+    group = await staff_group(world, line.institution_id, community=community, title=f"Лінія {topic}")
+    await group_settled(world, community, line.institution_id)  # cards held for the line's group are out first
+    return group
 
 
 async def choose_topic(person: Person, topic_label: str) -> list:

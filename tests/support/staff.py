@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from bot.storage.db import utcnow
 from sandbox.client import message_text
 from tests.support.world import Person, World
 
@@ -20,7 +21,8 @@ async def staff_group(world: World, institution: str, community: str = "lutsk", 
     code = await world.services.groups.create_bind_code(community, institution, None)
     [answer] = await staff.say(f"/bind {code}")
     assert "Тепер ця група отримує звернення" in message_text(answer)
-    await group_settled(world, community, institution)  # cards that waited for a group are posted before the test goes on
+    # the cards that waited for a group, and the binding's notice to the administrators, are out before the test goes on
+    await group_settled(world, community, institution)
     return group["id"], staff
 
 
@@ -34,19 +36,24 @@ async def new_group(client: Any, title: str, **options: Any) -> dict[str, Any]:
 
 
 async def group_settled(world: World, community: str, institution: str, timeout: float = 8.0) -> None:
-    """Wait until nothing is left in the outbox for the institution's group (e.g. a card filed by an earlier step
-    or an earlier test) or for the administrators (the binding is announced to them), so that the next message a
-    test waits for there is the one it caused."""
+    """Wait until what is due for the institution's group (e.g. a card filed by an earlier step) and for the
+    administrators is out, so that the next message a test waits for there is the one it caused."""
+    await outbox_settled(world, [f"institution:{community}/{institution}", "admins"], timeout)
+
+
+async def outbox_settled(world: World, targets: list[str], timeout: float = 8.0) -> None:
+    """Wait until no outbox row due now is left for these targets (rows put off to later do not count)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    target = f"institution:{community}/{institution}"
+    marks = ", ".join("?" * len(targets))
     while True:
         row = await world.services.db.fetchone(
-            "SELECT COUNT(*) AS n FROM outbox WHERE target IN (?, 'admins') AND status = 'pending'", (target,))
+            f"SELECT COUNT(*) AS n FROM outbox WHERE target IN ({marks}) AND status = 'pending' "
+            "AND next_attempt_at <= ?", (*targets, utcnow()))
         if not row["n"]:
             return
         if loop.time() > deadline:
-            raise AssertionError(f"{row['n']} outbox row(s) for {target} or the administrators still pending")
+            raise AssertionError(f"{row['n']} outbox row(s) for {', '.join(targets)} still due")
         await asyncio.sleep(0.03)
 
 
