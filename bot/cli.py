@@ -14,7 +14,6 @@ from bot.catalogue.loader import CatalogueError, load_catalogue
 from bot.cli_parser import build_parser
 from bot.config import PROJECT_ROOT, ConfigError, Settings, load_settings
 from bot.runtime.sandbox_guard import SANDBOX_TOKEN, sandbox_refusal, sandbox_state_file
-from bot.runtime.speedups import loop_factory
 from bot.storage import origin
 
 log = logging.getLogger("bot")
@@ -334,8 +333,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     on_real_data = getattr(args, "sandbox_on_real_data", False)
     runner = _run(settings, args.webhook) if settings.token else _run_with_sandbox(settings, None, on_real_data)
     try:
-        with asyncio.Runner(loop_factory=loop_factory()) as loop:  # uvloop when installed (bot/runtime/speedups.py)
-            return loop.run(runner)
+        return asyncio.run(runner)
     except KeyboardInterrupt:
         return 0
     finally:

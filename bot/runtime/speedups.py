@@ -13,25 +13,14 @@ button of a keyboard) keeps the bot it came from in one private attribute, `_bot
 its CPU. `fast_bot_context` puts one hook in its place that writes the same private dictionary at once. It is
 installed only while `_bot` is the only private attribute aiogram's objects have, and checked by
 tests/test_speedups.py against the library's own result.
-
-The event loop. `python -m bot run` runs on uvloop (libuv's loop for asyncio) when it is installed; aiohttp's
-sockets and the timers of the limiter are then served by C code rather than the selector loop in Python.
-EVENT_LOOP=asyncio keeps the standard loop (to compare, or if uvloop ever misbehaves on a platform).
 """
 from __future__ import annotations
 
-import asyncio
-import os
-from typing import Any, Callable, Optional
+from typing import Any
 
 from aiogram import methods
 from aiogram.client.context_controller import BotContextController
 from aiogram.methods.base import Response
-
-try:
-    import uvloop
-except ImportError:  # optional: the bot runs on asyncio's own loop without it
-    uvloop = None
 
 USED = (
     methods.GetUpdates, methods.GetMe, methods.DeleteWebhook, methods.SetMyCommands, methods.SendMessage,
@@ -76,10 +65,3 @@ def fast_bot_context() -> int:
             cls.model_post_init = _bot_context  # type: ignore[attr-defined]
             changed += 1
     return changed
-
-
-def loop_factory() -> Optional[Callable[[], asyncio.AbstractEventLoop]]:
-    """uvloop's loop, unless EVENT_LOOP=asyncio or uvloop is not installed (None: asyncio's own)."""
-    if os.environ.get("EVENT_LOOP", "").lower() == "asyncio":
-        return None
-    return None if uvloop is None else uvloop.new_event_loop
