@@ -248,7 +248,7 @@ class GroupService:
         await self.db.execute(
             "INSERT INTO staff (chat_id, user_id, role, added_at, first_name) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(chat_id, user_id) DO UPDATE SET role = excluded.role, "
-            "first_name = COALESCE(excluded.first_name, first_name)",
+            "first_name = COALESCE(excluded.first_name, first_name), gone_at = NULL",
             (chat_id, user_id, role, utcnow(), first_name),
         )
 
@@ -258,7 +258,7 @@ class GroupService:
             return
         await self.db.execute(
             "INSERT INTO staff (chat_id, user_id, role, added_at, first_name) VALUES (?, ?, NULL, ?, ?) "
-            "ON CONFLICT(chat_id, user_id) DO UPDATE SET first_name = excluded.first_name",
+            "ON CONFLICT(chat_id, user_id) DO UPDATE SET first_name = excluded.first_name, gone_at = NULL",
             (chat_id, user_id, utcnow(), first_name),
         )
 
@@ -267,10 +267,22 @@ class GroupService:
                                      (chat_id, user_id))
         return row["first_name"] if row else None
 
-    async def staff_with_roles(self, chat_id: int) -> list[Row]:
-        """The group's staff who set a role with /role, in the order they came (rows of `staff`)."""
+    async def staff_with_roles(self, chat_id: int, *, gone: bool = False) -> list[Row]:
+        """The group's staff who set a role with /role, in the order they came (rows of `staff`): those not known
+        to have left it, or with `gone` those too."""
         return await self.db.fetchall("SELECT * FROM staff WHERE chat_id = ? AND role IS NOT NULL AND role != '' "
-                                      "ORDER BY added_at, user_id", (chat_id,))
+                                      "AND (? OR gone_at IS NULL) ORDER BY added_at, user_id", (chat_id, gone))
+
+    async def staff_left(self, chat_id: int, user_id: int) -> None:
+        """Telegram says they left the group or were removed from it: their row stays (the history names them),
+        but they are no longer offered as a colleague, until they come back or act in the group again."""
+        await self.db.execute("UPDATE staff SET gone_at = ? WHERE chat_id = ? AND user_id = ? AND gone_at IS NULL",
+                              (self._stamp(), chat_id, user_id))
+
+    async def staff_back(self, chat_id: int, user_id: int) -> None:
+        """Telegram says they are in the group again (added back, or their restriction lifted)."""
+        await self.db.execute("UPDATE staff SET gone_at = NULL WHERE chat_id = ? AND user_id = ? "
+                              "AND gone_at IS NOT NULL", (chat_id, user_id))
 
 
 async def forget_bind_attempts_in(conn: Connection, user_id: int) -> None:

@@ -229,7 +229,7 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
     "bind_codes": {**_all(_STAFF, "created_by"),
                    **_all(_TECH, "code", "community", "institution_id", "created_at", "expires_at", "used_at",
                           "used_in")},
-    "staff": _all(_STAFF, "chat_id", "user_id", "role", "added_at", "first_name"),
+    "staff": _all(_STAFF, "chat_id", "user_id", "role", "added_at", "first_name", "gone_at"),
     "reply_templates": {**_all((NOT_PERSONAL, "an institution's ready answers to residents, written by its staff"),
                                "id", "community", "institution_id", "text", "created_at", "updated_at",
                                "removed_at"),

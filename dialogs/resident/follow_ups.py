@@ -45,6 +45,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message, Update
 from aiogram.utils.i18n import gettext as _
 
+from bot.labels import shorten
 from bot.requests.models import MAX_DESCRIPTION, Attachment, Request
 from bot.requests.service import RequestError
 from bot.services import Services
@@ -234,7 +235,7 @@ async def ask_which(message: Message, state: FSMContext, services: Services, req
     await state.update_data(pending={
         "text": text, "files": [a.__dict__ for a in files], "update_id": update_id, "token": token,
         "ids": [r.id for r in offered], "danger": list(danger)})
-    rows = [[InlineKeyboardButton(text=f"№ {r.public_id} · {topic_of(services.catalogue, r)}"[:60],
+    rows = [[InlineKeyboardButton(text=shorten(f"№ {r.public_id} · {topic_of(services.catalogue, r)}", 60),
                                   callback_data=Fu(action="to", rid=r.id, tok=token).pack())] for r in offered]
     if text:
         rows.append([InlineKeyboardButton(text=_("🔎 It is a search"),

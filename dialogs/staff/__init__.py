@@ -11,7 +11,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
     CallbackQuery,
-    ChatMemberUpdated,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -21,6 +20,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.consult.service import Consultation
 from bot.errors import RequestError
+from bot.labels import shorten
 from bot.requests.models import MAX_DESCRIPTION, Request
 from bot.services import Services
 from dialogs.common import Routes, h, pack
@@ -28,9 +28,9 @@ from dialogs.requests_view import Staff, institution_name
 from dialogs.requests_view import group as to_group
 from dialogs.resident.inputs import read_input
 from dialogs.staff import closing
-from dialogs.staff.common import MEMBER_STATUSES, OnCard, StaffContext, StaffMember, reason_text, refusal
+from dialogs.staff.common import OnCard, StaffContext, StaffMember, reason_text, refusal
 from dialogs.staff.consult import relay
-from dialogs.staff.membership import bot_membership
+from dialogs.staff.membership import bot_membership, member_changed
 from dialogs.staff.template_buttons import offer as offer_templates
 
 log = logging.getLogger("bot.staff")
@@ -163,7 +163,7 @@ async def act(query: CallbackQuery, action: str, arg: str, request: Request, sta
         await query.message.answer(prompt, reply_markup=markup)
     elif action == "redirect":
         view = services.catalogue.communities[request.community]
-        rows = [[InlineKeyboardButton(text=inst.short_name.get(services.settings.default_locale)[:60],
+        rows = [[InlineKeyboardButton(text=shorten(inst.short_name.get(services.settings.default_locale), 60),
                                       callback_data=Staff(action="to", rid=request.id, arg=inst.id).pack())]
                 for inst in view.model.institutions if inst.id != request.institution_id]
         rows.append([InlineKeyboardButton(text=_("❌ Cancel"), callback_data=Staff(action="cancel",
@@ -278,15 +278,6 @@ async def on_card(message: Message, services: Services, staff: StaffMember, even
         await message.reply(reason_text(exc.reason))
         return
     services.wake_outbox()
-
-
-async def member_changed(event: ChatMemberUpdated, services: Services) -> None:
-    """Someone left the group or was removed from it: the trusted "member" answer is dropped at once. (Telegram
-    tells a bot about others' membership only where the bot is an administrator; elsewhere the answer runs out
-    within MEMBER_TTL.)"""
-    if event.new_chat_member.status not in MEMBER_STATUSES or (
-            event.new_chat_member.status == "restricted" and not getattr(event.new_chat_member, "is_member", True)):
-        services.members_until.pop((event.chat.id, event.new_chat_member.user.id), None)
 
 
 def build() -> Router:

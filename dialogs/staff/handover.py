@@ -36,7 +36,7 @@ WHO_TEXTS = {
 
 def colleague_label(row: Row) -> str:
     """How a colleague is named on the card and to the resident, as `StaffMember.who` names the one who takes."""
-    return who_label((row["role"] or "").strip(), row["first_name"])[:80]
+    return shorten(who_label((row["role"] or "").strip(), row["first_name"]), 80)
 
 
 async def colleagues(services: Services, request: Request, chat_id: int) -> list[Row]:
@@ -80,12 +80,16 @@ async def offer(query: CallbackQuery, services: Services, request: Request) -> N
 
 async def choose(query: CallbackQuery, services: Services, staff: StaffMember, request: Request, arg: str) -> None:
     chat_id = query.message.chat.id
-    row = next((r for r in await services.groups.staff_with_roles(chat_id) if arg.isdigit()
+    # one marked as gone is looked up too: a list shown before they left names them, and Telegram has the last word
+    row = next((r for r in await services.groups.staff_with_roles(chat_id, gone=True) if arg.isdigit()
                 and r["user_id"] == int(arg)), None)
     if row is None:
         raise RequestError("not_colleague")
     if not await is_member(query.bot, chat_id, int(row["user_id"]), services):
+        await services.groups.staff_left(chat_id, int(row["user_id"]))  # not offered again
         raise RequestError("not_member_now")
+    if row["gone_at"] is not None:
+        await services.groups.staff_back(chat_id, int(row["user_id"]))  # in the group again
     to_label = colleague_label(row)
     await services.requests.hand_over(chat_id, request.id, query.from_user.id, await staff.who(),
                                       int(row["user_id"]), to_label)

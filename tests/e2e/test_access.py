@@ -1055,8 +1055,6 @@ async def test_access(world: World, cast: Cast, entry: Cell) -> None:
     cast.results[(action, role)] = outcome
 
 
-@pytest.mark.xfail(strict=True, reason="«Передати колезі» lists a member removed from the group (the bot was told "
-                   "by Telegram); choosing them is refused, but they should not be offered")
 async def test_a_removed_member_is_not_offered_to_hand_over_to(world: World, cast: Cast) -> None:
     assert cast.offered, "the hand-over cell ran"
     assert f"s:hand_to:{cast.rid['qa']}:{cast.former['id']}" not in cast.offered
