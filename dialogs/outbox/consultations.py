@@ -2,35 +2,22 @@
 resident's notices, and the bookings (to the group, reminders to the resident)."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Awaitable, Callable, Optional
-
-from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup
-from aiogram.utils.i18n import gettext as _
 
 from bot.consult.service import Consultation, Said
 from bot.delivery.kinds import BOOKING_REMINDERS, CONSULT_NOTICES, Kind
 from bot.delivery.outbox import Item, NoGroup, Permanent
 from bot.groups.models import Group
 from bot.requests.models import Attachment
-from dialogs.common import Entry, h, html_messages, main_menu, pack
-from dialogs.consult_view import (
-    after_timeout_keyboard,
-    chat_keyboard,
-    rating_keyboard,
-    staff_card,
-    staff_keyboard,
-    topic_name,
-    when,
-)
+from dialogs.common import html_messages, main_menu
+from dialogs.consult_view import chat_keyboard, staff_card, staff_keyboard
+from dialogs.consult_view import group as group_view
+from dialogs.consult_view import resident as resident_view
 from dialogs.outbox.cards import posted_again
 from dialogs.outbox.telegram import Courier
-from dialogs.requests_view import clip
 
-HISTORY_LINES = 15
 # The notices that end the resident's consultation: each brings back the main menu's keyboard.
 ENDINGS = frozenset({Kind.CONSULT_ENDED, Kind.CONSULT_TIMED_OUT, Kind.CONSULT_CONVERTED})
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup
 
 
 def question_of(said: list[Said]) -> list[Said]:
@@ -84,7 +71,7 @@ class ConsultDelivery:
         self.out.chat = group.chat_id
         with self.out.speaking(self.out.group_locale):
             if group.is_forum and thread_id is None:
-                name = f"💬 {consultation.id} · {topic_name(services.catalogue, consultation.topic)}"[:128]
+                name = group_view.topic_title(services.catalogue, consultation)
                 topic = await self.bot.create_forum_topic(group.chat_id, name, icon_color=0x6FB9F0)
                 thread_id = topic.message_thread_id
             text = posted_again(again, staff_card(services.catalogue, consultation, first, services.settings.tz))
@@ -108,15 +95,7 @@ class ConsultDelivery:
         rest = [s for s in rest if before is None or s.id < before]
         if not rest:
             return []
-        entries = []
-        for s in rest[-HISTORY_LINES:]:
-            mark = {"resident": "👤", "system": "ℹ️"}.get(s.sender, "🗒" if not s.public else "🧑‍💼")
-            if s.kind in ("text", "note"):
-                entries.append(Entry(mark, clip(s.text or "", 300)))
-            else:
-                entries.append(f"{mark} 📎")
-        # split between entries, never inside one (a cut after escaping could break the message's HTML)
-        return pack(entries, head="🗂 <b>" + _("Recent history") + "</b>")
+        return group_view.recent_history(rest)
 
     async def place(self, consultation: Consultation, group: Group) -> Consultation:
         """Post the consultation's card in `group` unless it is there already; return it as stored."""
@@ -185,8 +164,7 @@ class ConsultDelivery:
         view = catalogue.communities[consultation.community]
         institution = view.institutions[consultation.institution_id].name.get(self.out.group_locale)
         with self.out.speaking(self.out.group_locale):
-            text = ("↪️ <b>" + _("Passed to: {institution}").format(institution=h(institution)) + "</b>\n"
-                    + _("Topic: {topic}").format(topic=h(topic_name(catalogue, consultation.topic))))
+            text = group_view.moved(catalogue, consultation, institution)
             await self.out.mark_moved(text, chat_id, message_id)
 
     # ----- what is said -----------------------------------------------------------------------------------------
@@ -211,15 +189,13 @@ class ConsultDelivery:
     async def to_group(self, item: Item) -> None:
         chat_id, thread_id, consultation = await self.placed(item, await self.subject(item))
         reply_to = None if thread_id else consultation.card_message_id
-        await self.relay_messages(item, chat_id, thread_id, reply_to, "👤 ")
+        await self.relay_messages(item, chat_id, thread_id, reply_to, group_view.RESIDENT_SAYS)
 
     async def to_resident(self, item: Item) -> None:
         consultation = await self.subject(item)
         if consultation.resident_id is None:
             return
-        label = h(consultation.specialist_label or "")
-        await self.relay_messages(item, consultation.resident_id, None, None,
-                                  f"🧑‍💼 <b>{label}</b>: " if label else "")
+        await self.relay_messages(item, consultation.resident_id, None, None, resident_view.speaker(consultation))
 
     # ----- notices ----------------------------------------------------------------------------------------------
 
@@ -238,33 +214,21 @@ class ConsultDelivery:
             await self.bot.send_message(consultation.resident_id, text,
                                         reply_markup=chat_keyboard() if still else main_menu())
             if markup is not None:
-                prompt = (_("How helpful was it? Please rate from 1 to 5:") if item.kind == Kind.CONSULT_ENDED
-                          else _("You can book a time for a consultation or ask them to call you back:"))
-                await self.bot.send_message(consultation.resident_id, prompt, reply_markup=markup)
+                await self.bot.send_message(consultation.resident_id, resident_view.next_prompt(item.kind),
+                                            reply_markup=markup)
 
-    async def notice_text(self, item: Item, consultation: Consultation) -> tuple[str, Optional[Markup]]:
-        """What the resident reads about their consultation, and the keyboard with it."""
-        topic = h(topic_name(self.services.catalogue, consultation.topic))
-        if item.kind == Kind.CONSULT_BOOKED_OPEN:
-            return "📅 " + _("It is the time of your consultation «{topic}». A specialist will join in a few "
-                            "minutes; you can already write your question here.").format(topic=topic), chat_keyboard()
-        if item.kind == Kind.CONSULT_TAKEN:
-            return "👋 " + _("A specialist joined: {who}. Write your questions here, you can also send "
-                            "photos, documents and voice messages.").format(who=h(consultation.specialist_label)), None
-        if item.kind == Kind.CONSULT_ENDED:
-            return "✅ " + _("The specialist ended the consultation. Thank you!"), rating_keyboard(consultation.id)
-        if item.kind == Kind.CONSULT_TIMED_OUT:
-            return ("⏳ " + _("I am sorry: no specialist could answer in time, so the consultation is closed."),
-                    after_timeout_keyboard(consultation))
-        if item.kind == Kind.CONSULT_TRANSFERRED:
-            return "↪️ " + _("Your question went to another specialist: {topic}. Please wait a little.").format(
-                topic=topic), None
+    async def notice_text(self, item: Item,
+                          consultation: Consultation) -> tuple[str, Optional[resident_view.Markup]]:
+        """What the resident reads about their consultation (dialogs/consult_view/resident.py), and the keyboard
+        with it."""
+        number = "—"
         if item.kind == Kind.CONSULT_CONVERTED:
             request = await self.services.requests.get(item.payload.get("request_id") or -1)
             number = request.public_id if request else "—"
-            return "📝 " + _("The specialist turned the consultation into request No. {number}, so that the "
-                            "institution can help further. Follow it in «📂 My requests».").format(number=number), None
-        raise Permanent(f"unknown consultation notice {item.kind}")
+        said = resident_view.notice(self.services.catalogue, item.kind, consultation, number)
+        if said is None:
+            raise Permanent(f"unknown consultation notice {item.kind}")
+        return said
 
     async def group_notice(self, item: Item) -> None:
         consultation = await self.subject(item)
@@ -276,8 +240,7 @@ class ConsultDelivery:
             return
         notice = item.payload.get("notice")
         with self.out.speaking(self.out.group_locale):
-            text = ("🔚 " + _("The resident ended the consultation.") if notice == "ended_by_resident"
-                    else "🔚 " + _("The consultation is ended."))
+            text = group_view.ended(notice)
             extra = {"message_thread_id": consultation.thread_id} if consultation.thread_id else {
                 "reply_to_message_id": consultation.card_message_id}
             await self.bot.send_message(group.chat_id, text, **extra)
@@ -291,12 +254,8 @@ class ConsultDelivery:
         if booking.status != "booked" or booking.resident_id is None:
             return
         with self.out.speaking(await self.out.resident_locale(booking.resident_id)):
-            text = "⏰ " + (_("Reminder: your consultation «{topic}» is tomorrow, {when}.")
-                           if item.kind == Kind.BOOKING_REMINDER_DAY else
-                           _("Reminder: your consultation «{topic}» starts in an hour, {when}. The specialist "
-                             "will write to you here.")).format(
-                topic=h(topic_name(self.services.catalogue, booking.topic)),
-                when=when(datetime.fromisoformat(booking.starts_at), self.services.settings.tz))
+            text = resident_view.reminder(self.services.catalogue, booking, item.kind == Kind.BOOKING_REMINDER_DAY,
+                                     self.services.settings.tz)
             await self.bot.send_message(booking.resident_id, text)
 
     async def booking_to_group(self, item: Item) -> None:
@@ -308,10 +267,5 @@ class ConsultDelivery:
             raise NoGroup()
         self.out.chat = group.chat_id
         with self.out.speaking(self.out.group_locale):
-            if item.kind == Kind.BOOKING_TO_GROUP:
-                text = "📅 " + _("New booking: «{topic}», {when}.")
-            else:
-                text = "❎ " + _("A booking was cancelled: «{topic}», {when}.")
-            await self.bot.send_message(group.chat_id, text.format(
-                topic=h(topic_name(self.services.catalogue, booking.topic)),
-                when=when(datetime.fromisoformat(booking.starts_at), self.services.settings.tz)))
+            await self.bot.send_message(group.chat_id, group_view.booking_notice(
+                self.services.catalogue, booking, item.kind != Kind.BOOKING_TO_GROUP, self.services.settings.tz))

@@ -19,8 +19,9 @@ from bot.errors import RequestError
 from bot.requests.clean import clean_text
 from bot.services import CONSENT_VERSION, Services
 from bot.storage.residents import Resident
-from dialogs.common import MenuButton, Routes, h, keyboard, main_menu
-from dialogs.consult_view import Cons, topic_name
+from dialogs.common import MenuButton, Routes, keyboard, main_menu
+from dialogs.consult_view import Cons
+from dialogs.consult_view import resident as resident_view
 from dialogs.resident.browse import community_of
 from dialogs.resident.caps import cap_text
 from dialogs.resident.form import BTN_CANCEL, BTN_SHARE
@@ -173,8 +174,7 @@ async def file(message: Message, state: FSMContext, services: Services, resident
     await state.clear()
     topic, cid = str(data.get("cb_topic") or ""), data.get("cb_cid")
     caller = Caller(str(data.get("cb_phone") or ""), str(data.get("cb_method") or "phone"), data.get("cb_name"))
-    question = _("Please call me back about: {topic}").format(topic=topic_name(services.catalogue, topic))
-    question += "\n" + line if line else ""
+    question = resident_view.call_back_question(services.catalogue, topic, line)
     community = community_of(services, resident)
     try:
         if not caller.phone or community is None:
@@ -197,7 +197,4 @@ async def file(message: Message, state: FSMContext, services: Services, resident
         await message.answer(text, reply_markup=main_menu())
         return
     services.wake_outbox()
-    await message.answer("📞 " + _("Done: request No. {number}. A specialist will call you at {phone}. You can "
-                                  "follow it in «📂 My requests».").format(number=request.public_id,
-                                                                          phone=h(caller.phone)),
-                         reply_markup=main_menu())
+    await message.answer(resident_view.call_back_filed(request.public_id, caller.phone), reply_markup=main_menu())

@@ -33,8 +33,8 @@ from dialogs.consult_view import (
     hours_text,
     rating_keyboard,
     topic_name,
-    when,
 )
+from dialogs.consult_view import resident as resident_view
 from dialogs.resident import render
 from dialogs.resident.browse import ask_community, community_of, show
 from dialogs.resident.caps import cap_text
@@ -137,14 +137,8 @@ async def offer(message: Message, state: FSMContext, services: Services, topic_i
             "Write your question in one message. You can also send a photo, a document or a voice message."),
             reply_markup=keyboard([[cons(_("❌ Cancel"), "cancel")]]))
         return
-    if why == "closed":
-        opening = services.consult.next_opening(line)
-        text = "🌙 " + _("The line is closed now. It opens {when}. You can book a time, and the specialist will write "
-                        "to you then, or ask them to call you back.").format(when=when(opening, services.settings.tz))
-    else:
-        text = "🔌 " + _("Nobody can answer in this chat right now: the specialists of this line are not connected "
-                        "to the bot yet. You can book a time, and the specialist will write to you then, or ask "
-                        "them to call you back.")
+    opening = services.consult.next_opening(line) if why == "closed" else None
+    text = resident_view.nobody_now(opening, services.settings.tz)
     await message.answer(top + text, reply_markup=keyboard([[cons(_("📅 Book a time"), "book", topic_id)],
                                                             [cons(_("📞 Ask them to call me back"), "callback_new",
                                                                   topic_id)], nav_row()]))
@@ -190,10 +184,7 @@ async def question(message: Message, state: FSMContext, services: Services, resi
     place = await services.consult.position(consultation)
     line = services.consult.line(consultation.community, consultation.topic)
     wait = max(line.hours.wait_minutes // 3, 2) * place
-    await message.answer(
-        "📨 " + _("Your question is passed to the specialists. You are number {place} in the queue; the wait is "
-                 "about {minutes} min. I will tell you when a specialist joins.").format(place=place, minutes=wait),
-        reply_markup=chat_keyboard())
+    await message.answer(resident_view.queued(place, wait), reply_markup=chat_keyboard())
 
 
 # ----- while the consultation is open ---------------------------------------------------------------------------
@@ -209,8 +200,7 @@ async def end(message: Message, state: FSMContext, services: Services, event_upd
     services.wake_outbox()
     await message.answer(_("The consultation is ended. Thank you!"), reply_markup=main_menu())
     if consultation.specialist_id:
-        await message.answer(_("How helpful was it? Please rate from 1 to 5:"),
-                             reply_markup=rating_keyboard(consultation.id))
+        await message.answer(resident_view.rating_prompt(), reply_markup=rating_keyboard(consultation.id))
 
 
 async def warn_of_danger(message: Message, state: FSMContext, services: Services, community, consultation_id: int,
@@ -264,8 +254,7 @@ async def rate(query: CallbackQuery, callback_data: Cons, state: FSMContext, ser
     await drop_buttons(query.message)
     await state.set_state(Consult.comment)
     await state.update_data(cid=cid)
-    await query.message.answer(_("Thank you for the rating {stars}. Would you like to add a comment? Write it, "
-                                 "or press «Skip».").format(stars="⭐" * rating),
+    await query.message.answer(resident_view.rated(rating),
                                reply_markup=keyboard([[cons(_("Skip"), "cancel")]]))
 
 
@@ -334,16 +323,9 @@ async def slot(query: CallbackQuery, callback_data: Cons, services: Services, re
     services.wake_outbox()
     await query.answer()
     await drop_buttons(query.message)
-    starts = datetime.fromisoformat(booking.starts_at)
-    if schedule.reminded_the_day_before(services.consult.clock(), starts):
-        remind = _("I will remind you the day before and an hour before.")
-    else:
-        remind = _("I will remind you an hour before.")
-    await query.message.answer(
-        "📅 " + _("You are booked: «{topic}», {when}.").format(topic=h(topic_name(services.catalogue, booking.topic)),
-                                                            when=when(starts, services.settings.tz))
-        + " " + remind + " " + _("To cancel: «📂 My requests» → «📅 My bookings and consultations»."),
-        reply_markup=main_menu())
+    day_before = schedule.reminded_the_day_before(services.consult.clock(), datetime.fromisoformat(booking.starts_at))
+    await query.message.answer(resident_view.booked(services.catalogue, booking, day_before, services.settings.tz),
+                               reply_markup=main_menu())
 
 
 @router.callback_query(Cons.filter(F.action == "bookings"))
@@ -351,23 +333,8 @@ async def my_bookings(query: CallbackQuery, services: Services) -> None:
     await query.answer()
     bookings = await services.consult.bookings_of(query.from_user.id)
     past = await services.consult.past_for_resident(query.from_user.id, limit=5)
-    tz = services.settings.tz
-    lines = ["<b>" + _("My bookings") + "</b>"]
-    rows = []
-    for booking in bookings:
-        moment = when(datetime.fromisoformat(booking.starts_at), tz)
-        lines.append(f"📅 {moment} · {h(topic_name(services.catalogue, booking.topic))}")
-        rows.append([cons(_("❎ Cancel {when}").format(when=moment), "unbook", str(booking.id))])
-    if not bookings:
-        lines.append(_("No booked times."))
-    if past:
-        lines += ["", "<b>" + _("Past consultations") + "</b>"]
-        for consultation in past:
-            asked = when(datetime.fromisoformat(consultation.asked_at), tz)
-            stars = " " + "⭐" * consultation.rating if consultation.rating else ""
-            lines.append(f"💬 {asked} · {h(topic_name(services.catalogue, consultation.topic))}{stars}")
-    rows.append(nav_row())
-    await query.message.answer("\n".join(lines), reply_markup=keyboard(rows))
+    text, markup = resident_view.my_bookings(services.catalogue, bookings, past, services.settings.tz)
+    await query.message.answer(text, reply_markup=markup)
 
 
 @router.callback_query(Cons.filter(F.action == "unbook"))
@@ -379,5 +346,4 @@ async def unbook(query: CallbackQuery, callback_data: Cons, services: Services) 
         return
     services.wake_outbox()
     await query.answer(_("Cancelled."))
-    await query.message.answer("❎ " + _("The booking for {when} is cancelled.").format(
-        when=when(datetime.fromisoformat(booking.starts_at), services.settings.tz)), reply_markup=main_menu())
+    await query.message.answer(resident_view.unbooked(booking, services.settings.tz), reply_markup=main_menu())

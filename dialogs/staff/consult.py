@@ -1,8 +1,6 @@
 """Specialists on the consultation line: take, chat through the topic, note, transfer, turn into a request, end."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -12,8 +10,9 @@ from aiogram.utils.i18n import gettext as _
 from bot.consult.service import Consultation
 from bot.errors import RequestError
 from bot.services import Services
-from dialogs.common import N_, Routes, h, pack
-from dialogs.consult_view import Spec, topic_name, when
+from dialogs.common import N_, Routes
+from dialogs.consult_view import Spec
+from dialogs.consult_view import group as group_view
 from dialogs.resident.inputs import read_input
 from dialogs.staff.common import StaffContext, StaffMember, reason_text, refusal
 
@@ -151,16 +150,7 @@ async def queue(message: Message, services: Services) -> None:
     tz = services.settings.tz
     waiting = await services.consult.queue_of(group.community, group.institution_id)
     today = await services.consult.bookings_of_day(group.community, group.institution_id, services.consult.clock())
-    lines = ["<b>" + _("Consultations now: {n}").format(n=len(waiting)) + "</b>"]
-    for c in waiting:
-        state = _("waiting") if c.status == "queued" else _("with {who}").format(who=h(c.specialist_label or ""))
-        asked = when(datetime.fromisoformat(c.asked_at), tz)
-        lines.append(f"💬 {c.id} · {h(topic_name(services.catalogue, c.topic))} · {state} · {asked}")
-    lines += ["\n<b>" + _("Booked for today: {n}").format(n=len(today)) + "</b>"]
-    for b in today:
-        moment = when(datetime.fromisoformat(b.starts_at), tz)
-        lines.append(f"📅 {moment} · {h(topic_name(services.catalogue, b.topic))}")
-    for text in pack(lines):  # as many messages as it takes, split between lines, never inside one
+    for text in group_view.queue_list(services.catalogue, waiting, today, tz):  # as many messages as it takes
         await message.answer(text)
 
 

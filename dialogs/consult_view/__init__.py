@@ -1,4 +1,7 @@
-"""How consultations and bookings look, and their buttons."""
+"""How consultations and bookings look, and their buttons: the staff card, the labels every text about a
+consultation uses, the booking screens. With group.py (what the staff group reads besides the card) and resident.py
+(the notices, confirmations and lists the resident gets), this package builds every text a resident or a group
+reads about a consultation; the outbox and the dialogs only call it."""
 from __future__ import annotations
 
 from datetime import date, datetime
