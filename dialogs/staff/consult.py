@@ -9,6 +9,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.consult.service import Consultation
 from bot.errors import RequestError
+from bot.labels import shorten
 from bot.services import Services
 from dialogs.common import N_, Routes
 from dialogs.consult_view import Spec
@@ -101,7 +102,8 @@ def transfer_keyboard(services: Services, consultation: Consultation) -> InlineK
     view = services.catalogue.communities[consultation.community]
     for inst in view.model.institutions:
         if inst.id != consultation.institution_id:
-            rows.append([InlineKeyboardButton(text="🏛 " + inst.short_name.get(services.settings.default_locale)[:50],
+            name = inst.short_name.get(services.settings.default_locale)
+            rows.append([InlineKeyboardButton(text="🏛 " + shorten(name, 50),
                                               callback_data=Spec(action="to_inst", cid=consultation.id,
                                                                  arg=inst.id).pack())])
     return InlineKeyboardMarkup(inline_keyboard=rows)
