@@ -3,7 +3,6 @@ and an emoji that the system font also draws in black and white (🌓) is drawn 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -11,7 +10,6 @@ from aiogram import Bot
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from sandbox import Sandbox, SandboxClient
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 TIMEOUT_MS = 5000
 ROW = ["✅ Так", "🌓 Частково", "❌ Ні"]
@@ -51,19 +49,6 @@ COLOURED_PIXELS = """async (button, emoji) => {
   }
   return coloured;
 }"""
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    require_chromium()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 @pytest.mark.asyncio
