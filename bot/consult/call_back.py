@@ -79,14 +79,14 @@ async def call_back_after(consult: ConsultService, resident_id: int, consultatio
     about the question and what they wrote in the chat, once. Anything else (not theirs, not timed out, already
     done, over the daily cap) is RequestError and changes nothing."""
     async with consult.db.transaction() as conn:
-        consultation = await consult._get(conn, consultation_id)
+        consultation = await consult.get_in(conn, consultation_id)
         if consultation.resident_id != resident_id:
             raise RequestError("not_found")
         if consultation.status != "timed_out":
             raise RequestError("not_timed_out")
         if consultation.request_id is not None:
             raise RequestError("done")
-        draft = await consult._transcript_draft(conn, consultation)
+        draft = await consult.transcript_draft(conn, consultation)
         description = (question[:MAX_QUESTION] + "\n\n" + draft.description).strip()[:3000]
         request = await consult.requests.create_in(conn, _with_caller(draft, caller, description),
                                                    update_id=update_id)

@@ -64,6 +64,10 @@ class ConsultService(ConsultLine):
                                request_id=request.id, update_id=update_id)
         return request
 
+    async def transcript_draft(self, conn: Connection, consultation: Consultation) -> Draft:
+        """`_transcript_draft`, for a transaction of the caller's (bot/consult/call_back.py)."""
+        return await self._transcript_draft(conn, consultation)
+
     async def _transcript_draft(self, conn: Connection, consultation: Consultation) -> Draft:
         """A request's draft whose description is the consultation's transcript."""
         cursor = await conn.execute(

@@ -51,6 +51,10 @@ class ConsultStore:
         row = await self.db.fetchone("SELECT * FROM consultations WHERE id = ?", (consultation_id,))
         return Consultation(**dict(row)) if row else None
 
+    async def get_in(self, conn: Connection, consultation_id: int) -> Consultation:
+        """The consultation, read inside a transaction of the caller's (RequestError when there is none)."""
+        return await self._get(conn, consultation_id)
+
     async def _get(self, conn: Connection, consultation_id: int) -> Consultation:
         cursor = await conn.execute("SELECT * FROM consultations WHERE id = ?", (consultation_id,))
         row = await cursor.fetchone()

@@ -87,7 +87,7 @@ class Confirmations:
                 item = Outgoing(Kind.CONFIRMATION, Target.resident(row["resident_id"]),
                                 {"request_id": row["request_id"], "confirmation_id": cursor.lastrowid, "what": "ask"},
                                 dedupe_key=f"confirm:{row['event_id']}")
-                await self.store._queue(conn, [item], row["request_id"])
+                await self.store.queue_in(conn, [item], row["request_id"])
                 asked += 1
         return asked
 
@@ -159,15 +159,15 @@ class Confirmations:
         before = await (await conn.execute(
             "SELECT COUNT(*) FROM request_events WHERE request_id = ? AND kind = 'reopened'",
             (found.request_id,))).fetchone()
-        request = await self.store._get(found.request_id, conn)
-        await self.store._event(conn, found.request_id, "resident", resident_id, None, "reopened", None, True,
+        request = await self.store.get_in(found.request_id, conn)
+        await self.store.event_in(conn, found.request_id, "resident", resident_id, None, "reopened", None, True,
                                 request.institution_id)
         items = [to_group(request, Kind.CARD_UPDATE),
                  to_group(request, Kind.CONFIRMATION, confirmation_id=found.id, what="not_helped", answer=answer)]
         if int(before[0]) >= 1:  # it had been reopened before: the administrators are told too
             items.append(Outgoing(Kind.ADMIN_NOTICE, Target.admins(),
                                   {"request_id": found.request_id, "notice": "not_helped_again", "answer": answer}))
-        await self.store._queue(conn, items, found.request_id)
+        await self.store.queue_in(conn, items, found.request_id)
 
     async def words(self, resident_id: int, confirmation_id: int, text: str) -> int:
         """The resident's few words after «partly» or «no», once: a history entry of the request (erased with it)
@@ -180,15 +180,15 @@ class Confirmations:
             found = await self.own(resident_id, confirmation_id, conn)
             if found.answer not in NOT_HELPED or found.words_event_id is not None:
                 raise RequestError("answered")
-            request = await self.store._get(found.request_id, conn)
-            event_id = await self.store._event(conn, found.request_id, "resident", resident_id, None,
+            request = await self.store.get_in(found.request_id, conn)
+            event_id = await self.store.event_in(conn, found.request_id, "resident", resident_id, None,
                                                "resident_message", text, True, request.institution_id)
             cursor = await conn.execute(
                 "UPDATE request_confirmations SET words_event_id = ? WHERE id = ? AND words_event_id IS NULL",
                 (event_id, confirmation_id))
             if cursor.rowcount != 1:
                 raise RequestError("answered")
-            await self.store._queue(conn, [to_group(request, Kind.CONFIRMATION, confirmation_id=found.id,
+            await self.store.queue_in(conn, [to_group(request, Kind.CONFIRMATION, confirmation_id=found.id,
                                                     what="words", event_id=event_id)], found.request_id)
         return event_id
 

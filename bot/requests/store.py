@@ -214,6 +214,10 @@ class RequestStore:
     async def _queue(self, conn: Connection, items: Iterable[Outgoing], request_id: Optional[int]) -> None:
         await enqueue(conn, items, request_id)
 
+    # For other modules of the requests package that act inside a transaction of theirs (confirmation.py).
+    event_in = _event
+    queue_in = _queue
+
     # ----- reading ------------------------------------------------------------------------------------------
 
     async def _get(self, request_id: int, conn: Optional[Connection] = None) -> Request:
@@ -225,6 +229,9 @@ class RequestStore:
         if row is None:
             raise RequestError("not_found")
         return row_to_request(row)
+
+
+    get_in = _get  # read inside a transaction of the caller's (confirmation.py)
 
     async def get(self, request_id: int) -> Optional[Request]:
         row = await self.db.fetchone("SELECT * FROM requests WHERE id = ?", (request_id,))
