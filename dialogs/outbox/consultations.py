@@ -107,12 +107,12 @@ class ConsultDelivery:
             await self.post_card(fresh, group, "group" if elsewhere else None, history=elsewhere)
             return await self.consult.get(consultation.id) or fresh
 
-    async def post_again(self, item: Item, lost: str) -> bool:
+    async def post_again(self, item: Item, lost: str) -> Optional[str]:
         """The consultation's topic or card was deleted (or its topic closed) by hand: see
         `Courier.post_lost_card`."""
         consultation = await self.consult.get(item.payload.get("consultation_id") or -1)
         if consultation is None:
-            return False
+            return None
         return await self.out.post_lost_card(
             "c", consultation, self.consult.get, lost,
             lambda group, again, thread_id: self.post_card(consultation, group, again, thread_id=thread_id,

@@ -57,11 +57,11 @@ class RequestDelivery:
             raise Permanent("the request no longer exists")
         return request
 
-    async def post_again(self, item: Item, lost: str) -> bool:
+    async def post_again(self, item: Item, lost: str) -> Optional[str]:
         """The request's topic or card was deleted (or its topic closed) by hand: see `Courier.post_lost_card`."""
         request = await self.services.requests.get(item.payload.get("request_id") or -1)
         if request is None:
-            return False
+            return None
         return await self.out.post_lost_card(
             "r", request, self.services.requests.get, lost,
             lambda group, again, thread_id: self.post_card(request, group, again, thread_id=thread_id, history=True))
@@ -150,6 +150,17 @@ class RequestDelivery:
             text, markup = self.card_of(request, len(files))
             await self.out.edit_quietly(text, group.chat_id, request.card_message_id, markup)
             await self.retitle(request, group)
+
+    async def retitled(self, item: Item) -> None:
+        """After a card was posted again in its old topic: the topic's title may still show an older status."""
+        request = await self.services.requests.get(item.payload.get("request_id") or -1)
+        if request is None:
+            return
+        group = await self.services.groups.group_for(request.community, request.institution_id)
+        if group is not None and group.chat_id == request.group_chat_id:
+            self.out.chat = group.chat_id
+            with self.out.speaking(self.out.group_locale):
+                await self.retitle(request, group)
 
     async def retitle(self, request: Request, group: Group) -> None:
         """The request's forum topic carries its status in the title: edited when the status changes it (the

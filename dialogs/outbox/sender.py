@@ -15,7 +15,7 @@ from dialogs.outbox.admins import AdminNotices
 from dialogs.outbox.consultations import ConsultDelivery
 from dialogs.outbox.erased import ErasedCards
 from dialogs.outbox.requests import RequestDelivery
-from dialogs.outbox.telegram import Courier, lost_in_group, telegram_errors
+from dialogs.outbox.telegram import POSTED, Courier, lost_in_group, telegram_errors
 
 NOT_POSTED_AGAIN = frozenset({Kind.CARD_MOVED, Kind.CONSULT_CARD_MOVED, Kind.REGROUP})
 
@@ -44,16 +44,20 @@ class TelegramSender:
                 await handler(item)
             except TelegramBadRequest as exc:
                 lost = None if private else lost_in_group(exc)
-                if lost is None or not await self.post_again(item, lost):
+                done = None if lost is None else await self.post_again(item, lost)
+                if not done:
                     raise
-                await handler(item)  # now into the new topic, or under the new card
+                if done == POSTED and item.kind == Kind.CARD_UPDATE:  # the card posted again reads as the
+                    await self.requests.retitled(item)  # request is now: an edit would wipe the line on why
+                elif done != POSTED or item.kind != Kind.CONSULT_CARD_UPDATE:
+                    await handler(item)  # now into the new topic, or under the new card
 
-    async def post_again(self, item: Item, lost: str) -> bool:
+    async def post_again(self, item: Item, lost: str) -> Optional[str]:
         """The row failed because the card or its topic was deleted (or the topic closed) by hand: post the card
         again (a new topic when the old one is gone), tell the administrators once, and let the row go on.
-        False when the row is not about a card that can be posted again."""
+        None when the row is not about a card that can be posted again."""
         if item.kind in NOT_POSTED_AGAIN:
-            return False
+            return None
         if "consultation_id" in item.payload:
             return await self.consultations.post_again(item, lost)
         return await self.requests.post_again(item, lost)

@@ -42,6 +42,8 @@ GONE = ("chat not found", "bot was kicked", "not enough rights", "have no rights
         "bot is not a member", "chat_write_forbidden")
 # Lost inside a group that is still there: the request's topic (deleted by hand), or its card.
 TOPIC_GONE = ("message thread not found", "topic_deleted", "topic_id_invalid")
+# What `Courier.post_lost_card` did: posted the card again, or found it where it was (its topic opened again).
+POSTED, REOPENED = "posted", "reopened"
 CARD_GONE = ("message to edit not found", "message to be replied not found", "replied message not found")
 _CHAT: ContextVar[Optional[int]] = ContextVar("delivery_chat", default=None)
 
@@ -173,24 +175,25 @@ class Courier:
     # ----- a card deleted by hand -------------------------------------------------------------------------------
 
     async def post_lost_card(self, kind: str, subject: Any, reread: Callable[[int], Awaitable[Any]], lost: str,
-                             post: Callable[[Group, str, Optional[int]], Awaitable[None]]) -> bool:
+                             post: Callable[[Group, str, Optional[int]], Awaitable[None]]) -> Optional[str]:
         """Post again the card of a request ("r") or a consultation ("c") that was deleted, or whose topic was
-        deleted or closed, in its group; `post(group, why, thread_id)` posts the card. False when the subject
-        is no longer in the institution's group."""
+        deleted or closed, in its group; `post(group, why, thread_id)` posts the card. POSTED when this call
+        posted it, REOPENED when the card is where it was (its topic opened again, or another row posted it
+        meanwhile), None when the subject is no longer in the institution's group."""
         services = self.services
         group = await services.groups.group_for(subject.community, subject.institution_id)
         if group is None or subject.group_chat_id != group.chat_id:
-            return False
+            return None
         self.chat = group.chat_id
         async with self.lock(kind, subject.id):
             fresh = await reread(subject.id)
             if fresh is None or (fresh.group_chat_id, fresh.thread_id, fresh.card_message_id) != (
                     subject.group_chat_id, subject.thread_id, subject.card_message_id):
-                return True  # another row has posted it again meanwhile
+                return REOPENED  # another row has posted it again meanwhile
             thread_id = subject.thread_id if group.is_forum else None
             if lost == "closed" and thread_id:
                 if await self.reopen(group.chat_id, thread_id):
-                    return True
+                    return REOPENED
                 lost = "topic"
             try:
                 await post(group, lost, None if lost == "topic" else thread_id)
@@ -205,7 +208,7 @@ class Courier:
             subject.id if kind == "r" else None, subject.id if kind == "c" else None, group.chat_id, lost,
             subject.thread_id if lost == "topic" else subject.card_message_id)
         services.wake_outbox()
-        return True
+        return POSTED
 
     async def reopen(self, chat_id: int, thread_id: int) -> bool:
         """Open again a topic that staff closed by hand, so that a resident's message still reaches it."""

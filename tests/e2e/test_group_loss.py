@@ -9,7 +9,7 @@ import pytest
 
 from sandbox.client import message_text
 from tests.support.consult import TUESDAY_10, ask, buttons_data, line_group
-from tests.support.staff import file_request, group_messages, number_of, staff_group
+from tests.support.staff import file_request, group_messages, group_settled, number_of, staff_group
 from tests.support.world import ADMIN_ID, Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
@@ -196,7 +196,15 @@ async def test_a_deleted_card_is_posted_again_on_a_status_change(world: World) -
     person = await world.resident(COMMUNITY, name="Галина")
     after = await world.client.last_id(group_id)
     number = number_of(await file_request(person, situation=SITUATION, contact="chat"))
-    [card] = await group_messages(world, group_id, after)
+
+    async def new_bot_messages() -> list[dict[str, Any]]:
+        return [m for m in await visible(world, group_id) if m.get("sender") == "bot" and m["message_id"] > after]
+
+    async def the_card() -> Any:
+        found = cards_of(await new_bot_messages(), number)
+        return found[0] if found else None
+
+    card = await eventually(the_card)  # found by its number: nothing else the group gets is taken for it
     thread = card["message_thread_id"]
     request = (await world.services.requests.for_resident(person.id))[0]
 
@@ -207,7 +215,17 @@ async def test_a_deleted_card_is_posted_again_on_a_status_change(world: World) -
     await world.services.requests.take(group_id, request.id, staff.id, "соціальна працівниця")
     world.services.wake_outbox()
 
-    again, history = await group_messages(world, group_id, after, count=2)
+    async def posted_again() -> Any:
+        messages = await new_bot_messages()
+        cards = [m for m in cards_of(messages, number) if "Попередню картку видалили" in message_text(m)]
+        history = [m for m in messages if "Нещодавня історія" in message_text(m)]
+        return (cards[0], history[0]) if cards and history else None
+
+    again, history = await eventually(posted_again)
+    await group_settled(world, COMMUNITY, INSTITUTION)  # read as staff see it once everything is out
+    again = next(m for m in await visible(world, group_id) if m["message_id"] == again["message_id"])
+    topic = core.topic(core.chat(group_id), thread)
+    assert "в роботі" in topic.name  # the topic's title follows the status, though the card was not edited
     assert again["message_thread_id"] == thread  # the topic is still there: the card comes back into it
     text = message_text(again)
     assert "Попередню картку видалили" in text and f"Звернення № {number}" in text
