@@ -9,7 +9,9 @@ The phrasings live in benchmarks/search_queries/:
   tuned/ the project's first, small set, written while the search was built (reported for comparison)
 and benchmarks/triage_tuning/: more danger and ordinary phrasings, written after the halves were frozen, that the
 triage rules may be tuned on (reported as "tuning"; with --sets also each set apart, "tuning4" being
-danger4.yaml with ordinary4.yaml, so a new set's figures before it is used are printed the same way).
+danger4.yaml with ordinary4.yaml, so a new set's figures before it is used are printed the same way), and
+benchmarks/triage_tuning/measure_only/: the half of a tuning set that is only measured ("measure6": its misses are
+never listed, and the model never learns from it).
 Per community <slug>.yaml: {query, expect: [service ids], tags}; expect [] means the catalogue has nothing
 for it and the honest answer is "nothing here, ask ...". danger.yaml and ordinary.yaml: {text, danger: [kinds]}.
 """
@@ -35,6 +37,7 @@ from bot.config import load_settings  # noqa: E402
 
 QUERIES = ROOT / "benchmarks" / "search_queries"
 TUNING = ROOT / "benchmarks" / "triage_tuning"
+MEASURE_ONLY = TUNING / "measure_only"
 HALVES = ("dev", "test")
 KINDS = ("helpless", "suicide", "violence", "child", "trafficking")
 GROUPS = ("all", "ru", "uk", "en", "typo", "short", "long")
@@ -93,16 +96,20 @@ def run_triage(triage: Triage, folder: Path, kind: str, suffix: str = "*") -> li
 
 
 def tuning_sets() -> list[str]:
-    """The tuning sets one by one: "tuning" (danger.yaml, ordinary.yaml), "tuning2", "tuning3", ..."""
-    suffixes = sorted({path.stem[len("danger"):] for path in TUNING.glob("danger*.yaml")}, key=lambda s: (len(s), s))
-    return [f"tuning{suffix}" for suffix in suffixes]
+    """The tuning sets one by one: "tuning" (danger.yaml, ordinary.yaml), "tuning2", "tuning3", ..., then the
+    measure-only halves: "measure6", ..."""
+    def suffixes(folder: Path) -> list[str]:
+        return sorted({path.stem[len("danger"):] for path in folder.glob("danger*.yaml")}, key=lambda s: (len(s), s))
+
+    return [f"tuning{suffix}" for suffix in suffixes(TUNING)] + [f"measure{suffix}" for suffix in suffixes(MEASURE_ONLY)]
 
 
 def evaluate_set(triage: Triage, name: str) -> Half:
-    suffix = name[len("tuning"):]
+    prefix = "measure" if name.startswith("measure") else "tuning"
+    folder, suffix = (MEASURE_ONLY if prefix == "measure" else TUNING), name[len(prefix):]
     result = Half(name if suffix else "tuning (first set)")
-    result.danger = run_triage(triage, TUNING, "danger", suffix)
-    result.ordinary = run_triage(triage, TUNING, "ordinary", suffix)
+    result.danger = run_triage(triage, folder, "danger", suffix)
+    result.ordinary = run_triage(triage, folder, "ordinary", suffix)
     return result
 
 
@@ -207,7 +214,7 @@ def print_misses(half: Half) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--verbose", help="list the misses of one set: dev, tuned, tuning or tuning2, tuning3, ...")
+    parser.add_argument("--verbose", help="list the misses of one set: dev, tuned, tuning or tuning2, tuning3, ... (never a measure-only half)")
     parser.add_argument("--sets", action="store_true", help="also print each tuning set apart")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--no-test", action="store_true",
@@ -230,7 +237,7 @@ def main() -> int:
             print_half(half, figures["search"], figures["triage"], figures["time"])
         if args.verbose == name:
             print_misses(half)
-    for name in tuning_sets() if args.sets or (args.verbose or "").startswith("tuning") else ():
+    for name in tuning_sets() if args.sets or (args.verbose or "").startswith(("tuning", "measure")) else ():
         if not args.sets and args.verbose != name:
             continue
         half = evaluate_set(triage, name)
@@ -238,7 +245,9 @@ def main() -> int:
         report[half.name] = figures
         if not args.json:
             print_half(half, {}, figures["triage"], figures["time"])
-        if args.verbose == name:
+        if args.verbose == name and name.startswith("measure"):
+            print("  (a measure-only half: its misses are not listed)")
+        elif args.verbose == name:
             print_misses(half)
     if args.json:
         print(json.dumps(report, indent=2))
