@@ -131,6 +131,8 @@ async def test_deletion_leaves_nothing_that_names_the_resident(harness) -> None:
                  ("campaign_recipients", "attempts"), ("campaign_recipients", "next_attempt_at"),
                  ("campaign_recipients", "error"), ("campaign_recipients", "sent_at"), ("inbox", "update_id"),
                  ("inbox", "received_at"), ("inbox", "attempts"), ("outbox", "payload")}
+    # the web chat's tables hold a web resident's data only: their deletion is in tests/test_webchat_channel.py
+    by_nature |= {(t, c) for t, c in erased if t.startswith("web_")}
     assert empty <= by_nature, f"the test data leave these empty: {sorted(empty - by_nature)}"
 
     cleared = await privacy.erase(services, RESIDENT)

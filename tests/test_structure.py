@@ -87,6 +87,8 @@ TABLE_OWNERS: dict[str, tuple[str, ...]] = {
     "outbox": ("bot.delivery.outbox",),
     **{table: (CAMPAIGNS,) for table in ("campaigns", "campaign_recipients", "campaign_tallies", "subscriptions")},
     "link_opens": ("bot.links",),
+    **{table: ("bot.webchat.store",) for table in ("web_users", "web_sessions", "web_messages", "web_files",
+                                                    "web_links", "web_updates")},
     "admins": ("bot.admins",),
     **{table: ("bot.ops.catalogue_edits.versions",) for table in ("catalogue_versions", "catalogue_imports")},
 }

@@ -26,6 +26,7 @@ from bot.runtime import inbox
 from bot.storage import fsm
 from bot.storage.db import Database
 from bot.storage.residents import forget_consent
+from bot.webchat import store as webchat
 
 # Rows on their way to a staff group that would carry the resident's words, or the old card with them: they
 # are not sent any more (the erased card takes their place).
@@ -99,6 +100,7 @@ async def erase(services: Any, user_id: int) -> int:
         await inbox.forget_user_in(conn, user_id)
         await fsm.forget_user_in(conn, user_id)
         await links.forget_resident(conn, user_id)
+        await webchat.forget_user_in(conn, user_id)
     services.wake_outbox()
     return len(request_ids) + len(consultation_ids)
 
@@ -148,7 +150,26 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
         "user_id": (KEPT, "the chat the bot goes on answering, in the language and community chosen; nothing else"),
         **_all((KEPT, "the language and community the bot speaks to the resident with"), "locale", "community"),
         **_all(_TECH, "created_at", "updated_at", "blocked_at"),
+        "channel": (KEPT, "Telegram or the web chat: where the bot goes on answering the resident"),
     },
+    "web_users": {
+        "user_id": (KEPT, "the web chat the bot goes on answering (as the residents' user_id)"),
+        **_all((KEPT, "the community the website named and the language, to go on answering"), "community", "locale"),
+        "keyboard": (ERASED, "the buttons under the input: emptied"),
+        **_all(_TECH, "next_message", "version", "proven_at", "created_at"),
+    },
+    "web_sessions": _all((KEPT, "the browser's session (only a hash of its cookie): the resident goes on using "
+                                "the chat after deleting their data"), "token_hash", "user_id", "csrf", "created_at",
+                         "seen_at"),
+    "web_messages": _all((ERASED, "what the resident's web chat showed: deleted"), "user_id", "message_id",
+                         "from_bot", "text", "markup", "file_id", "file_kind", "file_name", "sent_at", "version",
+                         "deleted"),
+    "web_files": _all((ERASED, "files the resident uploaded or was sent in the web chat: deleted"), "file_id",
+                      "user_id", "content_type", "size", "content", "created_at"),
+    "web_links": _all((ERASED, "one-time codes to continue on another device: deleted"), "code_hash", "user_id",
+                      "expires_at"),
+    "web_updates": _all((NOT_PERSONAL, "update numbers of the web chat and whose they were, pruned as they age"),
+                        "id", "user_id", "at"),
     "consents": _all((ERASED, "the resident's consent: deleted"), "user_id", "version", "given_at"),
     "fsm_state": _all((ERASED, "dialog states (drafts with descriptions, phones, photos): deleted, and after "
                                "DRAFT_DAYS anyway"), "key", "state", "data", "updated_at"),

@@ -1,4 +1,5 @@
-"""Residents: language, community, whether they blocked the bot, and their consent to the processing of their data."""
+"""Residents: language, community, channel (Telegram or the web chat), whether they blocked the bot, and their consent
+to the processing of their data."""
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -8,12 +9,28 @@ from typing import Optional
 from bot.storage.db import Connection, Database, utcnow
 
 
+# Web chat residents (bot/webchat/) have user ids from 2**53 up; Telegram's user ids fit in 52 bits, so the two
+# never meet and every table keyed by a user id serves both channels.
+WEB_ID_BASE = 2 ** 53
+TELEGRAM, WEB = "telegram", "web"
+
+
+def is_web(user_id: object) -> bool:
+    """Whether `user_id` (a user or private chat id) is a web chat resident's."""
+    return isinstance(user_id, int) and user_id >= WEB_ID_BASE
+
+
+def channel_of(user_id: int) -> str:
+    return WEB if is_web(user_id) else TELEGRAM
+
+
 @dataclass(frozen=True)
 class Resident:
     user_id: int
     locale: Optional[str]
     community: Optional[str]
     blocked: bool
+    channel: str = TELEGRAM
 
 
 CACHE_SIZE = 50_000
@@ -51,10 +68,10 @@ class ResidentRepo:
             self._cache.move_to_end(user_id)
             return self._cache[user_id]
         row = await self.db.fetchone(
-            "SELECT user_id, locale, community, blocked_at FROM residents WHERE user_id = ?", (user_id,)
+            "SELECT user_id, locale, community, blocked_at, channel FROM residents WHERE user_id = ?", (user_id,)
         )
         resident = None if row is None else Resident(row["user_id"], row["locale"], row["community"],
-                                                     row["blocked_at"] is not None)
+                                                     row["blocked_at"] is not None, row["channel"])
         self._keep(user_id, resident)
         return resident
 
@@ -71,9 +88,9 @@ class ResidentRepo:
     async def ensure(self, user_id: int) -> Resident:
         now = utcnow()
         await self.db.execute(
-            "INSERT INTO residents (user_id, created_at, updated_at) VALUES (?, ?, ?) "
+            "INSERT INTO residents (user_id, created_at, updated_at, channel) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(user_id) DO UPDATE SET blocked_at = NULL",
-            (user_id, now, now),
+            (user_id, now, now, channel_of(user_id)),
         )
         resident = await self._reload(user_id)
         assert resident is not None
@@ -114,11 +131,12 @@ class ResidentRepo:
 
 async def export_profile(db: Database, user_id: int) -> Optional[dict]:
     row = await db.fetchone(
-        "SELECT locale, community, created_at, updated_at, blocked_at FROM residents WHERE user_id = ?", (user_id,)
-    )
+        "SELECT locale, community, channel, created_at, updated_at, blocked_at FROM residents WHERE user_id = ?",
+        (user_id,))
     if row is None:
         return None
-    return {"language": row["locale"], "community": row["community"], "first_seen_at": row["created_at"],
+    return {"language": row["locale"], "community": row["community"], "channel": row["channel"],
+            "first_seen_at": row["created_at"],
             "changed_at": row["updated_at"], "blocked_bot_at": row["blocked_at"]}
 
 

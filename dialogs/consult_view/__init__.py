@@ -15,7 +15,7 @@ from bot.catalogue.loader import Catalogue
 from bot.catalogue.models import DAYS, Hours
 from bot.consult.service import Consultation, Said
 from dialogs.common import N_, Nav, h, locale
-from dialogs.requests_view import clip
+from dialogs.requests_view import channel_mark, clip
 
 BTN_END = N_("❌ End the consultation")
 
@@ -73,7 +73,8 @@ def slot_code(moment: datetime) -> str:
 
 
 def staff_card(catalogue: Catalogue, consultation: Consultation, first: list[Said], tz) -> str:
-    lines = ["💬 <b>" + _("Online consultation No. {number}").format(number=consultation.id) + "</b>",
+    lines = ["💬 <b>" + _("Online consultation No. {number}").format(number=consultation.id) + "</b>"
+             + channel_mark(consultation.resident_id),
              _("Topic: {topic}").format(topic=h(topic_name(catalogue, consultation.topic))),
              *(["📅 " + _("Booked in advance: the resident waits for you to write first.")]
                if consultation.booking_id else []),

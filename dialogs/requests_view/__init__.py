@@ -16,6 +16,7 @@ from bot.catalogue.loader import Catalogue
 from bot.dates import human_date, human_datetime
 from bot.requests.clean import clean_text, ukrainian_phone
 from bot.requests.models import Event, Request, Status
+from bot.storage.residents import is_web
 from dialogs.common import MESSAGE_LIMIT, N_, Entry, clip_plain, h, locale, pack, shown_length
 
 CARD_TEXT_LIMIT = 3500  # the most of a description a card shows (it must stay one message, to be edited)
@@ -162,7 +163,8 @@ def staff_card(catalogue: Catalogue, request: Request, files: int, tz, now: Opti
     lines = []
     if request.urgent:
         lines.append("🔴 <b>" + _("URGENT") + "</b> — " + _("possible danger, answer first"))
-    lines.append("📨 <b>" + _("Request No. {number}").format(number=request.public_id) + "</b>")
+    lines.append("📨 <b>" + _("Request No. {number}").format(number=request.public_id) + "</b>"
+                 + channel_mark(request.resident_id))
     status = status_label(request.status)
     if request.status.open:
         status += " · " + (_("taken by: {who}").format(who=h(request.assignee_label)) if request.assignee_label
@@ -191,6 +193,12 @@ def staff_card(catalogue: Catalogue, request: Request, files: int, tz, now: Opti
     room = MESSAGE_LIMIT - AGAIN_ROOM - shown_length("\n".join(lines + ["…"] + after))
     lines.append(h(clip(request.description, min(CARD_TEXT_LIMIT, room))) if request.description else "—")
     return "\n".join(lines + after)
+
+
+def channel_mark(resident_id: Optional[int]) -> str:
+    """A small mark after a card's title for a resident who writes from the community's website (bot/webchat/);
+    staff answer them exactly as anyone else."""
+    return " · 🌐 " + _("web chat") if is_web(resident_id) else ""
 
 
 def contact_line(request: Request) -> str:

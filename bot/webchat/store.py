@@ -1,0 +1,235 @@
+"""The web chat's tables (migration 0018): web residents, their browser sessions, what their chat shows, the files
+they uploaded, the one-time codes for another device and the update ids. Only hashes of tokens and codes are kept."""
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional
+
+from bot.storage.db import Connection, Database, utcnow
+from bot.storage.residents import WEB_ID_BASE
+
+KEEP_UPDATE_IDS = 10_000  # rows of web_updates kept (the ids themselves never come back: AUTOINCREMENT)
+UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One message of a web resident's chat, as the page draws it."""
+
+    message_id: int
+    from_bot: bool
+    text: str
+    markup: Optional[dict]
+    file_id: Optional[str]
+    file_kind: Optional[str]
+    file_name: Optional[str]
+    sent_at: str
+    version: int
+    deleted: bool
+
+    @classmethod
+    def of(cls, row: Any) -> "Shown":
+        return cls(row["message_id"], bool(row["from_bot"]), row["text"],
+                   json.loads(row["markup"]) if row["markup"] else None, row["file_id"], row["file_kind"],
+                   row["file_name"], row["sent_at"], row["version"], bool(row["deleted"]))
+
+
+@dataclass(frozen=True)
+class WebUser:
+    user_id: int
+    community: Optional[str]
+    locale: Optional[str]
+    version: int
+    keyboard: Optional[dict]
+    proven: bool
+
+
+class WebStore:
+    """SQL of the web chat, and who waits for news of which resident (the long poll of the page)."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self._news: dict[int, asyncio.Event] = {}
+
+    # ----- news for the long poll ---------------------------------------------------------------------------------
+
+    def changed(self, user_id: int) -> None:
+        event = self._news.pop(user_id, None)
+        if event is not None:
+            event.set()
+
+    async def wait(self, user_id: int, version: int, timeout: float) -> None:
+        """Return when the resident's chat changed after `version`, or after `timeout` seconds."""
+        event = self._news.setdefault(user_id, asyncio.Event())
+        user = await self.user(user_id)
+        if user is None or user.version > version:
+            return
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
+    # ----- residents and sessions ----------------------------------------------------------------------------------
+
+    async def new_user(self, community: Optional[str], locale: Optional[str]) -> int:
+        async with self.db.transaction() as conn:
+            row = await (await conn.execute("SELECT MAX(user_id) FROM web_users")).fetchone()
+            user_id = max(int(row[0] or 0), WEB_ID_BASE) + 1
+            await conn.execute("INSERT INTO web_users (user_id, community, locale, created_at) VALUES (?, ?, ?, ?)",
+                               (user_id, community, locale, utcnow()))
+        return user_id
+
+    async def user(self, user_id: int) -> Optional[WebUser]:
+        row = await self.db.fetchone(
+            "SELECT user_id, community, locale, version, keyboard, proven_at FROM web_users WHERE user_id = ?",
+            (user_id,))
+        if row is None:
+            return None
+        return WebUser(row["user_id"], row["community"], row["locale"], row["version"],
+                       json.loads(row["keyboard"]) if row["keyboard"] else None, row["proven_at"] is not None)
+
+    async def prove(self, user_id: int) -> None:
+        await self.db.execute("UPDATE web_users SET proven_at = ? WHERE user_id = ? AND proven_at IS NULL",
+                              (utcnow(), user_id))
+
+    async def add_session(self, token_hash: str, user_id: int, csrf: str) -> None:
+        now = utcnow()
+        await self.db.execute("INSERT INTO web_sessions (token_hash, user_id, csrf, created_at, seen_at) "
+                              "VALUES (?, ?, ?, ?, ?)", (token_hash, user_id, csrf, now, now))
+
+    async def session(self, token_hash: str) -> Optional[tuple[int, str]]:
+        """(user id, CSRF token) of the session whose cookie hashes to `token_hash`."""
+        row = await self.db.fetchone("SELECT user_id, csrf FROM web_sessions WHERE token_hash = ?", (token_hash,))
+        return (row["user_id"], row["csrf"]) if row else None
+
+    async def add_link(self, code_hash: str, user_id: int, expires_at: str) -> None:
+        await self.db.execute("INSERT INTO web_links (code_hash, user_id, expires_at) VALUES (?, ?, ?)",
+                              (code_hash, user_id, expires_at))
+
+    async def use_link(self, code_hash: str, now: str) -> Optional[int]:
+        """The resident of a one-time code, once: the code is gone after this, used or expired."""
+        async with self.db.transaction() as conn:
+            row = await (await conn.execute("SELECT user_id, expires_at FROM web_links WHERE code_hash = ?",
+                                            (code_hash,))).fetchone()
+            await conn.execute("DELETE FROM web_links WHERE code_hash = ? OR expires_at < ?", (code_hash, now))
+        if row is None or row["expires_at"] < now:
+            return None
+        return int(row["user_id"])
+
+    async def next_update_id(self, user_id: int) -> int:
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute("INSERT INTO web_updates (user_id, at) VALUES (?, ?)", (user_id, utcnow()))
+            update_id = int(cursor.lastrowid)
+            if update_id % 1000 == 0:
+                await conn.execute("DELETE FROM web_updates WHERE id < ?", (update_id - KEEP_UPDATE_IDS,))
+        return update_id
+
+    # ----- what the chat shows --------------------------------------------------------------------------------------
+
+    async def add_message(self, user_id: int, from_bot: bool, text: str, markup: Optional[dict] = None,
+                          file: Optional[tuple[str, str, Optional[str]]] = None) -> Shown:
+        """A new message in the resident's chat; `file` is (file id, kind, file name)."""
+        file_id, kind, name = file or (None, None, None)
+        async with self.db.transaction() as conn:
+            row = await (await conn.execute(
+                "UPDATE web_users SET next_message = next_message + 1, version = version + 1 WHERE user_id = ? "
+                "RETURNING next_message - 1 AS message_id, version", (user_id,))).fetchone()
+            if row is None:
+                raise LookupError("chat not found")
+            await conn.execute(
+                "INSERT INTO web_messages (user_id, message_id, from_bot, text, markup, file_id, file_kind, file_name, "
+                "sent_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (user_id, row["message_id"], int(from_bot), text, _json(markup), file_id, kind, name, utcnow(),
+                 row["version"]))
+        self.changed(user_id)
+        return Shown(row["message_id"], from_bot, text, markup, file_id, kind, name, utcnow(), row["version"], False)
+
+    async def message(self, user_id: int, message_id: int) -> Optional[Shown]:
+        row = await self.db.fetchone("SELECT * FROM web_messages WHERE user_id = ? AND message_id = ? AND deleted = 0",
+                                     (user_id, message_id))
+        return Shown.of(row) if row else None
+
+    async def edit(self, user_id: int, message_id: int, text: Any = UNSET, markup: Any = UNSET) -> Optional[Shown]:
+        """Change a message's text and/or keyboard; None when there is no such message."""
+        sets, values = [], []
+        if text is not UNSET:
+            sets.append("text = ?")
+            values.append(text)
+        if markup is not UNSET:
+            sets.append("markup = ?")
+            values.append(_json(markup))
+        if await self.message(user_id, message_id) is None:
+            return None
+        async with self.db.transaction() as conn:
+            row = await (await conn.execute("UPDATE web_users SET version = version + 1 WHERE user_id = ? "
+                                            "RETURNING version", (user_id,))).fetchone()
+            await conn.execute(
+                f"UPDATE web_messages SET {', '.join(sets + ['version = ?'])} "
+                "WHERE user_id = ? AND message_id = ? AND deleted = 0", (*values, row["version"], user_id, message_id))
+        self.changed(user_id)
+        return await self.message(user_id, message_id)
+
+    async def delete(self, user_id: int, message_ids: Iterable[int]) -> int:
+        ids = [int(i) for i in message_ids]
+        if not ids:
+            return 0
+        async with self.db.transaction() as conn:
+            row = await (await conn.execute("UPDATE web_users SET version = version + 1 WHERE user_id = ? "
+                                            "RETURNING version", (user_id,))).fetchone()
+            if row is None:
+                return 0
+            cursor = await conn.execute(
+                f"UPDATE web_messages SET deleted = 1, text = '', markup = NULL, version = ? "
+                f"WHERE user_id = ? AND deleted = 0 AND message_id IN ({','.join('?' * len(ids))})",
+                (row["version"], user_id, *ids))
+        self.changed(user_id)
+        return cursor.rowcount
+
+    async def set_keyboard(self, user_id: int, keyboard: Optional[dict]) -> None:
+        """The reply keyboard under the input (None: removed)."""
+        await self.db.execute("UPDATE web_users SET keyboard = ?, version = version + 1 WHERE user_id = ?",
+                              (_json(keyboard), user_id))
+        self.changed(user_id)
+
+    async def changes(self, user_id: int, after: int, limit: int = 200) -> list[Shown]:
+        """Messages added, edited or deleted after version `after`, oldest first (the last `limit` of them)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM (SELECT * FROM web_messages WHERE user_id = ? AND version > ? "
+            "ORDER BY version DESC LIMIT ?) ORDER BY version", (user_id, after, limit))
+        return [Shown.of(row) for row in rows]
+
+    # ----- files ----------------------------------------------------------------------------------------------------
+
+    async def add_file(self, file_id: str, user_id: int, content_type: str, content: bytes) -> None:
+        await self.db.execute("INSERT INTO web_files (file_id, user_id, content_type, size, content, created_at) "
+                              "VALUES (?, ?, ?, ?, ?, ?)", (file_id, user_id, content_type, len(content), content,
+                                                             utcnow()))
+
+    async def file(self, file_id: str) -> Optional[tuple[int, str, bytes]]:
+        """(owner, content type, bytes) of a stored file."""
+        row = await self.db.fetchone("SELECT user_id, content_type, content FROM web_files WHERE file_id = ?",
+                                     (file_id,))
+        return (row["user_id"], row["content_type"], bytes(row["content"])) if row else None
+
+    async def files_since(self, user_id: int, since: str) -> int:
+        """How many files the resident uploaded since `since` (UTC ISO)."""
+        row = await self.db.fetchone("SELECT COUNT(*) FROM web_files WHERE user_id = ? AND created_at >= ?",
+                                     (user_id, since))
+        return int(row[0])
+
+
+def _json(value: Optional[dict]) -> Optional[str]:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value is not None else None
+
+
+# ----- «Видалити мої дані» (bot/privacy/erasure.py) -------------------------------------------------------------------
+
+async def forget_user_in(conn: Connection, user_id: int) -> None:
+    """Delete what the resident's web chat showed and the files they uploaded, in the caller's transaction. The
+    sessions stay (the resident goes on using the chat), as the residents' row does."""
+    await conn.execute("DELETE FROM web_messages WHERE user_id = ?", (user_id,))
+    await conn.execute("DELETE FROM web_files WHERE user_id = ?", (user_id,))
+    await conn.execute("DELETE FROM web_links WHERE user_id = ?", (user_id,))
+    await conn.execute("UPDATE web_users SET keyboard = NULL WHERE user_id = ?", (user_id,))

@@ -1,0 +1,107 @@
+"""A web chat resident driven through the real Dispatcher (bot/webchat/), beside a Telegram bot whose calls are
+answered and recorded in memory (the staff group's side)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.types import Chat, ForumTopic, Message, User
+
+from bot.app import App
+from bot.webchat.channel import WebChannel, make_web_bot
+from bot.webchat.store import Shown, WebStore
+from tests.support.config import TOKEN
+from tests.support.harness import RecordingSession, Sent
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PDF = b"%PDF-1.4\n" + b"\x00" * 64
+
+
+class GroupSession(RecordingSession):
+    """RecordingSession that also answers files and forum topics, and keeps the files uploaded to Telegram."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.uploads: list[tuple[int, str, bytes]] = []  # (chat, field, bytes)
+
+    async def make_request(self, bot: Bot, method: Any, timeout: Optional[int] = None) -> Any:
+        name = type(method).__name__
+        if name in ("SendPhoto", "SendDocument", "SendVoice"):
+            self.calls.append(method)
+            field = name[4:].lower()
+            value = getattr(method, field)
+            content = b"".join([chunk async for chunk in value.read(bot)]) if not isinstance(value, str) else b""
+            self.uploads.append((int(method.chat_id), field, content))
+            sent = Sent(next(self._ids), int(method.chat_id), method.caption or "")
+            self.chats.setdefault(sent.chat_id, {})[sent.message_id] = sent
+            return Message(message_id=sent.message_id, date=datetime.now(timezone.utc),
+                           chat=Chat(id=sent.chat_id, type="supergroup"),
+                           from_user=User(id=bot.id, is_bot=True, first_name="Bot")).as_(bot)
+        if name == "CreateForumTopic":
+            self.calls.append(method)
+            return ForumTopic(message_thread_id=next(self._ids), name=method.name, icon_color=0)
+        return await super().make_request(bot, method, timeout)
+
+
+@dataclass
+class WebWorld:
+    app: App
+    telegram: Bot
+    group_session: GroupSession
+    store: WebStore
+    channel: WebChannel
+
+    async def resident(self, community: Optional[str] = "lutsk", locale: str = "uk") -> "WebResident":
+        user_id = await self.channel.new_resident(community, locale)
+        await self.channel.start(user_id)
+        return WebResident(self, user_id)
+
+
+def web_world(app: App) -> WebWorld:
+    session = GroupSession()
+    telegram = Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode="HTML"))
+    store = WebStore(app.services.db)
+    web = make_web_bot(store, telegram)
+    return WebWorld(app, telegram, session, store, WebChannel(store, web, app.dispatcher))
+
+
+@dataclass
+class WebResident:
+    world: WebWorld
+    user_id: int
+    seen: int = 0
+
+    async def news(self) -> list[Shown]:
+        """What changed in the chat since the last look."""
+        changes = await self.world.store.changes(self.user_id, self.seen)
+        if changes:
+            self.seen = max(m.version for m in changes)
+        return changes
+
+    async def messages(self) -> list[Shown]:
+        return [m for m in await self.world.store.changes(self.user_id, 0, limit=10_000) if not m.deleted]
+
+    async def keyboard(self) -> list[str]:
+        user = await self.world.store.user(self.user_id)
+        return [b["text"] for row in (user.keyboard or {}).get("keyboard", []) for b in row] if user else []
+
+    async def say(self, text: str) -> list[Shown]:
+        await self.news()
+        await self.world.channel.say(self.user_id, text)
+        return await self.news()
+
+    async def tap(self, label: str) -> tuple[Optional[str], list[Shown]]:
+        """Press the newest inline button whose label holds `label`; (the pop-up, what changed)."""
+        await self.news()
+        for message in reversed(await self.messages()):
+            for row in (message.markup or {}).get("inline_keyboard", []):
+                for button in row:
+                    if label in button["text"]:
+                        popup = await self.world.channel.press(self.user_id, message.message_id,
+                                                               button["callback_data"])
+                        return popup, await self.news()
+        raise AssertionError(f"no button with {label!r}")
