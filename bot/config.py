@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     health_port: Optional[int] = Field(default=None, ge=1, le=65535, alias="HEALTH_PORT")
     sandbox_host: str = Field(default="127.0.0.1", alias="SANDBOX_HOST")
     sandbox_port: int = Field(default=8080, ge=0, le=65535, alias="SANDBOX_PORT")
+    # The web chat for residents without Telegram (bot/webchat/): off unless WEB_CHAT=on
+    web_chat: bool = Field(default=False, alias="WEB_CHAT")
+    web_chat_host: str = Field(default="127.0.0.1", alias="WEB_CHAT_HOST")
+    web_chat_port: int = Field(default=8082, ge=0, le=65535, alias="WEB_CHAT_PORT")
+    # the public address the page is served at behind the reverse proxy (its origin is the only one allowed)
+    web_chat_url: Optional[str] = Field(default=None, alias="WEB_CHAT_URL")
+    web_chat_pow_bits: int = Field(default=18, ge=0, le=28, alias="WEB_CHAT_POW_BITS")
     # Sending limits (Telegram's published limits by default; 0 switches a limit off)
     send_per_second: float = Field(default=30.0, ge=0, le=10_000, alias="SEND_PER_SECOND")
     send_per_chat_per_second: float = Field(default=1.0, ge=0, le=100, alias="SEND_PER_CHAT_PER_SECOND")
@@ -159,6 +166,26 @@ class Settings(BaseSettings):
         if value not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return value
+
+    @field_validator("web_chat", mode="before")
+    @classmethod
+    def _web_chat(cls, value: object) -> object:
+        text = str(value).strip().lower() if value is not None else ""
+        if text in ("on", "true", "1", "yes"):
+            return True
+        if text in ("off", "false", "0", "no", ""):
+            return False
+        raise ValueError("must be on or off")
+
+    @field_validator("web_chat_url", mode="before")
+    @classmethod
+    def _web_chat_url(cls, value: object) -> object:
+        text = str(value or "").strip().rstrip("/")
+        if not text:
+            return None
+        if not re.match(r"^https?://[^\s/?#]+$", text):
+            raise ValueError("must be the page's origin, like https://bot.example.org (no path)")
+        return text
 
     @field_validator("webhook_url", mode="before")
     @classmethod

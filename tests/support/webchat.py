@@ -47,6 +47,19 @@ class GroupSession(RecordingSession):
         return await super().make_request(bot, method, timeout)
 
 
+class Ticks:
+    """A monotonic clock that moves only when told (the rate limits' buckets)."""
+
+    def __init__(self, at: float = 1000.0):
+        self.at = at
+
+    def __call__(self) -> float:
+        return self.at
+
+    def advance(self, seconds: float) -> None:
+        self.at += seconds
+
+
 @dataclass
 class WebWorld:
     app: App
@@ -105,3 +118,73 @@ class WebResident:
                                                                button["callback_data"])
                         return popup, await self.news()
         raise AssertionError(f"no button with {label!r}")
+
+
+class Browser:
+    """One browser (one cookie jar) on the web chat's HTTP server, calling the API as the page does."""
+
+    def __init__(self, server: Any, origin: Optional[str] = None):
+        from aiohttp import ClientSession, CookieJar
+
+        self.server = server
+        self.origin = origin or str(server.make_url("")).rstrip("/")
+        self.http = ClientSession(cookie_jar=CookieJar(unsafe=True))
+        self.csrf = ""
+        self.challenge = ""
+        self.bits = 0
+        self.version = 0
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    def headers(self, csrf: bool = True) -> dict[str, str]:
+        headers = {"Origin": self.origin}
+        if csrf and self.csrf:
+            headers["X-Chat-CSRF"] = self.csrf
+        return headers
+
+    async def post(self, path: str, body: Optional[dict] = None, *, csrf: bool = True,
+                   headers: Optional[dict[str, str]] = None) -> tuple[int, dict]:
+        async with self.http.post(self.server.make_url(path), json=body or {},
+                                  headers=headers if headers is not None else self.headers(csrf)) as response:
+            return response.status, await response.json()
+
+    async def hello(self, community: Optional[str] = "lutsk", lang: str = "uk") -> dict:
+        status, body = await self.post("/chat/api/hello", {"community": community, "lang": lang})
+        assert status == 200, body
+        self.csrf, self.challenge, self.bits = body["csrf"], body["challenge"], body["bits"]
+        return body
+
+    async def prove(self) -> int:
+        from bot.webchat.guard import solve
+
+        status, _ = await self.post("/chat/api/prove", {"nonce": solve(self.challenge, self.bits)})
+        return status
+
+    async def poll(self, after: Optional[int] = None) -> dict:
+        after = self.version if after is None else after
+        async with self.http.get(self.server.make_url(f"/chat/api/poll?after={after}&wait=0")) as response:
+            body = await response.json()
+        if response.status == 200:
+            self.version = max(self.version, body["version"])
+        return body
+
+    async def tap(self, label: str) -> tuple[int, dict]:
+        messages = (await self.poll(0))["messages"]
+        for message in reversed(messages):
+            for row in message["buttons"]:
+                for button in row:
+                    if label in button["text"] and "data" in button:
+                        return await self.post("/chat/api/press", {"message_id": message["id"],
+                                                                   "data": button["data"]})
+        raise AssertionError(f"no button with {label!r}")
+
+    async def upload(self, content: bytes, name: str = "photo.jpg", caption: str = "") -> tuple[int, dict]:
+        from aiohttp import FormData
+
+        form = FormData()
+        form.add_field("caption", caption)
+        form.add_field("file", content, filename=name, content_type="application/octet-stream")
+        async with self.http.post(self.server.make_url("/chat/api/upload"), data=form,
+                                  headers=self.headers()) as response:
+            return response.status, await response.json()

@@ -1,0 +1,277 @@
+/* The web chat page: a session (cookie) and its CSRF token, the proof of work, a long poll for what the bot says,
+   and the resident's text, button presses, phone number and files sent to the bot's JSON API. */
+"use strict";
+(function () {
+  const WORDS = {
+    uk: {
+      title: "Громада: допомога", device: "Інший пристрій", log: "Розмова", keys: "Кнопки меню",
+      attach: "Додати фото або PDF", message: "Повідомлення", placeholder: "Напишіть повідомлення", send: "Надіслати",
+      device_title: "Продовжити на іншому пристрої",
+      device_help: "Відкрийте це посилання або введіть код на іншому пристрої протягом 15 хвилин. Код діє один раз.",
+      have_code: "Маю код з іншого пристрою:", continue: "Продовжити", close: "Закрити",
+      phone_title: "Ваш номер телефону", phone_help: "Наприклад, 067 123 45 67", cancel: "Скасувати",
+      checking: "Готуємо чат…", offline: "Немає зв’язку. Пробуємо ще раз…", slow: "Забагато повідомлень. Зачекайте хвилину.",
+      too_big: "Файл завеликий: до 5 МБ.", file_type: "Можна додати лише фото (JPEG, PNG) або PDF.",
+      too_many_files: "Сьогодні додано забагато файлів.", no_code: "Код не підійшов або вже використаний.",
+      failed: "Не вдалося надіслати. Спробуйте ще раз.", file: "Файл", photo: "Фото", you: "Ви", bot: "Бот",
+    },
+    en: {
+      title: "Community help", device: "Another device", log: "Conversation", keys: "Menu buttons",
+      attach: "Attach a photo or PDF", message: "Message", placeholder: "Type a message", send: "Send",
+      device_title: "Continue on another device",
+      device_help: "Open this link or type the code on another device within 15 minutes. The code works once.",
+      have_code: "I have a code from another device:", continue: "Continue", close: "Close",
+      phone_title: "Your phone number", phone_help: "For example, 067 123 45 67", cancel: "Cancel",
+      checking: "Getting the chat ready…", offline: "No connection. Trying again…", slow: "Too many messages. Wait a minute.",
+      too_big: "The file is too big: up to 5 MB.", file_type: "Only photos (JPEG, PNG) or PDF files can be attached.",
+      too_many_files: "Too many files today.", no_code: "The code did not work or was already used.",
+      failed: "Could not send. Please try again.", file: "File", photo: "Photo", you: "You", bot: "Bot",
+    },
+  };
+  const params = new URLSearchParams(location.search);
+  const lang = (params.get("lang") || navigator.language || "uk").slice(0, 2) === "en" ? "en" : "uk";
+  const T = WORDS[lang];
+  const $ = (id) => document.getElementById(id);
+  const state = { csrf: "", version: 0, shown: new Map(), busy: false };
+
+  function translate() {
+    document.documentElement.lang = lang;
+    document.title = T.title;
+    document.querySelectorAll("[data-t]").forEach((el) => { el.textContent = T[el.dataset.t]; });
+    document.querySelectorAll("[data-t-label]").forEach((el) => el.setAttribute("aria-label", T[el.dataset.tLabel]));
+    document.querySelectorAll("[data-t-title]").forEach((el) => el.setAttribute("title", T[el.dataset.tTitle]));
+    document.querySelectorAll("[data-t-placeholder]").forEach((el) => {
+      el.setAttribute("placeholder", T[el.dataset.tPlaceholder]);
+    });
+  }
+
+  function say(text) { $("status").textContent = text || ""; }
+
+  async function call(path, body, isForm) {
+    const headers = { "X-Chat-CSRF": state.csrf };
+    if (!isForm) headers["Content-Type"] = "application/json";
+    const response = await fetch("/chat/api/" + path, {
+      method: "POST", credentials: "same-origin", headers: headers,
+      body: isForm ? body : JSON.stringify(body || {}),
+    });
+    let answer = {};
+    try { answer = await response.json(); } catch (e) { answer = {}; }
+    if (!response.ok) {
+      const reason = answer.error || "failed";
+      say(T[reason] || (response.status === 429 ? T.slow : T.failed));
+      throw new Error(reason);
+    }
+    return answer;
+  }
+
+  // ----- Telegram's HTML, drawn through an allow-list -----------------------------------------------------------------
+  const TAGS = { B: "b", STRONG: "b", I: "i", EM: "i", U: "u", INS: "u", S: "s", STRIKE: "s", DEL: "s", CODE: "code",
+    PRE: "pre", BLOCKQUOTE: "blockquote", A: "a", "TG-SPOILER": "span", SPAN: "span" };
+
+  function copy(from, into) {
+    from.childNodes.forEach((node) => {
+      if (node.nodeType === Node.TEXT_NODE) { into.appendChild(document.createTextNode(node.textContent)); return; }
+      if (node.nodeType !== Node.ELEMENT_NODE) return;
+      const tag = TAGS[node.tagName];
+      if (!tag) { copy(node, into); return; }
+      const el = document.createElement(tag);
+      if (tag === "a") {
+        const href = node.getAttribute("href") || "";
+        if (/^(https?:|tel:|mailto:)/i.test(href)) {
+          el.href = href; el.target = "_blank"; el.rel = "noopener noreferrer";
+        }
+      }
+      copy(node, el);
+      into.appendChild(el);
+    });
+  }
+
+  function rich(html) {
+    const fragment = document.createDocumentFragment();
+    copy(new DOMParser().parseFromString("<body>" + html, "text/html").body, fragment);
+    return fragment;
+  }
+
+  // ----- drawing the chat -----------------------------------------------------------------------------------------------
+  function buttonsOf(message) {
+    const box = document.createElement("div");
+    box.className = "inline";
+    message.buttons.forEach((row) => {
+      const line = document.createElement("div");
+      line.className = "row";
+      row.forEach((b) => {
+        let el;
+        if (b.url) {
+          el = document.createElement("a");
+          el.href = b.url; el.target = "_blank"; el.rel = "noopener noreferrer";
+        } else {
+          el = document.createElement("button");
+          el.type = "button";
+          el.addEventListener("click", () => press(message.id, b.data, el));
+        }
+        el.textContent = b.text;
+        line.appendChild(el);
+      });
+      box.appendChild(line);
+    });
+    return box;
+  }
+
+  function draw(message) {
+    const old = state.shown.get(message.id);
+    if (message.deleted) { if (old) { old.remove(); state.shown.delete(message.id); } return; }
+    const li = document.createElement("li");
+    li.className = "msg " + (message.bot ? "bot" : "me");
+    const who = document.createElement("span");
+    who.className = "sr";
+    who.textContent = (message.bot ? T.bot : T.you) + ": ";
+    li.appendChild(who);
+    if (message.file) {
+      if (message.file.kind === "photo") {
+        const img = document.createElement("img");
+        img.src = "/chat/" + message.file.url; img.alt = T.photo; img.loading = "lazy";
+        li.appendChild(img);
+      } else {
+        const a = document.createElement("a");
+        a.href = "/chat/" + message.file.url; a.textContent = "📄 " + (message.file.name || T.file);
+        a.rel = "noopener"; a.setAttribute("download", message.file.name || "file");
+        li.appendChild(a);
+        li.appendChild(document.createElement("br"));
+      }
+    }
+    li.appendChild(rich(message.html));
+    if (message.buttons.length) li.appendChild(buttonsOf(message));
+    if (old) { old.replaceWith(li); } else { $("log").appendChild(li); }
+    state.shown.set(message.id, li);
+  }
+
+  function keyboard(rows) {
+    const keys = $("keys");
+    keys.textContent = "";
+    rows.forEach((row) => {
+      const line = document.createElement("div");
+      line.className = "row";
+      row.forEach((b) => {
+        const el = document.createElement("button");
+        el.type = "button";
+        el.textContent = b.text;
+        el.addEventListener("click", () => (b.contact ? askPhone() : send(b.text)));
+        line.appendChild(el);
+      });
+      keys.appendChild(line);
+    });
+  }
+
+  async function poll() {
+    for (;;) {
+      try {
+        const response = await fetch("/chat/api/poll?after=" + state.version, { credentials: "same-origin" });
+        if (!response.ok) throw new Error(String(response.status));
+        const page = await response.json();
+        const atEnd = $("main").scrollHeight - $("main").scrollTop - $("main").clientHeight < 80;
+        page.messages.forEach(draw);
+        keyboard(page.keyboard);
+        state.version = Math.max(state.version, page.version);
+        if (page.messages.length && atEnd) $("main").scrollTop = $("main").scrollHeight;
+        if ($("status").textContent === T.offline) say("");
+      } catch (e) {
+        say(T.offline);
+        await new Promise((r) => setTimeout(r, 3000));
+      }
+    }
+  }
+
+  // ----- what the resident does ----------------------------------------------------------------------------------------
+  async function send(text) {
+    text = (text || "").trim();
+    if (!text) return;
+    try { await call("say", { text: text }); say(""); return true; } catch (e) { return false; }
+  }
+
+  async function press(messageId, data, el) {
+    el.disabled = true;
+    try {
+      const answer = await call("press", { message_id: messageId, data: data });
+      say(answer.popup || "");
+    } catch (e) { /* the status line says why */ } finally { el.disabled = false; }
+  }
+
+  function askPhone() { $("phone").value = ""; $("phonedialog").showModal(); $("phone").focus(); }
+
+  async function upload(file) {
+    if (!file) return;
+    if (file.size > 5 * 1024 * 1024) { say(T.too_big); return; }
+    const form = new FormData();
+    form.append("caption", $("text").value.trim());
+    form.append("file", file, file.name);
+    try { await call("upload", form, true); $("text").value = ""; say(""); } catch (e) { /* said */ }
+    $("file").value = "";
+  }
+
+  async function showDevice() {
+    $("devdialog").showModal();
+    try {
+      const link = await call("link");
+      $("devcode").textContent = link.code;
+      $("devlink").textContent = link.url; $("devlink").href = link.url;
+    } catch (e) { /* said */ }
+  }
+
+  async function useCode(code) {
+    try {
+      const answer = await call("continue", { code: code });
+      state.csrf = answer.csrf;
+      location.replace(location.pathname + location.search);
+    } catch (e) { say(T.no_code); }
+  }
+
+  function wire() {
+    $("compose").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const box = $("text");
+      if (await send(box.value)) box.value = "";
+      box.focus();
+    });
+    $("text").addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("compose").requestSubmit(); }
+    });
+    $("file").addEventListener("change", () => upload($("file").files[0]));
+    $("device").addEventListener("click", showDevice);
+    $("devclose").addEventListener("click", () => $("devdialog").close());
+    $("devform").addEventListener("submit", (event) => { event.preventDefault(); useCode($("devinput").value); });
+    $("phonecancel").addEventListener("click", () => $("phonedialog").close());
+    $("phoneform").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const phone = $("phone").value.trim();
+      if (!phone) return;
+      try { await call("contact", { phone: phone }); $("phonedialog").close(); } catch (e) { /* said */ }
+    });
+  }
+
+  async function begin() {
+    translate();
+    wire();
+    const code = (location.hash.match(/code=([A-Za-z0-9-]+)/) || [])[1];
+    if (code) {
+      history.replaceState(null, "", location.pathname + location.search);
+      try { const answer = await call("continue", { code: code }); state.csrf = answer.csrf; } catch (e) { say(T.no_code); }
+    }
+    let hello;
+    for (;;) {
+      try { hello = await call("hello", { community: params.get("community"), lang: lang }); break; } catch (e) {
+        await new Promise((r) => setTimeout(r, 3000));
+      }
+    }
+    state.csrf = hello.csrf;
+    if (!hello.proven) {
+      say(T.checking);
+      const nonce = await window.solvePow(hello.challenge, hello.bits);
+      await call("prove", { nonce: nonce });
+      say("");
+    }
+    $("text").focus();
+    poll();
+  }
+
+  document.addEventListener("DOMContentLoaded", begin);
+})();
