@@ -26,6 +26,7 @@ from typing import Iterable, Mapping, Optional, Sequence
 
 from bot.catalogue.models import DangerFrame, DangerRule, TriageRules
 from bot.catalogue.reader import Reader, Reading
+from bot.catalogue.translit import in_latin, to_cyrillic
 from bot.catalogue.triage_model import TriageModel
 
 # When kinds come together, the line for the most urgent comes first.
@@ -239,13 +240,20 @@ class Triage:
 
     def assess(self, text: str, reading: Optional[Reading] = None) -> Assessment:
         reading = reading or self.reader.read(text[:4000])
+        found = self._found(reading)
+        if in_latin(text):  # «ne hochu bilshe zhyty»: read once more as Cyrillic
+            found += [kind for kind in self._found(self.reader.read(to_cyrillic(text[:4000]))) if kind not in found]
+        found.sort(key=lambda kind: (PRIORITY.index(kind) if kind in PRIORITY else len(PRIORITY), kind))
+        return Assessment(reading.language, tuple(found), self.lines_for(found))
+
+    def _found(self, reading: Reading) -> list[str]:
+        """The kinds a rule finds in this reading, then those the model adds."""
         found = [kind for kind, rules in self.rules.items()
                  if any(rule.fires(reading, self.frames[kind]) for rule in rules)]
         if self.model is not None:
             found += [kind for kind in self.model.raised(reading)
                       if kind in self.kinds and kind not in found and not self._calm(kind, reading)]
-        found.sort(key=lambda kind: (PRIORITY.index(kind) if kind in PRIORITY else len(PRIORITY), kind))
-        return Assessment(reading.language, tuple(found), self.lines_for(found))
+        return found
 
     def _calm(self, kind: str, reading: Reading) -> bool:
         """Whether the model's guess of this kind stands down: a calm pattern or a frame occurs, or none it

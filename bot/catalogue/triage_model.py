@@ -76,8 +76,8 @@ class TriageModel:
 
 # ----- training (python -m bot triage-train) --------------------------------------------------------------------
 
-def train(reader, examples: Iterable[tuple[str, set[str]]], kinds: Iterable[str], *, max_false_alarms: float = 0.003,
-          folds: int = 5, seed: int = 7) -> dict:
+def train(reader, examples: Iterable[tuple[str, set[str]]], kinds: Iterable[str], *,
+          max_false_alarms: float | Mapping[str, float] = 0.003, floor: float = 0.5, folds: int = 5, seed: int = 7) -> dict:
     """Fit one logistic regression per kind; the threshold comes from cross-validated scores of the
     ordinary phrasings, so that at most `max_false_alarms` of them pass it.
 
@@ -102,8 +102,9 @@ def train(reader, examples: Iterable[tuple[str, set[str]]], kinds: Iterable[str]
         split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
         scores = cross_val_predict(model, matrix, target, cv=split, method="predict_proba")[:, 1]
         calm = np.sort(scores[ordinary])[::-1]
-        allowed = int(len(calm) * max_false_alarms)
-        threshold = float(max(calm[allowed] + 1e-6, 0.5)) if len(calm) else 0.5
+        budget = max_false_alarms.get(kind, 0.003) if isinstance(max_false_alarms, Mapping) else max_false_alarms
+        allowed = int(len(calm) * budget)
+        threshold = float(max(calm[allowed] + 1e-6, floor)) if len(calm) else floor
         model.fit(matrix, target)
         weights = {str(name): round(float(w), 4) for name, w in zip(names, model.coef_[0])
                    if abs(w) >= (0.05 if str(name).startswith("~") else 0.02)}
