@@ -39,7 +39,7 @@ from bot.runtime.sending import LimiterMiddleware, attach_once, retry_in_place
 from bot.runtime.speedups import fast_bot_context, keep_response_types
 from bot.services import Services
 from bot.storage.db import Database
-from bot.storage.fsm import SQLiteStorage
+from bot.storage.fsm import InTurn, SQLiteStorage
 from bot.storage.residents import ResidentRepo
 from dialogs import setup_routers
 from dialogs.campaign_view import TelegramCampaignSender
@@ -108,7 +108,7 @@ async def build_app(settings: Settings) -> App:
     services = await build_services(settings)
     i18n = make_i18n(settings)
     dp = Dispatcher(storage=SQLiteStorage(services.db, max_age=timedelta(days=settings.draft_days)),
-                    services=services, settings=settings)
+                    events_isolation=InTurn(), services=services, settings=settings)
     dp.update.outer_middleware(inbox.ForgetHandled(services.db))  # outermost: whatever happens inside
     dp.update.outer_middleware(UpdateLogMiddleware(services.activity))
     limiter = limiter_of(settings)

@@ -103,3 +103,70 @@ async def test_daily_housekeeping_forgets_old_update_ids(harness):
     await daily(harness.app.services)
     rows = await db.fetchall("SELECT update_id FROM processed_updates")
     assert [r["update_id"] for r in rows] == [2]
+
+
+async def test_an_album_sent_at_once_keeps_every_photo(harness):
+    """Telegram hands the photos of an album over as separate updates, usually in one batch, and the bot
+    handles a batch side by side: each photo must still be added to what the others added."""
+    import asyncio
+    from datetime import datetime, timezone
+
+    from aiogram.types import Chat, Message, PhotoSize
+
+    person, _ = await started(harness, 605, "lutsk")
+    answers = await person.say("📝 Попросити допомогу")
+    answers = await person.tap(answers[0], "Погоджуюся")
+    answers = await person.tap(answers[-1], "Не знаю")
+    await person.tap(answers[-1], "Для себе")
+
+    def photo(n: int) -> Update:
+        size = PhotoSize(file_id=f"album-photo-{n}", file_unique_id=f"u{n}", width=800, height=600, file_size=90_000)
+        message = Message(message_id=7000 + n, date=datetime.now(timezone.utc), media_group_id="album-1",
+                          chat=Chat(id=person.user.id, type="private"), from_user=person.user, photo=[size],
+                          caption="Довідка з лікарні" if n == 1 else None)
+        return Update(update_id=97000 + n, message=message)
+
+    dispatcher, bot, db = harness.app.dispatcher, harness.bot, harness.app.services.db
+
+    async def someone_else_writing() -> None:  # the outbox, another resident: a photo's handler has to wait
+        async with db.transaction():
+            await asyncio.sleep(0.05)
+
+    await asyncio.gather(someone_else_writing(), *(dispatcher.feed_update(bot, photo(n)) for n in (1, 2, 3)))
+    summary = (await person.tap(harness.shown(person.user.id)[-1], "Далі"))[-1]
+    answers = await person.say("💬 Лише тут, у чаті")
+    summary = answers[-1]
+    assert "Перевірте" in summary.text and "Довідка з лікарні" in summary.text
+    assert "Додано файлів: 3" in summary.text
+
+
+async def test_a_question_in_two_quick_messages_reaches_the_consultation_whole(harness):
+    """An older person often sends a question in pieces, the second before the bot has answered the first; the
+    bot handles updates side by side, so the second one used to be read as a second question, refused with
+    «you already have an open consultation», and lost."""
+    import asyncio
+
+    from tests.support.clock import IN_HOURS
+
+    services = harness.app.services
+    services.consult.clock = lambda: IN_HOURS  # a working day, in the line's hours
+    institution = services.consult.line("lutsk", "psychological").institution_id
+    code = await services.groups.create_bind_code("lutsk", institution, None)
+    await services.groups.bind(-100777, code, title="Психологи", is_forum=True, user_id=None)
+
+    person, _ = await started(harness, 606, "lutsk")
+    [topics] = await person.say("💬 Онлайн-консультація")
+    answers = await person.tap(topics, "Психологічна підтримка")
+    if "Перш ніж" in answers[-1].text:
+        answers = await person.tap(answers[-1], "Погоджуюся")
+    first, second = "Добрий день, мені дуже тривожно", "після переїзду не сплю вже тиждень"
+
+    async def someone_else_writing() -> None:  # the outbox, another resident: the first message has to wait
+        async with services.db.transaction():
+            await asyncio.sleep(0.05)
+
+    await asyncio.gather(someone_else_writing(), person.say(first), person.say(second))
+    [consultation] = await services.consult.past_for_resident(606)
+    assert [s.text for s in await services.consult.transcript(consultation.id)] == [first, second]
+    assert not any("відкрита консультація" in s.text for s in harness.shown(606))
+    assert harness.app.dispatcher.fsm.events_isolation.waiting() == 0  # no lock left behind

@@ -24,12 +24,12 @@ class ConsultLine(Bookings):
                     files: Iterable[Attachment] = (), *, update_id: Optional[int] = None,
                     booking_id: Optional[int] = None) -> Consultation:
         line = self.line(community, topic)
-        if await self.open_for_resident(resident_id):
-            raise RequestError("already_open")
         now = utc(self.clock())
         async with self.db.transaction() as conn:
             if update_id is not None and not await first_time(conn, update_id):
                 raise RequestError("duplicate")
+            if await self.open_for_resident(resident_id):  # checked under the write lock: one open at a time
+                raise RequestError("already_open")
             cursor = await conn.execute(
                 "INSERT INTO consultations (community, resident_id, topic, institution_id, status, asked_at, "
                 "booking_id) VALUES (?, ?, ?, ?, 'queued', ?, ?)",

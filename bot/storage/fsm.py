@@ -1,13 +1,15 @@
 """aiogram FSM storage kept in SQLite, so a restart continues a dialog where the resident was."""
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import OrderedDict
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, AsyncIterator, Callable, Mapping, Optional
 
 from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, StateType, StorageKey
 
 from bot.storage.db import Database
 
@@ -144,3 +146,38 @@ async def export_conversation(db: Database, user_id: int) -> Optional[dict[str, 
             continue
         return {"state": row["state"], "data": data, "changed_at": row["updated_at"]}
     return None
+
+
+class InTurn(BaseEventIsolation):
+    """One person's updates in one chat are handled one at a time, in the order they came; aiogram reads the
+    conversation's state only once an update's turn has come. The bot handles a batch of updates side by side,
+    and Telegram puts in one batch what a person sends in quick succession: the photos of an album, a question
+    in two messages, whatever piled up during a restart. Read together, each would see the state from before
+    the others (an album kept one photo; the second half of a question opened a second consultation).
+
+    A chat's lock exists only while one of its updates is being handled or waits: idle chats cost nothing."""
+
+    def __init__(self) -> None:
+        self._turns: dict[Any, tuple[asyncio.Lock, list[int]]] = {}  # the lock, and how many hold or wait
+
+    @asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncIterator[None]:
+        turn = self._turns.get(key)
+        if turn is None:
+            turn = self._turns[key] = (asyncio.Lock(), [0])
+        lock, users = turn
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._turns[key]
+
+    def waiting(self) -> int:
+        """How many chats have an update being handled or waiting (for tests and /healthz)."""
+        return len(self._turns)
+
+    async def close(self) -> None:
+        self._turns.clear()

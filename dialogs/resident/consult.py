@@ -173,8 +173,13 @@ async def question(message: Message, state: FSMContext, services: Services, resi
                                                     update_id=event_update.update_id)
     except RequestError as exc:
         await state.clear()
-        if exc.reason == "already_open":
-            await message.answer(_("You already have an open consultation."), reply_markup=chat_keyboard())
+        opened = await services.consult.open_for_resident(message.from_user.id)
+        if exc.reason == "already_open" and opened is not None:  # opened meanwhile (a booked time began):
+            await relay(message, state, services, event_update, opened, resident)  # what was written goes to it
+            await message.answer(_("You already have an open consultation: your message was added to it."),
+                                 reply_markup=chat_keyboard())
+        elif exc.reason == "already_open":
+            await message.answer(_("You are in the main menu."), reply_markup=main_menu())
         elif exc.reason != "duplicate":
             await message.answer(_("This button is out of date."), reply_markup=main_menu())
         return
