@@ -239,15 +239,22 @@ def _stop_on_signals() -> asyncio.Event:
 async def _run(settings: Settings, webhook: bool = False) -> int:
     from bot.app import build_app, make_bot, run_polling
     from bot.runtime.web import run_webhook
+    from bot.webchat.serve import start_web_chat
 
     stop = _stop_on_signals()
     app = await build_app(settings)
     bot = make_bot(settings)
+    web_chat = None
     try:
         # from now on this database holds real people's data: the sandbox will not start on it by mistake
         await origin.mark_telegram(app.services.db, settings.telegram_api_url, settings.token or "")
+        if settings.web_chat:
+            web_chat = await start_web_chat(app, bot)
+            print(f"  The web chat: {web_chat.url}", flush=True)
         await (run_webhook if webhook else run_polling)(app, bot, stop)
     finally:
+        if web_chat is not None:
+            await web_chat.stop()
         await bot.session.close()
         await app.close()
     return 0
@@ -258,6 +265,7 @@ async def _run_with_sandbox(settings: Settings, port: Optional[int] = None, on_r
     state next to the database, so a restart brings both back together; a fresh database starts a fresh
     sandbox."""
     from bot.app import build_app, make_bot, run_polling
+    from bot.webchat.serve import start_web_chat
     from sandbox.client import TOKEN_VARIABLE
     from sandbox.server import Sandbox
 
@@ -291,11 +299,13 @@ async def _run_with_sandbox(settings: Settings, port: Optional[int] = None, on_r
         await app.close()
         raise
     bot = make_bot(settings, token=SANDBOX_TOKEN, api_url=sandbox.api_url)
+    web_chat = await start_web_chat(app, bot)  # beside the sandbox whatever WEB_CHAT says: it is all local
     print(
         f"\n  BOT_TOKEN is not set, so the bot runs against the local sandbox.\n"
         f"  Open the web chat: {sandbox.chat_url}\n"
         f"  (the address carries the sandbox's control token, made anew at each start; tests and scripts send it\n"
         f"  in the X-Sandbox-Token header: {sandbox.control_token})\n"
+        f"  The residents' web chat, for people without Telegram: {web_chat.url}\n"
         f"  The sandbox's people and chats are kept in {state_file}, beside the database.\n"
         "  (no Telegram needed; stop with Ctrl+C; to use Telegram set BOT_TOKEN)\n",
         flush=True,
@@ -303,6 +313,7 @@ async def _run_with_sandbox(settings: Settings, port: Optional[int] = None, on_r
     try:
         await run_polling(app, bot, stop)
     finally:
+        await web_chat.stop()
         await bot.session.close()
         await app.close()
         await sandbox.stop()

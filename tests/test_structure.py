@@ -46,7 +46,9 @@ KNOWN_LONG_FUNCTIONS = {
 KNOWN_INNER_IMPORTS = {
     ("bot/cli.py", "_run", "bot.app"): LAZY_HELP,
     ("bot/cli.py", "_run", "bot.runtime.web"): LAZY_HELP,
+    ("bot/cli.py", "_run", "bot.webchat.serve"): LAZY_HELP,
     ("bot/cli.py", "_run_with_sandbox", "bot.app"): LAZY_HELP,
+    ("bot/cli.py", "_run_with_sandbox", "bot.webchat.serve"): LAZY_HELP,
     ("bot/cli.py", "cmd_backup", "bot.ops.backup"): LAZY_HELP,
     ("bot/cli.py", "cmd_bind_code", "bot.requests.service"): LAZY_HELP,
     ("bot/cli.py", "cmd_bind_code", "bot.storage.db"): LAZY_HELP,

@@ -8,7 +8,6 @@ from typing import Optional
 
 from bot.storage.db import Connection, Database, utcnow
 
-
 # Web chat residents (bot/webchat/) have user ids from 2**53 up; Telegram's user ids fit in 52 bits, so the two
 # never meet and every table keyed by a user id serves both channels.
 WEB_ID_BASE = 2 ** 53

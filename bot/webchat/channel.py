@@ -132,5 +132,5 @@ def _as_message(shown: Shown, user_id: int, bot: Bot) -> Message:
     """The bot's message a button is on, as Telegram puts it into the press: plain text, the inline keyboard."""
     markup = InlineKeyboardMarkup.model_validate(shown.markup) if shown.markup else None
     return Message(message_id=shown.message_id, date=datetime.now(timezone.utc), chat=Chat(id=user_id, type="private"),
-                   from_user=User(id=bot.id, is_bot=True, first_name="Bot"), text=html.unescape(TAGS.sub("", shown.text)) or "…",
-                   reply_markup=markup)
+                   from_user=User(id=bot.id, is_bot=True, first_name="Bot"),
+                   text=html.unescape(TAGS.sub("", shown.text)) or "…", reply_markup=markup)

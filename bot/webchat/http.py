@@ -25,7 +25,8 @@ from bot.webchat.store import Shown
 
 log = logging.getLogger("bot.webchat")
 STATIC = Path(__file__).parent / "static"
-ASSETS = {"chat.css": "text/css", "chat.js": "text/javascript", "pow.js": "text/javascript"}
+ASSETS = {"chat.css": "text/css", "chat.js": "text/javascript", "pow.js": "text/javascript",
+          "icon.svg": "image/svg+xml"}
 POLL_SECONDS = 25.0
 TEXT_LIMIT = 4096
 COOKIE_DAYS = 180
@@ -73,7 +74,7 @@ class WebChatServer:
         post("/chat/api/upload", self.api(INPUT, self.upload))
         return app
 
-    # ----- what every answer and every call goes through --------------------------------------------------------------
+    # ----- what every answer and every call goes through -------------------------------------------------------------
 
     def own_origin(self, request: web.Request) -> str:
         return self.settings.web_chat_url or f"{request.scheme}://{request.host}"
@@ -161,7 +162,7 @@ class WebChatServer:
         response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"  # loaded by the community's own pages
         return response
 
-    # ----- sessions ----------------------------------------------------------------------------------------------------
+    # ----- sessions --------------------------------------------------------------------------------------------------
 
     async def hello(self, request: web.Request) -> web.StreamResponse:
         """The page's first call: the session it has, or a new resident with a new session."""
@@ -213,7 +214,7 @@ class WebChatServer:
         response, _ = await self.new_session(user_id, request)
         return response
 
-    # ----- the chat ----------------------------------------------------------------------------------------------------
+    # ----- the chat --------------------------------------------------------------------------------------------------
 
     async def poll(self, request: web.Request, session: tuple[int, str, str]) -> web.StreamResponse:
         """What changed after version `after`; waits up to POLL_SECONDS for news when `wait` is not 0."""

@@ -242,7 +242,7 @@ class SplitSession(BaseSession):
     web resident's file sent to Telegram (a request's photo on its way to the staff group) is uploaded from the
     web chat's store. Everything else (middlewares, the API's address) is the Telegram session's own."""
 
-    def __init__(self, telegram: BaseSession, web: "Bot", store: WebStore):  # noqa: super().__init__ on purpose
+    def __init__(self, telegram: BaseSession, web: "Bot", store: WebStore):  # the inner session keeps the state
         self.__dict__.update(inner=telegram, web=web, store=store)
 
     def __getattr__(self, name: str) -> Any:

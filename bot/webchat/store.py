@@ -224,7 +224,7 @@ def _json(value: Optional[dict]) -> Optional[str]:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value is not None else None
 
 
-# ----- «Видалити мої дані» (bot/privacy/erasure.py) -------------------------------------------------------------------
+# ----- «Видалити мої дані» (bot/privacy/erasure.py) -----------------------------------------------------------------
 
 async def forget_user_in(conn: Connection, user_id: int) -> None:
     """Delete what the resident's web chat showed and the files they uploaded, in the caller's transaction. The

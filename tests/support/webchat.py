@@ -2,6 +2,8 @@
 answered and recorded in memory (the staff group's side)."""
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Optional
@@ -188,3 +190,19 @@ class Browser:
         async with self.http.post(self.server.make_url("/chat/api/upload"), data=form,
                                   headers=self.headers()) as response:
             return response.status, await response.json()
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Any]:
+    """Debian's Chromium, headless (skipped where it is missing, except in CI), as tests/sandbox/ launch it."""
+    from playwright.async_api import async_playwright
+
+    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+
+    require_chromium()
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            await browser.close()

@@ -1,0 +1,46 @@
+"""The web chat in the bot's process: the web bot beside the Telegram bot, and its HTTP server (`python -m bot run`
+with WEB_CHAT=on, and always beside the sandbox when there is no token)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiogram import Bot
+from aiohttp import web
+
+from bot.webchat.channel import WebChannel, make_web_bot
+from bot.webchat.http import WebChatServer
+from bot.webchat.store import WebStore
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger("bot.webchat")
+
+
+@dataclass
+class RunningWebChat:
+    server: WebChatServer
+    runner: web.AppRunner
+    url: str
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+async def start_web_chat(app: "App", telegram: Bot) -> RunningWebChat:
+    """Give the Telegram bot its web half and serve the chat on WEB_CHAT_HOST:WEB_CHAT_PORT."""
+    settings = app.settings
+    store = WebStore(app.services.db)
+    channel = WebChannel(store, make_web_bot(store, telegram), app.dispatcher)
+    server = WebChatServer(channel, settings, app.services.served)
+    runner = web.AppRunner(server.app(), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.web_chat_host, settings.web_chat_port)
+    await site.start()
+    port = runner.addresses[0][1] if runner.addresses else settings.web_chat_port
+    host = settings.web_chat_host if settings.web_chat_host not in ("0.0.0.0", "::") else "127.0.0.1"
+    url = f"http://{host}:{port}/chat"
+    log.info("web chat: %s%s", url, f" (public: {settings.web_chat_url}/chat)" if settings.web_chat_url else "")
+    return RunningWebChat(server, runner, url)
