@@ -265,7 +265,7 @@ async def _run_with_sandbox(settings: Settings, port: Optional[int] = None, on_r
     state next to the database, so a restart brings both back together; a fresh database starts a fresh
     sandbox."""
     from bot.app import build_app, make_bot, run_polling
-    from bot.webchat.serve import start_web_chat
+    from bot.webchat.serve import web_chat_beside_sandbox
     from sandbox.client import TOKEN_VARIABLE
     from sandbox.server import Sandbox
 
@@ -299,13 +299,13 @@ async def _run_with_sandbox(settings: Settings, port: Optional[int] = None, on_r
         await app.close()
         raise
     bot = make_bot(settings, token=SANDBOX_TOKEN, api_url=sandbox.api_url)
-    web_chat = await start_web_chat(app, bot)  # beside the sandbox whatever WEB_CHAT says: it is all local
+    web_chat, chat_line = await web_chat_beside_sandbox(app, bot)
     print(
         f"\n  BOT_TOKEN is not set, so the bot runs against the local sandbox.\n"
         f"  Open the web chat: {sandbox.chat_url}\n"
         f"  (the address carries the sandbox's control token, made anew at each start; tests and scripts send it\n"
         f"  in the X-Sandbox-Token header: {sandbox.control_token})\n"
-        f"  The residents' web chat, for people without Telegram: {web_chat.url}\n"
+        f"{chat_line}"
         f"  The sandbox's people and chats are kept in {state_file}, beside the database.\n"
         "  (no Telegram needed; stop with Ctrl+C; to use Telegram set BOT_TOKEN)\n",
         flush=True,
@@ -313,7 +313,8 @@ async def _run_with_sandbox(settings: Settings, port: Optional[int] = None, on_r
     try:
         await run_polling(app, bot, stop)
     finally:
-        await web_chat.stop()
+        if web_chat is not None:
+            await web_chat.stop()
         await bot.session.close()
         await app.close()
         await sandbox.stop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 from aiogram import Bot
 from aiohttp import web
@@ -44,3 +44,13 @@ async def start_web_chat(app: "App", telegram: Bot) -> RunningWebChat:
     url = f"http://{host}:{port}/chat"
     log.info("web chat: %s%s", url, f" (public: {settings.web_chat_url}/chat)" if settings.web_chat_url else "")
     return RunningWebChat(server, runner, url)
+
+
+async def web_chat_beside_sandbox(app: "App", telegram: Bot) -> tuple[Optional[RunningWebChat], str]:
+    """Without a token the web chat runs beside the sandbox whatever WEB_CHAT says (it is all on this machine); when
+    its port is taken (another local run) the bot and the sandbox go on without it. The line to print about it."""
+    try:
+        running = await start_web_chat(app, telegram)
+    except OSError as exc:
+        return None, f"  The residents' web chat did not start ({exc.strerror}; see WEB_CHAT_PORT).\n"
+    return running, f"  The residents' web chat, for people without Telegram: {running.url}\n"
