@@ -147,7 +147,7 @@ class WebSession(BaseSession):
 
     async def _edit(self, bot: "Bot", method: Any) -> Any:
         chat_id, message_id = int(method.chat_id), int(method.message_id)
-        before = await self.store.message(chat_id, message_id)
+        before = await self.store.message(chat_id, message_id, erased=True)
         if before is None or not before.from_bot:
             raise TelegramBadRequest(method=method, message="Bad Request: message to edit not found")
         text: Any = UNSET

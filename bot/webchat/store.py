@@ -10,6 +10,7 @@ from typing import Any, Iterable, Optional
 from bot.storage.db import Connection, Database, utcnow
 from bot.storage.residents import WEB_ID_BASE
 
+ERASED = 2  # web_messages.deleted: 1 deleted by the bot (as in Telegram), 2 emptied by «Видалити мої дані»
 KEEP_UPDATE_IDS = 10_000  # rows of web_updates kept (the ids themselves never come back: AUTOINCREMENT)
 UNSET: Any = object()
 
@@ -146,28 +147,32 @@ class WebStore:
         self.changed(user_id)
         return Shown(row["message_id"], from_bot, text, markup, file_id, kind, name, utcnow(), row["version"], False)
 
-    async def message(self, user_id: int, message_id: int) -> Optional[Shown]:
-        row = await self.db.fetchone("SELECT * FROM web_messages WHERE user_id = ? AND message_id = ? AND deleted = 0",
-                                     (user_id, message_id))
+    async def message(self, user_id: int, message_id: int, *, erased: bool = False) -> Optional[Shown]:
+        """A message the chat shows; with `erased`, also one emptied by «Видалити мої дані» (shown as deleted)."""
+        row = await self.db.fetchone("SELECT * FROM web_messages WHERE user_id = ? AND message_id = ? AND deleted IN "
+                                     f"({'0, ' + str(ERASED) if erased else '0'})", (user_id, message_id))
         return Shown.of(row) if row else None
 
     async def edit(self, user_id: int, message_id: int, text: Any = UNSET, markup: Any = UNSET) -> Optional[Shown]:
-        """Change a message's text and/or keyboard; None when there is no such message."""
-        sets, values = [], []
+        """Change a message's text and/or keyboard; None when there is no such message. A message emptied by
+        «Видалити мої дані» comes back with the new text (the deletion's own answer edits the question it was
+        asked on, which the erasure has just emptied)."""
+        sets, values = ["deleted = 0"], []
         if text is not UNSET:
             sets.append("text = ?")
             values.append(text)
         if markup is not UNSET:
             sets.append("markup = ?")
             values.append(_json(markup))
-        if await self.message(user_id, message_id) is None:
+        if await self.message(user_id, message_id, erased=True) is None:
             return None
         async with self.db.transaction() as conn:
             row = await (await conn.execute("UPDATE web_users SET version = version + 1 WHERE user_id = ? "
                                             "RETURNING version", (user_id,))).fetchone()
             await conn.execute(
                 f"UPDATE web_messages SET {', '.join(sets + ['version = ?'])} "
-                "WHERE user_id = ? AND message_id = ? AND deleted = 0", (*values, row["version"], user_id, message_id))
+                f"WHERE user_id = ? AND message_id = ? AND deleted IN (0, {ERASED})",
+                (*values, row["version"], user_id, message_id))
         self.changed(user_id)
         return await self.message(user_id, message_id)
 
@@ -227,9 +232,15 @@ def _json(value: Optional[dict]) -> Optional[str]:
 # ----- «Видалити мої дані» (bot/privacy/erasure.py) -----------------------------------------------------------------
 
 async def forget_user_in(conn: Connection, user_id: int) -> None:
-    """Delete what the resident's web chat showed and the files they uploaded, in the caller's transaction. The
-    sessions stay (the resident goes on using the chat), as the residents' row does."""
-    await conn.execute("DELETE FROM web_messages WHERE user_id = ?", (user_id,))
+    """Empty what the resident's web chat showed and delete the files they uploaded, in the caller's transaction:
+    an open page takes the emptied messages away at its next look. The sessions stay (the resident goes on using
+    the chat), as the residents' row does."""
+    row = await (await conn.execute("UPDATE web_users SET version = version + 1 WHERE user_id = ? RETURNING version",
+                                    (user_id,))).fetchone()
+    if row is not None:
+        await conn.execute(
+            "UPDATE web_messages SET deleted = ?, text = '', markup = NULL, file_id = NULL, file_kind = NULL, "
+            "file_name = NULL, version = ? WHERE user_id = ? AND deleted <> ?", (ERASED, row[0], user_id, ERASED))
     await conn.execute("DELETE FROM web_files WHERE user_id = ?", (user_id,))
     await conn.execute("DELETE FROM web_links WHERE user_id = ?", (user_id,))
     await conn.execute("UPDATE web_users SET keyboard = NULL WHERE user_id = ?", (user_id,))

@@ -206,3 +206,25 @@ async def chromium() -> AsyncIterator[Any]:
             yield browser
         finally:
             await browser.close()
+
+
+@asynccontextmanager
+async def web_chat_of(app: App, telegram: Bot, pow_bits: int = 12) -> AsyncIterator[str]:
+    """The web chat of a running bot (its Telegram bot's session split as `python -m bot run` splits it) on a test
+    server; yields the page's address. Afterwards the Telegram bot has its own session back."""
+    from aiohttp.test_utils import TestServer
+
+    from bot.webchat.http import WebChatServer
+    from bot.webchat.session import SplitSession
+
+    store = WebStore(app.services.db)
+    channel = WebChannel(store, make_web_bot(store, telegram), app.dispatcher)
+    settings = app.settings.model_copy(update={"web_chat_pow_bits": pow_bits})
+    server = TestServer(WebChatServer(channel, settings, app.services.served).app())
+    await server.start_server()
+    try:
+        yield str(server.make_url("/chat"))
+    finally:
+        await server.close()
+        if isinstance(telegram.session, SplitSession):
+            telegram.session = telegram.session.inner
