@@ -6,6 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PO     := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO     := $(PO:.po=.mo)
+AXE    := node_modules/axe-core/axe.min.js
 
 .PHONY: run test soak setup locales extract check-data bench browser lint clean
 
@@ -19,13 +20,20 @@ test: setup browser
 soak: setup
 	$(PY) benchmarks/soak.py
 
-setup: $(STAMP) $(MO)
+setup: $(STAMP) $(MO) $(AXE)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# axe-core from the npm registry (package.json) for the web chat's accessibility check; without npm it is skipped
+$(AXE): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --loglevel=error && touch $(AXE) \
+	  || echo "could not install axe-core: the accessibility check will fail"; \
+	else echo "npm is absent: axe-core is not installed and the accessibility check is skipped"; fi
 
 locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
 	$(VENV)/bin/pybabel compile --use-fuzzy -d locales -D messages -l $* >/dev/null

@@ -1,9 +1,15 @@
-"""Debian's Chromium for the browser tests of the web chat (installed by `make test`)."""
+"""Debian's Chromium for the browser tests of the web chat (installed by `make test`), and axe-core from the npm
+registry for their accessibility check (package.json; `make setup` installs it with npm ci where npm is)."""
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
+from typing import Any
 
 import pytest
+
+from bot.config import PROJECT_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -26,3 +32,29 @@ def require_chromium() -> None:
     if os.environ.get("CI"):
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SERIOUS = ("serious", "critical")
+
+
+def require_axe() -> Path:
+    """axe-core as `make setup` installs it; skipped, saying why, on a machine without npm, and where npm is but the
+    package is not installed, skipped on a developer's machine and a failure in CI."""
+    if AXE.exists():
+        return AXE
+    if shutil.which("npm") is None:
+        pytest.skip("npm is absent, so axe-core (package.json) is not installed: the accessibility check needs it")
+    reason = f"{AXE} is absent: run make setup (npm ci) to install axe-core for the accessibility check"
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+async def axe_problems(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now, one line each (rule, impact, where)."""
+    await page.evaluate(require_axe().read_text(encoding="utf-8"))
+    found = await page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+        .map(v => ({id: v.id, impact: v.impact, help: v.help, where: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))""")
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {', '.join(v['where'])}" for v in found
+            if v["impact"] in SERIOUS]
