@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 from xml.sax.saxutils import escape, quoteattr
 
-import segno
 
 from bot import links
 from bot.labels import shorten
@@ -127,7 +126,10 @@ def fit_lines(lines: list[str], size: int, width: int) -> list[str]:
 
 
 def qr_matrix(url: str) -> tuple[tuple[bool, ...], ...]:
-    """The QR code of the link (error correction Q: a printed code survives a stain), with its quiet zone."""
+    """The QR code of the link (error correction Q: a printed code survives a stain), with its quiet zone. segno
+    is imported here, on the first sheet, not when the bot starts."""
+    import segno
+
     code = segno.make(url, error="q", micro=False, boost_error=False)
     rows = [tuple(bool(cell) for cell in row) for row in code.matrix]
     side = len(rows) + 2 * QUIET_ZONE

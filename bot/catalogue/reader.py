@@ -262,12 +262,15 @@ def _russian() -> pymorphy3.MorphAnalyzer:
 
 @lru_cache(maxsize=1)
 def _langid_model():
-    """py3langid's model restricted to uk, ru and en, loaded once per process."""
+    """py3langid's model restricted to uk, ru and en, loaded once per process. The model keeps the weights of all
+    its languages to be restricted again later (28 MB); the bot never does that, so only the three are kept."""
     from py3langid.langid import MODEL_FILE
     from py3langid.langid import LanguageIdentifier as Model
 
     model = Model.from_model_file(MODEL_FILE, norm_probs=True)
     model.set_languages(list(LANGUAGES))
+    if hasattr(model, "_full_model"):
+        model._full_model = (model.nb_ptc, model.nb_pc, model.nb_classes)
     return model
 
 
