@@ -135,12 +135,15 @@ def cmd_triage(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_triage_train(settings: Settings, args: argparse.Namespace) -> int:
     """Learn the triage model's weights from the phrasings that may be tuned on; write triage_weights.json."""
     from bot.catalogue.reader import reader_for
+    from bot.catalogue.triage import Triage
     from bot.catalogue.triage_model import train, training_examples
 
     catalogue = load_catalogue(settings.data_dir, settings.communities or None)
-    examples = training_examples(PROJECT_ROOT)
+    reader = reader_for(catalogue.shared.ru_uk)
+    rules = Triage(catalogue.shared.triage, reader)  # a search the rules alone find danger in is not ordinary
+    examples = training_examples(PROJECT_ROOT, lambda text: bool(rules.assess(text)))
     kinds = [kind.id for kind in catalogue.shared.triage.kinds]
-    weights = train(reader_for(catalogue.shared.ru_uk), examples, kinds)
+    weights = train(reader, examples, kinds)
     out = settings.data_dir / "shared" / "triage_weights.json"
     out.write_text(json.dumps(weights, ensure_ascii=False, indent=0, sort_keys=True) + "\n", encoding="utf-8")
     for kind, spec in weights.items():

@@ -67,6 +67,7 @@ KNOWN_INNER_IMPORTS = {
     ("bot/cli.py", "cmd_triage", "bot.catalogue.reader"): LAZY_HELP,
     ("bot/cli.py", "cmd_triage", "bot.catalogue.triage"): LAZY_HELP,
     ("bot/cli.py", "cmd_triage_train", "bot.catalogue.reader"): LAZY_HELP,
+    ("bot/cli.py", "cmd_triage_train", "bot.catalogue.triage"): LAZY_HELP,
     ("bot/cli.py", "cmd_triage_train", "bot.catalogue.triage_model"): LAZY_HELP,
 }
 
