@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     # the public address the page is served at behind the reverse proxy (its origin is the only one allowed)
     web_chat_url: Optional[str] = Field(default=None, alias="WEB_CHAT_URL")
     web_chat_pow_bits: int = Field(default=18, ge=0, le=28, alias="WEB_CHAT_POW_BITS")
+    # a browser session not used for this long is forgotten (its cookie lives as long)
+    web_chat_session_days: int = Field(default=180, ge=1, le=3650, alias="WEB_CHAT_SESSION_DAYS")
+    # a web resident not seen for this long who left nothing but the chat itself (no request, consultation,
+    # booking, consent or news) is forgotten: the chat, its files and sessions go
+    web_chat_idle_days: int = Field(default=30, ge=1, le=3650, alias="WEB_CHAT_IDLE_DAYS")
     # Sending limits (Telegram's published limits by default; 0 switches a limit off)
     send_per_second: float = Field(default=30.0, ge=0, le=10_000, alias="SEND_PER_SECOND")
     send_per_chat_per_second: float = Field(default=1.0, ge=0, le=100, alias="SEND_PER_CHAT_PER_SECOND")

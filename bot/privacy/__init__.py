@@ -3,8 +3,8 @@
 No Telegram types here. `collect` reads every table that holds the resident's data: the profile, the
 consent, their requests (description, contacts, attachments as names and sizes, the public history and the
 rating), their consultations (the public transcript and the rating), booked times, news subscriptions,
-opened deep links, campaign messages sent to them, an unfinished dialog, and, for staff and administrators,
-their roles. Other residents' data never appears, and of staff only what the resident was shown: the role
+opened deep links, campaign messages sent to them, an unfinished dialog, a web resident's chat as it shows (its
+text, who said it and when, the names of its files), and, for staff and administrators, their roles. Other residents' data never appears, and of staff only what the resident was shown: the role
 (and first name) a specialist signed with. Internal notes, staff ids, group ids and Telegram file ids stay
 out. Dates are UTC ISO strings here; the readable file shows them in the configured time zone.
 """
@@ -25,6 +25,7 @@ from bot.groups import readers as groups_readers
 from bot.requests import personal as requests_personal
 from bot.storage import fsm, residents
 from bot.storage.db import Database
+from bot.webchat import store as webchat
 
 FORMAT = "hromada-my-data"
 VERSION = 1
@@ -67,6 +68,7 @@ async def collect(db: Database, user_id: int, *, now: Optional[datetime] = None)
         "campaign_messages": await campaigns_personal.export_campaign_messages(db, user_id),
         "unfinished_dialog": await fsm.export_conversation(db, user_id),
         "notices_waiting": await outbox.count_waiting(db, str(Target.resident(user_id))),
+        "web_chat": await webchat.export_chat(db, user_id),
         **await _roles(db, user_id),
     }
 
@@ -75,7 +77,7 @@ def is_empty(data: dict[str, Any]) -> bool:
     """Nothing but the profile (language and community) is kept."""
     return not any(data.get(key) for key in ("consent", "requests", "consultations", "bookings", "subscriptions",
                                              "link_opens", "campaign_messages", "unfinished_dialog", "staff",
-                                             "administrator_since"))
+                                             "administrator_since", "web_chat"))
 
 
 def to_json(data: dict[str, Any]) -> bytes:

@@ -13,6 +13,7 @@ from bot.privacy import erasure
 from bot.requests.confirmation import Confirmations
 from bot.requests.store import due_soon_ids, late_ids
 from bot.storage import updates
+from bot.webchat import retention as webchat_retention
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -68,8 +69,8 @@ UPDATES_KEPT_DAYS = 7  # polling hands an update again only shortly after a cras
 
 async def daily(services: "Services", now: Optional[datetime] = None) -> int:
     """Retention of personal data (requests closed, consultations ended and campaigns finished more than
-    RETENTION_DAYS before `now`, who opened which link that long ago, dialogs left unfinished for DRAFT_DAYS),
-    and forgetting update ids too old to come back."""
+    RETENTION_DAYS before `now`, who opened which link that long ago, dialogs left unfinished for DRAFT_DAYS,
+    the web chat's unused sessions and idle residents), and forgetting update ids too old to come back."""
     now = now or system_clock()
     days = services.settings.retention_days
     purged = await erasure.expire(services, now)  # the staff cards say so, through the outbox
@@ -84,6 +85,7 @@ async def daily(services: "Services", now: Optional[datetime] = None) -> int:
                  campaigns, opens)
     old = (now - timedelta(days=UPDATES_KEPT_DAYS)).isoformat(timespec="seconds")
     await updates.forget_before(services.db, old)
+    await webchat_retention.tidy(services, now)  # unused browser sessions, idle web residents
     return purged
 
 

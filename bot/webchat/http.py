@@ -127,7 +127,7 @@ class WebChatServer:
         if not token or len(token) > 128:
             return None
         token_hash = guard.digest(token)
-        found = await self.store.session(token_hash)
+        found = await self.store.session(token_hash, self.now().isoformat(timespec="seconds"))
         return (found[0], found[1], token_hash) if found else None
 
     async def new_session(self, user_id: int, request: web.Request) -> tuple[web.Response, str]:

@@ -3,14 +3,18 @@ they uploaded, the one-time codes for another device and the update ids. Only ha
 from __future__ import annotations
 
 import asyncio
+import html
 import json
+import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Optional
 
 from bot.storage.db import Connection, Database, utcnow
 from bot.storage.residents import WEB_ID_BASE
 
 ERASED = 2  # web_messages.deleted: 1 deleted by the bot (as in Telegram), 2 emptied by «Видалити мої дані»
+SEEN_EVERY_HOURS = 1  # how often a session's seen_at is written (not at every call)
 KEEP_UPDATE_IDS = 10_000  # rows of web_updates kept (the ids themselves never come back: AUTOINCREMENT)
 UNSET: Any = object()
 
@@ -53,6 +57,7 @@ class WebStore:
     def __init__(self, db: Database):
         self.db = db
         self._news: dict[int, asyncio.Event] = {}
+        self._waiting: dict[int, int] = {}  # how many pages wait for each resident
 
     # ----- news for the long poll ---------------------------------------------------------------------------------
 
@@ -62,15 +67,27 @@ class WebStore:
             event.set()
 
     async def wait(self, user_id: int, version: int, timeout: float) -> None:
-        """Return when the resident's chat changed after `version`, or after `timeout` seconds."""
+        """Return when the resident's chat changed after `version`, or after `timeout` seconds. The resident's
+        entry in the map of waiters goes when the last page waiting for them stops waiting."""
         event = self._news.setdefault(user_id, asyncio.Event())
-        user = await self.user(user_id)
-        if user is None or user.version > version:
-            return
+        self._waiting[user_id] = self._waiting.get(user_id, 0) + 1
         try:
+            user = await self.user(user_id)
+            if user is None or user.version > version:
+                return
             await asyncio.wait_for(event.wait(), timeout)
         except asyncio.TimeoutError:
             pass
+        finally:
+            left = self._waiting.pop(user_id) - 1
+            if left:
+                self._waiting[user_id] = left
+            elif self._news.get(user_id) is event:
+                del self._news[user_id]
+
+    def waiters(self) -> int:
+        """How many residents' pages are waiting for news now (the size of the map of waiters)."""
+        return len(self._news)
 
     # ----- residents and sessions ----------------------------------------------------------------------------------
 
@@ -100,10 +117,16 @@ class WebStore:
         await self.db.execute("INSERT INTO web_sessions (token_hash, user_id, csrf, created_at, seen_at) "
                               "VALUES (?, ?, ?, ?, ?)", (token_hash, user_id, csrf, now, now))
 
-    async def session(self, token_hash: str) -> Optional[tuple[int, str]]:
-        """(user id, CSRF token) of the session whose cookie hashes to `token_hash`."""
-        row = await self.db.fetchone("SELECT user_id, csrf FROM web_sessions WHERE token_hash = ?", (token_hash,))
-        return (row["user_id"], row["csrf"]) if row else None
+    async def session(self, token_hash: str, now: Optional[str] = None) -> Optional[tuple[int, str]]:
+        """(user id, CSRF token) of the session whose cookie hashes to `token_hash`. With `now` (UTC ISO), a session
+        last marked as seen more than an hour before is marked again (the housekeeping goes by it)."""
+        row = await self.db.fetchone("SELECT user_id, csrf, seen_at FROM web_sessions WHERE token_hash = ?",
+                                     (token_hash,))
+        if row is None:
+            return None
+        if now is not None and row["seen_at"] < _hours_before(now, SEEN_EVERY_HOURS):
+            await self.db.execute("UPDATE web_sessions SET seen_at = ? WHERE token_hash = ?", (now, token_hash))
+        return row["user_id"], row["csrf"]
 
     async def add_link(self, code_hash: str, user_id: int, expires_at: str) -> None:
         await self.db.execute("INSERT INTO web_links (code_hash, user_id, expires_at) VALUES (?, ?, ?)",
@@ -225,6 +248,10 @@ class WebStore:
         return int(row[0])
 
 
+def _hours_before(stamp: str, hours: int) -> str:
+    return (datetime.fromisoformat(stamp) - timedelta(hours=hours)).isoformat(timespec="seconds")
+
+
 def _json(value: Optional[dict]) -> Optional[str]:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value is not None else None
 
@@ -244,3 +271,53 @@ async def forget_user_in(conn: Connection, user_id: int) -> None:
     await conn.execute("DELETE FROM web_files WHERE user_id = ?", (user_id,))
     await conn.execute("DELETE FROM web_links WHERE user_id = ?", (user_id,))
     await conn.execute("UPDATE web_users SET keyboard = NULL WHERE user_id = ?", (user_id,))
+
+
+# ----- «Мої дані» (bot/privacy) -----------------------------------------------------------------------------------
+
+TAGS = re.compile(r"<[^>]*>")
+
+
+async def export_chat(db: Database, user_id: int) -> Optional[dict[str, Any]]:
+    """A web resident's chat as it shows now, in plain text (None for a Telegram resident): who said what and when,
+    and which file was there (its name and kind, not its bytes)."""
+    user = await db.fetchone("SELECT community, created_at FROM web_users WHERE user_id = ?", (user_id,))
+    if user is None:
+        return None
+    sessions = await db.fetchone("SELECT COUNT(*) FROM web_sessions WHERE user_id = ?", (user_id,))
+    rows = await db.fetchall("SELECT from_bot, text, file_kind, file_name, sent_at FROM web_messages "
+                             "WHERE user_id = ? AND deleted = 0 ORDER BY message_id", (user_id,))
+    return {"started_at": user["created_at"], "community_of_the_page": user["community"],
+            "browser_sessions": int(sessions[0]),
+            "messages": [{"at": row["sent_at"], "from": "bot" if row["from_bot"] else "resident",
+                          "text": html.unescape(TAGS.sub("", row["text"])),
+                          "file": {"kind": row["file_kind"], "name": row["file_name"]} if row["file_kind"] else None}
+                         for row in rows]}
+
+
+# ----- housekeeping (bot/webchat/retention.py) ----------------------------------------------------------------------
+
+async def forget_sessions_before(db: Database, before: str) -> int:
+    """Browser sessions not seen since `before` (UTC ISO) go; their cookies no longer open anything."""
+    return await db.execute("DELETE FROM web_sessions WHERE seen_at < ?", (before,))
+
+
+async def unseen_since(db: Database, created_before: str, seen_before: str, limit: int) -> list[int]:
+    """Web residents made before `created_before` who have a chat or a session, none seen since `seen_before`."""
+    rows = await db.fetchall(
+        "SELECT user_id FROM web_users u WHERE created_at < ? "
+        "AND NOT EXISTS (SELECT 1 FROM web_sessions s WHERE s.user_id = u.user_id AND s.seen_at >= ?) "
+        "AND (EXISTS (SELECT 1 FROM web_sessions s WHERE s.user_id = u.user_id) "
+        "     OR EXISTS (SELECT 1 FROM web_messages m WHERE m.user_id = u.user_id)) "
+        "ORDER BY user_id LIMIT ?", (created_before, seen_before, limit))
+    return [int(row[0]) for row in rows]
+
+
+async def retire_user(db: Database, user_id: int) -> None:
+    """Everything of a web resident's chat goes (messages, files, codes, sessions, update numbers); the row of
+    web_users stays without them, so that their id is never given to anyone else."""
+    async with db.transaction() as conn:
+        for table in ("web_messages", "web_files", "web_links", "web_sessions", "web_updates"):
+            await conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+        await conn.execute("UPDATE web_users SET keyboard = NULL, proven_at = NULL, version = version + 1 "
+                           "WHERE user_id = ?", (user_id,))

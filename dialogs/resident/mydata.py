@@ -23,6 +23,7 @@ CONTACT = {"telegram": N_("the contact shared from Telegram"), "phone": N_("a ph
            "chat": N_("only here in the chat")}
 BY = {"resident": N_("you"), "staff": N_("specialist"), "system": N_("the bot")}
 FROM = {"resident": N_("you"), "specialist": N_("specialist"), "system": N_("the bot")}
+CHAT_FROM = {"resident": N_("you"), "bot": N_("the bot")}
 ENDED_BY = {"resident": N_("you"), "specialist": N_("the specialist"), "system": N_("the bot")}
 BOOKING = {"booked": N_("booked"), "cancelled": N_("cancelled"), "kept": N_("held"), "missed": N_("missed")}
 DELIVERY = {"pending": N_("waiting to be sent"), "sending": N_("being sent"), "delivered": N_("delivered"),
@@ -217,8 +218,27 @@ def render(data: dict[str, Any], catalogue: Catalogue, tz) -> str:
                      lambda item: [_campaign_message(read, item)])
     lines += section(_("Links and QR codes you opened"), data.get("link_opens"), _("None."),
                      lambda item: [_link_open(read, item)])
+    if data.get("web_chat") is not None:
+        lines += _web_chat(read, data["web_chat"])
     lines += _other(read, data)
     return "\n".join(lines) + "\n"
+
+
+def _web_chat(read: Reader, chat: dict[str, Any]) -> list[str]:
+    """A web resident's chat as the page shows it."""
+    lines = heading(_("The web chat"), len(chat["messages"]))
+    lines.append(_("Started: {when}; browsers signed in: {n}").format(when=read.when(chat["started_at"]),
+                                                                     n=chat["browser_sessions"]))
+    for said in chat["messages"]:
+        lines.append(f"{INDENT}{read.when(said['at'])} · {word(CHAT_FROM, said['from'])}")
+        if said["file"]:
+            kind = word(FILE_KIND, said["file"]["kind"])
+            name = said["file"]["name"]
+            lines.append(INDENT * 2 + "📎 " + (_("file: {name} ({kind})").format(name=name, kind=kind) if name
+                                              else kind))
+        if said["text"] or not said["file"]:
+            lines += [INDENT + line for line in block(said["text"])]
+    return lines
 
 
 def section(title: str, items: Optional[list[dict[str, Any]]], none: str,
@@ -238,7 +258,8 @@ def _intro(read: Reader, data: dict[str, Any], tz) -> list[str]:
         _("My data in the bot «Hromada: help»"),
         (_("Made: {when} (Kyiv time)") if str(tz) == "Europe/Kyiv" else _("Made: {when} ({zone})")).format(
             when=read.when(data["exported_at"]), zone=str(tz)),
-        _("Your Telegram ID: {id}").format(id=data["telegram_user_id"]),
+        (_("Your number in the web chat: {id}") if data.get("web_chat") is not None
+         else _("Your Telegram ID: {id}")).format(id=data["telegram_user_id"]),
         "",
         _("This is everything the bot keeps about you. The same data for computer programs is in the JSON file."),
         _("To delete it: ⚙️ Settings → 🗑 Delete my data. Anonymous counts stay for the community's reports."),
