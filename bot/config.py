@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # the public address the page is served at behind the reverse proxy (its origin is the only one allowed)
     web_chat_url: Optional[str] = Field(default=None, alias="WEB_CHAT_URL")
     web_chat_pow_bits: int = Field(default=18, ge=0, le=28, alias="WEB_CHAT_POW_BITS")
+    # the community sites whose pages may show the chat in a frame (the widget); none: only the chat's own origin
+    web_chat_embed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list,
+                                                                   alias="WEB_CHAT_EMBED_ORIGINS")
     # a browser session not used for this long is forgotten (its cookie lives as long)
     web_chat_session_days: int = Field(default=180, ge=1, le=3650, alias="WEB_CHAT_SESSION_DAYS")
     # a web resident not seen for this long who left nothing but the chat itself (no request, consultation,
@@ -191,6 +194,15 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^\s/?#]+$", text):
             raise ValueError("must be the page's origin, like https://bot.example.org (no path)")
         return text
+
+    @field_validator("web_chat_embed_origins", mode="before")
+    @classmethod
+    def _embed_origins(cls, value: object) -> object:
+        origins = [str(item).strip().rstrip("/").lower() for item in _split(value)] if value is not None else []
+        for origin in origins:
+            if not re.match(r"^https?://[^\s/?#;,'*]+$", origin):
+                raise ValueError(f"{origin!r} is not a site's origin, like https://lutsk.example.org (no path)")
+        return origins
 
     @field_validator("webhook_url", mode="before")
     @classmethod

@@ -6,6 +6,7 @@ in either language, with its dialogs open, and everything is done from the keybo
 from __future__ import annotations
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.app import build_app
@@ -16,16 +17,20 @@ from tests.support.webchat import chromium, web_world
 
 
 @pytest.fixture
-async def served(tmp_path, monkeypatch):
+async def world(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    settings = make_settings(tmp_path, WEB_CHAT="on", WEB_CHAT_POW_BITS=12)
-    app = await build_app(settings)
-    world = web_world(app)
-    server = TestServer(WebChatServer(world.channel, settings, app.services.served).app())
+    app = await build_app(make_settings(tmp_path, WEB_CHAT="on", WEB_CHAT_POW_BITS=12))
+    yield web_world(app)
+    await app.close()
+
+
+@pytest.fixture
+async def served(world):
+    app = world.app
+    server = TestServer(WebChatServer(world.channel, app.settings, app.services.served).app())
     await server.start_server()
     yield str(server.make_url("/chat"))
     await server.close()
-    await app.close()
 
 
 async def test_a_resident_in_chromium_at_320_px(served: str) -> None:
@@ -103,3 +108,48 @@ async def test_accessibility_and_the_keyboard_alone(served: str) -> None:
         assert await english.evaluate("document.documentElement.lang") == "en"
         problems["in English"] = await axe_problems(english)
         assert not any(problems.values()), problems
+
+
+async def test_only_the_listed_community_sites_may_frame_the_chat(world) -> None:
+    """The widget on a community's page (another origin) opens the chat in a frame only when WEB_CHAT_EMBED_ORIGINS
+    names that site; by default only the chat's own origin may frame it."""
+    site = web.Application()
+    widget: dict[str, str] = {}
+
+    async def home(_: web.Request) -> web.Response:
+        return web.Response(content_type="text/html", text=(
+            "<!doctype html><html lang='uk'><head><title>Громада</title></head><body><h1>Луцька громада</h1>"
+            f"<script src='{widget['src']}' data-community='lutsk' defer></script></body></html>"))
+
+    site.router.add_get("/", home)
+    community = TestServer(site)
+    await community.start_server()
+    origin = str(community.make_url("")).rstrip("/")
+    app = world.app
+    servers = {}
+    for name, origins in (("default", []), ("listed", [origin])):
+        settings = app.settings.model_copy(update={"web_chat_embed_origins": origins})
+        servers[name] = TestServer(WebChatServer(world.channel, settings, app.services.served).app())
+        await servers[name].start_server()
+    try:
+        async with chromium() as browser:
+            for name, server in servers.items():
+                widget["src"] = str(server.make_url("/chat/widget.js"))
+                page = await (await browser.new_context(viewport={"width": 800, "height": 900})).new_page()
+                refused: list[str] = []
+                page.on("console", lambda m: refused.append(m.text) if "frame-ancestors" in m.text else None)
+                await page.goto(origin + "/")
+                opener = page.get_by_role("button", name="💬 Чат: попросити допомогу")
+                if name == "listed":
+                    await opener.click(timeout=15_000)
+                    await page.frame_locator("iframe").get_by_role("button", name="🇺🇦 Українська").click(timeout=15_000)
+                    await page.frame_locator("iframe").get_by_role("button", name="🔎 Пошук").wait_for(timeout=15_000)
+                    assert refused == []
+                else:
+                    async with page.expect_console_message(lambda m: "frame-ancestors" in m.text, timeout=15_000):
+                        await opener.click(timeout=15_000)
+                    assert await page.frame_locator("iframe").locator("#log").count() == 0
+    finally:
+        for server in servers.values():
+            await server.close()
+        await community.close()

@@ -159,3 +159,17 @@ async def test_another_device_with_a_one_time_code(chat) -> None:
     _, late = await phone.post("/chat/api/link")
     now["at"] = NOW + timedelta(minutes=16)
     assert (await again.post("/chat/api/continue", {"code": late["code"]}))[0] == 404  # expired
+
+
+def test_the_sites_that_may_frame_the_chat(tmp_path) -> None:
+    from bot.config import ConfigError
+    from bot.webchat.guard import headers
+
+    assert headers()["Content-Security-Policy"].endswith("frame-ancestors 'self'")
+    settings = make_settings(tmp_path, WEB_CHAT_EMBED_ORIGINS="https://lutsk.example.org/, http://127.0.0.1:8000")
+    assert settings.web_chat_embed_origins == ["https://lutsk.example.org", "http://127.0.0.1:8000"]
+    csp = headers(settings.web_chat_embed_origins)["Content-Security-Policy"]
+    assert csp.endswith("frame-ancestors 'self' https://lutsk.example.org http://127.0.0.1:8000")
+    for wrong in ("*", "lutsk.example.org", "https://lutsk.example.org/chat", "https://a.org; script-src *"):
+        with pytest.raises(ConfigError):
+            make_settings(tmp_path, WEB_CHAT_EMBED_ORIGINS=wrong)

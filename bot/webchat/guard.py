@@ -8,7 +8,7 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from bot.runtime.ratelimit import Limit, RateLimiter, Verdict
 
@@ -19,13 +19,20 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: a code is rea
 CODE_LENGTH = 12  # 60 bits: with the limits per address, never guessed while it lives
 UPLOAD_BYTES = 5 * 1024 * 1024
 UPLOADS_A_DAY = 20
-# No inline script or style anywhere, nothing from another origin; only the community's site may frame the page
-# (any site may: the widget goes on sites the bot does not know in advance).
+# No inline script or style anywhere, nothing from another origin; only the chat itself and the community sites
+# named in WEB_CHAT_EMBED_ORIGINS may frame the page.
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; "
-       "font-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors *")
+       "font-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'self'")
 HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
            "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Resource-Policy": "same-origin",
            "Permissions-Policy": "camera=(), microphone=(), geolocation=()"}
+
+
+def headers(embed_origins: Sequence[str] = ()) -> dict[str, str]:
+    """The headers every answer carries; the sites in `embed_origins` may show the chat in a frame."""
+    if not embed_origins:
+        return dict(HEADERS)
+    return {**HEADERS, "Content-Security-Policy": CSP + "".join(" " + origin for origin in embed_origins)}
 
 
 def new_token() -> str:

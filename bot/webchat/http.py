@@ -54,6 +54,7 @@ class WebChatServer:
         self.gate = gate or guard.Gate()
         self.now = now
         self.bits = settings.web_chat_pow_bits
+        self.headers = guard.headers(settings.web_chat_embed_origins)
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self.protect], client_max_size=guard.UPLOAD_BYTES + 64 * 1024)
@@ -84,10 +85,10 @@ class WebChatServer:
         try:
             response = await self._guarded(request, handler)
         except web.HTTPException as exc:  # a path the chat does not have: the same headers on the refusal
-            for name, value in guard.HEADERS.items():
+            for name, value in self.headers.items():
                 exc.headers.setdefault(name, value)
             raise
-        for name, value in guard.HEADERS.items():
+        for name, value in self.headers.items():
             response.headers.setdefault(name, value)
         return response
 
