@@ -14,7 +14,10 @@ with aiogram's hook for the bot reference and with `fast_bot_context`; storing a
 aiogram's model written back and as the JSON Telegram sent; an update passing four outer middlewares or one
 (each doing nothing, so only aiogram's wrapping is measured); a Bot API call over HTTP to a local server
 on asyncio's loop and on uvloop when it is installed (the client's CPU only: the server runs in another process;
-uvloop was tried and dropped: 0.91, 1.05 and 1.03 of asyncio's CPU in three runs).
+uvloop was tried and dropped: 0.91, 1.05 and 1.03 of asyncio's CPU in three runs); the button presses of the
+throughput script offered to the routers of dialogs/ until a handler takes them, each router and handler tried
+in turn and by their callback data (bot/runtime/callback_routes.py; the handlers themselves replaced by one that
+does nothing, so that only the choice is measured).
 """
 from __future__ import annotations
 
@@ -141,6 +144,57 @@ def middlewares(number: int, repeat: int) -> list[str]:
     return [line("an update through the dispatcher, 4 outer middlewares → 1", *figures)]
 
 
+PRESSES = ("p:lang:uk", "p:comm:pervomaiskyi", "n:sits::0", "n:sit:lonely_elderly:0", "n:svc:hot_meals:0",
+           "n:found:1a2b3c4d:0", "n:menu::0")
+
+
+def callback_routing(number: int, repeat: int) -> list[str]:
+    from aiogram.types import CallbackQuery
+
+    from bot.runtime.callback_routes import route_callbacks
+    from dialogs import setup_routers
+
+    bot = Bot(TOKEN)
+    queries = [CallbackQuery.model_validate({"id": "q", "from": USER, "chat_instance": "c", "data": data,
+                                             "message": {**UPDATE["message"], "text": "Меню"}}, context={"bot": bot})
+               for data in PRESSES]
+    user, chat = queries[0].from_user, queries[0].message.chat
+
+    async def taken(*args: Any, **kwargs: Any) -> str:
+        return "taken"
+
+    def dispatcher(routed: bool) -> Dispatcher:
+        dp = Dispatcher()
+        setup_routers(dp)
+        for router in dp.chain_tail:
+            for handler in router.callback_query.handlers:
+                handler.call = taken  # type: ignore[method-assign]
+        if routed:
+            route_callbacks(dp)
+        return dp
+
+    loop = asyncio.new_event_loop()
+    figures = []
+    for routed in (False, True):
+        dp = dispatcher(routed)
+
+        async def feed(count: int = max(1, number // len(queries))) -> None:
+            for _ in range(count):
+                for query in queries:
+                    assert await dp.propagate_event("callback_query", query, event_from_user=user, event_chat=chat,
+                                                    raw_state=None) == "taken"
+
+        rounds = []
+        for _ in range(repeat):
+            started = time.process_time()
+            loop.run_until_complete(feed())
+            rounds.append((time.process_time() - started) / (max(1, number // len(queries)) * len(queries)) * 1e6)
+        figures.append(statistics.median(rounds))
+    loop.close()
+    return [line("a button press of the throughput script routed to its handler, every filter → by callback data",
+                 *figures)]
+
+
 def serve(port: int) -> None:
     from aiohttp import web
 
@@ -209,7 +263,7 @@ def main() -> int:
           f"median of {args.repeat} rounds")
     print("| piece | before µs CPU | after µs CPU | after / before |")
     print("|---|---|---|---|")
-    for piece in (inbox_payload, middlewares, validation, http_calls):  # validation last but one: irreversible
+    for piece in (inbox_payload, middlewares, callback_routing, validation, http_calls):  # validation last but one: irreversible
         for row in piece(args.number, args.repeat):
             print(row, flush=True)
     return 0

@@ -30,6 +30,7 @@ from bot.ops.catalogue import with_overlays
 from bot.ops.catalogue_edits.versions import CatalogueEdits
 from bot.requests.service import Caps, RequestService
 from bot.runtime import inbox
+from bot.runtime.callback_routes import route_callbacks
 from bot.runtime.health import serve_health
 from bot.runtime.housekeeping import housekeeping
 from bot.runtime.middlewares import LocaleMiddleware, ResidentMiddleware, UpdateLogMiddleware
@@ -117,6 +118,7 @@ async def build_app(settings: Settings) -> App:
     dp.update.outer_middleware(ResidentMiddleware())
     LocaleMiddleware(i18n, settings.default_locale).setup(dp)
     setup_routers(dp)
+    route_callbacks(dp)  # a button press goes only to the handlers whose callback data it could be
     return App(settings=settings, services=services, dispatcher=dp, i18n=i18n)
 
 
