@@ -173,3 +173,26 @@ def test_the_sites_that_may_frame_the_chat(tmp_path) -> None:
     for wrong in ("*", "lutsk.example.org", "https://lutsk.example.org/chat", "https://a.org; script-src *"):
         with pytest.raises(ConfigError):
             make_settings(tmp_path, WEB_CHAT_EMBED_ORIGINS=wrong)
+
+
+async def test_the_page_speaks_the_language_asked_for_from_the_catalogues(chat) -> None:
+    import html
+    import json
+    import re
+
+    from bot.webchat.words import WORDS
+
+    browser, _, _, _ = chat
+    me = browser()
+
+    async def page(query: str = "", **headers: str) -> str:
+        async with me.http.get(me.server.make_url("/chat" + query), headers=headers) as response:
+            return await response.text()
+
+    uk, en = await page("?lang=uk"), await page("?lang=en")
+    assert '<html lang="uk">' in uk and "Інший пристрій" in uk and "{{" not in uk
+    assert '<html lang="en">' in en and "Another device" in en
+    assert '<html lang="en">' in await page(**{"Accept-Language": "en-GB,en;q=0.8"})
+    assert '<html lang="uk">' in await page(**{"Accept-Language": "de-DE,uk;q=0.5"})
+    said = json.loads(html.unescape(re.search(r'data-words="([^"]*)"', uk).group(1)))
+    assert set(said) == set(WORDS) and said["offline"] == "Немає зв’язку. Пробуємо ще раз…"

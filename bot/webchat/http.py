@@ -18,7 +18,7 @@ from typing import Any, Awaitable, Callable, Optional
 from aiohttp import web
 
 from bot.config import LOCALES, Settings
-from bot.webchat import guard
+from bot.webchat import guard, words
 from bot.webchat.channel import WebChannel
 from bot.webchat.files import FILE_PREFIX, uploadable
 from bot.webchat.store import Shown
@@ -27,6 +27,8 @@ log = logging.getLogger("bot.webchat")
 STATIC = Path(__file__).parent / "static"
 ASSETS = {"chat.css": "text/css", "chat.js": "text/javascript", "pow.js": "text/javascript",
           "icon.svg": "image/svg+xml"}
+PAGE = (STATIC / "chat.html").read_text(encoding="utf-8")
+WIDGET = (STATIC / "widget.js").read_text(encoding="utf-8")
 POLL_SECONDS = 25.0
 TEXT_LIMIT = 4096
 COOKIE_DAYS = 180
@@ -147,8 +149,11 @@ class WebChatServer:
     # ----- the page --------------------------------------------------------------------------------------------------
 
     async def page(self, request: web.Request) -> web.StreamResponse:
-        return web.FileResponse(STATIC / "chat.html", headers={"Content-Type": "text/html; charset=utf-8",
-                                                                 "Cache-Control": "no-cache"})
+        """The page in the language its address asks for (?lang=), else the browser's, with its words filled in."""
+        locale = words.choose(request.query.get("lang"), request.headers.get("Accept-Language"),
+                              self.settings.default_locale)
+        return web.Response(text=words.render(PAGE, locale), content_type="text/html", charset="utf-8",
+                            headers={"Cache-Control": "no-cache", "Vary": "Accept-Language"})
 
     async def asset(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
@@ -158,8 +163,8 @@ class WebChatServer:
                                                          "Cache-Control": "no-cache"})
 
     async def widget(self, request: web.Request) -> web.StreamResponse:
-        response = web.FileResponse(STATIC / "widget.js", headers={"Content-Type": "text/javascript; charset=utf-8",
-                                                                     "Cache-Control": "no-cache"})
+        response = web.Response(text=words.widget_script(WIDGET), content_type="text/javascript", charset="utf-8",
+                                headers={"Cache-Control": "no-cache"})
         response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"  # loaded by the community's own pages
         return response
 

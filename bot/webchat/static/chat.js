@@ -2,48 +2,12 @@
    and the resident's text, button presses, phone number and files sent to the bot's JSON API. */
 "use strict";
 (function () {
-  const WORDS = {
-    uk: {
-      title: "Громада: допомога", device: "Інший пристрій", log: "Розмова", keys: "Кнопки меню",
-      attach: "Додати фото або PDF", message: "Повідомлення", placeholder: "Напишіть повідомлення", send: "Надіслати",
-      device_title: "Продовжити на іншому пристрої",
-      device_help: "Відкрийте це посилання або введіть код на іншому пристрої протягом 15 хвилин. Код діє один раз.",
-      have_code: "Маю код з іншого пристрою:", continue: "Продовжити", close: "Закрити",
-      phone_title: "Ваш номер телефону", phone_help: "Наприклад, 067 123 45 67", cancel: "Скасувати",
-      checking: "Готуємо чат…", offline: "Немає зв’язку. Пробуємо ще раз…", slow: "Забагато повідомлень. Зачекайте хвилину.",
-      too_big: "Файл завеликий: до 5 МБ.", file_type: "Можна додати лише фото (JPEG, PNG) або PDF.",
-      too_many_files: "Сьогодні додано забагато файлів.", no_code: "Код не підійшов або вже використаний.",
-      failed: "Не вдалося надіслати. Спробуйте ще раз.", file: "Файл", photo: "Фото", you: "Ви", bot: "Бот",
-    },
-    en: {
-      title: "Community help", device: "Another device", log: "Conversation", keys: "Menu buttons",
-      attach: "Attach a photo or PDF", message: "Message", placeholder: "Type a message", send: "Send",
-      device_title: "Continue on another device",
-      device_help: "Open this link or type the code on another device within 15 minutes. The code works once.",
-      have_code: "I have a code from another device:", continue: "Continue", close: "Close",
-      phone_title: "Your phone number", phone_help: "For example, 067 123 45 67", cancel: "Cancel",
-      checking: "Getting the chat ready…", offline: "No connection. Trying again…", slow: "Too many messages. Wait a minute.",
-      too_big: "The file is too big: up to 5 MB.", file_type: "Only photos (JPEG, PNG) or PDF files can be attached.",
-      too_many_files: "Too many files today.", no_code: "The code did not work or was already used.",
-      failed: "Could not send. Please try again.", file: "File", photo: "Photo", you: "You", bot: "Bot",
-    },
-  };
+  // the page's words come from the server, from the bot's translations (bot/webchat/words.py)
+  const T = JSON.parse(document.body.dataset.words || "{}");
+  const lang = document.documentElement.lang;
   const params = new URLSearchParams(location.search);
-  const lang = (params.get("lang") || navigator.language || "uk").slice(0, 2) === "en" ? "en" : "uk";
-  const T = WORDS[lang];
   const $ = (id) => document.getElementById(id);
   const state = { csrf: "", version: 0, shown: new Map(), busy: false };
-
-  function translate() {
-    document.documentElement.lang = lang;
-    document.title = T.title;
-    document.querySelectorAll("[data-t]").forEach((el) => { el.textContent = T[el.dataset.t]; });
-    document.querySelectorAll("[data-t-label]").forEach((el) => el.setAttribute("aria-label", T[el.dataset.tLabel]));
-    document.querySelectorAll("[data-t-title]").forEach((el) => el.setAttribute("title", T[el.dataset.tTitle]));
-    document.querySelectorAll("[data-t-placeholder]").forEach((el) => {
-      el.setAttribute("placeholder", T[el.dataset.tPlaceholder]);
-    });
-  }
 
   function say(text) { $("status").textContent = text || ""; }
 
@@ -249,7 +213,6 @@
   }
 
   async function begin() {
-    translate();
     wire();
     const code = (location.hash.match(/code=([A-Za-z0-9-]+)/) || [])[1];
     if (code) {

@@ -8,9 +8,10 @@
   if (!script) return;
   const origin = new URL(script.src).origin;
   const community = script.dataset.community || "";
-  const lang = script.dataset.lang === "en" ? "en" : "uk";
-  const label = script.dataset.label || (lang === "en" ? "💬 Chat: ask for help" : "💬 Чат: попросити допомогу");
-  const close = lang === "en" ? "Close the chat" : "Закрити чат";
+  const WORDS = "{{widget_words}}";  // filled by the server from the bot's translations (bot/webchat/words.py)
+  const lang = WORDS[script.dataset.lang] ? script.dataset.lang : "uk";
+  const label = script.dataset.label || WORDS[lang].open;
+  const close = WORDS[lang].close;
   const query = new URLSearchParams({ lang: lang });
   if (community) query.set("community", community);
 
