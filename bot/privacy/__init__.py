@@ -4,8 +4,9 @@ No Telegram types here. `collect` reads every table that holds the resident's da
 consent, their requests (description, contacts, attachments as names and sizes, the public history and the
 rating), their consultations (the public transcript and the rating), booked times, news subscriptions,
 opened deep links, campaign messages sent to them, an unfinished dialog, a web resident's chat as it shows (its
-text, who said it and when, the names of its files), and, for staff and administrators, their roles. Other residents' data never appears, and of staff only what the resident was shown: the role
-(and first name) a specialist signed with. Internal notes, staff ids, group ids and Telegram file ids stay
+text, who said it and when, the names of its files), and, for staff and administrators, their roles. Other
+residents' data never appears, and of staff only what the resident was shown: the role (and first name) a
+specialist signed with. Internal notes, staff ids, group ids and Telegram file ids stay
 out. Dates are UTC ISO strings here; the readable file shows them in the configured time zone.
 """
 from __future__ import annotations

@@ -161,9 +161,9 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
     "web_sessions": _all((KEPT, "the browser's session (only a hash of its cookie): the resident goes on using "
                                 "the chat after deleting their data"), "token_hash", "user_id", "csrf", "created_at",
                          "seen_at"),
-    "web_messages": _all((ERASED, "what the resident's web chat showed: emptied (text, buttons and file gone)"), "user_id", "message_id",
-                         "from_bot", "text", "markup", "file_id", "file_kind", "file_name", "sent_at", "version",
-                         "deleted"),
+    "web_messages": _all((ERASED, "what the resident's web chat showed: emptied (text, buttons and file gone)"),
+                         "user_id", "message_id", "from_bot", "text", "markup", "file_id", "file_kind", "file_name",
+                         "sent_at", "version", "deleted"),
     "web_files": _all((ERASED, "files the resident uploaded or was sent in the web chat: deleted"), "file_id",
                       "user_id", "content_type", "size", "content", "created_at"),
     "web_links": _all((ERASED, "one-time codes to continue on another device: deleted"), "code_hash", "user_id",

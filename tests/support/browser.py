@@ -55,6 +55,7 @@ async def axe_problems(page: Any) -> list[str]:
     """axe-core's serious and critical violations on the page as it is now, one line each (rule, impact, where)."""
     await page.evaluate(require_axe().read_text(encoding="utf-8"))
     found = await page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-        .map(v => ({id: v.id, impact: v.impact, help: v.help, where: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))""")
+        .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                    where: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))""")
     return [f"{v['id']} ({v['impact']}): {v['help']} at {', '.join(v['where'])}" for v in found
             if v["impact"] in SERIOUS]
