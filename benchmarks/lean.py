@@ -16,7 +16,7 @@ aiogram's model written back and as the JSON Telegram sent; an update passing fo
 on asyncio's loop and on uvloop when it is installed (the client's CPU only: the server runs in another process;
 uvloop was tried and dropped: 0.91, 1.05 and 1.03 of asyncio's CPU in three runs); the button presses of the
 throughput script offered to the routers of dialogs/ until a handler takes them, each router and handler tried
-in turn and by their callback data (bot/runtime/callback_routes.py; the handlers themselves replaced by one that
+in turn and by their callback data (bot/runtime/routing.py; the handlers themselves replaced by one that
 does nothing, so that only the choice is measured).
 """
 from __future__ import annotations
@@ -151,7 +151,7 @@ PRESSES = ("p:lang:uk", "p:comm:pervomaiskyi", "n:sits::0", "n:sit:lonely_elderl
 def callback_routing(number: int, repeat: int) -> list[str]:
     from aiogram.types import CallbackQuery
 
-    from bot.runtime.callback_routes import route_callbacks
+    from bot.runtime.routing import route_updates
     from dialogs import setup_routers
 
     bot = Bot(TOKEN)
@@ -170,7 +170,7 @@ def callback_routing(number: int, repeat: int) -> list[str]:
             for handler in router.callback_query.handlers:
                 handler.call = taken  # type: ignore[method-assign]
         if routed:
-            route_callbacks(dp)
+            route_updates(dp)
         return dp
 
     loop = asyncio.new_event_loop()

@@ -20,6 +20,7 @@ from bot.admins import AdminRepo
 from bot.campaigns.engine import CampaignEngine
 from bot.campaigns.service import CampaignService, Subscriptions
 from bot.catalogue.loader import load_catalogue
+from bot.catalogue.reader import load_language_model
 from bot.catalogue.search import SearchEngine
 from bot.config import Settings
 from bot.consult.service import ConsultService
@@ -30,7 +31,7 @@ from bot.ops.catalogue import with_overlays
 from bot.ops.catalogue_edits.versions import CatalogueEdits
 from bot.requests.service import Caps, RequestService
 from bot.runtime import inbox
-from bot.runtime.callback_routes import route_callbacks
+from bot.runtime.routing import route_updates
 from bot.runtime.health import serve_health
 from bot.runtime.housekeeping import housekeeping
 from bot.runtime.middlewares import LocaleMiddleware, ResidentMiddleware, UpdateLogMiddleware
@@ -68,6 +69,7 @@ class App:
 async def build_services(settings: Settings) -> Services:
     """data/ with the communities' own corrections kept in the database (bot/ops/catalogue_edits/)."""
 
+    load_language_model()  # first: what loading it frees is reused by the catalogue (a lower peak of memory)
     catalogue = load_catalogue(settings.data_dir, settings.communities or None)
     db = await Database(settings.database_path, settings.database_busy_timeout).connect()
     edits = CatalogueEdits(db)
@@ -118,7 +120,7 @@ async def build_app(settings: Settings) -> App:
     dp.update.outer_middleware(ResidentMiddleware())
     LocaleMiddleware(i18n, settings.default_locale).setup(dp)
     setup_routers(dp)
-    route_callbacks(dp)  # a button press goes only to the handlers whose callback data it could be
+    route_updates(dp)  # an update goes only to the handlers whose filters could accept it
     return App(settings=settings, services=services, dispatcher=dp, i18n=i18n)
 
 

@@ -274,6 +274,13 @@ def _langid_model():
     return model
 
 
+def load_language_model() -> None:
+    """Load py3langid's model now. Loading it takes about twice the memory it keeps; done first, before the
+    catalogue and its index are built, the memory it frees is what they then use, and the process's peak is
+    lower (measured 346 → 293 MB once everything was built)."""
+    _langid_model()
+
+
 _shared: dict[tuple, Reader] = {}
 
 
