@@ -8,6 +8,7 @@ import yaml
 
 from bot.catalogue.models import DangerRule, TriageRules
 from bot.catalogue.triage import Triage
+from bot.catalogue.triage_model import training_examples
 from bot.config import PROJECT_ROOT
 
 
@@ -128,3 +129,43 @@ def test_frames_are_data(engine):
     assert own.detect("у фільмі він її б'є") == set()
     assert own.detect("у фільмі він її б'є. він б'є мене") == {"violence"}
     assert own.detect("у фільмі він б'є мене") == {"violence"}
+
+
+def test_latin_letters_are_read_as_cyrillic(triage):
+    assessment = triage.assess("ne hochu bilshe zhyty")
+    assert assessment.danger == ("suicide",) and assessment.language == "uk"
+    assert "violence" in triage.detect("cholovik znovu b'ye mene")
+    assert triage.assess("I need help with my pension").danger == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "вбив би за нормальний інтернет у нашому селі",
+        "убью этого электрика, опять не пришел, куда жаловаться",
+        "мене вдарило струмом від старої розетки, хто ремонтує",
+        "лікар не відповідає третій день, як записатися до іншого",
+        "прощавай, старий тариф, як тепер рахуватимуть газ",
+    ],
+)
+def test_jest_hyperbole_and_forces_stand_down(triage, text):
+    assert triage.assess(text).danger == ()
+
+
+@pytest.mark.parametrize(
+    "text,kind",
+    [
+        ("він би мене вбив, якби не сусіди, ховаюсь у них", "violence"),
+        ("він каже: вб'ю тебе, якщо підеш", "violence"),
+        ("не хочу жити без нього", "suicide"),
+    ],
+)
+def test_a_threat_to_me_stays(triage, text, kind):
+    assert kind in triage.detect(text)
+
+
+def test_the_model_never_learns_the_measure_only_half():
+    measured = {case["text"] for path in (PROJECT_ROOT / "benchmarks" / "triage_tuning" / "measure_only").glob("*.yaml")
+                for case in yaml.safe_load(path.read_text(encoding="utf-8")) or []}
+    assert measured
+    assert not measured & {text for text, _ in training_examples(PROJECT_ROOT)}

@@ -240,11 +240,15 @@ class Triage:
 
     def assess(self, text: str, reading: Optional[Reading] = None) -> Assessment:
         reading = reading or self.reader.read(text[:4000])
-        found = self._found(reading)
+        found, language = self._found(reading), reading.language
         if in_latin(text):  # «ne hochu bilshe zhyty»: read once more as Cyrillic
-            found += [kind for kind in self._found(self.reader.read(to_cyrillic(text[:4000]))) if kind not in found]
+            cyrillic = self.reader.read(to_cyrillic(text[:4000]))
+            more = [kind for kind in self._found(cyrillic) if kind not in found]
+            if more and not found:  # it was Ukrainian or Russian after all
+                language = cyrillic.language
+            found += more
         found.sort(key=lambda kind: (PRIORITY.index(kind) if kind in PRIORITY else len(PRIORITY), kind))
-        return Assessment(reading.language, tuple(found), self.lines_for(found))
+        return Assessment(language, tuple(found), self.lines_for(found))
 
     def _found(self, reading: Reading) -> list[str]:
         """The kinds a rule finds in this reading, then those the model adds."""
