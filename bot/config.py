@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     # a web resident not seen for this long who left nothing but the chat itself (no request, consultation,
     # booking, consent or news) is forgotten: the chat, its files and sessions go
     web_chat_idle_days: int = Field(default=30, ge=1, le=3650, alias="WEB_CHAT_IDLE_DAYS")
+    # The web chat's e-mail notice that something arrived (bot/webchat/notice.py): off unless SMTP_HOST is set
+    smtp_host: Optional[str] = Field(default=None, alias="SMTP_HOST")
+    smtp_port: int = Field(default=587, ge=1, le=65535, alias="SMTP_PORT")
+    smtp_user: Optional[str] = Field(default=None, alias="SMTP_USER")
+    smtp_password: Optional[str] = Field(default=None, alias="SMTP_PASSWORD")
+    smtp_from: Optional[str] = Field(default=None, alias="SMTP_FROM")
+    smtp_starttls: bool = Field(default=True, alias="SMTP_STARTTLS")
+    # at most one notice per web resident in this many hours
+    web_chat_email_hours: int = Field(default=6, ge=1, le=720, alias="WEB_CHAT_EMAIL_HOURS")
     # Sending limits (Telegram's published limits by default; 0 switches a limit off)
     send_per_second: float = Field(default=30.0, ge=0, le=10_000, alias="SEND_PER_SECOND")
     send_per_chat_per_second: float = Field(default=1.0, ge=0, le=100, alias="SEND_PER_CHAT_PER_SECOND")
@@ -175,7 +184,7 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return value
 
-    @field_validator("web_chat", mode="before")
+    @field_validator("web_chat", "smtp_starttls", mode="before")
     @classmethod
     def _web_chat(cls, value: object) -> object:
         text = str(value).strip().lower() if value is not None else ""
@@ -229,6 +238,11 @@ class Settings(BaseSettings):
     @classmethod
     def _health_port(cls, value: object) -> object:
         return None if value in (None, "") else value
+
+    @property
+    def email_notice(self) -> bool:
+        """Web residents may leave an e-mail for a notice that something arrived: only when SMTP is configured."""
+        return bool((self.smtp_host or "").strip())
 
     @property
     def tz(self) -> ZoneInfo:

@@ -156,6 +156,8 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
         "user_id": (KEPT, "the web chat the bot goes on answering (as the residents' user_id)"),
         **_all((KEPT, "the community the website named and the language, to go on answering"), "community", "locale"),
         "keyboard": (ERASED, "the buttons under the input: emptied"),
+        "email": (ERASED, "the e-mail left for notices that something arrived: deleted"),
+        **_all((ERASED, "when a notice was due and when the last went: deleted"), "notice_due_at", "noticed_at"),
         **_all(_TECH, "next_message", "version", "proven_at", "created_at"),
     },
     "web_sessions": _all((KEPT, "the browser's session (only a hash of its cookie): the resident goes on using "

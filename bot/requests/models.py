@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Optional
 
+from bot.storage.residents import is_web
+from bot.webchat.files import UPLOAD_BYTES as WEB_UPLOAD_BYTES
+
 
 class Status(str, Enum):
     new = "new"  # stored; on its way to or waiting in the institution's group
@@ -37,6 +40,11 @@ class Contact(str, Enum):
 
 MAX_FILES = 5
 MAX_FILE_BYTES = 20 * 1024 * 1024  # what a bot may download through the Bot API
+
+
+def max_file_bytes(user_id: int) -> int:
+    """The largest file a resident may attach: Telegram's figure, or for a web resident what the web chat takes."""
+    return WEB_UPLOAD_BYTES if is_web(user_id) else MAX_FILE_BYTES
 MAX_DESCRIPTION = 3000
 
 

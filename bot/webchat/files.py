@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from typing import Optional
 
+# The largest upload the web chat takes: its files are kept whole in the bot's database (web_files), so this stays
+# well under Telegram's 20 MB; the request form tells a web resident this figure (bot/requests/models.py).
+UPLOAD_BYTES = 5 * 1024 * 1024
 FILE_PREFIX = "web:"  # a web chat file id; Telegram's file ids never hold a colon
 # What a web resident may upload, by the first bytes of the file.
 MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"%PDF-", "application/pdf"))

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from bot.runtime.ratelimit import Limit, RateLimiter, Verdict
+from bot.webchat import files
 
 COOKIE = "hromada_chat"
 CSRF_HEADER = "X-Chat-CSRF"
 LINK_MINUTES = 15
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: a code is read off one screen and typed into another
 CODE_LENGTH = 12  # 60 bits: with the limits per address, never guessed while it lives
-UPLOAD_BYTES = 5 * 1024 * 1024
+UPLOAD_BYTES = files.UPLOAD_BYTES
 UPLOADS_A_DAY = 20
 # No inline script or style anywhere, nothing from another origin; only the chat itself and the community sites
 # named in WEB_CHAT_EMBED_ORIGINS may frame the page.

@@ -21,7 +21,8 @@ from bot.config import LOCALES, Settings
 from bot.webchat import guard, words
 from bot.webchat.channel import WebChannel
 from bot.webchat.files import FILE_PREFIX, uploadable
-from bot.webchat.store import Shown
+from bot.webchat.notice import Notifier, valid_email
+from bot.webchat.store import Shown, WebUser
 
 log = logging.getLogger("bot.webchat")
 STATIC = Path(__file__).parent / "static"
@@ -48,8 +49,10 @@ def _refuse(status: int, reason: str) -> web.Response:
 
 class WebChatServer:
     def __init__(self, channel: WebChannel, settings: Settings, communities: list[str], *,
-                 gate: Optional[guard.Gate] = None, now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 gate: Optional[guard.Gate] = None, now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 notifier: Optional[Notifier] = None):
         self.channel = channel
+        self.notifier = notifier
         self.store = channel.store
         self.settings = settings
         self.communities = communities
@@ -75,6 +78,7 @@ class WebChatServer:
         post("/chat/api/press", self.api(INPUT, self.press))
         post("/chat/api/contact", self.api(INPUT, self.contact))
         post("/chat/api/upload", self.api(INPUT, self.upload))
+        post("/chat/api/email", self.api(INPUT, self.email))
         return app
 
     # ----- what every answer and every call goes through -------------------------------------------------------------
@@ -138,9 +142,7 @@ class WebChatServer:
         token, csrf = guard.new_token(), guard.new_token()
         token_hash = guard.digest(token)
         await self.store.add_session(token_hash, user_id, csrf)
-        user = await self.store.user(user_id)
-        response = _json({"ok": True, "csrf": csrf, "challenge": guard.challenge_of(token_hash), "bits": self.bits,
-                          "proven": bool(user and user.proven)})
+        response = _json(self.greeting(await self.store.user(user_id), csrf, token_hash))
         secure = self.own_origin(request).startswith("https://")
         response.set_cookie(guard.COOKIE, token, max_age=COOKIE_DAYS * 86400, path="/chat", httponly=True,
                             secure=secure or None, samesite="None" if secure else "Lax", partitioned=secure or None)
@@ -176,9 +178,7 @@ class WebChatServer:
         session = await self.session_of(request)
         if session is not None:
             user_id, csrf, token_hash = session
-            user = await self.store.user(user_id)
-            return _json({"ok": True, "csrf": csrf, "challenge": guard.challenge_of(token_hash), "bits": self.bits,
-                          "proven": bool(user and user.proven)})
+            return _json(self.greeting(await self.store.user(user_id), csrf, token_hash))
         if not self.gate.allows("new", request.remote):
             return _refuse(429, "slow_down")
         community = body.get("community") if body.get("community") in self.communities else None
@@ -186,6 +186,13 @@ class WebChatServer:
         user_id = await self.channel.new_resident(community, lang)
         response, _ = await self.new_session(user_id, request)
         return response
+
+    def greeting(self, user: Optional[WebUser], csrf: str, token_hash: str) -> dict[str, Any]:
+        """What the page needs to begin: its CSRF token, the proof of work, and the e-mail notice's settings (None
+        when the deployment has no SMTP: the page then shows no e-mail field)."""
+        email = {"hours": self.notifier.hours, "address": user.email if user else None} if self.notifier else None
+        return {"ok": True, "csrf": csrf, "challenge": guard.challenge_of(token_hash), "bits": self.bits,
+                "proven": bool(user and user.proven), "email": email}
 
     async def prove(self, request: web.Request, session: tuple[int, str, str]) -> web.StreamResponse:
         user_id, _, token_hash = session
@@ -229,6 +236,8 @@ class WebChatServer:
             after = max(0, int(request.query.get("after", "0")))
         except ValueError:
             return _refuse(400, "after")
+        if self.notifier is not None:
+            self.notifier.seen(user_id)
         if request.query.get("wait", "1") != "0":
             await self.store.wait(user_id, after, POLL_SECONDS)
         user = await self.store.user(user_id)
@@ -260,6 +269,17 @@ class WebChatServer:
             return _refuse(400, "phone")
         await self.channel.contact(session[0], phone)
         return _json({"ok": True})
+
+    async def email(self, request: web.Request, session: tuple[int, str, str]) -> web.StreamResponse:
+        """The address for the e-mail notice (empty: none), only when the deployment configures SMTP."""
+        if self.notifier is None:
+            return _refuse(404, "no_email")
+        text = str((await _body(request)).get("email", "")).strip()
+        email = valid_email(text) if text else None
+        if text and email is None:
+            return _refuse(400, "bad_email")
+        await self.store.set_email(session[0], email)
+        return _json({"ok": True, "email": email})
 
     async def upload(self, request: web.Request, session: tuple[int, str, str]) -> web.StreamResponse:
         """One photo (JPEG, PNG) or PDF, its type read from its bytes, with an optional caption."""

@@ -2,6 +2,7 @@
 with WEB_CHAT=on, and always beside the sandbox when there is no token)."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
@@ -11,6 +12,7 @@ from aiohttp import web
 
 from bot.webchat.channel import WebChannel, make_web_bot
 from bot.webchat.http import WebChatServer
+from bot.webchat.notice import Notifier
 from bot.webchat.store import WebStore
 
 if TYPE_CHECKING:
@@ -24,8 +26,12 @@ class RunningWebChat:
     server: WebChatServer
     runner: web.AppRunner
     url: str
+    notices: Optional[tuple[asyncio.Task, asyncio.Event]] = None
 
     async def stop(self) -> None:
+        if self.notices is not None:
+            self.notices[1].set()
+            await self.notices[0]
         await self.runner.cleanup()
 
 
@@ -34,7 +40,10 @@ async def start_web_chat(app: "App", telegram: Bot) -> RunningWebChat:
     settings = app.settings
     store = WebStore(app.services.db)
     channel = WebChannel(store, make_web_bot(store, telegram), app.dispatcher)
-    server = WebChatServer(channel, settings, app.services.served)
+    notifier = None
+    if settings.email_notice:  # only with SMTP configured: web residents may leave an e-mail for a notice
+        notifier = Notifier(store, settings, f"{settings.web_chat_url}/chat" if settings.web_chat_url else "")
+    server = WebChatServer(channel, settings, app.services.served, notifier=notifier)
     runner = web.AppRunner(server.app(), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.web_chat_host, settings.web_chat_port)
@@ -43,7 +52,14 @@ async def start_web_chat(app: "App", telegram: Bot) -> RunningWebChat:
     host = settings.web_chat_host if settings.web_chat_host not in ("0.0.0.0", "::") else "127.0.0.1"
     url = f"http://{host}:{port}/chat"
     log.info("web chat: %s%s", url, f" (public: {settings.web_chat_url}/chat)" if settings.web_chat_url else "")
-    return RunningWebChat(server, runner, url)
+    if notifier is not None and not settings.web_chat_url:  # on one's own machine: the local address
+        notifier.chat_url = url
+    running = RunningWebChat(server, runner, url)
+    if notifier is not None:
+        halt = asyncio.Event()
+        running.notices = (asyncio.create_task(notifier.run(halt), name="web chat notices"), halt)
+        log.info("web chat: e-mail notices through %s:%s", settings.smtp_host, settings.smtp_port)
+    return running
 
 
 async def web_chat_beside_sandbox(app: "App", telegram: Bot) -> tuple[Optional[RunningWebChat], str]:

@@ -8,7 +8,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Optional
+from typing import Any, Awaitable, Callable, Iterable, Optional
 
 from bot.storage.db import Connection, Database, utcnow
 from bot.storage.residents import WEB_ID_BASE
@@ -49,6 +49,7 @@ class WebUser:
     version: int
     keyboard: Optional[dict]
     proven: bool
+    email: Optional[str] = None
 
 
 class WebStore:
@@ -58,6 +59,8 @@ class WebStore:
         self.db = db
         self._news: dict[int, asyncio.Event] = {}
         self._waiting: dict[int, int] = {}  # how many pages wait for each resident
+        # called with the resident's id after the bot added a message to their chat (the e-mail notice, notice.py)
+        self.arrived: Optional[Callable[[int], Awaitable[None]]] = None
 
     # ----- news for the long poll ---------------------------------------------------------------------------------
 
@@ -85,6 +88,10 @@ class WebStore:
             elif self._news.get(user_id) is event:
                 del self._news[user_id]
 
+    def watching(self, user_id: int) -> bool:
+        """A page of the resident's is open and waiting for news now."""
+        return user_id in self._waiting
+
     def waiters(self) -> int:
         """How many residents' pages are waiting for news now (the size of the map of waiters)."""
         return len(self._news)
@@ -101,12 +108,13 @@ class WebStore:
 
     async def user(self, user_id: int) -> Optional[WebUser]:
         row = await self.db.fetchone(
-            "SELECT user_id, community, locale, version, keyboard, proven_at FROM web_users WHERE user_id = ?",
+            "SELECT user_id, community, locale, version, keyboard, proven_at, email FROM web_users WHERE user_id = ?",
             (user_id,))
         if row is None:
             return None
         return WebUser(row["user_id"], row["community"], row["locale"], row["version"],
-                       json.loads(row["keyboard"]) if row["keyboard"] else None, row["proven_at"] is not None)
+                       json.loads(row["keyboard"]) if row["keyboard"] else None, row["proven_at"] is not None,
+                       row["email"])
 
     async def prove(self, user_id: int) -> None:
         await self.db.execute("UPDATE web_users SET proven_at = ? WHERE user_id = ? AND proven_at IS NULL",
@@ -168,6 +176,8 @@ class WebStore:
                 (user_id, row["message_id"], int(from_bot), text, _json(markup), file_id, kind, name, utcnow(),
                  row["version"]))
         self.changed(user_id)
+        if from_bot and self.arrived is not None:
+            await self.arrived(user_id)
         return Shown(row["message_id"], from_bot, text, markup, file_id, kind, name, utcnow(), row["version"], False)
 
     async def message(self, user_id: int, message_id: int, *, erased: bool = False) -> Optional[Shown]:
@@ -248,6 +258,38 @@ class WebStore:
         return int(row[0])
 
 
+    # ----- the e-mail notice (bot/webchat/notice.py) -------------------------------------------------------------
+
+    async def set_email(self, user_id: int, email: Optional[str]) -> None:
+        """The address for notices (None: none); a notice due to the old address is dropped."""
+        await self.db.execute("UPDATE web_users SET email = ?, notice_due_at = NULL WHERE user_id = ?",
+                              (email, user_id))
+
+    async def notice_due(self, user_id: int, at: str) -> None:
+        """Something arrived at `at` (UTC ISO): a notice is due from then, if the resident left an address and none
+        is due already."""
+        await self.db.execute("UPDATE web_users SET notice_due_at = COALESCE(notice_due_at, ?) "
+                              "WHERE user_id = ? AND email IS NOT NULL", (at, user_id))
+
+    async def due_notices(self, due_before: str, noticed_before: str, limit: int) -> list[tuple[int, str, str, Any]]:
+        """(user id, e-mail, due since, (locale, community)) of notices due since before `due_before` to residents
+        not sent one since `noticed_before`, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT user_id, email, notice_due_at, locale, community FROM web_users WHERE notice_due_at IS NOT NULL "
+            "AND notice_due_at <= ? AND email IS NOT NULL AND (noticed_at IS NULL OR noticed_at <= ?) "
+            "ORDER BY notice_due_at LIMIT ?", (due_before, noticed_before, limit))
+        return [(row["user_id"], row["email"], row["notice_due_at"], (row["locale"], row["community"]))
+                for row in rows]
+
+    async def notice_done(self, user_id: int, sent_at: Optional[str]) -> None:
+        """The due notice is over: sent at `sent_at`, or (None) not needed, the resident having seen the chat."""
+        if sent_at is None:
+            await self.db.execute("UPDATE web_users SET notice_due_at = NULL WHERE user_id = ?", (user_id,))
+        else:
+            await self.db.execute("UPDATE web_users SET notice_due_at = NULL, noticed_at = ? WHERE user_id = ?",
+                                  (sent_at, user_id))
+
+
 def _hours_before(stamp: str, hours: int) -> str:
     return (datetime.fromisoformat(stamp) - timedelta(hours=hours)).isoformat(timespec="seconds")
 
@@ -270,7 +312,8 @@ async def forget_user_in(conn: Connection, user_id: int) -> None:
             "file_name = NULL, version = ? WHERE user_id = ? AND deleted <> ?", (ERASED, row[0], user_id, ERASED))
     await conn.execute("DELETE FROM web_files WHERE user_id = ?", (user_id,))
     await conn.execute("DELETE FROM web_links WHERE user_id = ?", (user_id,))
-    await conn.execute("UPDATE web_users SET keyboard = NULL WHERE user_id = ?", (user_id,))
+    await conn.execute("UPDATE web_users SET keyboard = NULL, email = NULL, notice_due_at = NULL, noticed_at = NULL "
+                       "WHERE user_id = ?", (user_id,))
 
 
 # ----- «Мої дані» (bot/privacy) -----------------------------------------------------------------------------------
@@ -281,14 +324,14 @@ TAGS = re.compile(r"<[^>]*>")
 async def export_chat(db: Database, user_id: int) -> Optional[dict[str, Any]]:
     """A web resident's chat as it shows now, in plain text (None for a Telegram resident): who said what and when,
     and which file was there (its name and kind, not its bytes)."""
-    user = await db.fetchone("SELECT community, created_at FROM web_users WHERE user_id = ?", (user_id,))
+    user = await db.fetchone("SELECT community, created_at, email FROM web_users WHERE user_id = ?", (user_id,))
     if user is None:
         return None
     sessions = await db.fetchone("SELECT COUNT(*) FROM web_sessions WHERE user_id = ?", (user_id,))
     rows = await db.fetchall("SELECT from_bot, text, file_kind, file_name, sent_at FROM web_messages "
                              "WHERE user_id = ? AND deleted = 0 ORDER BY message_id", (user_id,))
     return {"started_at": user["created_at"], "community_of_the_page": user["community"],
-            "browser_sessions": int(sessions[0]),
+            "browser_sessions": int(sessions[0]), "email_for_notices": user["email"],
             "messages": [{"at": row["sent_at"], "from": "bot" if row["from_bot"] else "resident",
                           "text": html.unescape(TAGS.sub("", row["text"])),
                           "file": {"kind": row["file_kind"], "name": row["file_name"]} if row["file_kind"] else None}
@@ -319,5 +362,5 @@ async def retire_user(db: Database, user_id: int) -> None:
     async with db.transaction() as conn:
         for table in ("web_messages", "web_files", "web_links", "web_sessions", "web_updates"):
             await conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
-        await conn.execute("UPDATE web_users SET keyboard = NULL, proven_at = NULL, version = version + 1 "
-                           "WHERE user_id = ?", (user_id,))
+        await conn.execute("UPDATE web_users SET keyboard = NULL, proven_at = NULL, email = NULL, notice_due_at = NULL, "
+                           "noticed_at = NULL, version = version + 1 WHERE user_id = ?", (user_id,))

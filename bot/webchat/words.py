@@ -47,6 +47,16 @@ WORDS = {
     "too_many_files": N_("Too many files today."),
     "no_code": N_("The code did not work or was already used."),
     "failed": N_("Could not send. Please try again."),
+    "email": N_("E-mail notice"),
+    "email_title": N_("A notice by e-mail"),
+    "email_help": N_("When something arrives while this page is closed, we send one short e-mail with a link to "
+                     "the chat, never the message itself, at most once in {hours} hours. Leave the field empty to "
+                     "stop."),
+    "email_label": N_("Your e-mail address"),
+    "save": N_("Save"),
+    "email_saved": N_("Saved: we will write when something arrives."),
+    "email_removed": N_("No more e-mails will be sent."),
+    "bad_email": N_("This does not look like an e-mail address."),
     "file": N_("File"),
     "photo": N_("Photo"),
     "you": N_("You"),

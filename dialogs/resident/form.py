@@ -19,7 +19,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, KeyboardButton, M
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.requests.models import MAX_FILE_BYTES, MAX_FILES, Draft
+from bot.requests.models import MAX_FILES, Draft, max_file_bytes
 from bot.requests.routing import route
 from bot.services import Services
 from dialogs.common import N_, h, keyboard, locale, main_menu
@@ -219,7 +219,7 @@ async def ask_description(message: Message, state: FSMContext, draft: Draft) -> 
         text = _("Describe briefly what happened and what help you need. You can send a voice message instead.")
     text += "\n\n" + ngettext("You can also attach up to {files} photo or document, up to {mb} MB.",
                                "You can also attach up to {files} photos or documents, up to {mb} MB each.",
-                               MAX_FILES).format(files=MAX_FILES, mb=MAX_FILE_BYTES // (1024 * 1024))
+                               MAX_FILES).format(files=MAX_FILES, mb=max_file_bytes(message.chat.id) // (1024 * 1024))
     await message.answer(text, reply_markup=keyboard([[choice(_("❌ Cancel"), "cancel")]]))
 
 

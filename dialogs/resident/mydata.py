@@ -229,6 +229,8 @@ def _web_chat(read: Reader, chat: dict[str, Any]) -> list[str]:
     lines = heading(_("The web chat"), len(chat["messages"]))
     lines.append(_("Started: {when}; browsers signed in: {n}").format(when=read.when(chat["started_at"]),
                                                                      n=chat["browser_sessions"]))
+    if chat.get("email_for_notices"):
+        lines.append(_("E-mail for notices that something arrived: {email}").format(email=chat["email_for_notices"]))
     for said in chat["messages"]:
         lines.append(f"{INDENT}{read.when(said['at'])} · {word(CHAT_FROM, said['from'])}")
         if said["file"]:

@@ -7,7 +7,7 @@
   const lang = document.documentElement.lang;
   const params = new URLSearchParams(location.search);
   const $ = (id) => document.getElementById(id);
-  const state = { csrf: "", version: 0, shown: new Map(), busy: false };
+  const state = { csrf: "", version: 0, shown: new Map(), busy: false, email: null };
 
   function say(text) { $("status").textContent = text || ""; }
 
@@ -181,6 +181,24 @@
     } catch (e) { /* said */ }
   }
 
+  // the e-mail notice: only when the server says the deployment sends e-mail (hello's "email")
+  function showEmail() {
+    $("emailhelp").textContent = (T.email_help || "").replace("{hours}", String(state.email.hours));
+    $("emailinput").value = state.email.address || "";
+    $("emailproblem").textContent = "";
+    $("emaildialog").showModal();
+    $("emailinput").focus();
+  }
+
+  async function saveEmail() {
+    try {
+      const answer = await call("email", { email: $("emailinput").value.trim() });
+      state.email.address = answer.email;
+      $("emaildialog").close();
+      say(answer.email ? T.email_saved : T.email_removed);
+    } catch (e) { $("emailproblem").textContent = $("status").textContent; }
+  }
+
   async function useCode(code) {
     try {
       const answer = await call("continue", { code: code });
@@ -203,6 +221,9 @@
     $("device").addEventListener("click", showDevice);
     $("devclose").addEventListener("click", () => $("devdialog").close());
     $("devform").addEventListener("submit", (event) => { event.preventDefault(); useCode($("devinput").value); });
+    $("email").addEventListener("click", showEmail);
+    $("emailclose").addEventListener("click", () => $("emaildialog").close());
+    $("emailform").addEventListener("submit", (event) => { event.preventDefault(); saveEmail(); });
     $("phonecancel").addEventListener("click", () => $("phonedialog").close());
     $("phoneform").addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -226,6 +247,8 @@
       }
     }
     state.csrf = hello.csrf;
+    state.email = hello.email || null;
+    $("email").hidden = !state.email;
     if (!hello.proven) {
       say(T.checking);
       const nonce = await window.solvePow(hello.challenge, hello.bits);
