@@ -184,3 +184,18 @@ async def test_the_address_is_in_my_data_and_gone_after_deletion(configured) -> 
 def test_the_request_form_tells_each_channel_its_own_file_limit() -> None:
     assert max_file_bytes(4242) == MAX_FILE_BYTES
     assert max_file_bytes(WEB_ID_BASE + 7) == UPLOAD_BYTES < MAX_FILE_BYTES
+
+
+async def test_a_web_resident_is_told_the_web_chats_file_limit(settings) -> None:
+    app = await build_app(settings)
+    try:
+        resident = await web_world(app).resident("lutsk")
+        await resident.tap("Українська")
+        await resident.say("📝 Попросити допомогу")
+        await resident.tap("Погоджуюся")
+        await resident.tap("Літня людина потребує догляду")
+        shown = (await resident.tap("Для себе"))[1]
+        asked = shown[-1].text
+        assert f"до {UPLOAD_BYTES // (1024 * 1024)} МБ" in asked and "20 МБ" not in asked
+    finally:
+        await app.close()

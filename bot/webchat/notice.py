@@ -101,8 +101,9 @@ class Notifier:
                 await self.send(email, *self.letter(locale, community))
             except Exception as exc:  # noqa: BLE001 - any failure of the mail server: tried again later
                 self._failed[user_id] = now
-                log.warning("web chat: an e-mail notice could not be sent (%s: %s); it is tried again later",
-                            type(exc).__name__, str(exc)[:200])
+                # the kind of failure and the server's reply code only: its words may name the address
+                log.warning("web chat: an e-mail notice could not be sent (%s %s); it is tried again later",
+                            type(exc).__name__, getattr(exc, "smtp_code", ""))
                 continue
             self._failed.pop(user_id, None)
             await self.store.notice_done(user_id, _iso(now))
