@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from bot.runtime import housekeeping
 from sandbox import Sandbox
 from tests.support.world import (
     LOOP,
@@ -35,8 +36,19 @@ async def world_once(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
         # test_flood.py, tests/test_limiter.py, tests/test_outbox_fairness.py), each with a world of its own.
         return {"SEND_PER_GROUP_PER_MINUTE": "0"}
 
-    async with serving_world(tmp_path_factory.mktemp("e2e"), no_group_pacing) as world:
-        yield world
+    # The housekeeping loop's due reminders and «did the help come?» questions stay off in this world: tests that
+    # pin the requests' clock to a moment of their own (tests/support/clock.py) leave requests that the loop, on
+    # the wall clock, would find late days later in the run, and their reminders would come into whatever another
+    # test reads. The tests of those timers call them themselves, on their own clock.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(housekeeping, "remind", nothing)
+        patch.setattr(housekeeping, "ask_whether_helped", nothing)
+        async with serving_world(tmp_path_factory.mktemp("e2e"), no_group_pacing) as world:
+            yield world
+
+
+async def nothing(services: Any) -> int:
+    return 0
 
 
 @pytest_asyncio.fixture(loop_scope=LOOP)
