@@ -108,7 +108,20 @@ def _match_from(steps: Sequence[Step], reading: Reading, at: int, index: int = 0
     return at
 
 
+_LAST: list = [None, frozenset()]  # the reading last seen and every word and lemma in it
+
+
+def _vocabulary(reading: Reading) -> frozenset[str]:
+    if _LAST[0] is not reading:
+        _LAST[0], _LAST[1] = reading, frozenset(reading.words).union(*reading.lemmas)
+    return _LAST[1]
+
+
 def matches(steps: Sequence[Step], reading: Reading) -> Iterable[tuple[int, int]]:
+    first = steps[0]
+    if not first.prefixes and first.lemmas.isdisjoint(_vocabulary(reading)) \
+            and first.exact.isdisjoint(_vocabulary(reading)):
+        return  # none of the words the pattern starts with is in the text: most patterns, most texts
     for start in range(len(reading.words)):
         end = _match_from(steps, reading, start)
         if end is not None:
