@@ -11,9 +11,9 @@ from aiohttp.test_utils import TestServer
 
 from bot.app import build_app
 from bot.webchat.http import WebChatServer
-from tests.support.browser import axe_problems, require_axe
+from tests.support.browser import axe_problems, chromium, require_axe
 from tests.support.config import make_settings
-from tests.support.webchat import chromium, web_world
+from tests.support.webchat import web_world
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ import pytest
 
 from sandbox.client import message_text
 from sandbox.files import tiny_png
+from tests.support.browser import chromium
 from tests.support.staff import group_messages, staff_group
-from tests.support.webchat import chromium, web_chat_of
+from tests.support.webchat import web_chat_of
 from tests.support.world import World
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")

@@ -11,7 +11,7 @@ import pytest
 from aiogram import Bot
 
 from sandbox import Sandbox, SandboxClient
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.support.browser import chromium
 from tests.support.sandbox_bots import BOT_TOKEN, RawCall, echo_dispatcher, make_bot
 
 
@@ -71,12 +71,5 @@ async def echo_bot(sandbox: Sandbox, client: SandboxClient) -> AsyncIterator[Bot
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
     """Debian's Chromium, headless, for the web chat's tests (skipped where it is missing, except in CI)."""
-    require_chromium()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with chromium() as launched:
+        yield launched

@@ -193,22 +193,6 @@ class Browser:
 
 
 @asynccontextmanager
-async def chromium() -> AsyncIterator[Any]:
-    """Debian's Chromium, headless (skipped where it is missing, except in CI), as tests/sandbox/ launch it."""
-    from playwright.async_api import async_playwright
-
-    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
-
-    require_chromium()
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
-
-@asynccontextmanager
 async def web_chat_of(app: App, telegram: Bot, pow_bits: int = 12) -> AsyncIterator[str]:
     """The web chat of a running bot (its Telegram bot's session split as `python -m bot run` splits it) on a test
     server; yields the page's address. Afterwards the Telegram bot has its own session back."""
