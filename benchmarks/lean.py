@@ -12,12 +12,12 @@ compared. Each figure is the median of --repeat rounds.
 Pieces: reading a Bot API answer (a sent message with a keyboard of eight buttons) and a getUpdates batch
 with aiogram's hook for the bot reference and with `fast_bot_context`; storing an update in the inbox as
 aiogram's model written back and as the JSON Telegram sent; an update passing four outer middlewares or one
-(each doing nothing, so only aiogram's wrapping is measured); a Bot API call over HTTP to a local server
-on asyncio's loop and on uvloop when it is installed (the client's CPU only: the server runs in another process;
-uvloop was tried and dropped: 0.91, 1.05 and 1.03 of asyncio's CPU in three runs); the button presses of the
-throughput script offered to the routers of dialogs/ until a handler takes them, each router and handler tried
-in turn and by their callback data (bot/runtime/routing.py; the handlers themselves replaced by one that
-does nothing, so that only the choice is measured).
+(each doing nothing, so only aiogram's wrapping is measured); the button presses of the throughput script
+offered to the routers of dialogs/ until a handler takes them, every router and handler in turn and routed
+(bot/runtime/routing.py; the handlers themselves replaced by one that does nothing, so that only the choice is
+measured); a sendMessage over HTTP to a local server with its answer read at once and left unread until used
+(bot/runtime/session.py), and on uvloop when it is installed (the client's CPU only: the server runs in another
+process; uvloop was tried and dropped: 0.91, 1.05 and 1.03 of asyncio's CPU in three runs).
 """
 from __future__ import annotations
 
@@ -208,14 +208,13 @@ def serve(port: int) -> None:
 
 
 def http_calls(number: int, repeat: int) -> list[str]:
-    """A sendMessage through the bot's own session (JSON body, the answer read) to a local server."""
-    try:
-        import uvloop
-    except ImportError:
-        return ["| a sendMessage over HTTP, asyncio's loop → uvloop | uvloop is not installed | | |"]
+    """A sendMessage through the bot's own session (JSON body, the answer read) to a local server: the answer read
+    at once (as aiogram does) and left unread until used (bot/runtime/session.py), in alternate rounds; asyncio's
+    loop and uvloop when it is installed."""
     from aiogram.client.telegram import TelegramAPIServer
     from aiogram.methods import SendMessage
 
+    from bot.runtime import session as json_session
     from bot.runtime.polling import TolerantSession
 
     with socket.socket() as sock:
@@ -223,32 +222,44 @@ def http_calls(number: int, repeat: int) -> list[str]:
         port = sock.getsockname()[1]
     server = multiprocessing.get_context("spawn").Process(target=serve, args=(port,), daemon=True)
     server.start()
+    unread = json_session.UNREAD
+
+    async def calls(variants: list[tuple[Any, ...]]) -> list[float]:
+        session = TolerantSession(api=TelegramAPIServer.from_base(f"http://127.0.0.1:{port}"))
+        bot = Bot(TOKEN, session=session)
+        method = SendMessage(chat_id=5, text="Ось меню")
+        for _ in range(200):  # the server is up and the connections are open
+            try:
+                await bot(method)
+            except Exception:  # noqa: BLE001 - not listening yet
+                await asyncio.sleep(0.05)
+        rounds: list[list[float]] = [[] for _ in variants]
+        for _ in range(repeat):
+            for i, kept in enumerate(variants):
+                json_session.UNREAD = kept
+                started = time.process_time()
+                for _ in range(number // 5):
+                    await bot(method)
+                rounds[i].append((time.process_time() - started) / (number // 5) * 1e6)
+        json_session.UNREAD = unread
+        await session.close()
+        return [statistics.median(r) for r in rounds]
+
     try:
+        loop = asyncio.new_event_loop()
+        out = [line("a sendMessage over HTTP (client CPU), the answer read at once → left unread",
+                    *loop.run_until_complete(calls([(), unread])))]
+        loop.close()
+        try:
+            import uvloop
+        except ImportError:
+            return out + ["| a sendMessage over HTTP, asyncio's loop → uvloop | uvloop is not installed | | |"]
         figures = []
         for factory in (asyncio.new_event_loop, uvloop.new_event_loop):
             loop = factory()
-
-            async def calls() -> list[float]:
-                session = TolerantSession(api=TelegramAPIServer.from_base(f"http://127.0.0.1:{port}"))
-                bot = Bot(TOKEN, session=session)
-                method = SendMessage(chat_id=5, text="Ось меню")
-                for _ in range(200):  # the server is up and the connections are open
-                    try:
-                        await bot(method)
-                    except Exception:  # noqa: BLE001 - not listening yet
-                        await asyncio.sleep(0.05)
-                rounds = []
-                for _ in range(repeat):
-                    started = time.process_time()
-                    for _ in range(number // 5):
-                        await bot(method)
-                    rounds.append((time.process_time() - started) / (number // 5) * 1e6)
-                await session.close()
-                return rounds
-
-            figures.append(statistics.median(loop.run_until_complete(calls())))
+            figures += loop.run_until_complete(calls([unread]))
             loop.close()
-        return [line("a sendMessage over HTTP (client CPU), asyncio's loop → uvloop", *figures)]
+        return out + [line("a sendMessage over HTTP (client CPU), asyncio's loop → uvloop", *figures)]
     finally:
         server.terminate()
         server.join(5)

@@ -58,3 +58,51 @@ async def test_messages_keyboards_and_files_arrive_whole() -> None:
         await bot.session.close()
         await client.close()
         await sandbox.stop()
+
+
+def test_an_unread_answer_reads_as_the_library_would() -> None:
+    from aiogram.types import Message
+
+    from bot.runtime.session import UnreadMessage, unread_message
+
+    bot = Bot(TOKEN)
+    raw = {"message_id": 77, "date": 1700000000, "chat": {"id": 5, "type": "private", "first_name": "Ольга"},
+           "from": {"id": 7000000077, "is_bot": True, "first_name": "Бот"}, "text": "Меню",
+           "entities": [{"type": "bold", "offset": 0, "length": 4}],
+           "reply_markup": {"inline_keyboard": [[{"text": "Так", "callback_data": "n:yes::0"}]]}}
+    read = Message.model_validate(json.loads(json.dumps(raw)), context={"bot": bot})
+    for use in (lambda m: m.model_dump(), lambda m: m.model_dump_json(), lambda m: m.message_id,
+                lambda m: m.reply_markup.inline_keyboard[0][0].callback_data, lambda m: m.model_fields_set,
+                lambda m: repr(m).split("(", 1)[1], lambda m: m.bot, lambda m: m.html_text):
+        unread = unread_message(json.loads(json.dumps(raw)), bot)
+        assert isinstance(unread, Message) and isinstance(unread, UnreadMessage)
+        assert use(unread) == use(read)
+    assert unread_message(json.loads(json.dumps(raw)), bot).reply_markup.inline_keyboard[0][0].bot is bot
+
+
+async def test_sent_and_edited_messages_come_back_unread_and_errors_still_raise() -> None:
+    from aiogram.exceptions import TelegramBadRequest
+
+    from bot.runtime.session import UnreadMessage
+
+    sandbox = await Sandbox(bot_token=TOKEN, flood_control=False).start("127.0.0.1", 0)
+    client = SandboxClient(sandbox.url)
+    bot = Bot(TOKEN, session=JsonSession(api=TelegramAPIServer.from_base(sandbox.url)),
+              default=DefaultBotProperties(parse_mode="HTML"))
+    try:
+        user = await client.create_user("Оксана")
+        await client.send_text(user["id"], "/start")
+        sent = await bot.send_message(user["id"], "Перше")
+        edited = await bot.edit_message_text("Друге", chat_id=user["id"], message_id=sent.message_id)
+        assert type(sent) is UnreadMessage and type(edited) is UnreadMessage
+        assert (edited.message_id, edited.text, edited.chat.id) == (sent.message_id, "Друге", user["id"])
+        try:
+            await bot.edit_message_text("Третє", chat_id=user["id"], message_id=sent.message_id + 100)
+        except TelegramBadRequest:
+            pass
+        else:
+            raise AssertionError("an edit of a message that is not there must fail as before")
+    finally:
+        await bot.session.close()
+        await client.close()
+        await sandbox.stop()

@@ -6,6 +6,12 @@ which for Ukrainian text is every letter. Measured under load that was about a t
 The Bot API takes `application/json` bodies as well, so a call with no file to upload goes as one JSON
 document built by the json module's C encoder. Anything this path does not expect (a file, a date, a
 default left inside a nested object) goes the library's own way, unchanged.
+
+A message sent or edited comes back as Telegram's copy of it, and aiogram reads every answer into its models at
+once (a message with a keyboard of eight buttons about 35 µs), though most handlers never look at what they sent.
+Such an answer is returned as an `UnreadMessage`: a `Message` that keeps Telegram's JSON and is read the first
+time anything is asked of it (a field, a method, its dump, its repr), with the same result as reading it at
+once. An answer that is not `ok` goes aiogram's way and raises as before.
 """
 from __future__ import annotations
 
@@ -17,8 +23,9 @@ from typing import TYPE_CHECKING, Any, Optional, cast
 from aiogram.client.default import Default
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import TelegramNetworkError
+from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage
 from aiogram.methods.base import TelegramType
-from aiogram.types import TelegramObject
+from aiogram.types import Message, TelegramObject
 from aiohttp import ClientError
 
 if TYPE_CHECKING:
@@ -26,6 +33,34 @@ if TYPE_CHECKING:
     from aiogram.methods import TelegramMethod
 
 JSON_HEADERS = {"Content-Type": "application/json"}
+UNREAD = (SendMessage, EditMessageText, EditMessageReplyMarkup)  # answered with a message (or True, when edited)
+_PENDING = "\x00unread"  # the key of Telegram's JSON in an unread message's __dict__ (no field is named so)
+
+
+class UnreadMessage(Message):
+    """A message as Telegram sent it back, read into aiogram's model on first use (see the module's docstring)."""
+
+    def __getattribute__(self, name: str) -> Any:
+        state = object.__getattribute__(self, "__dict__")
+        if _PENDING in state:
+            _read(self, state[_PENDING])
+        return object.__getattribute__(self, name)
+
+
+def _read(message: UnreadMessage, pending: tuple[dict[str, Any], Any]) -> None:
+    raw, bot = pending
+    read = Message.model_validate(raw, context={"bot": bot})
+    for name in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"):
+        object.__setattr__(message, name, object.__getattribute__(read, name))
+
+
+def unread_message(raw: dict[str, Any], bot: Any) -> UnreadMessage:
+    message = object.__new__(UnreadMessage)
+    object.__setattr__(message, "__dict__", {_PENDING: (raw, bot)})
+    object.__setattr__(message, "__pydantic_fields_set__", set())
+    object.__setattr__(message, "__pydantic_extra__", None)
+    object.__setattr__(message, "__pydantic_private__", None)
+    return message
 
 
 class _NotPlain(Exception):
@@ -82,5 +117,18 @@ class JsonSession(AiohttpSession):
             raise TelegramNetworkError(method=method, message="Request timeout error") from exc
         except ClientError as exc:
             raise TelegramNetworkError(method=method, message=f"{type(exc).__name__}: {exc}") from exc
+        if response.status == 200 and isinstance(method, UNREAD):
+            result = _ok_result(raw_result)
+            if isinstance(result, dict):
+                return cast(TelegramType, unread_message(result, bot))
         answer = self.check_response(bot=bot, method=method, status_code=response.status, content=raw_result)
         return cast(TelegramType, answer.result)
+
+
+def _ok_result(content: str) -> Any:
+    """The `result` of an answer that says `ok`, or None (aiogram reads the rest and raises what it must)."""
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return None
+    return data.get("result") if isinstance(data, dict) and data.get("ok") is True else None
