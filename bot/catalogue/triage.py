@@ -18,6 +18,9 @@ voids the rule when any of its patterns occurs anywhere. A frame (`frames:` in t
 pattern's match of every rule of its kinds when one of its patterns occurs in the same sentence (or within
 `within` words of the match): «в серіалі чоловік бив дружину», «сусід б'є собаку», «у 2008 мене побили»;
 `but` keeps the danger when the sentence also has one of its patterns («... а мене він теж б'є»).
+
+A text in Latin letters only («ne hochu bilshe zhyty») is read a second time turned into Cyrillic
+(bot/catalogue/translit.py). A pattern whose first word is nowhere in the text is skipped before any matching.
 """
 from __future__ import annotations
 
