@@ -51,7 +51,8 @@ class Step:
         options = reading.lemmas[at]
         if self.lemmas and not self.lemmas.isdisjoint(options):
             return True
-        return any(word.startswith(p) or any(o.startswith(p) for o in options) for p in self.prefixes)
+        return bool(self.prefixes) and (word.startswith(self.prefixes)
+                                        or any(o.startswith(self.prefixes) for o in options))
 
 
 def compile_pattern(pattern: str, groups: Optional[dict[str, list[str]]] = None) -> tuple[Step, ...]:
@@ -121,9 +122,9 @@ def _vocabulary(reading: Reading) -> frozenset[str]:
 
 
 def matches(steps: Sequence[Step], reading: Reading) -> Iterable[tuple[int, int]]:
-    first = steps[0]
-    if not first.prefixes and first.lemmas.isdisjoint(_vocabulary(reading)) \
-            and first.exact.isdisjoint(_vocabulary(reading)):
+    first, vocabulary = steps[0], _vocabulary(reading)
+    if first.lemmas.isdisjoint(vocabulary) and first.exact.isdisjoint(vocabulary) \
+            and not (first.prefixes and any(word.startswith(first.prefixes) for word in vocabulary)):
         return  # none of the words the pattern starts with is in the text: most patterns, most texts
     for start in range(len(reading.words)):
         end = _match_from(steps, reading, start)
