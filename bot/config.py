@@ -1,6 +1,7 @@
 """Configuration read once from the environment and `.env`."""
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Optional
@@ -68,6 +69,10 @@ class Settings(BaseSettings):
     # the community sites whose pages may show the chat in a frame (the widget); none: only the chat's own origin
     web_chat_embed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list,
                                                                    alias="WEB_CHAT_EMBED_ORIGINS")
+    # the reverse proxies in front of the web chat: for a call from one of them, the resident's own address (for the
+    # per-address limits) is the last one in X-Forwarded-For; from anywhere else that header is ignored
+    web_chat_trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"],
+                                                                     alias="WEB_CHAT_TRUSTED_PROXIES")
     # a browser session not used for this long is forgotten (its cookie lives as long)
     web_chat_session_days: int = Field(default=180, ge=1, le=3650, alias="WEB_CHAT_SESSION_DAYS")
     # a web resident not seen for this long who left nothing but the chat itself (no request, consultation,
@@ -203,6 +208,17 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^\s/?#]+$", text):
             raise ValueError("must be the page's origin, like https://bot.example.org (no path)")
         return text
+
+    @field_validator("web_chat_trusted_proxies", mode="before")
+    @classmethod
+    def _trusted_proxies(cls, value: object) -> object:
+        addresses = [str(item).strip() for item in _split(value)] if value is not None else []
+        for address in addresses:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ValueError(f"{address!r} is not an IP address") from None
+        return addresses
 
     @field_validator("web_chat_embed_origins", mode="before")
     @classmethod

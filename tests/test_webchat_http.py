@@ -8,6 +8,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.app import build_app
+from bot.config import ConfigError
 from bot.runtime.ratelimit import Limit
 from bot.webchat.guard import UPLOAD_BYTES, Gate, Limits, leading_zero_bits, solve, solved
 from bot.webchat.http import WebChatServer
@@ -137,6 +138,37 @@ async def test_rate_limits_per_session_and_for_new_sessions(chat) -> None:
     assert (await me.post("/chat/api/say", {"text": "знову"}))[0] == 200
     news = [browser() for _ in range(7)]  # the bucket of new sessions refilled meanwhile: 6 at once
     assert [(await b.post("/chat/api/hello", {}))[0] for b in news] == [200] * 6 + [429]
+
+
+async def test_behind_the_reverse_proxy_each_resident_is_limited_on_their_own_address(chat) -> None:
+    """Every call comes from the proxy (127.0.0.1 here); the limits go by the address it forwards, so one person
+    opening sessions in a loop does not lock out everyone else."""
+    browser, _, _, _ = chat
+
+    async def hello_from(address: str) -> int:
+        b = browser()
+        return (await b.post("/chat/api/hello", {}, headers={**b.headers(), "X-Forwarded-For": address}))[0]
+
+    assert [await hello_from("203.0.113.7") for _ in range(7)] == [200] * 6 + [429]
+    assert await hello_from("198.51.100.9") == 200  # someone else, through the same proxy
+    assert await hello_from("10.0.0.1, 203.0.113.7") == 429  # only the address the proxy added counts
+
+
+def test_a_forwarded_address_counts_only_from_a_trusted_proxy(tmp_path) -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    def address(trusted: str, remote: str) -> str:
+        settings = make_settings(tmp_path, WEB_CHAT="on", WEB_CHAT_TRUSTED_PROXIES=trusted)
+        server = WebChatServer.__new__(WebChatServer)
+        server.settings = settings
+        request = make_mocked_request("POST", "/chat/api/hello", headers={"X-Forwarded-For": "203.0.113.7"})
+        return server.address(request.clone(remote=remote))
+
+    assert address("127.0.0.1", "127.0.0.1") == "203.0.113.7"
+    assert address("", "127.0.0.1") == "127.0.0.1"  # no proxy in front: the header is anyone's to write
+    assert address("127.0.0.1", "192.0.2.44") == "192.0.2.44"
+    with pytest.raises(ConfigError, match="WEB_CHAT_TRUSTED_PROXIES"):
+        make_settings(tmp_path, WEB_CHAT_TRUSTED_PROXIES="proxy.example.org")
 
 
 async def test_another_device_with_a_one_time_code(chat) -> None:

@@ -83,6 +83,16 @@ class WebChatServer:
 
     # ----- what every answer and every call goes through -------------------------------------------------------------
 
+    def address(self, request: web.Request) -> str:
+        """The resident's address for the per-address limits: behind a trusted reverse proxy every call comes
+        from the proxy, which puts the caller's address last in X-Forwarded-For."""
+        remote = request.remote or ""
+        if remote in self.settings.web_chat_trusted_proxies:
+            forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+            if forwarded:
+                return forwarded[:64]
+        return remote
+
     def own_origin(self, request: web.Request) -> str:
         return self.settings.web_chat_url or f"{request.scheme}://{request.host}"
 
@@ -101,7 +111,7 @@ class WebChatServer:
     async def _guarded(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.method != "POST":
             response = await handler(request)
-        elif not self.gate.allows("address", request.remote):
+        elif not self.gate.allows("address", self.address(request)):
             response = _refuse(429, "slow_down")
         elif not guard.origin_allowed(request.headers.get("Origin"), request.headers.get("Sec-Fetch-Site"),
                                       self.own_origin(request)):
@@ -179,7 +189,7 @@ class WebChatServer:
         if session is not None:
             user_id, csrf, token_hash = session
             return _json(self.greeting(await self.store.user(user_id), csrf, token_hash))
-        if not self.gate.allows("new", request.remote):
+        if not self.gate.allows("new", self.address(request)):
             return _refuse(429, "slow_down")
         community = body.get("community") if body.get("community") in self.communities else None
         lang = body.get("lang") if body.get("lang") in LOCALES else None
@@ -216,7 +226,7 @@ class WebChatServer:
                       "minutes": guard.LINK_MINUTES})
 
     async def continue_(self, request: web.Request) -> web.StreamResponse:
-        if not self.gate.allows("new", request.remote):
+        if not self.gate.allows("new", self.address(request)):
             return _refuse(429, "slow_down")
         code = guard.normal_code(str((await _body(request)).get("code", "")))
         user_id = None
