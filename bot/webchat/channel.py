@@ -57,6 +57,11 @@ class WebChannel:
         assert isinstance(session, WebSession)
         return session
 
+    async def chosen_locale(self, user_id: int) -> Optional[str]:
+        """The language the resident chose in the dialogs, if they have."""
+        resident = await self.dispatcher["services"].residents.get(user_id)
+        return resident.locale if resident is not None else None
+
     async def new_resident(self, community: Optional[str], locale: Optional[str]) -> int:
         return await self.store.new_user(community, locale)
 

@@ -161,11 +161,13 @@ class WebChatServer:
     # ----- the page --------------------------------------------------------------------------------------------------
 
     async def page(self, request: web.Request) -> web.StreamResponse:
-        """The page in the language its address asks for (?lang=), else the browser's, with its words filled in."""
-        locale = words.choose(request.query.get("lang"), request.headers.get("Accept-Language"),
-                              self.settings.default_locale)
+        """The page with its words filled in: in the language its address asks for (?lang=), else the one the
+        resident chose in the chat, else the default (Ukrainian, as public services do, whatever the browser's)."""
+        session = await self.session_of(request)
+        chosen = await self.channel.chosen_locale(session[0]) if session is not None else None
+        locale = words.choose(request.query.get("lang"), chosen, self.settings.default_locale)
         return web.Response(text=words.render(PAGE, locale), content_type="text/html", charset="utf-8",
-                            headers={"Cache-Control": "no-cache", "Vary": "Accept-Language"})
+                            headers={"Cache-Control": "no-cache", "Vary": "Cookie"})
 
     async def asset(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]

@@ -84,14 +84,11 @@ def widget_script(template: str) -> str:
     return template.replace('"{{widget_words}}"', json.dumps(every, ensure_ascii=False))
 
 
-def choose(asked: str | None, accept_language: str | None, default: str) -> str:
-    """The page's language: the one its address asks for, else the browser's first known one, else the default."""
-    if asked in LOCALES:
-        return asked
-    for part in (accept_language or "").split(","):
-        code = part.split(";")[0].strip().lower()[:2]
-        if code in LOCALES:
-            return code
+def choose(asked: str | None, chosen: str | None, default: str) -> str:
+    """The page's language: the one its address asks for, else the resident's choice, else the default."""
+    for locale in (asked, chosen):
+        if locale in LOCALES:
+            return locale
     return default
 
 
