@@ -31,12 +31,12 @@ from bot.ops.catalogue import with_overlays
 from bot.ops.catalogue_edits.versions import CatalogueEdits
 from bot.requests.service import Caps, RequestService
 from bot.runtime import inbox
-from bot.runtime.routing import route_updates
 from bot.runtime.health import serve_health
 from bot.runtime.housekeeping import housekeeping
 from bot.runtime.middlewares import LocaleMiddleware, ResidentMiddleware, UpdateLogMiddleware
 from bot.runtime.polling import TolerantSession
 from bot.runtime.ratelimit import RateLimitMiddleware, limiter_of
+from bot.runtime.routing import route_updates
 from bot.runtime.sending import LimiterMiddleware, attach_once, retry_in_place
 from bot.runtime.speedups import fast_bot_context, keep_response_types
 from bot.services import Services

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 from xml.sax.saxutils import escape, quoteattr
 
-
 from bot import links
 from bot.labels import shorten
 
