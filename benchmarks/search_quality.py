@@ -101,7 +101,8 @@ def tuning_sets() -> list[str]:
     def suffixes(folder: Path) -> list[str]:
         return sorted({path.stem[len("danger"):] for path in folder.glob("danger*.yaml")}, key=lambda s: (len(s), s))
 
-    return [f"tuning{suffix}" for suffix in suffixes(TUNING)] + [f"measure{suffix}" for suffix in suffixes(MEASURE_ONLY)]
+    return ([f"tuning{suffix}" for suffix in suffixes(TUNING)]
+            + [f"measure{suffix}" for suffix in suffixes(MEASURE_ONLY)])
 
 
 def evaluate_set(triage: Triage, name: str) -> Half:
@@ -214,7 +215,8 @@ def print_misses(half: Half) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--verbose", help="list the misses of one set: dev, tuned, tuning or tuning2, tuning3, ... (never a measure-only half)")
+    parser.add_argument("--verbose", help="list the misses of one set: dev, tuned, tuning or tuning2, tuning3, ... "
+                                          "(never a measure-only half)")
     parser.add_argument("--sets", action="store_true", help="also print each tuning set apart")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--no-test", action="store_true",

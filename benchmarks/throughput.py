@@ -930,7 +930,8 @@ async def open_main(args: argparse.Namespace) -> int:
     print(
         f"throughput, open loop: Poisson arrivals at {', '.join(f'{r:g}' for r in rates)} updates/s, "
         f"{seconds:g} s each, then up to {steps} rates to find where p99 passes {P99_LIMIT:g} ms; "
-        f"{UPDATES_PER_SCRIPT} updates per script; sandbox {'in its own process' if args.sandbox == 'process' else 'in this process'}; "
+        f"{UPDATES_PER_SCRIPT} updates per script; "
+        f"sandbox {'in its own process' if args.sandbox == 'process' else 'in this process'}; "
         f"flood control off; {pin.shown}",
         flush=True,
     )

@@ -263,8 +263,8 @@ async def test_the_workbook(filled, catalogue):
     period = Period.between(date(2026, 1, 1), date(2026, 12, 31))
     report = await Collector(filled, catalogue, KYIV).report(period, None)
     book = load_workbook(io.BytesIO(export(report, catalogue, identity, "en", "xlsx")))
-    assert book.sheetnames == ["Summary", "Services", "Target groups", "Institutions", "Help confirmed", "Life situations",
-                               "Statuses", "Consultations", "By month", "Campaigns"]
+    assert book.sheetnames == ["Summary", "Services", "Target groups", "Institutions", "Help confirmed",
+                               "Life situations", "Statuses", "Consultations", "By month", "Campaigns"]
     summary = {row[0].value: row for row in book["Summary"].iter_rows(min_row=2)}
     assert summary["From"][1].value.date() == date(2026, 1, 1) and summary["From"][1].number_format == "DD.MM.YYYY"
     assert summary["From"][2].value.date() == date(2025, 1, 1)

@@ -30,8 +30,9 @@ def test_poisson_schedule_has_the_rate_and_exponential_gaps() -> None:
 
 
 def test_poisson_schedule_is_reproducible_and_empty_without_a_rate() -> None:
-    assert throughput.poisson_schedule(50, 10, random.Random(1)) == throughput.poisson_schedule(50, 10, random.Random(1))
-    assert throughput.poisson_schedule(50, 10, random.Random(1)) != throughput.poisson_schedule(50, 10, random.Random(2))
+    schedule = throughput.poisson_schedule
+    assert schedule(50, 10, random.Random(1)) == schedule(50, 10, random.Random(1))
+    assert schedule(50, 10, random.Random(1)) != schedule(50, 10, random.Random(2))
     assert throughput.poisson_schedule(0, 10, random.Random(1)) == []
     assert throughput.poisson_schedule(50, 0, random.Random(1)) == []
 
@@ -97,7 +98,8 @@ def test_pinning_puts_the_bot_on_one_core_and_the_rest_on_another() -> None:
 
 
 def test_the_day_model_adds_up() -> None:
-    model = day_model.DayModel(recipient_share=0.1, requests_per_recipient_year=1.2, consultations_per_resident_year=0.001,
+    model = day_model.DayModel(recipient_share=0.1, requests_per_recipient_year=1.2,
+                               consultations_per_resident_year=0.001,
                                consultation_topics=6, browsing_visits_per_request=3, updates_per_visit=6,
                                searches_per_request=3, form_updates_per_request=10, follow_up_updates_per_request=3,
                                messages_per_consultation=20, updates_around_consultation=4, days_per_month=20,

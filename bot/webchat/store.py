@@ -362,5 +362,6 @@ async def retire_user(db: Database, user_id: int) -> None:
     async with db.transaction() as conn:
         for table in ("web_messages", "web_files", "web_links", "web_sessions", "web_updates"):
             await conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
-        await conn.execute("UPDATE web_users SET keyboard = NULL, proven_at = NULL, email = NULL, notice_due_at = NULL, "
-                           "noticed_at = NULL, version = version + 1 WHERE user_id = ?", (user_id,))
+        await conn.execute("UPDATE web_users SET keyboard = NULL, proven_at = NULL, email = NULL, "
+                           "notice_due_at = NULL, noticed_at = NULL, version = version + 1 WHERE user_id = ?",
+                           (user_id,))
