@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from bot import links
 from bot.labels import shorten
+from bot.msgid import N_
 
 WIDTH = 1240  # A4 at 150 dpi: 1240 × 1754
 MIN_HEIGHT = 1754
@@ -242,11 +243,6 @@ def file_stem(community: str, kind: str, target: Optional[str], campaign_id: Opt
 
 
 # ----- what a sheet says --------------------------------------------------------------------------------------
-
-def N_(message: str) -> str:
-    """Mark a message id for extraction; it is translated in the sheet's language."""
-    return message
-
 
 HINT = N_("Point your phone's camera at the code: it opens in Telegram")
 TOPIC_TITLE = N_("Online consultation: {topic}")

@@ -22,13 +22,9 @@ from aiogram.utils.i18n import I18n, get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from magic_filter import MagicFilter
 
+from bot.msgid import N_
+
 PAGE_SIZE = 8
-
-
-
-def N_(message: str) -> str:
-    """Mark a message id for extraction; it is translated where it is shown."""
-    return message
 
 
 def too_long(limit: int) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from bot.catalogue.models import Status
+from bot.msgid import N_
 
 SHEET_INSTITUTIONS = "Установи"
 SHEET_SERVICES = "Послуги"
@@ -43,11 +44,6 @@ def status_label(value: str) -> str:
 
 def status_labels() -> list[str]:
     return [status_label(status.value) for status in Status]
-
-
-def N_(message: str) -> str:
-    """Mark a message id for extraction; it is translated where it is shown."""
-    return message
 
 
 def ngettext(singular: str, plural: str, n: int) -> tuple[str, str, int]:

@@ -12,16 +12,12 @@ from typing import Any, Callable, Iterable, Optional
 from babel.numbers import format_decimal
 
 from bot.catalogue.loader import Catalogue
+from bot.msgid import N_
 from bot.reports.confirmed import Confirmed, by_institution
 from bot.reports.figures import UNSPECIFIED, Figures, Report, change
 
 Tr = Callable[[str], str]
 LIMIT = 4096
-
-
-def N_(message: str) -> str:
-    """Mark a message id for extraction; it is translated where it is shown."""
-    return message
 
 
 STATUS = {

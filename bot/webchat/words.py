@@ -11,14 +11,10 @@ import re
 from functools import lru_cache
 
 from bot.config import LOCALES, PROJECT_ROOT
+from bot.msgid import N_
 
 LOCALES_DIR = PROJECT_ROOT / "locales"
 SLOT = re.compile(r"\{\{(\w+)\}\}")
-
-
-def N_(message: str) -> str:
-    """Mark a message id for extraction; the page gets it translated."""
-    return message
 
 
 WORDS = {
