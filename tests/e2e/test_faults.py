@@ -41,9 +41,10 @@ async def appears(world: World, chat_id: int, needle: str, timeout: float = 40.0
 
 
 async def until_quiet(world: World) -> None:
-    """Faults over, and the outbox has nothing left to retry."""
+    """Faults over, and the outbox has nothing left to retry (a row that failed several times in a row waits
+    2, 4, 8, 16, 32… seconds between its attempts, so this may take a minute or two)."""
     await world.client.clear_faults()
-    for _ in range(200):
+    for _ in range(1500):
         counts = await world.services.outbox.counts()
         if not counts.get("pending"):
             return
@@ -84,7 +85,8 @@ async def test_a_request_filed_and_answered_while_calls_keep_failing(world: Worl
         accepted = await file_request(twin, situation="Літня людина потребує догляду",
                                       description="Тато після інсульту, потрібен догляд вдома")
         number = number_of(accepted)
-        card = await appears(world, group_id, f"Звернення № {number}")
+        # the card's row backs off 2, 4, 8… s after each failed attempt: several failures in a row are likely here
+        card = await appears(world, group_id, f"Звернення № {number}", timeout=150)
         staff_twin.thread_id = card["message_thread_id"]
         await staff_twin.say("Доброго дня! Соціальна працівниця зателефонує завтра.", timeout=40)
         await appears(world, person.chat_id, "зателефонує завтра")
