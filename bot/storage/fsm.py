@@ -176,7 +176,7 @@ class InTurn(BaseEventIsolation):
                 del self._turns[key]
 
     def waiting(self) -> int:
-        """How many chats have an update being handled or waiting (for tests and /healthz)."""
+        """How many chats have an update being handled or waiting."""
         return len(self._turns)
 
     async def close(self) -> None:
