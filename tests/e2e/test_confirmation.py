@@ -13,7 +13,7 @@ import pytest
 from bot.runtime import housekeeping as housekeeping_module
 from bot.runtime.housekeeping import ask_whether_helped
 from sandbox.client import message_text
-from tests.support.staff import file_request, staff_group
+from tests.support.staff import file_request, finish_request, staff_group
 from tests.support.world import ADMIN_ID, Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
@@ -66,28 +66,34 @@ async def outbox_rows(world: World, request_id: int) -> list[tuple[str, str]]:
 
 async def answered_and_resolved(world: World, clock: dict, group_id: int, staff: Person, person: Person,
                                 *, answer: bool = True) -> tuple[int, int]:
-    """A request of `person` (through the form), answered in its topic by the staff unless not `answer`, and
-    resolved a day later. Returns the request's id and its topic."""
+    """A request of `person` (through the form), taken by the staff member in its topic and answered there unless
+    not `answer`, and resolved a day later. Returns the request's id and its topic."""
     after = await world.client.last_id(group_id)
     await file_request(person, situation="Літня людина потребує догляду", contact="chat")
     card = await seen(world, group_id, after, "Звернення №")
     staff.thread_id = card["message_thread_id"]
     request = (await world.services.requests.for_resident(person.id))[0]
+    mark = person._last_id
+    await staff.tap("🙋 Взяти")
+    person._absorb([await seen(world, person.chat_id, mark, "взяв ваше звернення")])
     if answer:
+        await staff.say(f"/role {LABEL}")
         mark = person._last_id
-        await world.services.requests.reply(group_id, request.id, staff.id, LABEL,
-                                            "Домовилися: соціальна працівниця прийде в четвер о 10:00.")
-        world.services.wake_outbox()
+        [sent] = await staff.say("Домовилися: соціальна працівниця прийде в четвер о 10:00.")
+        assert "Надіслано мешканцю" in message_text(sent)
         person._absorb([await seen(world, person.chat_id, mark, "Відповідь на ваше звернення")])
     clock["t"] += timedelta(days=1)
-    await resolve(world, group_id, staff, person, request.id)
+    await resolve(world, staff, person)
     return request.id, staff.thread_id
 
 
-async def resolve(world: World, group_id: int, staff: Person, person: Person, request_id: int) -> None:
+async def resolve(world: World, staff: Person, person: Person) -> None:
+    """The staff member resolves the request of the topic as the card's buttons offer: «✅ Вирішено», a reason,
+    «Так»."""
     mark = person._last_id
-    await world.services.requests.finish(group_id, request_id, staff.id, LABEL, True)
-    world.services.wake_outbox()
+    await staff.tap("✅ Вирішено", new=1)
+    await staff.tap("Допомогли")
+    await staff.tap("✅ Так, вирішено")
     person._absorb([await seen(world, person.chat_id, mark, "як вирішене")])
 
 
@@ -143,7 +149,7 @@ async def test_partly_and_no_reopen_with_the_words_and_the_second_time_the_admin
     assert words["message_thread_id"] == thread
 
     # resolved again, asked again: «Ні» reaches the administrators, since it was reopened before
-    await resolve(world, group_id, staff, person, request_id)
+    await resolve(world, staff, person)
     await asked(world, clock, person)
     admin_mark = await world.client.last_id(ADMIN_ID)
     after = await world.client.last_id(group_id)
@@ -158,7 +164,7 @@ async def test_partly_and_no_reopen_with_the_words_and_the_second_time_the_admin
     assert await outbox_rows(world, request_id) == [("ask", "resident"), ("not_helped", "institution"),
                                                     ("words", "institution"), ("ask", "resident"),
                                                     ("not_helped", "institution")]
-    await world.services.requests.finish(group_id, request_id, staff.id, LABEL, False)  # tidy for later tests
+    await finish_request(world, staff.id, group_id, request_id, resolved=False, reason="duplicate")  # tidy for later
 
 
 async def test_closed_without_an_answer_is_not_asked(world: World, clock) -> None:
