@@ -7,6 +7,7 @@ STAMP  := $(VENV)/.installed
 PO     := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO     := $(PO:.po=.mo)
 AXE    := node_modules/axe-core/axe.min.js
+LANGID := .cache/langid/derived.stamp
 
 .PHONY: run test soak setup locales extract check-data bench browser lint clean
 
@@ -20,7 +21,12 @@ test: setup browser
 soak: setup
 	$(PY) benchmarks/soak.py
 
-setup: $(STAMP) $(MO) $(AXE)
+setup: $(STAMP) $(MO) $(AXE) $(LANGID)
+
+# py3langid's model of uk, ru and en, derived from the installed package (bot/catalogue/langid_model.py)
+$(LANGID): $(STAMP)
+	$(PY) -m bot.catalogue.langid_model >/dev/null
+	touch $(LANGID)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -66,4 +72,4 @@ bench: setup
 	$(PY) benchmarks/search_quality.py
 
 clean:
-	rm -rf $(VENV) locales/*/LC_MESSAGES/*.mo
+	rm -rf $(VENV) locales/*/LC_MESSAGES/*.mo .cache

@@ -14,7 +14,8 @@ middlewares, the dialogs, the database, the search. The CPU time of the process 
     .venv/bin/python benchmarks/update_cpu.py --echo                   # and benchmarks/echo_bot.py
 
 With --compare and --echo each bot runs in a process of its own, in turns (this tree, the other, the echo bot,
-this tree again…), so that the machine's load falls on all of them alike.
+this tree again…), so that the machine's load falls on all of them alike. Each process also reports its resident
+memory (VmRSS, and the peak VmHWM) once the bot is built and after the rounds.
 """
 from __future__ import annotations
 
@@ -175,6 +176,16 @@ async def prepared(kind: str, folder: str) -> Feeder:
     return Feeder(app.dispatcher, bot, chats)
 
 
+def memory_mb() -> dict[str, float]:
+    """This process's resident memory now (VmRSS) and its peak (VmHWM), in MB."""
+    found = {}
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                found[line[:5]] = int(line.split()[1]) / 1024
+    return found
+
+
 async def measure(kind: str, scripts: int, repeat: int) -> dict[str, Any]:
     import gc
     import logging
@@ -182,6 +193,7 @@ async def measure(kind: str, scripts: int, repeat: int) -> dict[str, Any]:
     logging.disable(logging.WARNING)
     with tempfile.TemporaryDirectory() as folder:
         feeder = await prepared(kind, folder)
+        started_mb = memory_mb()
         script = feeder.echo if kind == "echo" else feeder.ours
         user = 10_000
         for n in range(5):  # warm: first imports, caches, the database
@@ -196,7 +208,9 @@ async def measure(kind: str, scripts: int, repeat: int) -> dict[str, Any]:
                 user += 1
                 await script(user, n)
             rounds.append((time.process_time() - started) / (feeder.updates - before) * 1000)
-        return {"kind": kind, "ms": statistics.median(rounds), "rounds": rounds}
+        ended_mb = memory_mb()
+        return {"kind": kind, "ms": statistics.median(rounds), "rounds": rounds, "start_rss": started_mb["VmRSS"],
+                "start_peak": started_mb["VmHWM"], "rss": ended_mb["VmRSS"], "peak": ended_mb["VmHWM"]}
 
 
 def run_child(tree: Path, kind: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -226,17 +240,26 @@ def main() -> int:
     print(f"machine: load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}, {os.cpu_count()} CPU(s); "
           f"{args.scripts} scripts × {args.repeat} rounds in each of {args.turns} processes per bot")
     found: dict[str, list[float]] = {name: [] for name, _, _ in bots}
+    memory: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in bots}
     for turn in range(args.turns):
         for name, tree, kind in bots:
             result = run_child(tree, kind, args)
             found[name].append(result["ms"])
+            memory[name].append(result)
             print(f"turn {turn + 1} {name}: {result['ms']:.3f} ms CPU per update "
-                  f"(rounds {', '.join(f'{r:.3f}' for r in result['rounds'])})", flush=True)
+                  f"(rounds {', '.join(f'{r:.3f}' for r in result['rounds'])}); RSS MB after start "
+                  f"{result['start_rss']:.1f} (peak {result['start_peak']:.1f}), after the rounds {result['rss']:.1f} "
+                  f"(peak {result['peak']:.1f})", flush=True)
     medians = {name: statistics.median(values) for name, values in found.items()}
-    print("| bot | CPU ms per update (median of processes) | each process |")
-    print("|---|---|---|")
+    print("| bot | CPU ms per update (median of processes) | each process | RSS MB after start (peak) "
+          "| RSS MB after the rounds (peak) |")
+    print("|---|---|---|---|---|")
     for name, values in found.items():
-        print(f"| {name} | {medians[name]:.3f} | {', '.join(f'{v:.3f}' for v in values)} |")
+        runs = memory[name]
+        start = statistics.median(r["start_rss"] for r in runs), statistics.median(r["start_peak"] for r in runs)
+        end = statistics.median(r["rss"] for r in runs), statistics.median(r["peak"] for r in runs)
+        print(f"| {name} | {medians[name]:.3f} | {', '.join(f'{v:.3f}' for v in values)} "
+              f"| {start[0]:.1f} ({start[1]:.1f}) | {end[0]:.1f} ({end[1]:.1f}) |")
     for other in ("base", "echo"):
         if other in medians:
             print(f"ours / {other}: {medians['ours'] / medians[other]:.2f}")

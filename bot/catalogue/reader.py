@@ -24,6 +24,7 @@ from typing import Callable, Iterable, Mapping, Optional
 
 import pymorphy3
 
+from bot.catalogue.langid_model import load as load_language_identifier
 from bot.catalogue.text import APOSTROPHES, KnownEdits, Morphology, _edits1, morphology
 
 UK_ONLY = set("іїєґ")
@@ -35,7 +36,6 @@ WORD = re.compile(r"[a-zа-яіїєґёыэъ0-9']+")
 JOKE_FACES = "😂🤣😄😅😆🙄😁😀😉😜🙃😹"
 CLAUSE = re.compile(r"([a-zа-яіїєґёыэъ0-9']+|[" + JOKE_FACES + r"])|[.,!?;:()\n…—]")
 SENTENCE_END = frozenset(".!?\n…")
-LANGUAGES = ("uk", "ru", "en")
 
 # Russian function words that carry nothing for search; the Ukrainian ones are in text.STOPWORDS.
 RU_STOPWORDS = frozenset(
@@ -262,22 +262,14 @@ def _russian() -> pymorphy3.MorphAnalyzer:
 
 @lru_cache(maxsize=1)
 def _langid_model():
-    """py3langid's model restricted to uk, ru and en, loaded once per process. The model keeps the weights of all
-    its languages to be restricted again later (28 MB); the bot never does that, so only the three are kept."""
-    from py3langid.langid import MODEL_FILE
-    from py3langid.langid import LanguageIdentifier as Model
-
-    model = Model.from_model_file(MODEL_FILE, norm_probs=True)
-    model.set_languages(list(LANGUAGES))
-    if hasattr(model, "_full_model"):
-        model._full_model = (model.nb_ptc, model.nb_pc, model.nb_classes)
-    return model
+    """py3langid's model of uk, ru and en, loaded once per process: the small model derived from the installed
+    one (bot/catalogue/langid_model.py; the full model is never loaded), or the full one when it cannot be."""
+    return load_language_identifier()
 
 
 def load_language_model() -> None:
-    """Load py3langid's model now. Loading it takes about twice the memory it keeps; done first, before the
-    catalogue and its index are built, the memory it frees is what they then use, and the process's peak is
-    lower (measured 346 → 293 MB once everything was built)."""
+    """Load the language model now, before the catalogue and its index are built. With the full model this
+    lowered the peak (its loading frees what they then use: 346 → 293 MB); the derived one is small either way."""
     _langid_model()
 
 
