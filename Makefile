@@ -24,7 +24,7 @@ soak: setup
 setup: $(STAMP) $(MO) $(AXE) $(LANGID)
 
 # py3langid's model of uk, ru and en, derived from the installed package (bot/catalogue/langid_model.py)
-$(LANGID): $(STAMP)
+$(LANGID): $(STAMP) bot/catalogue/langid_model.py
 	$(PY) -m bot.catalogue.langid_model >/dev/null
 	touch $(LANGID)
 

@@ -6,7 +6,9 @@ Every phrasing of benchmarks/search_queries/ (both halves) carries the language 
 per text for:
   ours      letters only one language has (і ї є ґ / ы э ъ ё), then words only one dictionary knows,
             then py3langid limited to uk, ru, en (bot/catalogue/reader.py)
-  py3langid alone, limited to uk, ru, en
+  py3langid alone, limited to uk, ru, en: the model the bot uses, derived from py3langid's for the three
+            (bot/catalogue/langid_model.py)
+  full      py3langid's own full model restricted to uk, ru, en (what the derived one was made from)
   lingua    lingua-language-detector limited to uk, ru, en, when it is installed (it is not a dependency)
 """
 from __future__ import annotations
@@ -21,6 +23,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.catalogue.langid_model import load_full  # noqa: E402
 from bot.catalogue.reader import Reader  # noqa: E402
 
 QUERIES = ROOT / "benchmarks" / "search_queries"
@@ -60,6 +63,8 @@ def main() -> int:
     measure("ours", reader.identifier.identify, cases)
     model = reader.identifier._langid()
     measure("py3langid", lambda text: model.classify(text.lower())[0], cases)
+    full = load_full()
+    measure("full", lambda text: full.classify(text.lower())[0], cases)
     try:
         from lingua import Language, LanguageDetectorBuilder
     except ImportError:
