@@ -260,10 +260,10 @@ class Triage:
         found, language = self._found(reading), reading.language
         if in_latin(text):  # «ne hochu bilshe zhyty»: read once more as Cyrillic
             cyrillic = self.reader.read(to_cyrillic(text[:4000]))
-            more = [kind for kind in self._found(cyrillic) if kind not in found]
-            if more and not found:  # it was Ukrainian or Russian after all
+            also = self._found(cyrillic)
+            if also and set(found) <= set(also):  # it was Ukrainian or Russian after all
                 language = cyrillic.language
-            found += more
+            found += [kind for kind in also if kind not in found]
         found.sort(key=lambda kind: (PRIORITY.index(kind) if kind in PRIORITY else len(PRIORITY), kind))
         return Assessment(language, tuple(found), self.lines_for(found))
 
