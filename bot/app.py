@@ -13,6 +13,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.fsm.strategy import FSMStrategy
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 from aiogram.utils.i18n import I18n
 
@@ -110,8 +111,11 @@ async def build_app(settings: Settings) -> App:
 
     services = await build_services(settings)
     i18n = make_i18n(settings)
+    # A dialog state is kept per person and forum topic: an answer begun under one request's card and written in
+    # another request's topic belongs to the topic it is written in (USER_IN_CHAT would send it to the first).
     dp = Dispatcher(storage=SQLiteStorage(services.db, max_age=timedelta(days=settings.draft_days)),
-                    events_isolation=InTurn(), services=services, settings=settings)
+                    fsm_strategy=FSMStrategy.USER_IN_TOPIC, events_isolation=InTurn(), services=services,
+                    settings=settings)
     dp.update.outer_middleware(inbox.ForgetHandled(services.db))  # outermost: whatever happens inside
     dp.update.outer_middleware(UpdateLogMiddleware(services.activity))
     limiter = limiter_of(settings)

@@ -1,5 +1,6 @@
 """A group's first minutes: when the bot is added to a group it says in two lines what it is and how the group is
-bound, and /help in a group explains the staff commands (whether the group is bound or not yet)."""
+bound, and /help in a group explains the staff commands (whether the group is bound or not yet); a staff command sent
+in a private chat says where it works."""
 from __future__ import annotations
 
 import logging
@@ -70,9 +71,21 @@ async def group_help(message: Message, services: Services) -> None:
     await message.answer(lead + "\n\n" + commands_text())
 
 
+STAFF_COMMANDS = ("open", "queue", "role", "templates", "bind")
+
+
+async def staff_command_in_private(message: Message) -> None:
+    """A staff group's command sent to the bot in a private chat: say where it works (nothing of any group is
+    shown here), and keep whatever dialog the person is in."""
+    await message.answer(_("This command works in the staff group of an institution, where the bot is a member. "
+                           "Here, in a private chat: /menu, /help."))
+
+
 def build() -> Router:
     router = Router(name="staff.onboarding")
     router.my_chat_member.register(added, *in_loop((
         F.chat.type.in_(GROUPS), F.old_chat_member.status.in_(OUTSIDE), F.new_chat_member.status.in_(INSIDE))))
     router.message.register(group_help, Command("help"), *in_loop((F.chat.type.in_(GROUPS),)), StateFilter("*"))
+    router.message.register(staff_command_in_private, Command(*STAFF_COMMANDS),
+                            *in_loop((F.chat.type == "private",)), StateFilter("*"))
     return router

@@ -16,7 +16,7 @@ from bot.errors import RequestError
 from bot.groups.models import Group
 from bot.groups.templates import MAX_TEMPLATE_TEXT, Template
 from bot.services import Services
-from dialogs.common import N_, Entry, Routes, h, pack
+from dialogs.common import MESSAGE_LIMIT, N_, Entry, Routes, h, pack, shown_length, split_plain
 from dialogs.staff import StaffForm
 from dialogs.staff.common import StaffContext, StaffMember, reason_text, refusal
 from dialogs.staff.template_buttons import Tpl, button
@@ -48,6 +48,20 @@ def cancel_row() -> list:
 
 async def bound_group(services: Services, chat_id: int) -> Group:
     return await services.groups.bound(chat_id)
+
+
+async def show_text(message: Message, lead: str, text: str, tag: str, rest: str,
+                    markup: InlineKeyboardMarkup) -> None:
+    """`lead`, a template's text in `tag` (pre: tapped to copy; blockquote) and `rest` with the buttons: one message
+    when it fits, else the text split over as many as it takes (a ready answer may hold 4000 characters), the
+    buttons under the last one."""
+    room = MESSAGE_LIMIT - shown_length(lead) - shown_length(rest) - 2
+    pieces = [f"<{tag}>{h(piece)}</{tag}>" for piece in split_plain(text, room)]
+    pieces[0] = f"{lead}\n{pieces[0]}"
+    pieces[-1] = "\n".join(part for part in (pieces[-1], rest) if part)
+    for piece in pieces[:-1]:
+        await message.answer(piece)
+    await message.answer(pieces[-1], reply_markup=markup)
 
 
 # ----- /templates ---------------------------------------------------------------------------------------------
@@ -146,16 +160,14 @@ async def manage(query: CallbackQuery, state: FSMContext, services: Services, gr
         await state.set_state(TemplateForm.text)
         await state.update_data(tid=template.id)
         await query.answer()
-        await query.message.answer(
-            _("The ready answer now (tap it to copy):") + f"\n<pre>{h(template.text)}</pre>\n"
-            + _("Write its new text in your next message."),
-            reply_markup=InlineKeyboardMarkup(inline_keyboard=[cancel_row()]))
+        await show_text(query.message, _("The ready answer now (tap it to copy):"), template.text, "pre",
+                        _("Write its new text in your next message."),
+                        InlineKeyboardMarkup(inline_keyboard=[cancel_row()]))
     elif action == "remove":
         await query.answer()
-        await query.message.answer(
-            _("Remove this ready answer?") + f"\n<blockquote>{h(template.text)}</blockquote>",
-            reply_markup=InlineKeyboardMarkup(inline_keyboard=[
-                [button(_("🗑 Remove"), "drop", template.id)], cancel_row()]))
+        await show_text(query.message, _("Remove this ready answer?"), template.text, "blockquote", "",
+                        InlineKeyboardMarkup(inline_keyboard=[[button(_("🗑 Remove"), "drop", template.id)],
+                                                              cancel_row()]))
     else:
         await services.templates.remove(group.community, group.institution_id, template.id)
         await query.answer(_("Removed."))
@@ -174,14 +186,14 @@ async def use(query: CallbackQuery, state: FSMContext, services: Services, staff
         await state.set_state(StaffForm.reply)
         await state.update_data(rid=request.id, tid=template.id)
         await query.answer()
-        await query.message.answer(
-            _("Ready answer for request No. {number} (tap the text to copy it):").format(number=request.public_id)
-            + f"\n<pre>{h(template.text)}</pre>\n"
-            + _("Send it as is, or write your changed version in your next message: the resident gets what you "
-                "send."),
-            reply_markup=InlineKeyboardMarkup(inline_keyboard=[
-                [button(_("✅ Send as is"), "send", template.id, request.id)],
-                [button(_("❌ Cancel"), "cancel")]]))
+        await show_text(
+            query.message,
+            _("Ready answer for request No. {number} (tap the text to copy it):").format(number=request.public_id),
+            template.text, "pre",
+            _("Send it as is, or write your changed version in your next message: the resident gets what you "
+              "send."),
+            InlineKeyboardMarkup(inline_keyboard=[[button(_("✅ Send as is"), "send", template.id, request.id)],
+                                                  [button(_("❌ Cancel"), "cancel")]]))
         return
     offer_key = (chat_id, query.message.message_id)
     if offer_key in SENDING:  # a second tap while the first is being sent

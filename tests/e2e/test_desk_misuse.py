@@ -1,0 +1,170 @@
+"""The staff desk used carelessly: an answer (or the words of «Інше») begun in one request's topic and written in
+another's, ready answers with markup or of the greatest length, staff commands sent in a private chat, and a list
+of thirty colleagues with one who left."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from sandbox.client import message_text
+from tests.support.staff import file_request, group_messages, group_settled, number_of, staff_group
+from tests.support.world import Person, World, buttons
+
+pytestmark = pytest.mark.asyncio(loop_scope="package")
+
+SITUATION = "Літня людина потребує догляду"  # goes to tcso
+LONG = ("Довідку підготовлено, її можна забрати в робочий день. " * 80)[:4000].strip()
+MARKUP = "<b>Увага</b> & <script>alert(1)</script> ще <i>текст"
+
+
+async def card_in(world: World, group_id: int, after: int, number: str) -> dict[str, Any]:
+    for _ in range(160):
+        found = [m for m in await world.client.messages(group_id, since_id=after)
+                 if m.get("sender") == "bot" and number in message_text(m) and buttons(m)]
+        if found:
+            return found[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no card of {number}")
+
+
+async def bot_texts(world: World, chat_id: int, after: int, settle: float = 1.0) -> list[str]:
+    await asyncio.sleep(settle)
+    return [message_text(m) for m in await world.client.messages(chat_id, since_id=after) if m.get("sender") == "bot"]
+
+
+async def press(world: World, who: Person, message: dict[str, Any], text: str, count: int = 1) -> list[dict]:
+    """Press a button of this very message (not the newest one with that text) and wait for `count` messages in
+    its topic."""
+    chat_id, thread = message["chat"]["id"], message.get("message_thread_id")
+    mark = await world.client.last_id(chat_id)
+    await world.client.callback_answer(await world.client.press(who.id, message, text, chat_id=chat_id))
+    return await world.client.wait_bot_messages(chat_id, mark, count, timeout=8, thread_id=thread)
+
+
+async def templates_list(world: World, staff: Person, group_id: int) -> dict[str, Any]:
+    """/templates in the group's general topic; its last message, the one with the buttons."""
+    mark = await world.client.last_id(group_id)
+    await world.client.send_text(staff.id, "/templates", chat_id=group_id)
+    for _ in range(160):
+        got = [m for m in await world.client.messages(group_id, since_id=mark) if m.get("sender") == "bot"]
+        if got and any(b.startswith("➕") for b in buttons(got[-1])):
+            return got[-1]
+        await asyncio.sleep(0.05)
+    raise AssertionError("/templates did not answer")
+
+
+async def two_requests(world: World, title: str) -> tuple[int, Person, list[Person], list[dict[str, Any]]]:
+    group_id, irina = await staff_group(world, "tcso", title=title)
+    await irina.say("/role соціальна працівниця")
+    people = [await world.resident("lutsk", name="Анна"), await world.resident("lutsk", name="Борис")]
+    after = await world.client.last_id(group_id)
+    numbers = [number_of(await file_request(p, situation=SITUATION, contact="chat")) for p in people]
+    cards = [await card_in(world, group_id, after, n) for n in numbers]
+    await group_settled(world, "lutsk", "tcso")
+    return group_id, irina, people, cards
+
+
+async def test_an_answer_begun_in_one_topic_goes_where_it_is_written(world: World) -> None:
+    group_id, irina, (anna, boris), (card_a, card_b) = await two_requests(world, "Два звернення")
+    marks = [await world.client.last_id(p.chat_id) for p in (anna, boris)]
+
+    # «💬 Відповісти» under Анна's card, then the answer written in Борис's topic: it is Борис's
+    await press(world, irina, card_a, "💬 Відповісти")
+    irina.thread_id = card_b["message_thread_id"]
+    [sent] = await irina.say("Борисе, ваша довідка готова.")
+    assert "Надіслано мешканцю" in message_text(sent)
+    assert not [t for t in await bot_texts(world, anna.chat_id, marks[0]) if "довідка готова" in t]
+    assert any("Борисе, ваша довідка готова." in t for t in await bot_texts(world, boris.chat_id, marks[1], 0))
+    # the answer begun under Анна's card still waits in her topic
+    irina.thread_id = card_a["message_thread_id"]
+    await irina.say("Анно, чекаємо вас у четвер.")
+    assert any("Анно, чекаємо вас у четвер." in t for t in await bot_texts(world, anna.chat_id, marks[0]))
+
+    # «Інше» when closing Анна's request, the words written in Борис's topic: an answer to him, nothing closed
+    [reasons] = await press(world, irina, card_a, "☑️ Закрити")
+    await press(world, irina, reasons, "Інше", count=0)
+    irina.thread_id = card_b["message_thread_id"]
+    marks = [await world.client.last_id(p.chat_id) for p in (anna, boris)]
+    [sent] = await irina.say("Подзвоніть нам, будь ласка.")
+    assert "Надіслано мешканцю" in message_text(sent)
+    assert any("Подзвоніть нам" in t for t in await bot_texts(world, boris.chat_id, marks[1]))
+    assert not await bot_texts(world, anna.chat_id, marks[0], 0)
+    request = await world.services.requests.by_card(group_id, card_a["message_id"])
+    assert request.status.open
+
+
+async def test_ready_answers_of_4000_characters_and_with_markup(world: World) -> None:
+    group_id, irina, (anna, _boris), (card_a, _card_b) = await two_requests(world, "Довгі відповіді")
+    for text in (LONG, MARKUP):
+        await press(world, irina, await templates_list(world, irina, group_id), "➕ Додати готову відповідь")
+        [saved] = await irina.say(text)
+        assert "Готову відповідь збережено" in message_text(saved)
+    listing = await templates_list(world, irina, group_id)
+    n = len([b for b in buttons(listing) if b.startswith("✏️")])
+
+    # ✏️ shows the long one whole in two messages, the buttons under the second; 🗑 shows it whole too
+    shown = await press(world, irina, listing, f"✏️ {n - 1}", count=2)
+    assert "".join(message_text(m) for m in shown).count("Довідку підготовлено") == LONG.count("Довідку підготовлено")
+    assert buttons(shown[-1]) == ["❌ Скасувати"]
+    await press(world, irina, shown[-1], "❌ Скасувати", count=0)
+    shown = await press(world, irina, listing, f"🗑 {n - 1}")  # fits one message with its short question
+    assert message_text(shown[-1]).count("Довідку підготовлено") == LONG.count("Довідку підготовлено")
+    assert buttons(shown[-1]) == ["🗑 Видалити", "❌ Скасувати"]
+    await press(world, irina, shown[-1], "❌ Скасувати", count=0)
+
+    # offered under «💬 Відповісти»: shown whole, and sent as it is, whole
+    [offer] = await press(world, irina, card_a, "💬 Відповісти")
+    long_label = next(b for b in buttons(offer) if b.startswith("📋 Довідку"))
+    shown = await press(world, irina, offer, long_label, count=2)
+    assert buttons(shown[-1]) == ["✅ Надіслати як є", "❌ Скасувати"]
+    mark = await world.client.last_id(anna.chat_id)
+    await press(world, irina, shown[-1], "✅ Надіслати як є")
+    got = "".join(t for t in await bot_texts(world, anna.chat_id, mark, 1.5))
+    assert got.count("Довідку підготовлено") == LONG.count("Довідку підготовлено")
+
+    # one with markup reaches the resident as the very characters written
+    [offer] = await press(world, irina, card_a, "💬 Відповісти")
+    [shown] = await press(world, irina, offer, next(b for b in buttons(offer) if "Увага" in b))
+    assert MARKUP in message_text(shown)
+    mark = await world.client.last_id(anna.chat_id)
+    await press(world, irina, shown, "✅ Надіслати як є")
+    assert any(MARKUP in t for t in await bot_texts(world, anna.chat_id, mark))
+
+
+async def test_staff_commands_in_a_private_chat_say_where_they_work(world: World) -> None:
+    _group_id, irina = await staff_group(world, "tcso", title="Приватні команди")
+    await irina.say("/role соціальна працівниця")
+    me = Person(world.client, irina.user)  # the same person, in the private chat with the bot
+    for command in ("/templates", "/open", "/role психолог", "/queue", "/bind 123"):
+        [said] = await me.say(command)
+        assert "працює в робочій групі установи" in message_text(said), (command, message_text(said))
+        assert "№" not in message_text(said) and not buttons(said)
+
+
+async def test_thirty_colleagues_and_one_who_left(world: World) -> None:
+    group_id, irina = await staff_group(world, "tcso", title="Великий стіл")
+    await irina.say("/role соціальна працівниця")
+    for i in range(30):
+        user = await world.client.create_user(f"Колега{i}", language_code="uk")
+        await world.client.add_member(group_id, user)
+        person = Person(world.client, user)
+        person.chat_id = group_id
+        await person.say(f"/role фахівець {i}")
+    gone = await world.client.create_user("Пішла", language_code="uk")
+    await world.client.add_member(group_id, gone)
+    person = Person(world.client, gone)
+    person.chat_id = group_id
+    await person.say("/role юристка")
+    await world.client.add_member(group_id, gone, status="left")
+    anna = await world.resident("lutsk", name="Ганна")
+    after = await world.client.last_id(group_id)
+    number = number_of(await file_request(anna, situation=SITUATION, contact="chat"))
+    card = await card_in(world, group_id, after, number)
+    await group_settled(world, "lutsk", "tcso")
+    await press(world, irina, card, "🙋 Взяти", count=0)
+    [listing] = await press(world, irina, card, "👥 Передати колезі")
+    names = buttons(listing)
+    assert len([b for b in names if "Колега" in b]) == 30
+    assert not [b for b in names if "Пішла" in b or "Ірина" in b]
