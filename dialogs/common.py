@@ -236,6 +236,10 @@ class MenuButton(BaseFilter):
     def __init__(self, *message_ids: str):
         self.ids = message_ids
 
+    def texts(self, i18n: I18n) -> frozenset[str]:
+        """The texts it accepts (bot/runtime/routing.py offers it only messages with one of them)."""
+        return frozenset(i18n.gettext(msgid, locale=loc) for msgid in self.ids for loc in i18n.available_locales)
+
     async def __call__(self, message: Message, i18n: I18n) -> bool:
         if not message.text:
             return False

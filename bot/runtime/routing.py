@@ -11,7 +11,10 @@ Here each handler is indexed once, when the dispatcher is built, by what its fil
   `F.screen == "found"` or `F.screen.in_({...})` on a string field;
 - a state filter: one of its states (the conversation's state is in the handler data as `raw_state`);
 - a command filter: a text or caption whose first word starts with its prefix, and is one of its commands when
-  they are plain strings.
+  they are plain strings;
+- a filter that says which texts it accepts (`texts(i18n)`, the reply keyboard's `MenuButton` of dialogs/common.py):
+  a message whose text, stripped, is one of them, in the languages of the `i18n` the handlers are given (read from
+  the first update that carries it; before that, or without one, such a handler is never left out).
 An update is offered, in the same order as before, only to the handlers that could accept it; a filter the index
 cannot read (any other kind) never leaves a handler out. Routers with no such handler are not entered (their
 own filters only look at the chat). The handlers' own filters still run in full on what is offered to them, so
@@ -36,6 +39,7 @@ from magic_filter.operations import ComparatorOperation, FunctionOperation, GetA
 
 ROUTED = ("message", "callback_query")
 OTHER = ("other",)  # a state no handler names
+ANY_TEXT = ("any text",)  # the texts filters accept are not known yet (no i18n in the handler data)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Key:
     data: Optional[tuple[tuple[Optional[str], Optional[str]], ...]]  # per separator: (known prefix, known value)
     state: Hashable
     command: Optional[tuple[str, Optional[str], Optional[str]]]  # (prefix, the name, casefolded) when known
+    text: Any = None  # a message's text, stripped, when a filter accepts it; ANY_TEXT when that is not known
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,13 @@ class Data:
 @dataclass(frozen=True)
 class States:
     names: frozenset[Optional[str]]
+
+
+@dataclass(frozen=True, eq=False)
+class Texts:
+    """A filter that accepts the message texts its `texts(i18n)` gives (compared stripped)."""
+
+    source: Any
 
 
 @dataclass(frozen=True)
@@ -128,6 +140,8 @@ def needs_of(handler: HandlerObject) -> tuple[Any, ...]:
             plain = all(isinstance(name, str) for name in check.commands)
             names = frozenset(check.commands) if plain else None
             out.append(Commands(check.prefix, names, check.ignore_case))
+        elif callable(getattr(check, "texts", None)):
+            out.append(Texts(check))
     return tuple(out)
 
 
@@ -139,20 +153,43 @@ class RouteIndex:
     prefixes: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # separator → prefix → first values
     states: set[Optional[str]] = field(default_factory=set)
     commands: tuple[set[str], set[str], set[str]] = field(default_factory=lambda: (set(), set(), set()))
+    texts: list[Texts] = field(default_factory=list)
+    accepted: dict[int, frozenset[str]] = field(default_factory=dict)  # id of a Texts → its texts, for `i18n`
+    known_texts: frozenset[str] = frozenset()
+    i18n: Any = None
     offered: dict[tuple[int, Key], tuple[HandlerObject, ...]] = field(default_factory=dict)
     entered: dict[tuple[int, str, Key], bool] = field(default_factory=dict)
-    last: tuple[Any, Any, Optional[Key]] = (None, None, None)  # the event and state the key was last made of
+    last: tuple[Any, Any, Any, Optional[Key]] = (None, None, None, None)  # what the key was last made of
 
-    def key(self, event: Any, raw_state: Any) -> Key:
+    def key(self, event: Any, raw_state: Any, i18n: Any = None) -> Key:
         """The update's key (each router and observer asks again: the last answer is kept)."""
-        last_event, last_state, last_key = self.last
-        if event is last_event and raw_state == last_state and last_key is not None:
+        last_event, last_state, last_i18n, last_key = self.last
+        if event is last_event and raw_state == last_state and i18n is last_i18n and last_key is not None:
             return last_key
+        if i18n is not None and i18n is not self.i18n:
+            self._read_texts(i18n)
         data = event.data if isinstance(event, CallbackQuery) else None
         text = (event.text or event.caption) if isinstance(event, Message) else None
-        key = Key(self._data(data), raw_state if raw_state in self.states else OTHER, self._command(text))
-        self.last = (event, raw_state, key)
+        key = Key(self._data(data), raw_state if raw_state in self.states else OTHER, self._command(text),
+                  self._text(event))
+        self.last = (event, raw_state, i18n, key)
         return key
+
+    def _read_texts(self, i18n: Any) -> None:
+        """What each text filter accepts in `i18n`'s languages; the choices made before are forgotten."""
+        self.i18n = i18n
+        self.accepted = {id(need): frozenset(need.source.texts(i18n)) for need in self.texts}
+        self.known_texts = frozenset().union(*self.accepted.values())
+        self.offered.clear()
+        self.entered.clear()
+
+    def _text(self, event: Any) -> Any:
+        if not self.texts or not isinstance(event, Message):
+            return None
+        if self.i18n is None:
+            return ANY_TEXT
+        text = event.text.strip() if event.text else None
+        return text if text in self.known_texts else None
 
     def _data(self, data: Optional[str]) -> Any:
         if not data:
@@ -187,6 +224,8 @@ class RouteIndex:
             if key.command is None or key.command[0] not in need.prefixes:
                 return False
             return need.names is None or key.command[2 if need.ignore_case else 1] in need.names
+        if isinstance(need, Texts):
+            return key.text is ANY_TEXT or key.text in self.accepted.get(id(need), ())
         return True
 
     def handlers_for(self, observer: TelegramEventObserver, key: Key) -> tuple[HandlerObject, ...]:
@@ -220,13 +259,15 @@ class RouteIndex:
                 self.commands[0].update(need.prefixes)
                 self.commands[1].update(need.names or ())
                 self.commands[2].update(name.casefold() for name in need.names or ())
+            elif isinstance(need, Texts):
+                self.texts.append(need)
         return sum(bool(needs) for _, needs in entries)
 
 
 async def _offer(index: RouteIndex, observer: TelegramEventObserver, event: Any, **kwargs: Any) -> Any:
     """The observer's handlers in their order, only those that could accept this update; the first whose filters
     pass handles it (through the observer's middlewares), as aiogram does with all of them."""
-    for handler in index.handlers_for(observer, index.key(event, kwargs.get("raw_state"))):
+    for handler in index.handlers_for(observer, index.key(event, kwargs.get("raw_state"), kwargs.get("i18n"))):
         kwargs["handler"] = handler
         passed, data = await handler.check(event, **kwargs)
         if not passed:
@@ -244,7 +285,8 @@ def _routed(index: RouteIndex, router: Router):
     original = router.propagate_event
 
     async def propagate_event(self: Router, update_type: str, event: Any, **kwargs: Any) -> Any:
-        if update_type in ROUTED and not index.may_handle(self, update_type, index.key(event, kwargs.get("raw_state"))):
+        if update_type in ROUTED and not index.may_handle(
+                self, update_type, index.key(event, kwargs.get("raw_state"), kwargs.get("i18n"))):
             return UNHANDLED
         return await original(update_type=update_type, event=event, **kwargs)
 
