@@ -380,6 +380,7 @@ class DangerFrame(Strict):
     patterns: list[str] = Field(min_length=1)  # any of these in the same sentence as a rule's match voids it
     within: Optional[int] = None  # ... only this many words from the match, when set
     but: list[str] = []  # the frame does not count in a sentence that also has one of these
+    reach: int = 0  # ... and counts for the matches of this many sentences after its own (without `within`)
 
 
 class TriageRules(Strict):

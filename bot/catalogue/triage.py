@@ -8,7 +8,7 @@ same rules). A pattern is a sequence of steps separated by spaces:
 
     бити|побити      a word whose lemma is one of these
     =мене            the word exactly as written (after lower case)
-    суїцид*          a word or lemma that starts with this
+    суїцид*          a word or lemma that starts with this (so does =суїцид*)
     ~3               up to three words of any kind
     $                the end of a clause (. ! ? ; a new line or the end of the text)
 
@@ -16,8 +16,9 @@ same rules). A pattern is a sequence of steps separated by spaces:
 of those lemmas («не хочу жити» is danger, «не хочу жити на орендованій квартирі» is not); `unless`
 voids the rule when any of its patterns occurs anywhere. A frame (`frames:` in the file) voids the first
 pattern's match of every rule of its kinds when one of its patterns occurs in the same sentence (or within
-`within` words of the match): «в серіалі чоловік бив дружину», «сусід б'є собаку», «у 2008 мене побили»;
-`but` keeps the danger when the sentence also has one of its patterns («... а мене він теж б'є»).
+`within` words of the match, or in one of the `reach` sentences before it): «в серіалі чоловік бив дружину»,
+«сусід б'є собаку», «у 2008 мене побили», «Дивилась серіал. Там чоловік бив дружину»; `but` keeps the danger
+when the match's sentence also has one of its patterns («... а мене він теж б'є»).
 
 A text in Latin letters only («ne hochu bilshe zhyty») is read a second time turned into Cyrillic
 (bot/catalogue/translit.py). A pattern whose first word is nowhere in the text is skipped before any matching.
@@ -75,7 +76,9 @@ def compile_pattern(pattern: str, groups: Optional[dict[str, list[str]]] = None)
                     options.append(option)
             for option in options:
                 option = option.replace("’", "'").replace("ʼ", "'")
-                if option.startswith("="):
+                if option.endswith("*") and len(option.lstrip("=")) > 1:  # «=секрет*» is a prefix too
+                    prefixes.append(option.lstrip("=")[:-1])
+                elif option.startswith("="):
                     exact.add(option[1:])
                 elif option.endswith("*"):
                     prefixes.append(option[:-1])
@@ -149,11 +152,12 @@ class CompiledFrame:
     patterns: tuple[tuple[Step, ...], ...]
     within: Optional[int]
     but: tuple[tuple[Step, ...], ...]
+    reach: int = 0
 
     @classmethod
     def of(cls, name: str, frame: DangerFrame, groups: dict[str, list[str]]) -> "CompiledFrame":
         return cls(name, tuple(compile_pattern(p, groups) for p in frame.patterns), frame.within,
-                   tuple(compile_pattern(p, groups) for p in frame.but))
+                   tuple(compile_pattern(p, groups) for p in frame.but), frame.reach)
 
     def _kept(self, reading: Reading, first: int, last: int) -> bool:
         """Whether a `but` pattern occurs between these words (the danger stands)."""
@@ -164,6 +168,10 @@ class CompiledFrame:
         first, last = sentence_of(reading, start)
         if self.within is None:
             low, high = first, last
+            for _ in range(self.reach):  # the sentences before: «Дивилась серіал. Там чоловік бив дружину»
+                if low == 0:
+                    break
+                low = sentence_of(reading, low - 1)[0]
         else:
             low, high = sentence_of(reading, start, clause=True)
             low, high = max(low, start - self.within), min(high, end + self.within)
