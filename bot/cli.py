@@ -143,7 +143,7 @@ def cmd_triage_train(settings: Settings, args: argparse.Namespace) -> int:
     rules = Triage(catalogue.shared.triage, reader)  # a search the rules alone find danger in is not ordinary
     examples = training_examples(PROJECT_ROOT, lambda text: bool(rules.assess(text)))
     kinds = [kind.id for kind in catalogue.shared.triage.kinds]
-    weights = train(reader, examples, kinds)
+    weights = train(reader, examples, kinds, context=rules.context)
     out = settings.data_dir / "shared" / "triage_weights.json"
     out.write_text(json.dumps(weights, ensure_ascii=False, indent=0, sort_keys=True) + "\n", encoding="utf-8")
     for kind, spec in weights.items():

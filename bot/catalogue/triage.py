@@ -262,6 +262,7 @@ class Triage:
             raise ValueError(f"frames name unknown kinds: {sorted(unknown)}")
         frames = [(frame.kinds, CompiledFrame.of(name, frame, rules.groups)) for name, frame in rules.frames.items()]
         self.frames = {kind: [frame for kinds, frame in frames if not kinds or kind in kinds] for kind in self.kinds}
+        self._all_frames = [frame for _, frame in frames]
 
     def assess(self, text: str, reading: Optional[Reading] = None) -> Assessment:
         reading = reading or self.reader.read(text[:4000])
@@ -280,9 +281,15 @@ class Triage:
         found = [kind for kind, rules in self.rules.items()
                  if any(rule.fires(reading, self.frames[kind]) for rule in rules)]
         if self.model is not None:
-            found += [kind for kind in self.model.raised(reading)
+            found += [kind for kind in self.model.raised(reading, self.context(reading))
                       if kind in self.kinds and kind not in found and not self._calm(kind, reading)]
         return found
+
+    def context(self, reading: Reading) -> set[str]:
+        """The frames the text has, as features for the model («frame:sport»): a frame next to a rule's match
+        voids it, and the model learns what the same words weigh when no rule fired."""
+        return {"frame:" + frame.name for frame in self._all_frames
+                if any(any(True for _ in matches(pattern, reading)) for pattern in frame.patterns)}
 
     def _calm(self, kind: str, reading: Reading) -> bool:
         """Whether the model's guess of this kind stands down: a calm pattern or a frame occurs, or none it
@@ -304,7 +311,7 @@ class Triage:
                 if rule.fires(reading) and not rule.fires(reading, self.frames[kind])
                 for frame in self.frames[kind] if not rule.fires(reading, [frame])]
         if self.model is not None:
-            for kind, probability in sorted(self.model.probabilities(reading).items()):
+            for kind, probability in sorted(self.model.probabilities(reading, self.context(reading)).items()):
                 threshold = self.model.kinds[kind][1]
                 out.append(f"model {kind}: {probability:.2f} (threshold {threshold:.2f})")
         return out

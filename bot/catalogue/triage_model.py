@@ -61,16 +61,17 @@ class TriageModel:
         self.kinds = {kind: (float(spec["bias"]), float(spec["threshold"]), dict(spec["weights"]))
                       for kind, spec in weights.items()}
 
-    def probabilities(self, reading: Reading) -> dict[str, float]:
-        found = features(reading)
+    def probabilities(self, reading: Reading, context: Iterable[str] = ()) -> dict[str, float]:
+        """`context`: more features of the text, such as the frames it has («frame:sport»)."""
+        found = features(reading) | set(context)
         out = {}
         for kind, (bias, _, weights) in self.kinds.items():
             score = bias + sum(weights.get(feature, 0.0) for feature in found)
             out[kind] = 1.0 / (1.0 + math.exp(-max(min(score, 30.0), -30.0)))
         return out
 
-    def raised(self, reading: Reading) -> set[str]:
-        probabilities = self.probabilities(reading)
+    def raised(self, reading: Reading, context: Iterable[str] = ()) -> set[str]:
+        probabilities = self.probabilities(reading, context)
         return {kind for kind, (_, threshold, _) in self.kinds.items() if probabilities[kind] >= threshold}
 
 
@@ -85,7 +86,7 @@ BUDGET = {"suicide": 0.01, "violence": 0.01}
 
 def train(reader, examples: Iterable[tuple[str, set[str]]], kinds: Iterable[str], *,
           max_false_alarms: float | Mapping[str, float] = BUDGET, floor: float = 0.5, c: float = 4.0, folds: int = 5,
-          seed: int = 7) -> dict:
+          seed: int = 7, context: Optional[Callable[[Reading], Iterable[str]]] = None) -> dict:
     """Fit one logistic regression per kind; the threshold comes from cross-validated scores of the
     ordinary phrasings, so that at most `max_false_alarms` of them pass it (per kind, 0.3 % for a kind it
     does not name), and never below `floor`.
@@ -100,7 +101,8 @@ def train(reader, examples: Iterable[tuple[str, set[str]]], kinds: Iterable[str]
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     texts, labels = zip(*examples)
-    rows = [dict.fromkeys(features(reader.read(text)), 1) for text in texts]
+    readings = [reader.read(text) for text in texts]
+    rows = [dict.fromkeys(features(r) | set(context(r) if context else ()), 1) for r in readings]
     vectoriser = DictVectorizer()
     matrix = vectoriser.fit_transform(rows)
     names = vectoriser.get_feature_names_out()
