@@ -2,7 +2,8 @@
 
 A question belongs to the period in which the request was resolved (in the deployment's time zone). Counted are the
 questions that were decided: answered «yes», «partly» or «no», or not answered within the question's days; a
-question still waiting for its answer, and one the staff made moot by reopening the request first, are left out.
+question still waiting for its answer, one the staff made moot by reopening the request first, and one that could not
+reach the resident (they had blocked the bot) are left out.
 
 * confirmed: the share answered «yes»;
 * reopened: the share answered «partly» or «no» (each put the request back into work);

@@ -23,7 +23,9 @@ from bot.storage.db import Connection, Database, Row
 YES, PARTLY, NO = "yes", "partly", "no"
 ANSWERS = (YES, PARTLY, NO)
 NOT_HELPED = (PARTLY, NO)
-NONE, VOID = "none", "void"  # no answer within ANSWER_DAYS; the request was reopened or resolved again first
+# no answer within ANSWER_DAYS; the request was reopened or resolved again first, or the question could not reach the
+# resident (they had blocked the bot): the reports leave 'void' out
+NONE, VOID = "none", "void"
 ANSWER_DAYS = 7
 MAX_WORDS = 1000  # characters of the resident's few words
 
@@ -103,6 +105,14 @@ class Confirmations:
             "AND l.kind = 'resolved') THEN ? ELSE ? END WHERE answer IS NULL AND asked_at < ?",
             (now, NONE, VOID, limit))
         return int(changed or 0)
+
+    async def unreached(self, confirmation_id: int) -> bool:
+        """The question could not be delivered (the resident blocked the bot): kept as never asked, so that the
+        reports do not count it as unanswered. Returns whether it was still waiting."""
+        changed = await self.db.execute(
+            "UPDATE request_confirmations SET answered_at = ?, answer = ? WHERE id = ? AND answer IS NULL",
+            (_stamp(self.store.clock()), VOID, confirmation_id))
+        return bool(changed)
 
     # ----- the resident's answer (dialogs/resident/confirmation.py) -----------------------------------------
 

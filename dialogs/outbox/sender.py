@@ -16,6 +16,7 @@ from dialogs.outbox.consultations import ConsultDelivery
 from dialogs.outbox.erased import ErasedCards
 from dialogs.outbox.requests import RequestDelivery
 from dialogs.outbox.telegram import POSTED, Courier, lost_in_group, telegram_errors
+from dialogs.resident.confirmation import desk
 
 NOT_POSTED_AGAIN = frozenset({Kind.CARD_MOVED, Kind.CONSULT_CARD_MOVED, Kind.REGROUP})
 
@@ -93,3 +94,5 @@ class TelegramSender:
     async def on_blocked(self, item: Item) -> None:
         resident_id = Target.parse(item.target).resident_id
         await self.services.residents.mark_blocked(resident_id)
+        if item.kind == Kind.CONFIRMATION and item.payload.get("what") == "ask":  # never asked, for the reports
+            await desk(self.services).unreached(int(item.payload.get("confirmation_id") or 0))

@@ -1,6 +1,7 @@
 """Specialists on the consultation line: take, chat through the topic, note, transfer, turn into a request, end."""
 from __future__ import annotations
 
+from aiogram import F
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -109,7 +110,7 @@ def transfer_keyboard(services: Services, consultation: Consultation) -> InlineK
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-@router.message(SpecForm.note)
+@router.message(SpecForm.note, ~F.text.startswith("/"))  # a command answers (or is refused: onboarding.py)
 async def note(message: Message, state: FSMContext, services: Services) -> None:
     cid = int((await state.get_data()).get("cid") or 0)
     await state.clear()

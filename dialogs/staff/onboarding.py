@@ -1,12 +1,15 @@
 """A group's first minutes: when the bot is added to a group it says in two lines what it is and how the group is
 bound, and /help in a group explains the staff commands (whether the group is bound or not yet); a staff command sent
-in a private chat says where it works."""
+in a private chat says where it works. While a staff member writes an answer, a note, a reason or a ready answer,
+/cancel stops it, and another command is not taken for the text (it would have reached the resident, or been kept as
+the reason or the ready answer)."""
 from __future__ import annotations
 
 import logging
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import BaseFilter, Command, StateFilter
+from aiogram.fsm.context import FSMContext
 from aiogram.types import ChatMemberUpdated, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -51,6 +54,7 @@ def commands_text() -> str:
         _("/role ROLE: how your answers to residents are signed, e.g. <code>/role соціальний працівник</code> "
           "(never with your name or account)"),
         _("/templates: answers the institution writes often"),
+        _("/cancel: stop writing an answer, a note or a reason"),
         _("/bind CODE: make this the group of an institution (the code from an administrator, /bind_code)"),
         _("On a request's card: 🙋 Take, 💬 Answer, 📝 Note (never sent to the resident), ↪️ Redirect, "
           "✅ Resolved, ☑️ Close. Writing in a request's topic, or replying to its card, sends the message to the "
@@ -72,6 +76,33 @@ async def group_help(message: Message, services: Services) -> None:
 
 
 STAFF_COMMANDS = ("open", "queue", "role", "templates", "bind")
+HEARD_IN_A_STATE = {*STAFF_COMMANDS, "help", "cancel"}  # the group's commands that answer while a text is awaited
+
+
+class CommandForText(BaseFilter):
+    """A command other than the group's own, sent while the bot waits for a text from this person (an answer, a
+    note, a reason, a ready answer)."""
+
+    async def __call__(self, message: Message, raw_state: str | None = None) -> bool:
+        text = message.text or ""
+        if raw_state is None or not text.startswith("/"):
+            return False
+        words = text[1:].split(maxsplit=1)
+        return not words or words[0].split("@")[0].lower() not in HEARD_IN_A_STATE
+
+
+async def group_cancel(message: Message, state: FSMContext) -> None:
+    """/cancel in a group: whatever this person was writing is dropped, nothing is sent."""
+    if await state.get_state() is None:
+        await message.reply(_("There is nothing to cancel."))
+        return
+    await state.clear()
+    await message.reply(_("Cancelled."))
+
+
+async def command_for_text(message: Message) -> None:
+    await message.reply(_("Nothing was sent or saved: this is a command. Write the text in your next message, or "
+                          "send /cancel to stop."))
 
 
 async def staff_command_in_private(message: Message) -> None:
@@ -85,7 +116,10 @@ def build() -> Router:
     router = Router(name="staff.onboarding")
     router.my_chat_member.register(added, *in_loop((
         F.chat.type.in_(GROUPS), F.old_chat_member.status.in_(OUTSIDE), F.new_chat_member.status.in_(INSIDE))))
-    router.message.register(group_help, Command("help"), *in_loop((F.chat.type.in_(GROUPS),)), StateFilter("*"))
+    group = in_loop((F.chat.type.in_(GROUPS),))
+    router.message.register(group_help, Command("help"), *group, StateFilter("*"))
+    router.message.register(group_cancel, Command("cancel"), *group, StateFilter("*"))
+    router.message.register(command_for_text, *group, StateFilter("*"), CommandForText())
     router.message.register(staff_command_in_private, Command(*STAFF_COMMANDS),
                             *in_loop((F.chat.type == "private",)), StateFilter("*"))
     return router

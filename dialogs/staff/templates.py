@@ -4,7 +4,7 @@ to copy and change, or sent as it is. Every button's template is looked up with 
 template of another institution (a forged button) is refused."""
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
@@ -92,7 +92,7 @@ async def show_list(message: Message, services: Services, group: Group) -> None:
     await message.answer(texts[-1], reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
 
-@router.message(TemplateForm.text)
+@router.message(TemplateForm.text, ~F.text.startswith("/"))  # a command answers (or is refused: onboarding.py)
 async def template_text(message: Message, state: FSMContext, services: Services, staff: StaffMember) -> None:
     """The text of a new ready answer, or the new text of one being changed."""
     data = await state.get_data()

@@ -1,15 +1,18 @@
 """The staff desk used carelessly: an answer (or the words of «Інше») begun in one request's topic and written in
-another's, ready answers with markup or of the greatest length, staff commands sent in a private chat, and a list
-of thirty colleagues with one who left."""
+another's, a command sent where a text is awaited, ready answers with markup or of the greatest length, staff
+commands sent in a private chat, a list of thirty colleagues with one who left, and a resident who blocked the bot
+before «Чи отримали ви допомогу?»."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
+from bot.runtime.housekeeping import ask_whether_helped
 from sandbox.client import message_text
-from tests.support.staff import file_request, group_messages, group_settled, number_of, staff_group
+from tests.support.staff import file_request, finish_request, group_settled, number_of, outbox_settled, staff_group
 from tests.support.world import Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
@@ -168,3 +171,66 @@ async def test_thirty_colleagues_and_one_who_left(world: World) -> None:
     names = buttons(listing)
     assert len([b for b in names if "Колега" in b]) == 30
     assert not [b for b in names if "Пішла" in b or "Ірина" in b]
+
+
+async def test_a_command_is_not_taken_for_an_answer_a_reason_or_a_ready_answer(world: World) -> None:
+    group_id, irina, (anna, _boris), (card_a, _card_b) = await two_requests(world, "Команди замість тексту")
+    irina.thread_id = card_a["message_thread_id"]
+    mark = await world.client.last_id(anna.chat_id)
+
+    # an answer begun, then a command: nothing reaches the resident; /cancel drops the answer
+    await press(world, irina, card_a, "💬 Відповісти")
+    [said] = await irina.say("/menu")
+    assert "Нічого не надіслано" in message_text(said)
+    [said] = await irina.say("/cancel")
+    assert "Скасовано" in message_text(said)
+    [said] = await irina.say("/cancel")
+    assert "Немає чого скасовувати" in message_text(said)
+    assert not await bot_texts(world, anna.chat_id, mark)
+
+    # a redirect's reason: a command is not the reason, and nothing is passed on
+    [where] = await press(world, irina, card_a, "↪️ Переадресувати")
+    await press(world, irina, where, buttons(where)[0], count=0)
+    [said] = await irina.say("/start")
+    assert "Нічого не надіслано" in message_text(said)
+    await irina.say("/cancel")
+    request = await world.services.requests.by_card(group_id, card_a["message_id"])
+    assert request.institution_id == "tcso" and request.status.open
+    assert not await bot_texts(world, anna.chat_id, mark, 0)
+
+    # a ready answer being written: a command is not kept as one; the group's own commands still answer
+    count = len(await world.services.templates.of("lutsk", "tcso"))
+    irina.thread_id = None
+    await press(world, irina, await templates_list(world, irina, group_id), "➕ Додати готову відповідь")
+    [said] = await irina.say("/new")
+    assert "Нічого не надіслано" in message_text(said)
+    [listing] = await irina.say("/open")
+    assert "Відкриті звернення" in message_text(listing)
+    [saved] = await irina.say("Чекаємо вас з паспортом.")
+    assert "Готову відповідь збережено" in message_text(saved)
+    texts = [t.text for t in await world.services.templates.of("lutsk", "tcso")]
+    assert len(texts) == count + 1 and "/new" not in texts and "/open" not in texts
+
+
+async def test_a_resident_who_blocked_the_bot_is_not_counted_as_asked(world: World) -> None:
+    """The question cannot reach them: it is kept as never asked (left out of /stats), not as unanswered."""
+    requests = world.services.requests
+    original, now = requests.clock, [datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=800)]
+    requests.clock = lambda: now[0]
+    try:
+        group_id, irina, (anna, _boris), (card_a, _card_b) = await two_requests(world, "Заблокували бота")
+        request = await requests.by_card(group_id, card_a["message_id"])
+        irina.thread_id = card_a["message_thread_id"]
+        await irina.say("Домовилися про візит у четвер.")
+        await finish_request(world, irina.id, group_id, request.id)
+        await outbox_settled(world, [f"resident:{anna.id}"])
+        world.allow_errors("bot was blocked by the user", anna.id)
+        await world.client.block(anna.user)
+        now[0] += timedelta(days=3, minutes=1)
+        assert await ask_whether_helped(world.services) >= 1
+        await outbox_settled(world, [f"resident:{anna.id}"])
+        rows = await world.services.db.fetchall(
+            "SELECT answer FROM request_confirmations WHERE request_id = ?", (request.id,))
+        assert [r["answer"] for r in rows] == ["void"]
+    finally:
+        requests.clock = original
