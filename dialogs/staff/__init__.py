@@ -204,6 +204,8 @@ async def act(query: CallbackQuery, action: str, arg: str, request: Request, sta
 async def staff_input(message: Message, state: FSMContext, services: Services, staff: StaffMember,
                       event_update: Update) -> None:
     data = await state.get_data()
+    if await to_another_card(message, services, staff, event_update, int(data.get("rid") or 0)):
+        return  # what was awaited still waits
     current = await state.get_state()
     await state.clear()
     request_id = int(data.get("rid") or 0)
@@ -253,8 +255,11 @@ async def answer_resident(message: Message, services: Services, request_id: int,
 
 
 @router.message(closing.Closing.other)
-async def other_words(message: Message, state: FSMContext, services: Services, staff: StaffMember) -> None:
+async def other_words(message: Message, state: FSMContext, services: Services, staff: StaffMember,
+                      event_update: Update) -> None:
     """The words of «Other» when resolving or closing: then the confirmation."""
+    if await to_another_card(message, services, staff, event_update, int((await state.get_data()).get("rid") or 0)):
+        return
     try:
         await closing.other_words(message, state, services, staff)
     except RequestError as exc:
@@ -269,6 +274,27 @@ async def on_card(message: Message, services: Services, staff: StaffMember, even
     answers the resident; only a member of the group does."""
     if (request is None and consultation is None) or not await staff.member():
         return
+    await to_card(message, services, staff, event_update, request, consultation)
+
+
+async def to_another_card(message: Message, services: Services, staff: StaffMember, event_update: Update,
+                          awaited: int) -> bool:
+    """In a group without topics a text is awaited for one request (an answer, a note, a reason, the words of
+    «Other»), and the staff member replies to another request's or a consultation's card instead: the reply is for
+    that card, as it would be without anything awaited (in a forum each topic awaits on its own: bot/app.py).
+    Returns whether the message was taken so."""
+    if message.message_thread_id or message.reply_to_message is None:
+        return False
+    found = await OnCard()(message, services)
+    request, consultation = (found["request"], found["consultation"]) if found else (None, None)
+    if (request is None or request.id == awaited) and consultation is None:
+        return False
+    await to_card(message, services, staff, event_update, request, consultation)
+    return True
+
+
+async def to_card(message: Message, services: Services, staff: StaffMember, event_update: Update,
+                  request: Optional[Request], consultation: Optional[Consultation]) -> None:
     if consultation is not None:
         await relay(message, services, consultation, event_update)
         return

@@ -9,7 +9,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from aiogram.utils.i18n import gettext as _
 
 from bot.errors import RequestError
@@ -17,7 +17,7 @@ from bot.groups.models import Group
 from bot.groups.templates import MAX_TEMPLATE_TEXT, Template
 from bot.services import Services
 from dialogs.common import MESSAGE_LIMIT, N_, Entry, Routes, h, pack, shown_length, split_plain
-from dialogs.staff import StaffForm
+from dialogs.staff import StaffForm, to_another_card
 from dialogs.staff.common import StaffContext, StaffMember, reason_text, refusal
 from dialogs.staff.template_buttons import Tpl, button
 
@@ -93,8 +93,12 @@ async def show_list(message: Message, services: Services, group: Group) -> None:
 
 
 @router.message(TemplateForm.text, ~F.text.startswith("/"))  # a command answers (or is refused: onboarding.py)
-async def template_text(message: Message, state: FSMContext, services: Services, staff: StaffMember) -> None:
-    """The text of a new ready answer, or the new text of one being changed."""
+async def template_text(message: Message, state: FSMContext, services: Services, staff: StaffMember,
+                        event_update: Update) -> None:
+    """The text of a new ready answer, or the new text of one being changed (a reply to a card, in a group without
+    topics, is for that card instead)."""
+    if await to_another_card(message, services, staff, event_update, 0):
+        return
     data = await state.get_data()
     await state.clear()
     if not await staff.member():

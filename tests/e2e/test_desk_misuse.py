@@ -18,7 +18,7 @@ from tests.support.world import Person, World, buttons
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 
 SITUATION = "Літня людина потребує догляду"  # goes to tcso
-LONG = ("Довідку підготовлено, її можна забрати в робочий день. " * 80)[:4000].strip()
+LONG = ("Довга відповідь. " + "Довідку підготовлено, її можна забрати в робочий день. " * 80)[:4000].strip()
 MARKUP = "<b>Увага</b> & <script>alert(1)</script> ще <i>текст"
 
 
@@ -119,7 +119,7 @@ async def test_ready_answers_of_4000_characters_and_with_markup(world: World) ->
 
     # offered under «💬 Відповісти»: shown whole, and sent as it is, whole
     [offer] = await press(world, irina, card_a, "💬 Відповісти")
-    long_label = next(b for b in buttons(offer) if b.startswith("📋 Довідку"))
+    long_label = next(b for b in buttons(offer) if b.startswith("📋 Довга відповідь"))
     shown = await press(world, irina, offer, long_label, count=2)
     assert buttons(shown[-1]) == ["✅ Надіслати як є", "❌ Скасувати"]
     mark = await world.client.last_id(anna.chat_id)
@@ -234,3 +234,44 @@ async def test_a_resident_who_blocked_the_bot_is_not_counted_as_asked(world: Wor
         assert [r["answer"] for r in rows] == ["void"]
     finally:
         requests.clock = original
+
+
+async def test_without_topics_a_reply_to_another_card_answers_that_card(world: World) -> None:
+    """A group without topics: «💬 Відповісти» under Анна's card, then a reply to Борис's card is Борис's answer (and
+    Анна's answer still waits for the next message that is not a reply to another card); the same while a redirect's
+    reason or a ready answer is awaited."""
+    group_id, irina = await staff_group(world, "tcso", title="Без тем", forum=False)
+    await irina.say("/role соціальна працівниця")
+    anna, boris = await world.resident("lutsk", name="Анна"), await world.resident("lutsk", name="Борис")
+    after = await world.client.last_id(group_id)
+    numbers = [number_of(await file_request(p, situation=SITUATION, contact="chat")) for p in (anna, boris)]
+    card_a, card_b = [await card_in(world, group_id, after, n) for n in numbers]
+    await group_settled(world, "lutsk", "tcso")
+    marks = [await world.client.last_id(p.chat_id) for p in (anna, boris)]
+    await press(world, irina, card_a, "💬 Відповісти")
+    [sent] = await irina.reply(card_b, "Борисе, ваша довідка готова.")
+    assert "Надіслано мешканцю" in message_text(sent)
+    assert any("Борисе, ваша довідка готова." in t for t in await bot_texts(world, boris.chat_id, marks[1]))
+    assert not await bot_texts(world, anna.chat_id, marks[0], 0)
+    [sent] = await irina.say("Анно, чекаємо вас у четвер.")
+    assert "Надіслано мешканцю" in message_text(sent)
+    assert any("Анно, чекаємо вас у четвер." in t for t in await bot_texts(world, anna.chat_id, marks[0]))
+
+    # a redirect's reason awaited for Анна's request: a reply to Борис's card is his answer, nothing is passed on
+    [where] = await press(world, irina, card_a, "↪️ Переадресувати")
+    await press(world, irina, where, buttons(where)[0], count=0)
+    [sent] = await irina.reply(card_b, "Уточніть, будь ласка, адресу.")
+    assert "Надіслано мешканцю" in message_text(sent)
+    assert (await world.services.requests.by_card(group_id, card_a["message_id"])).institution_id == "tcso"
+    await irina.say("/cancel")
+
+    # a ready answer being written: a reply to a card is that card's answer, not the ready answer
+    count = len(await world.services.templates.of("lutsk", "tcso"))
+    await press(world, irina, await templates_list(world, irina, group_id), "➕ Додати готову відповідь")
+    mark = await world.client.last_id(boris.chat_id)
+    [sent] = await irina.reply(card_b, "Борисе, передзвоніть нам.")
+    assert "Надіслано мешканцю" in message_text(sent)
+    assert any("Борисе, передзвоніть нам." in t for t in await bot_texts(world, boris.chat_id, mark))
+    [saved] = await irina.say("Передзвоніть нам, будь ласка, у робочий час.")
+    assert "Готову відповідь збережено" in message_text(saved)
+    assert len(await world.services.templates.of("lutsk", "tcso")) == count + 1
