@@ -1,7 +1,7 @@
 """The staff desk used carelessly: an answer (or the words of «Інше») begun in one request's topic and written in
 another's, a command sent where a text is awaited, ready answers with markup or of the greatest length, staff
 commands sent in a private chat, a list of thirty colleagues with one who left, and a resident who blocked the bot
-before «Чи отримали ви допомогу?»."""
+before «Чи отримали ви допомогу?»; a command while a consultation's internal note is awaited."""
 from __future__ import annotations
 
 import asyncio
@@ -12,6 +12,7 @@ import pytest
 
 from bot.runtime.housekeeping import ask_whether_helped
 from sandbox.client import message_text
+from tests.support.consult import ask, line_group
 from tests.support.staff import file_request, finish_request, group_settled, number_of, outbox_settled, staff_group
 from tests.support.world import Person, World, buttons
 
@@ -275,3 +276,27 @@ async def test_without_topics_a_reply_to_another_card_answers_that_card(world: W
     [saved] = await irina.say("Передзвоніть нам, будь ласка, у робочий час.")
     assert "Готову відповідь збережено" in message_text(saved)
     assert len(await world.services.templates.of("lutsk", "tcso")) == count + 1
+
+
+async def test_a_command_is_not_taken_for_a_consultations_note(world: World) -> None:
+    group_id, staff = await line_group(world, "benefits")
+    person = await world.resident("lutsk", name="Ярема")
+    after = await world.client.last_id(group_id)
+    await ask(world, person, "Соціальна підтримка і пільги", "Як оформити субсидію?")
+    [card] = await world.client.wait_bot_messages(group_id, after, 1, timeout=8)
+    staff.thread_id = card["message_thread_id"]
+    consultation = await world.services.consult.open_for_resident(person.id)
+    await press(world, staff, card, "🙋 Взяти", count=0)
+    await press(world, staff, card, "🗒 Примітка")
+    mark = await world.client.last_id(person.chat_id)
+    [said] = await staff.say("/zzz")
+    assert "Нічого не надіслано" in message_text(said)
+    [listing] = await staff.say("/open")  # the group's own command answers, and the note still waits
+    assert "звернен" in message_text(listing).lower()
+    [saved] = await staff.say("Потрібна довідка про доходи.")
+    assert "Примітку збережено" in message_text(saved)
+    kept = [s.text for s in await world.services.consult.transcript(consultation.id, public_only=False)
+            if s.kind == "note"]
+    assert kept == ["Потрібна довідка про доходи."]
+    assert not await bot_texts(world, person.chat_id, mark, 0.3)
+    await press(world, staff, card, "✅ Завершити консультацію", count=0)
