@@ -2,7 +2,7 @@
 
 Importing `bot` (before aiogram's types) has aiogram build each Telegram type's validator when the type is first
 used instead of all of them when `aiogram.types` is imported. aiogram declares its types `defer_build` and then
-rebuilds every one of them at import (about 900 classes) to resolve their forward references; each class built
+rebuilds every one of them at import (about 400 classes) to resolve their forward references; each class built
 alone holds its own copy of everything it refers to, which is most of the 150 MB an aiogram 3.31 bot is. Here that
 import records the namespace of the forward references on each class instead, and pydantic builds a class on its
 first validation with it: an update's validator is built once and takes in every type an update may hold. The
