@@ -41,6 +41,7 @@ class StaffForm(StatesGroup):
     reason = State()
 
 
+REASON_LIMIT = 1000  # the most of a redirect's reason (the resident reads it)
 OPEN_LISTED = 200  # the most requests /open lists (in as many messages as they take)
 
 
@@ -223,8 +224,13 @@ async def staff_input(message: Message, state: FSMContext, services: Services, s
             if not text:
                 await message.reply(_("Please write the reason in words."))
                 return
+            if len(text) > REASON_LIMIT:  # the resident reads it: never cut, asked again
+                await state.set_state(current)
+                await state.set_data(data)
+                await message.reply(closing.longer_than(REASON_LIMIT))
+                return
             request = await services.requests.redirect(message.chat.id, request_id, message.from_user.id, label,
-                                                       data.get("target", ""), text[:1000])
+                                                       data.get("target", ""), text)
             await message.reply("↪️ " + _("Request No. {number} went to «{name}». The resident is told.").format(
                 number=request.public_id, name=h(institution_name(services.catalogue, request))))
         else:

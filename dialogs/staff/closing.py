@@ -13,6 +13,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.errors import RequestError
 from bot.requests.models import FINISH_REASONS, Request
@@ -27,6 +28,14 @@ ARG = re.compile(r"^([rc])\.([a-z_]+)\.([0-9a-f]{8})$")
 
 class Closing(StatesGroup):
     other = State()  # the words of «Other»
+
+
+def longer_than(limit: int) -> str:
+    """A reason the resident would read is too long: the step waits for a shorter one."""
+    return ngettext("This is longer than {limit} character: the resident would not read all of it. Please write "
+                    "it shorter in your next message.",
+                    "This is longer than {limit} characters: the resident would not read all of it. Please write "
+                    "it shorter in your next message.", limit).format(limit=limit)
 
 
 def parse(arg: str) -> tuple[bool, str, str]:
@@ -114,9 +123,12 @@ async def chose_reason(query: CallbackQuery, request: Request, state: FSMContext
 async def other_words(message: Message, state: FSMContext, services: Services, staff: StaffMember) -> None:
     """The words of «Other»: kept with the press they belong to, then the confirmation."""
     data = await state.get_data()
-    words = " ".join((message.text or "").split())[:OTHER_LIMIT]
+    words = " ".join((message.text or "").split())
     if not words:
         await message.reply(_("Please write the reason in words."))
+        return
+    if len(words) > OTHER_LIMIT:  # the resident reads them: never cut, asked again
+        await message.reply(longer_than(OTHER_LIMIT))
         return
     await state.set_state(None)
     await state.update_data(other=words)

@@ -300,3 +300,29 @@ async def test_a_command_is_not_taken_for_a_consultations_note(world: World) -> 
     assert kept == ["Потрібна довідка про доходи."]
     assert not await bot_texts(world, person.chat_id, mark, 0.3)
     await press(world, staff, card, "✅ Завершити консультацію", count=0)
+
+
+async def test_a_reason_too_long_for_the_resident_is_asked_again_not_cut(world: World) -> None:
+    """The words of «Інше» (500 characters) and a redirect's reason (1000) reach the resident: a longer text is not
+    cut silently, the staff member is asked for a shorter one and the step waits for it."""
+    group_id, irina, (anna, _boris), (card_a, _card_b) = await two_requests(world, "Довгі причини")
+    irina.thread_id = card_a["message_thread_id"]
+    words = "Ми оформили догляд, але частину документів треба донести особисто. " * 20
+    [reasons] = await press(world, irina, card_a, "☑️ Закрити")
+    await press(world, irina, reasons, "Інше", count=0)
+    [said] = await irina.say(words[:600])
+    assert "довше за 500 символів" in message_text(said) and not buttons(said)
+    [confirm] = await irina.say(words[:300].strip())
+    assert "Закрити звернення" in message_text(confirm) and words[:300].strip() in message_text(confirm)
+    await press(world, irina, confirm, "❌ Скасувати", count=0)
+
+    [where] = await press(world, irina, card_a, "↪️ Переадресувати")
+    await press(world, irina, where, buttons(where)[0], count=0)
+    [said] = await irina.say(words[:1200])
+    assert "довше за 1000 символів" in message_text(said)
+    request = await world.services.requests.by_card(group_id, card_a["message_id"])
+    assert request.institution_id == "tcso"
+    [done] = await irina.say(words[:900].strip())
+    assert "Звернення № " in message_text(done)
+    history = await world.services.requests.history(request.id, public_only=True)  # the resident reads it
+    assert [e.text for e in history if e.kind == "redirected"] == [words[:900].strip()]
