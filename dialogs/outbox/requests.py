@@ -261,7 +261,7 @@ class RequestDelivery:
         catalogue = self.services.catalogue
         with self.out.speaking(await self.out.resident_locale(resident_id)):
             if item.kind == Kind.REDIRECTED:
-                text = to_resident.passed_on(catalogue, request)
+                text = to_resident.passed_on(catalogue, request, await self.latest_words(request, ("redirected",)))
             elif item.kind == Kind.FINISHED:
                 text, markup = await self.finished_text(item, request)
             else:
@@ -274,15 +274,15 @@ class RequestDelivery:
         """Resolved or closed, and why, in plain words; the rating is asked only of a resident who had an answer
         (rows queued before the reasons existed have none of these keys: they read as before)."""
         reason = item.payload.get("reason")
-        words = await self.finish_words(request) if reason == "other" else None
+        words = await self.latest_words(request, ("resolved", "closed")) if reason == "other" else None
         return to_resident.finished(self.services.catalogue, request,
                                     item.payload.get("status") == Status.resolved.value, reason, words,
                                     item.payload.get("answered", True))
 
-    async def finish_words(self, request: Request) -> Optional[str]:
-        """The words of the latest finishing entry of the history (the reason "other")."""
-        events = [e for e in await self.services.requests.history(request.id, public_only=True)
-                  if e.kind in ("resolved", "closed")]
+    async def latest_words(self, request: Request, kinds: tuple[str, ...]) -> Optional[str]:
+        """The words of the latest public entry of these kinds in the history (the reason "other" of a finishing
+        entry, a redirect's reason); None when there are none or they were erased."""
+        events = [e for e in await self.services.requests.history(request.id, public_only=True) if e.kind in kinds]
         return clip(events[-1].text, 1000) if events and events[-1].text else None
 
     async def resident_reply(self, item: Item, request: Request) -> None:

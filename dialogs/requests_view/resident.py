@@ -23,10 +23,14 @@ def taken(catalogue: Catalogue, request: Request) -> str:
         number=request.public_id, institution=_institution(catalogue, request))
 
 
-def passed_on(catalogue: Catalogue, request: Request) -> str:
-    return "↪️ " + _("Your request No. {number} was passed to {institution}, which handles such "
+def passed_on(catalogue: Catalogue, request: Request, reason: Optional[str] = None) -> str:
+    """Passed to another institution, with the reason the staff member wrote for the resident (when still kept)."""
+    text = "↪️ " + _("Your request No. {number} was passed to {institution}, which handles such "
                      "questions. You do not need to do anything.").format(number=request.public_id,
                                                                           institution=_institution(catalogue, request))
+    if reason:
+        text += "\n" + _("Why: {reason}").format(reason=h(reason))
+    return text
 
 
 def finished(catalogue: Catalogue, request: Request, resolved: bool, reason: Optional[str], words: Optional[str],

@@ -322,7 +322,11 @@ async def test_a_reason_too_long_for_the_resident_is_asked_again_not_cut(world: 
     assert "довше за 1000 символів" in message_text(said)
     request = await world.services.requests.by_card(group_id, card_a["message_id"])
     assert request.institution_id == "tcso"
+    mark = await world.client.last_id(anna.chat_id)
     [done] = await irina.say(words[:900].strip())
     assert "Звернення № " in message_text(done)
     history = await world.services.requests.history(request.id, public_only=True)  # the resident reads it
     assert [e.text for e in history if e.kind == "redirected"] == [words[:900].strip()]
+    # and in the notice itself, as the prompt for the reason promised
+    told = [t for t in await bot_texts(world, anna.chat_id, mark) if "передано до установи" in t]
+    assert len(told) == 1 and words[:900].strip() in told[0]
