@@ -212,3 +212,19 @@ def test_a_frame_without_a_person_in_danger_now_stands_down(triage, text):
 )
 def test_the_same_frame_keeps_a_person_in_danger_now(triage, text, kind):
     assert kind in triage.detect(text)
+
+
+def test_a_quiet_shape_silences_the_model_never_a_rule(engine):
+    """A service asked for or an all-clear, with nothing of now or fear in the text, silences the learned model's
+    guess; a rule still fires, and «зараз» or «боюсь» keeps the guess."""
+    rules = TriageRules(quiet={"asks": {"patterns": ["=чи =є"], "but": ["=зараз|=боюсь"]}},
+                        kinds=[{"id": "violence", "name": {"uk": "н", "en": "v"}, "lines": ["102"],
+                                "rules": ["бити"]}])
+    always = {"violence": {"bias": 5.0, "threshold": 0.5, "weights": {}}}  # a model that raises it for any text
+    own = Triage(rules, engine.reader, always)
+    assert own.detect("чи є секція боксу для дорослих") == set()
+    assert own.detect("чи є притулок, він зараз під дверима") == {"violence"}
+    assert own.detect("чи є притулок, боюсь іти додому") == {"violence"}
+    assert own.detect("він мене б'є, чи є притулок") == {"violence"}
+    assert own.detect("сусід кричить за стіною") == {"violence"}
+    assert set(engine.catalogue.shared.triage.quiet) == {"asks_for_a_service", "says_all_is_well"}

@@ -383,9 +383,18 @@ class DangerFrame(Strict):
     reach: int = 0  # ... and counts for the matches of this many sentences after its own (without `within`)
 
 
+class QuietShape(Strict):
+    """An ordinary shape of a whole text (a service asked for, an all-clear): the learned model's guess of any kind
+    stands down when one of `patterns` occurs and none of `but` (now, fear, a call for help) does; never a rule."""
+
+    patterns: list[str] = Field(min_length=1)
+    but: list[str] = []
+
+
 class TriageRules(Strict):
     groups: dict[str, list[str]] = {}  # named word lists a pattern refers to as @name
     frames: dict[str, DangerFrame] = {}
+    quiet: dict[str, QuietShape] = {}
     kinds: list[DangerKind] = []
 
 

@@ -146,6 +146,10 @@ def sentence_of(reading: Reading, at: int, clause: bool = False) -> tuple[int, i
     return start, end + 1
 
 
+def _any_match(patterns: Iterable[Sequence[Step]], reading: Reading) -> bool:
+    return any(any(True for _ in matches(pattern, reading)) for pattern in patterns)
+
+
 @dataclass(frozen=True)
 class CompiledFrame:
     name: str
@@ -263,6 +267,9 @@ class Triage:
         frames = [(frame.kinds, CompiledFrame.of(name, frame, rules.groups)) for name, frame in rules.frames.items()]
         self.frames = {kind: [frame for kinds, frame in frames if not kinds or kind in kinds] for kind in self.kinds}
         self._all_frames = [frame for _, frame in frames]
+        self.quiet = {name: (tuple(compile_pattern(p, rules.groups) for p in shape.patterns),
+                             tuple(compile_pattern(p, rules.groups) for p in shape.but))
+                      for name, shape in rules.quiet.items()}
 
     def assess(self, text: str, reading: Optional[Reading] = None) -> Assessment:
         reading = reading or self.reader.read(text[:4000])
@@ -291,10 +298,18 @@ class Triage:
         return {"frame:" + frame.name for frame in self._all_frames
                 if any(any(True for _ in matches(pattern, reading)) for pattern in frame.patterns)}
 
+    def quiet_shape(self, reading: Reading) -> Optional[str]:
+        """The ordinary shape the text has («чи є група продовженого дня», «це нормально?») with nothing of now or
+        fear in it, which silences the model's guess of every kind (never a rule), or None."""
+        for name, (patterns, but) in self.quiet.items():
+            if _any_match(patterns, reading) and not _any_match(but, reading):
+                return name
+        return None
+
     def _calm(self, kind: str, reading: Reading) -> bool:
-        """Whether the model's guess of this kind stands down: a calm pattern or a frame occurs, or none it
-        needs does."""
-        if any(any(True for _ in matches(pattern, reading)) for pattern in self.calm.get(kind, ())):
+        """Whether the model's guess of this kind stands down: a calm pattern, a frame or a quiet shape occurs,
+        or none it needs does."""
+        if _any_match(self.calm.get(kind, ()), reading) or self.quiet_shape(reading):
             return True
         if any(frame.anywhere(reading) for frame in self.frames.get(kind, ())):
             return True
@@ -311,6 +326,8 @@ class Triage:
                 if rule.fires(reading) and not rule.fires(reading, self.frames[kind])
                 for frame in self.frames[kind] if not rule.fires(reading, [frame])]
         if self.model is not None:
+            if self.quiet_shape(reading):
+                out.append(f"model stands down: quiet shape {self.quiet_shape(reading)}")
             for kind, probability in sorted(self.model.probabilities(reading, self.context(reading)).items()):
                 threshold = self.model.kinds[kind][1]
                 out.append(f"model {kind}: {probability:.2f} (threshold {threshold:.2f})")
