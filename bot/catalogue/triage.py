@@ -20,6 +20,10 @@ pattern's match of every rule of its kinds when one of its patterns occurs in th
 «сусід б'є собаку», «у 2008 мене побили», «Дивилась серіал. Там чоловік бив дружину»; `but` keeps the danger
 when the match's sentence also has one of its patterns («... а мене він теж б'є»).
 
+The learned model's guess of a kind (bot/catalogue/triage_model.py) stands down for a kind's `calm` patterns and its
+frames, and for every kind in a `quiet` shape: a text that asks for an ordinary service or says all is well, with
+nothing of now, fear or a call for help in it («чи є група продовженого дня», «це нормально?»); a rule never does.
+
 A text in Latin letters only («ne hochu bilshe zhyty») is read a second time turned into Cyrillic
 (bot/catalogue/translit.py). A pattern whose first word is nowhere in the text is skipped before any matching.
 """
