@@ -230,6 +230,18 @@ class StaffActions(RequestStore):
                 await self._queue(conn, [to_group(request, Kind.CARD_UPDATE),
                                          to_group(request, Kind.GROUP_NOTICE, notice="due_soon")], request_id)
 
+    async def taker_left(self, chat_id: int, user_id: int) -> int:
+        """The one who took requests left the group (or was removed): each of their open requests there gets a
+        notice in its topic, so that a colleague hands it over. Returns how many."""
+        rows = await self.db.fetchall(
+            "SELECT id FROM requests WHERE group_chat_id = ? AND assignee_id = ? AND status IN ('new', 'in_progress')",
+            (chat_id, user_id))
+        for row in rows:
+            request = await self._get(row["id"])
+            async with self.db.transaction() as conn:
+                await self._queue(conn, [to_group(request, Kind.GROUP_NOTICE, notice="taker_left")], request.id)
+        return len(rows)
+
     async def set_topic_title(self, request_id: int, title: str) -> None:
         await self.db.execute("UPDATE requests SET topic_title = ? WHERE id = ?", (title, request_id))
 

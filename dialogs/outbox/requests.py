@@ -247,7 +247,7 @@ class RequestDelivery:
         notice = item.payload.get("notice")
         if notice not in to_group.NOTICES:
             raise Permanent(f"unknown notice {notice}")
-        if notice in ("reminder", "due_soon") and not request.status.open:
+        if notice in ("reminder", "due_soon", "taker_left") and not request.status.open:
             return
         with self.out.speaking(self.out.group_locale):
             text = to_group.notice(request, notice, int(item.payload.get("rating", 0)),

@@ -50,7 +50,7 @@ ERASED = {
     "retention": N_("The data were deleted after the retention period: the description, contacts, files "
                     "and messages."),
 }
-NOTICES = ("withdrawn", "rated", "reminder", "due_soon")  # the notices a group gets about a request
+NOTICES = ("withdrawn", "rated", "reminder", "due_soon", "taker_left")  # the notices a group gets about a request
 
 
 def why_of(value: Optional[str]) -> str:
@@ -118,6 +118,10 @@ def notice(request: Request, what: str, rating: int, now: datetime, tz) -> str:
     """A notice of NOTICES: withdrawn, rated (`rating` stars), a reminder (with the due clock on `now`)."""
     if what == "withdrawn":
         return "↩️ " + _("The resident withdrew request No. {number}.").format(number=request.public_id)
+    if what == "taker_left":
+        text = _("{who}, who has request No. {number}, has left the group. Please hand it over to a colleague: "
+                 "«👥 Hand over to a colleague» on the card (the one chosen needs a role set with /role).")
+        return "👋 " + text.format(who=h(request.assignee_label or "—"), number=request.public_id)
     if what == "rated":
         return "⭐ " + _("The resident rated the help for request No. {number}: {stars}").format(
             number=request.public_id, stars="⭐" * rating)

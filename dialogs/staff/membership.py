@@ -1,5 +1,6 @@
 """Membership in staff groups. The bot's own: removed from a bound group, it stops sending there at once. Its
-members': one who left or was removed is no longer trusted as staff, nor offered as a colleague to hand over to."""
+members': one who left or was removed is no longer trusted as staff, nor offered as a colleague to hand over to, and
+each open request they had is announced in its topic for a colleague to take over."""
 from __future__ import annotations
 
 import logging
@@ -33,5 +34,7 @@ async def member_changed(event: ChatMemberUpdated, services: Services) -> None:
     if new.status not in MEMBER_STATUSES or (new.status == "restricted" and not getattr(new, "is_member", True)):
         services.members_until.pop(key, None)
         await services.groups.staff_left(*key)
+        if await services.requests.taker_left(*key):  # their open requests wait for a colleague
+            services.wake_outbox()
     else:
         await services.groups.staff_back(*key)

@@ -19,7 +19,7 @@ from tests.support.world import Person, World, buttons
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 
 SITUATION = "Літня людина потребує догляду"  # goes to tcso
-LONG = ("Довга відповідь. " + "Довідку підготовлено, її можна забрати в робочий день. " * 80)[:4000].strip()
+LONG = ("Довга відповідь. " + "Документи прийнято, чекайте на дзвінок у робочий день. " * 80)[:4000].strip()
 MARKUP = "<b>Увага</b> & <script>alert(1)</script> ще <i>текст"
 
 
@@ -110,11 +110,11 @@ async def test_ready_answers_of_4000_characters_and_with_markup(world: World) ->
 
     # ✏️ shows the long one whole in two messages, the buttons under the second; 🗑 shows it whole too
     shown = await press(world, irina, listing, f"✏️ {n - 1}", count=2)
-    assert "".join(message_text(m) for m in shown).count("Довідку підготовлено") == LONG.count("Довідку підготовлено")
+    assert "".join(message_text(m) for m in shown).count("Документи прийнято") == LONG.count("Документи прийнято")
     assert buttons(shown[-1]) == ["❌ Скасувати"]
     await press(world, irina, shown[-1], "❌ Скасувати", count=0)
     shown = await press(world, irina, listing, f"🗑 {n - 1}")  # fits one message with its short question
-    assert message_text(shown[-1]).count("Довідку підготовлено") == LONG.count("Довідку підготовлено")
+    assert message_text(shown[-1]).count("Документи прийнято") == LONG.count("Документи прийнято")
     assert buttons(shown[-1]) == ["🗑 Видалити", "❌ Скасувати"]
     await press(world, irina, shown[-1], "❌ Скасувати", count=0)
 
@@ -126,7 +126,7 @@ async def test_ready_answers_of_4000_characters_and_with_markup(world: World) ->
     mark = await world.client.last_id(anna.chat_id)
     await press(world, irina, shown[-1], "✅ Надіслати як є")
     got = "".join(t for t in await bot_texts(world, anna.chat_id, mark, 1.5))
-    assert got.count("Довідку підготовлено") == LONG.count("Довідку підготовлено")
+    assert got.count("Документи прийнято") == LONG.count("Документи прийнято")
 
     # one with markup reaches the resident as the very characters written
     [offer] = await press(world, irina, card_a, "💬 Відповісти")
@@ -330,3 +330,16 @@ async def test_a_reason_too_long_for_the_resident_is_asked_again_not_cut(world: 
     # and in the notice itself, as the prompt for the reason promised
     told = [t for t in await bot_texts(world, anna.chat_id, mark) if "передано до установи" in t]
     assert len(told) == 1 and words[:900].strip() in told[0]
+
+
+async def test_the_group_is_told_when_the_one_who_has_a_request_leaves(world: World) -> None:
+    group_id, irina, (anna, _boris), (card_a, card_b) = await two_requests(world, "Хтось пішов")
+    await press(world, irina, card_a, "🙋 Взяти", count=0)
+    mark = await world.client.last_id(group_id)
+    await world.client.add_member(group_id, irina.user, status="left")
+    [told] = await world.client.wait_bot_messages(group_id, mark, 1, timeout=8, thread_id=card_a["message_thread_id"])
+    assert "соціальна працівниця Ірина" in message_text(told) and "вийшов(-ла) з групи" in message_text(told)
+    assert "Передати колезі" in message_text(told)
+    await asyncio.sleep(0.5)  # nothing about the request she did not have
+    assert not [m for m in await world.client.messages(group_id, since_id=mark)
+                if m.get("message_thread_id") == card_b["message_thread_id"] and m.get("sender") == "bot"]
