@@ -123,7 +123,7 @@ class TelegramCampaignSender:
         self._shown: dict[int, str] = {}  # campaign -> what its progress message shows now
 
     async def deliver(self, campaign: Campaign, user_id: int, locale: Optional[str]) -> None:
-        resident = await self.services.residents.get(user_id)
+        resident = await self.services.residents.get(user_id, keep=False)  # read once, not kept
         await deliver_to(self.bot, self.services, self.i18n, campaign, user_id,
                          resident.community if resident else None, locale or self.services.settings.default_locale)
 
