@@ -110,3 +110,26 @@ async def test_two_web_residents_keep_apart_and_deletion_clears_the_chat(world: 
     assert row[0] == 0
     shown = await first.say("/start")
     assert any(m.from_bot for m in shown)  # the chat goes on
+
+
+async def test_two_quick_redirects_each_tell_their_own_reason_and_institution(world: WebWorld) -> None:
+    """Passed on twice before the first notice went out: each notice names its own institution and reason."""
+    services = world.app.services
+    resident = await world.resident("lutsk")
+    await resident.tap("Українська")
+    await file_request(resident)
+    [request] = await services.requests.for_resident(resident.user_id)
+    assert request.institution_id == "tcso"
+    for chat_id, institution in ((GROUP, "tcso"), (GROUP - 1, "dsvp")):
+        code = await services.groups.create_bind_code("lutsk", institution, created_by=1)
+        await services.groups.bind(chat_id, code, title=institution, is_forum=False, user_id=7)
+    await outbox_round(world)  # the card reaches the centre's group
+    await services.requests.redirect(GROUP, request.id, 7, "працівник", "dsvp",
+                                     "Це питання пільг, його вирішує департамент")
+    await services.requests.redirect(GROUP - 1, request.id, 8, "працівниця", "rehab-veterans",
+                                     "Ви учасник бойових дій: допомагає центр реабілітації")
+    await outbox_round(world)
+    told = [m.text for m in await resident.news() if "передано до" in m.text]
+    assert len(told) == 2, told
+    assert "Департамент" in told[0] and "вирішує департамент" in told[0] and "центр реабілітації" not in told[0]
+    assert "реабілітації" in told[1] and "допомагає центр реабілітації" in told[1] and "пільг" not in told[1]

@@ -131,10 +131,13 @@ class StaffActions(RequestStore):
                 await self._queue(conn, [to_group(before, Kind.CARD_MOVED, chat_id=before.group_chat_id,
                                                   message_id=before.card_message_id, to=to_institution)],
                                   request_id)
-            await self._event(conn, request_id, "staff", staff_id, label, "redirected", reason, True, to_institution)
+            event = await self._event(conn, request_id, "staff", staff_id, label, "redirected", reason, True,
+                                      to_institution)
             moved = await self._get(request_id, conn)
+            # the notice names this redirect's reason and institution, even when another one follows it quickly
             await self._queue(conn, [to_group(moved, Kind.CARD),
-                                     *to_resident(request.resident_id, Kind.REDIRECTED, request_id)], request_id)
+                                     *to_resident(request.resident_id, Kind.REDIRECTED, request_id, event=event)],
+                              request_id)
         return await self._get(request_id)
 
     async def finish(self, chat_id: int, request_id: int, staff_id: int, label: str, resolved: bool,
@@ -163,11 +166,11 @@ class StaffActions(RequestStore):
             answered = await (await conn.execute(
                 "SELECT 1 FROM request_events WHERE request_id = ? AND kind = 'reply' LIMIT 1",
                 (request_id,))).fetchone() is not None
-            await self._event(conn, request_id, "staff", staff_id, label, status.value, text, True,
-                              request.institution_id, reason)
+            event = await self._event(conn, request_id, "staff", staff_id, label, status.value, text, True,
+                                      request.institution_id, reason)
             await self._queue(conn, [to_group(request, Kind.CARD_UPDATE),
                                      *to_resident(request.resident_id, Kind.FINISHED, request_id, status=status.value,
-                                                  reason=reason, answered=answered)],
+                                                  reason=reason, answered=answered, event=event)],
                               request_id)
         return await self._get(request_id)
 

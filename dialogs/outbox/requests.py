@@ -3,6 +3,7 @@ posted again), the resident's messages and notices there, and the notices and an
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Awaitable, Callable, Optional
 
 from aiogram.exceptions import TelegramBadRequest
@@ -21,6 +22,11 @@ from dialogs.requests_view import resident as to_resident
 from dialogs.resident.confirmation import desk, question_markup
 
 log = logging.getLogger("bot.delivery")
+
+
+def words_of(event: Optional[Event]) -> Optional[str]:
+    """What a staff member wrote for the resident in a history entry (a redirect's reason, the words of "other")."""
+    return clip(event.text, 1000) if event is not None and event.text else None
 
 
 class RequestDelivery:
@@ -261,7 +267,10 @@ class RequestDelivery:
         catalogue = self.services.catalogue
         with self.out.speaking(await self.out.resident_locale(resident_id)):
             if item.kind == Kind.REDIRECTED:
-                text = to_resident.passed_on(catalogue, request, await self.latest_words(request, ("redirected",)))
+                event = await self.entry(item, request, ("redirected",))
+                if event is not None and event.institution_id:  # where this redirect sent it, even if moved on
+                    request = replace(request, institution_id=event.institution_id)
+                text = to_resident.passed_on(catalogue, request, words_of(event))
             elif item.kind == Kind.FINISHED:
                 text, markup = await self.finished_text(item, request)
             else:
@@ -274,16 +283,20 @@ class RequestDelivery:
         """Resolved or closed, and why, in plain words; the rating is asked only of a resident who had an answer
         (rows queued before the reasons existed have none of these keys: they read as before)."""
         reason = item.payload.get("reason")
-        words = await self.latest_words(request, ("resolved", "closed")) if reason == "other" else None
+        words = words_of(await self.entry(item, request, ("resolved", "closed"))) if reason == "other" else None
         return to_resident.finished(self.services.catalogue, request,
                                     item.payload.get("status") == Status.resolved.value, reason, words,
                                     item.payload.get("answered", True))
 
-    async def latest_words(self, request: Request, kinds: tuple[str, ...]) -> Optional[str]:
-        """The words of the latest public entry of these kinds in the history (the reason "other" of a finishing
-        entry, a redirect's reason); None when there are none or they were erased."""
+    async def entry(self, item: Item, request: Request, kinds: tuple[str, ...]) -> Optional[Event]:
+        """The public history entry a notice is about: the one its row names (a redirect or a finish followed
+        quickly by another keeps its own reason), else, for rows queued before they named it, the latest of these
+        kinds; None when there is none (erased)."""
         events = [e for e in await self.services.requests.history(request.id, public_only=True) if e.kind in kinds]
-        return clip(events[-1].text, 1000) if events and events[-1].text else None
+        named = item.payload.get("event")
+        if named is not None:
+            return next((e for e in events if e.id == named), None)
+        return events[-1] if events else None
 
     async def resident_reply(self, item: Item, request: Request) -> None:
         resident_id = Target.parse(item.target).resident_id
