@@ -279,5 +279,8 @@ class StaffActions(RequestStore):
                               request.institution_id)
             resident = [] if before.status != Status.new else to_resident(
                 request.resident_id, Kind.STATUS, request_id, status="in_progress")
-            await self._queue(conn, [to_group(request, Kind.CARD_UPDATE), *resident], request_id)
+            # the colleague is mentioned in the request's topic (or under its card) by the outbox, so a failing
+            # call is retried rather than lost
+            mention = to_group(request, Kind.GROUP_NOTICE, notice="handed_over", to_id=to_id, to=to_label, by=label)
+            await self._queue(conn, [to_group(request, Kind.CARD_UPDATE), mention, *resident], request_id)
         return await self._get(request_id)

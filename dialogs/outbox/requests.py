@@ -253,11 +253,15 @@ class RequestDelivery:
         notice = item.payload.get("notice")
         if notice not in to_group.NOTICES:
             raise Permanent(f"unknown notice {notice}")
-        if notice in ("reminder", "due_soon", "taker_left") and not request.status.open:
+        if notice in ("reminder", "due_soon", "taker_left", "handed_over") and not request.status.open:
             return
         with self.out.speaking(self.out.group_locale):
-            text = to_group.notice(request, notice, int(item.payload.get("rating", 0)),
-                                   self.services.requests.clock(), self.services.settings.tz)
+            if notice == "handed_over":
+                text = to_group.handed_over(request, int(item.payload["to_id"]), item.payload.get("to") or "—",
+                                            item.payload.get("by") or "—")
+            else:
+                text = to_group.notice(request, notice, int(item.payload.get("rating", 0)),
+                                       self.services.requests.clock(), self.services.settings.tz)
             reply_to = request.card_message_id if not thread_id else None
             await self.bot.send_message(chat_id, text, message_thread_id=thread_id, reply_to_message_id=reply_to)
 

@@ -50,7 +50,8 @@ ERASED = {
     "retention": N_("The data were deleted after the retention period: the description, contacts, files "
                     "and messages."),
 }
-NOTICES = ("withdrawn", "rated", "reminder", "due_soon", "taker_left")  # the notices a group gets about a request
+# the notices a group gets about a request
+NOTICES = ("withdrawn", "rated", "reminder", "due_soon", "taker_left", "handed_over")
 
 
 def why_of(value: Optional[str]) -> str:
@@ -128,6 +129,13 @@ def notice(request: Request, what: str, rating: int, now: datetime, tz) -> str:
     text = "⏰ " + _("Reminder: request No. {number} is waiting. Status: {status}.").format(
         number=request.public_id, status=status_label(request.status))
     return text + "\n" + due_text(request, now, tz)
+
+
+def handed_over(request: Request, to_id: int, to_label: str, by: str) -> str:
+    """The colleague a request was handed over to, mentioned (Telegram lets them know) in its topic."""
+    mention = f'<a href="tg://user?id={int(to_id)}">{h(to_label)}</a>'
+    return mention + ", " + _("request No. {number} was handed over to you by {who}.").format(
+        number=request.public_id, who=h(by))
 
 
 def help_did_not_come(request: Request, answer: str) -> str:

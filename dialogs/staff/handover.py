@@ -1,6 +1,6 @@
 """«👥 Hand over to a colleague» on a request's card: the group's staff who set a role with /role are listed, and
-the one chosen becomes the one who took the request; they are mentioned in the request's topic (or under its card).
-The buttons are the card's own (`Staff` data, actions `handover` and `hand_to`), so this router comes before the
+the one chosen becomes the one who took the request; the outbox mentions them in the request's topic (or under its
+card). The buttons are the card's own (`Staff` data, actions `handover` and `hand_to`), so this router comes before the
 card's router of dialogs/staff/__init__.py."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from bot.labels import shorten
 from bot.requests.models import Request
 from bot.services import Services
 from bot.storage.db import Row
-from dialogs.common import N_, Routes, h
+from dialogs.common import N_, Routes
 from dialogs.requests_view import Staff
 from dialogs.staff.common import StaffContext, StaffMember, is_member, refusal, who_label
 
@@ -98,12 +98,7 @@ async def choose(query: CallbackQuery, services: Services, staff: StaffMember, r
         await query.message.delete()  # the list of colleagues has done its job
     except TelegramBadRequest:
         await query.message.edit_reply_markup(reply_markup=None)
-    # posted to the whole group: in the deployment's language, like the cards
-    locale = services.settings.default_locale
-    mention = f'<a href="tg://user?id={int(row["user_id"])}">{h(to_label)}</a>'
-    await query.message.answer(mention + ", " + _("request No. {number} was handed over to you by {who}.",
-                                                  locale=locale).format(number=request.public_id,
-                                                                        who=h(await staff.who())))
+    # the colleague is mentioned in the request's topic by the outbox (dialogs/outbox/requests.py)
 
 
 def build() -> Router:
