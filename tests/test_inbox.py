@@ -165,3 +165,27 @@ async def test_the_inbox_keeps_telegrams_own_json_and_erasure_finds_a_group_mess
     assert await stored(db) == []
     await bot.session.close()
     await db.close()
+
+
+async def test_updates_that_finish_together_are_removed_in_one_transaction(tmp_path):
+    db = await Database(tmp_path / "t.sqlite3").connect()
+    batch = [update(n, f"разом {n}") for n in range(40, 46)]
+
+    async def telegram(bot, method):
+        return batch
+
+    await inbox.KeepUpdates(db)(telegram, None, GetUpdates())
+    statements: list[str] = []
+    db.conn.raw.set_trace_callback(statements.append)
+    seen: list[str] = []
+    bot = Bot(TOKEN)
+    dp = dispatcher(db, seen, fail_on="разом 43")
+    results = await asyncio.gather(*(dp.feed_update(bot, u) for u in batch), return_exceptions=True)
+    assert sum(isinstance(r, RuntimeError) for r in results) == 1 and len(seen) == 5
+    assert [s for s in statements if s.startswith("DELETE")] == [
+        "DELETE FROM inbox WHERE update_id IN (40,41,42,43,44,45)"]
+    assert await stored(db) == []  # every update returned once its row was gone
+    await dp.feed_update(bot, update(46, "сама"))  # alone: removed alone, before feed_update returns
+    assert await stored(db) == []
+    await bot.session.close()
+    await db.close()
