@@ -8,7 +8,7 @@ import pytest
 
 from bot.runtime.housekeeping import consultation_clock
 from sandbox.client import message_text
-from tests.support.consult import KYIV, TUESDAY_10, ask, buttons_data, choose_topic, line_group
+from tests.support.consult import KYIV, TUESDAY_10, ask, buttons_data, choose_topic, leave_the_line, line_group
 from tests.support.staff import staff_group
 from tests.support.world import Person, World, buttons
 
@@ -143,6 +143,7 @@ async def test_outside_hours_book_cancel_remind_and_meet(world: World, clock) ->
     await staff.tap("🙋 Взяти", expect=False)
     [joined] = await world.client.wait_bot_messages(person.chat_id, person._last_id, 1, timeout=8)
     assert "До вас приєднався фахівець" in message_text(joined)
+    await leave_the_line(world, person)  # the line's later tests find its queue and its 09:00 free
 
 
 async def test_nobody_answers_then_a_call_back_request(world: World, clock) -> None:
@@ -187,3 +188,4 @@ async def test_transfer_to_another_institution(world: World, clock) -> None:
     assert "передано іншому фахівцю" in message_text(told)
     old = next(m for m in await world.client.messages(group_id) if m["message_id"] == card["message_id"])
     assert message_text(old).startswith("↪️ Передано:") and not buttons(old)
+    await leave_the_line(world, person)  # not left waiting in the other institution's queue

@@ -9,10 +9,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from bot.runtime.housekeeping import ask_whether_helped
 from sandbox.client import message_text
-from tests.support.consult import ask, line_group
+from tests.support.consult import ask, leave_the_line, line_group
 from tests.support.staff import file_request, finish_request, group_settled, number_of, outbox_settled, staff_group
 from tests.support.world import Person, World, buttons
 
@@ -21,6 +22,18 @@ pytestmark = pytest.mark.asyncio(loop_scope="package")
 SITUATION = "Літня людина потребує догляду"  # goes to tcso
 LONG = ("Довга відповідь. " + "Документи прийнято, чекайте на дзвінок у робочий день. " * 80)[:4000].strip()
 MARKUP = "<b>Увага</b> & <script>alert(1)</script> ще <i>текст"
+
+
+@pytest_asyncio.fixture(autouse=True, loop_scope="package")
+async def ready_answers_as_found(world: World):
+    """The institution's ready answers after each test are those it found: the ones it added (4000 characters, with
+    markup, written between commands) are removed, as other tests read the list of the same institution."""
+    templates = world.services.templates
+    found = {t.id for t in await templates.of("lutsk", "tcso")}
+    yield
+    for template in await templates.of("lutsk", "tcso"):
+        if template.id not in found:
+            await templates.remove("lutsk", "tcso", template.id)
 
 
 async def card_in(world: World, group_id: int, after: int, number: str) -> dict[str, Any]:

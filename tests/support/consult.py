@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from sandbox.client import message_text
-from tests.support.staff import group_settled, staff_group
+from bot.errors import RequestError
+from tests.support.staff import group_settled, outbox_settled, staff_group
 from tests.support.world import Person, World
 
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -42,3 +43,21 @@ def buttons_data(message: dict, text: str) -> str:
             if button["text"] == text:
                 return button["callback_data"]
     raise AssertionError(text)
+
+
+async def leave_the_line(world: World, person: Person) -> None:
+    """End the resident's open consultation and cancel their bookings, as the resident could, and wait until what
+    that sends is out: the line's queue and its free times are as the next test expects to find them."""
+    consult = world.services.consult
+    lines = set()
+    open_now = await consult.open_for_resident(person.id)
+    if open_now is not None:
+        await consult.end_by_resident(person.id)
+        lines.add((open_now.community, open_now.institution_id))
+    for booking in await consult.bookings_of(person.id):
+        try:
+            await consult.cancel_booking(person.id, booking.id)
+        except RequestError:  # passed meanwhile
+            continue
+        lines.add((booking.community, booking.institution_id))
+    await outbox_settled(world, [f"resident:{person.id}", *(f"institution:{c}/{i}" for c, i in lines)])

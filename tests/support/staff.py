@@ -3,6 +3,7 @@ the whole form, a report about someone in danger, and the messages the bot posts
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from bot.storage.db import utcnow
@@ -55,6 +56,28 @@ async def outbox_settled(world: World, targets: list[str], timeout: float = 8.0)
         if loop.time() > deadline:
             raise AssertionError(f"{row['n']} outbox row(s) for {', '.join(targets)} still due")
         await asyncio.sleep(0.03)
+
+
+async def open_listing(world: World, staff: Person, timeout: float = 8.0) -> list[str]:
+    """/open sent by `staff` where they write (its topic, if any): the entries of the whole answer, in order, once
+    every message of it is in (the listing takes as many messages as the institution's open requests need, and
+    other tests' requests of the institution may be open too)."""
+    chat_id, thread = staff.chat_id, staff.thread_id
+    mark = await world.client.last_id(chat_id)
+    await world.client.send_text(staff.id, "/open", chat_id=chat_id, thread_id=thread)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        texts = [message_text(m) for m in await world.client.messages(chat_id, since_id=mark, thread_id=thread)
+                 if m.get("sender") == "bot"]
+        head = next((re.search(r"(?:Відкриті звернення|Open requests): (\d+)", t) for t in texts
+                     if re.search(r"(?:Відкриті звернення|Open requests): \d+", t)), None)
+        entries = [e for t in texts for e in t.split("\n\n") if re.match(r"(?:🔴 )?№ \d{4}-\d+", e)]
+        if head and len(entries) >= int(head.group(1)):
+            return entries
+        if loop.time() > deadline:
+            raise AssertionError(f"/open did not answer in full: {texts}")
+        await asyncio.sleep(0.05)
 
 
 async def file_request(person: Person, *, situation: str, whom: str = "🙋 Для себе",
