@@ -74,17 +74,22 @@ def state(database: Path, campaign_id: int) -> tuple[str, int, int]:
 
 async def follow(database: Path, campaign_id: int, bot: throughput.Child, warmup: float
                  ) -> tuple[float, int, float, float]:
-    """Wait for the campaign to finish; return (rate after the warm-up, total, seconds, peak RSS MB)."""
+    """Wait for the campaign to finish; return (rate after the warm-up, total, seconds, peak RSS MB). The bot's
+    RSS is printed every 10 s of sending: what it holds as it goes, not only its peak."""
     while state(database, campaign_id)[0] == "scheduled":
         await asyncio.sleep(0.2)
     started = time.perf_counter()
     marks: list[tuple[float, int]] = []
+    memory: list[str] = []
     while True:
         status, total, done = state(database, campaign_id)
         marks.append((time.perf_counter(), done))
+        if (len(marks) - 1) % 10 == 0:
+            memory.append(f"{marks[-1][0] - started:.0f} s {throughput.rss_mb(bot.pid):.0f}")
         if status != "running":
             break
         await asyncio.sleep(1.0)
+    print(f"bot RSS while sending, MB: {', '.join(memory)}")
     spent = marks[-1][0] - started
     steady = [m for m in marks if m[0] - started >= warmup] or marks
     rate = (steady[-1][1] - steady[0][1]) / max(steady[-1][0] - steady[0][0], 1e-6)
