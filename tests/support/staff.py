@@ -58,6 +58,10 @@ async def outbox_settled(world: World, targets: list[str], timeout: float = 8.0)
         await asyncio.sleep(0.03)
 
 
+OPEN_HEAD = re.compile(r"(?:Відкриті звернення|Open requests): (\d+)")  # the head of /open, with how many
+OPEN_ENTRY = re.compile(r"(?:🔴 )?№ \d{4}-\d+")  # an entry of /open begins with the request's number
+
+
 async def open_listing(world: World, staff: Person, timeout: float = 8.0) -> list[str]:
     """/open sent by `staff` where they write (its topic, if any): the entries of the whole answer, in order, once
     every message of it is in (the listing takes as many messages as the institution's open requests need, and
@@ -70,10 +74,9 @@ async def open_listing(world: World, staff: Person, timeout: float = 8.0) -> lis
     while True:
         texts = [message_text(m) for m in await world.client.messages(chat_id, since_id=mark, thread_id=thread)
                  if m.get("sender") == "bot"]
-        head = next((re.search(r"(?:Відкриті звернення|Open requests): (\d+)", t) for t in texts
-                     if re.search(r"(?:Відкриті звернення|Open requests): \d+", t)), None)
-        entries = [e for t in texts for e in t.split("\n\n") if re.match(r"(?:🔴 )?№ \d{4}-\d+", e)]
-        if head and len(entries) >= int(head.group(1)):
+        heads = [found for found in map(OPEN_HEAD.search, texts) if found]
+        entries = [e for t in texts for e in t.split("\n\n") if OPEN_ENTRY.match(e)]
+        if heads and len(entries) >= int(heads[0].group(1)):
             return entries
         if loop.time() > deadline:
             raise AssertionError(f"/open did not answer in full: {texts}")
