@@ -13,8 +13,16 @@ import pytest_asyncio
 
 from bot.runtime.housekeeping import ask_whether_helped
 from sandbox.client import message_text
-from tests.support.consult import ask, leave_the_line, line_group
-from tests.support.staff import file_request, finish_request, group_settled, number_of, outbox_settled, staff_group
+from tests.support.consult import ask, line_group
+from tests.support.staff import (
+    card_in,
+    file_request,
+    finish_request,
+    group_settled,
+    number_of,
+    outbox_settled,
+    staff_group,
+)
 from tests.support.world import Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
@@ -34,16 +42,6 @@ async def ready_answers_as_found(world: World):
     for template in await templates.of("lutsk", "tcso"):
         if template.id not in found:
             await templates.remove("lutsk", "tcso", template.id)
-
-
-async def card_in(world: World, group_id: int, after: int, number: str) -> dict[str, Any]:
-    for _ in range(160):
-        found = [m for m in await world.client.messages(group_id, since_id=after)
-                 if m.get("sender") == "bot" and number in message_text(m) and buttons(m)]
-        if found:
-            return found[0]
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no card of {number}")
 
 
 async def bot_texts(world: World, chat_id: int, after: int, settle: float = 1.0) -> list[str]:

@@ -11,7 +11,7 @@ import pytest
 
 from sandbox.client import message_text
 from tests.support.consult import buttons_data
-from tests.support.staff import file_request, group_messages, group_settled, number_of, staff_group
+from tests.support.staff import card_in, file_request, group_messages, group_settled, number_of, staff_group
 from tests.support.world import BOT_ID, Person, World, buttons
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
@@ -25,16 +25,6 @@ async def member(world: World, group_id: int, name: str, language: str = "uk") -
     person = Person(world.client, user)
     person.chat_id = group_id
     return person
-
-
-async def card_of(world: World, group_id: int, after: int, number: str) -> dict[str, Any]:
-    for _ in range(100):
-        found = [m for m in await world.client.messages(group_id, since_id=after)
-                 if m.get("sender") == "bot" and number in message_text(m) and buttons(m)]
-        if found:
-            return found[0]
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no card of {number}")
 
 
 async def now(world: World, chat_id: int, message_id: int) -> dict[str, Any]:
@@ -124,7 +114,7 @@ async def test_ready_answers_added_changed_removed_and_used(world: World) -> Non
     person = await world.resident("lutsk", name="Ганна")
     after = await world.client.last_id(group_id)
     number = number_of(await file_request(person, situation=SITUATION))
-    card = await card_of(world, group_id, after, number)
+    card = await card_in(world, group_id, after, number)
     thread = card.get("message_thread_id")
     mark = await world.client.last_id(group_id)
     await press(world, staff, card, "💬 Відповісти", group_id)
@@ -172,7 +162,7 @@ async def test_a_template_of_another_institution_is_refused(world: World) -> Non
     person = await world.resident("lutsk", name="Петро")
     after = await world.client.last_id(group_id)
     number = number_of(await file_request(person, situation=SITUATION))
-    card = await card_of(world, group_id, after, number)
+    card = await card_in(world, group_id, after, number)
     request = await world.services.requests.by_card(group_id, card["message_id"])
     for data in (f"st:use:{theirs}:{request.id}", f"st:edit:{theirs}:0", f"st:drop:{theirs}:0",
                  f"st:send:{theirs}:{request.id}"):
@@ -192,7 +182,7 @@ async def test_hand_over_to_a_colleague(world: World) -> None:
     person = await world.resident("lutsk", name="Ольга")
     after = await world.client.last_id(group_id)
     number = number_of(await file_request(person, situation=SITUATION))
-    card = await card_of(world, group_id, after, number)
+    card = await card_in(world, group_id, after, number)
     thread = card.get("message_thread_id")
     assert "👥 Передати колезі" in buttons(card)
     await press(world, first, card, "🙋 Взяти", group_id)
@@ -254,7 +244,7 @@ async def test_an_english_client_gets_english_answers_and_the_card_stays_ukraini
     person = await world.resident("lutsk", name="Степан")
     after = await world.client.last_id(group_id)
     number = number_of(await file_request(person, situation=SITUATION))
-    card = await card_of(world, group_id, after, number)
+    card = await card_in(world, group_id, after, number)
     assert "🙋 Взяти" in buttons(card) and "Звернення" in message_text(card)
     answer = await press(world, english, card, "🙋 Взяти", group_id)
     assert answer.startswith("You took request No.")

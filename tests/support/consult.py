@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from sandbox.client import message_text
 from bot.errors import RequestError
+from sandbox.client import message_text
 from tests.support.staff import group_settled, outbox_settled, staff_group
 from tests.support.world import Person, World
 

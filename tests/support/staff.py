@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.storage.db import utcnow
 from sandbox.client import message_text
-from tests.support.world import Person, World
+from tests.support.world import Person, World, buttons
 
 
 async def staff_group(world: World, institution: str, community: str = "lutsk", *, forum: bool = True,
@@ -143,3 +143,14 @@ async def finish_request(world: World, staff_id: int, group_id: int, request_id:
                                           chat_id=group_id, force=True)
     answer = await world.client.callback_answer(query)
     assert answer["text"] == "Готово. Мешканцю повідомлено.", answer
+
+
+async def card_in(world: World, group_id: int, after: int, number: str, tries: int = 160) -> dict[str, Any]:
+    """The first card (a message of the bot with buttons) of request `number` in the group after `after`."""
+    for _ in range(tries):
+        found = [m for m in await world.client.messages(group_id, since_id=after)
+                 if m.get("sender") == "bot" and number in message_text(m) and buttons(m)]
+        if found:
+            return found[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no card of {number}")
