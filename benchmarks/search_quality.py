@@ -12,6 +12,9 @@ triage rules may be tuned on (reported as "tuning"; with --sets also each set ap
 danger4.yaml with ordinary4.yaml, so a new set's figures before it is used are printed the same way), and
 benchmarks/triage_tuning/measure_only/: the half of a tuning set that is only measured ("measure6": its misses are
 never listed, and the model never learns from it).
+benchmarks/search_fresh/: search phrasings written after all of the above, split when written into tuning/ (may be
+tuned on; "fresh-tuning") and measure_only/ (only measured, its misses never listed; "fresh-measure"), printed with
+--sets or --verbose fresh-tuning.
 Per community <slug>.yaml: {query, expect: [service ids], tags}; expect [] means the catalogue has nothing
 for it and the honest answer is "nothing here, ask ...". danger.yaml and ordinary.yaml: {text, danger: [kinds]}.
 """
@@ -38,6 +41,8 @@ from bot.config import load_settings  # noqa: E402
 QUERIES = ROOT / "benchmarks" / "search_queries"
 TUNING = ROOT / "benchmarks" / "triage_tuning"
 MEASURE_ONLY = TUNING / "measure_only"
+FRESH = ROOT / "benchmarks" / "search_fresh"
+FRESH_HALVES = {"fresh-tuning": FRESH / "tuning", "fresh-measure": FRESH / "measure_only"}
 HALVES = ("dev", "test")
 KINDS = ("helpless", "suicide", "violence", "child", "trafficking")
 GROUPS = ("all", "ru", "uk", "en", "typo", "short", "long")
@@ -115,6 +120,8 @@ def evaluate_set(triage: Triage, name: str) -> Half:
 
 
 def evaluate(engine: SearchEngine, triage: Triage, half: str) -> Half:
+    if half in FRESH_HALVES:
+        return Half(half, run_search(engine, FRESH_HALVES[half]))
     folder = TUNING if half == "tuning" else QUERIES / half
     result = Half(half, run_search(engine, folder))
     result.danger = run_triage(triage, folder, "danger")
@@ -215,8 +222,8 @@ def print_misses(half: Half) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--verbose", help="list the misses of one set: dev, tuned, tuning or tuning2, tuning3, ... "
-                                          "(never a measure-only half)")
+    parser.add_argument("--verbose", help="list the misses of one set: dev, tuned, tuning or tuning2, tuning3, ..., "
+                                          "fresh-tuning (never a measure-only half)")
     parser.add_argument("--sets", action="store_true", help="also print each tuning set apart")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--no-test", action="store_true",
@@ -229,7 +236,9 @@ def main() -> int:
     triage = engine.triage
     built = time.perf_counter() - started
     report = {}
-    for name in (*HALVES, "tuned", "tuning"):
+    fresh = [name for name, folder in FRESH_HALVES.items() if folder.is_dir()
+             and (args.sets or args.verbose == name or args.verbose == "fresh-tuning")]
+    for name in (*HALVES, "tuned", "tuning", *fresh):
         if args.no_test and name == "test":
             continue
         half = evaluate(engine, triage, name)
@@ -237,7 +246,9 @@ def main() -> int:
         report[name] = figures
         if not args.json:
             print_half(half, figures["search"], figures["triage"], figures["time"])
-        if args.verbose == name:
+        if args.verbose == name and name == "fresh-measure":
+            print("  (a measure-only half: its misses are not listed)")
+        elif args.verbose == name:
             print_misses(half)
     for name in tuning_sets() if args.sets or (args.verbose or "").startswith(("tuning", "measure")) else ():
         if not args.sets and args.verbose != name:

@@ -139,6 +139,35 @@ def matches(steps: Sequence[Step], reading: Reading) -> Iterable[tuple[int, int]
             yield start, end
 
 
+class FirstWords:
+    """Which of many patterns could match a text, found from the words the text has: each pattern is filed under
+    the lemmas and words its first step accepts, and under the first two letters of its prefixes. Nothing that
+    could match is left out (matches() would find nothing for the others), so a text is tried against the few
+    patterns it may fire instead of all of them."""
+
+    def __init__(self, firsts: Iterable[tuple[object, Step]]):
+        self.by_word: dict[str, list[object]] = {}
+        self.by_start: dict[str, list[tuple[str, object]]] = {}
+        self.always: list[object] = []
+        for key, step in firsts:
+            for word in step.lemmas | step.exact:
+                self.by_word.setdefault(word, []).append(key)
+            for prefix in step.prefixes:
+                if len(prefix) < 2:
+                    self.always.append(key)
+                else:
+                    self.by_start.setdefault(prefix[:2], []).append((prefix, key))
+
+    def candidates(self, reading: Reading) -> set[object]:
+        out = set(self.always)
+        for word in _vocabulary(reading):
+            out.update(self.by_word.get(word, ()))
+            for prefix, key in self.by_start.get(word[:2], ()):
+                if word.startswith(prefix):
+                    out.add(key)
+        return out
+
+
 def sentence_of(reading: Reading, at: int, clause: bool = False) -> tuple[int, int]:
     """The first word of the sentence (or clause) holding word `at` and the word after its last."""
     ends = reading.ends if clause else reading.stops
@@ -263,6 +292,8 @@ class Triage:
         self.model = TriageModel(weights) if weights else None
         self.kinds = {kind.id: kind for kind in rules.kinds}
         self.rules = {kind.id: [CompiledRule.of(rule, rules.groups) for rule in kind.rules] for kind in rules.kinds}
+        self._firsts = FirstWords(((kind, at), rule.patterns[0][0]) for kind, compiled in self.rules.items()
+                                  for at, rule in enumerate(compiled))
         self.calm = {kind.id: [compile_pattern(p, rules.groups) for p in kind.calm] for kind in rules.kinds}
         self.needs = {kind.id: [compile_pattern(p, rules.groups) for p in kind.needs] for kind in rules.kinds}
         unknown = {k for frame in rules.frames.values() for k in frame.kinds} - set(self.kinds)
@@ -289,8 +320,10 @@ class Triage:
 
     def _found(self, reading: Reading) -> list[str]:
         """The kinds a rule finds in this reading, then those the model adds."""
-        found = [kind for kind, rules in self.rules.items()
-                 if any(rule.fires(reading, self.frames[kind]) for rule in rules)]
+        found: list[str] = []
+        for kind, at in sorted(self._firsts.candidates(reading)):  # the order is the file's; assess() sorts kinds
+            if kind not in found and self.rules[kind][at].fires(reading, self.frames[kind]):
+                found.append(kind)
         if self.model is not None:
             found += [kind for kind in self.model.raised(reading, self.context(reading))
                       if kind in self.kinds and kind not in found and not self._calm(kind, reading)]
