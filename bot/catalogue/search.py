@@ -3,7 +3,9 @@
 A query is read word by word by the reader (bot/catalogue/reader.py): a Ukrainian, Russian, surzhyk or
 misspelled word gives the Ukrainian lemmas it may stand for, the first one the likeliest. Each word of the
 query is one group of terms: its lemmas (the first at full weight, the others a little less), their synonyms
-(data/shared/synonyms.yaml) and, for a word no dictionary knows, the catalogue's words one letter away.
+(data/shared/synonyms.yaml) and, for a word no dictionary knows, the catalogue's words one letter away. An
+English word stands for its stem in the services' English text; its synonyms are English keys of the same file,
+and a misspelled English word is read as the known English words one letter away.
 A service scores, per query word, its best term (BM25 over the service's fields, weighted by field), so a
 word with many synonyms does not count more than a word with one; the sum is scaled by how much of the
 query the service covers. Running services come before planned ones unless the planned one fits clearly
@@ -100,16 +102,17 @@ class SearchEngine:
         self.reader: Reader = reader_for(catalogue.shared.ru_uk)
         self._forms = lru_cache(maxsize=200_000)(self._forms_of)
         self._fixes = lru_cache(maxsize=50_000)(self._corrections_of)
+        self._en_fixes = lru_cache(maxsize=20_000)(self._en_corrections_of)
         # lemma -> {its synonym's lemma: weight}; a value written "=слово" in synonyms.yaml means the same
         # ("впо" and "переселенець") and weighs as the word itself, any other is a related word
         self.synonyms: dict[str, dict[str, float]] = {}
         for key, values in catalogue.shared.synonyms.items():
             keys = {key}
             for token in tokens(key)[:1]:
-                keys.add(self.morph.lemma(token))
+                keys = {"en:" + en_stem(token)} if LATIN.search(token) else keys | {self.morph.lemma(token)}
             for value in values:
                 weight = EQUIVALENT_WEIGHT if value.startswith("=") else SYNONYM_WEIGHT
-                for form in (f for token in tokens(value.lstrip("=")) for f in self._forms(token)):
+                for form in (f for token in tokens(value.lstrip("=")) for f in self._synonym_forms(token)):
                     for k in keys - {form}:
                         mine = self.synonyms.setdefault(k, {})
                         mine[form] = max(mine.get(form, 0.0), weight)
@@ -139,6 +142,10 @@ class SearchEngine:
         others = {p.normal_form.translate(APOSTROPHES) for p in self.morph._morph.parse(token)} - {main}
         return (main, *sorted(others))
 
+    def _synonym_forms(self, token: str) -> tuple[str, ...]:
+        """A synonym's terms: an English word stands for its stem in the services' English text."""
+        return ("en:" + en_stem(token),) if LATIN.search(token) else self._forms(token)
+
     def _corrections_of(self, word: str) -> tuple[str, ...]:
         """Lemmas of known words one edit away from an unknown word (Ukrainian and Russian), that the
         catalogue or the synonym list knows; the reader's own guesses when none is."""
@@ -152,6 +159,27 @@ class SearchEngine:
         if not found and len(word) > 3:
             found += [lemma for lemma in self.reader.ru_corrections(word) if lemma in self.known_terms]
         return tuple(dict.fromkeys(found))[:4]
+
+    def _en_corrections_of(self, word: str) -> tuple[str, ...]:
+        """The English terms one letter away from a word the services' English text does not have
+        ("servises", "disabilty"): none for a word that is known or short."""
+        if len(word) < 5 or "en:" + en_stem(word) in self.known_terms:
+            return ()
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+        variants = [a + b[1:] for a, b in splits if b]
+        variants += [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1]
+        variants += [a + c + b[1:] for a, b in splits if b for c in letters]
+        variants += [a + c + b for a, b in splits for c in letters]
+        found = dict.fromkeys(t for t in ("en:" + en_stem(v) for v in variants) if t in self.known_terms)
+        return tuple(found)[:3]
+
+    def _english(self, word: QueryWord, text: str) -> None:
+        fixes = self._en_fixes(text)
+        for term in fixes:
+            self._add(word, term, TYPO_WEIGHT)
+        if not fixes:
+            self._add(word, "en:" + en_stem(text), 1.0)
 
     def read(self, text: str) -> Query:
         reading = self.reader.read(text)
@@ -168,7 +196,7 @@ class SearchEngine:
                 continue
             query_word = QueryWord(word, lemmas={plain})
             if LATIN.search(word):
-                query_word.add("en:" + en_stem(word), 1.0)
+                self._english(query_word, plain)
                 every.add(en_stem(word))
             else:
                 known = word.isdigit() or self.morph.known(plain) or self.reader.ru_known(word)
