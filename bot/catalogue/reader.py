@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Mapping, Optional
 import pymorphy3
 
 from bot.catalogue.langid_model import load as load_language_identifier
-from bot.catalogue.text import APOSTROPHES, KnownEdits, Morphology, _edits1, morphology
+from bot.catalogue.text import APOSTROPHES, KnownEdits, Morphology, _edits1, common_parse, morphology
 
 UK_ONLY = set("іїєґ")
 RU_ONLY = set("ыэъё")
@@ -36,6 +36,11 @@ WORD = re.compile(r"[a-zа-яіїєґёыэъ0-9']+")
 JOKE_FACES = "😂🤣😄😅😆🙄😁😀😉😜🙃😹"
 CLAUSE = re.compile(r"([a-zа-яіїєґёыэъ0-9']+|[" + JOKE_FACES + r"])|[.,!?;:()\n…—]")
 SENTENCE_END = frozenset(".!?\n…")
+GLUED = 11  # a word this long or longer that no dictionary knows may be several typed without spaces
+DIGITS_OR_LETTERS = re.compile(r"[0-9]+|[^0-9]+")
+# Words of one or two letters a glued text may hold; other pieces need three letters at least.
+SHORT_WORDS = frozenset("в у і й з а я о та не ні на до по за за ти ми ви він що як чи би б ж же вже ще "
+                        "с и к ко во со он мы вы ты да нет но ли уж ей ему им их мне".split())
 
 # Russian function words that carry nothing for search; the Ukrainian ones are in text.STOPWORDS.
 RU_STOPWORDS = frozenset(
@@ -124,6 +129,12 @@ class Reader:
         self._word = lru_cache(maxsize=200_000)(self._word_lemmas)
         self.ru_corrections = lru_cache(maxsize=50_000)(self._ru_corrections)
         self.ru_edits = KnownEdits(self._ru, RU_ALPHABET, {"е": "ё"})
+        self._split = lru_cache(maxsize=20_000)(self._glued)
+
+    def _pieces(self, word: str) -> tuple[str, ...]:
+        """Digits apart from letters («3роки»), then each run of letters through `_glued`."""
+        return tuple(piece for run in DIGITS_OR_LETTERS.findall(word)
+                     for piece in (self._split(run) if len(run) >= GLUED and not run.isdigit() else (run,)))
 
     def warm_up(self) -> None:
         """Load what is otherwise loaded on the first text that needs it (the language identifier's model)."""
@@ -139,7 +150,7 @@ class Reader:
             if match.group(1):
                 word = match.group(1).strip("'")
                 if word:
-                    words.append(word)
+                    words.extend(self._pieces(word) if len(word) >= GLUED else (word,))
             elif words:
                 ends.add(len(words) - 1)
                 if match.group(0) in SENTENCE_END:
@@ -155,6 +166,45 @@ class Reader:
         return [options[0] for options in self.read(text).lemmas if options]
 
     # --- one word ---
+
+    def _glued(self, word: str) -> tuple[str, ...]:
+        """A long word neither dictionary knows, typed without spaces («дідупавнеможевстати», «малий3рокисамвдома»):
+        the known words it is made of, or the word itself. Each piece costs one, a little more when it has three
+        letters or only the other language's dictionary knows it, and a negation glued to a known word («неможе»)
+        more than the two words; every piece but the short function words has three letters at least, so a
+        misspelt long word is left to the corrections."""
+        if self.morph.known(word.replace("ё", "е")) or self.ru_known(word):
+            return (word,)
+        ukrainian = any(ch in UK_ONLY for ch in word)
+        best: list[Optional[tuple[float, tuple[str, ...]]]] = [(0.0, ())] + [None] * len(word)
+        for end in range(1, len(word) + 1):
+            for start in range(max(0, end - 24), end):
+                cost = best[start] and self._piece_cost(word[start:end], ukrainian)
+                if cost and (best[end] is None or best[start][0] + cost < best[end][0]):
+                    best[end] = (best[start][0] + cost, best[start][1] + (word[start:end],))
+        found = best[len(word)]
+        pieces = found[1] if found else ()
+        if len(pieces) < 3 or sum(len(p) == 3 and p not in SHORT_WORDS for p in pieces) > 1 \
+                or len(pieces[-1]) == 1 or any(len(a) == len(b) == 1 for a, b in zip(pieces, pieces[1:])):
+            return (word,)  # «гума нит арку», «этаж к и»: a misspelt or unknown word, not several
+        if self.morph.corrections(word.replace("ё", "е")) or self.ru_corrections(word):
+            return (word,)  # one letter off a known word
+        return pieces
+
+    def _piece_cost(self, piece: str, ukrainian: bool) -> float:
+        """What a piece of a glued word costs (0: it is not a word)."""
+        if piece in SHORT_WORDS or piece.isdigit():
+            return 1.0
+        if len(piece) < 3:
+            return 0.0
+        plain = piece.replace("ё", "е")
+        in_uk = self.morph.common(plain)
+        if not in_uk and not (self.ru_known(piece) and common_parse(self._ru.parse(piece))):
+            return 0.0
+        cost = 1.0 + (0.2 if len(piece) == 3 else 0.0) + (0.4 if ukrainian and not in_uk else 0.0)
+        if piece.startswith("не") and len(piece) > 4 and self.morph.known(plain[2:]):
+            cost += 1.1
+        return cost
 
     def _word_lemmas(self, word: str, russian_text: bool) -> tuple[str, ...]:
         if word.isdigit():

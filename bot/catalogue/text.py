@@ -30,6 +30,14 @@ def tokens(text: str) -> list[str]:
     return [t.strip("'") for t in WORD.findall(normalise(text)) if t.strip("'")]
 
 
+RARE = frozenset({"Name", "Surn", "Patr", "Geox", "Orgn", "Abbr", "Dist", "Init"})
+
+
+def common_parse(parses) -> bool:
+    """Whether one of pymorphy3's parses of a word is a common word (not a name, an abbreviation, a distorted form)."""
+    return any(parse.tag.grammemes.isdisjoint(RARE) for parse in parses)
+
+
 class Morphology:
     """Lemmas of Ukrainian words, cached, with correction of one wrong, missing, extra or swapped letter."""
 
@@ -40,6 +48,11 @@ class Morphology:
         self._corrections = lru_cache(maxsize=50_000)(self._corrections_of)
         self.edits = KnownEdits(self._morph, ALPHABET)
         self.lemma_options = lru_cache(maxsize=200_000)(self._lemma_options)
+
+    def common(self, word: str) -> bool:
+        """Whether the dictionary knows the word as something other than a name, an abbreviation or a distorted
+        form («імама» yes, «неможе» no)."""
+        return self.known(word) and common_parse(self._morph.parse(word))
 
     def _lemma(self, word: str) -> str:
         if word.isdigit() or not self._morph.word_is_known(word):
