@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from bot.catalogue.models import DangerRule, TriageRules
-from bot.catalogue.triage import Triage
+from bot.catalogue.triage import Triage, compile_pattern
 from bot.catalogue.triage_model import training_examples
 from bot.config import PROJECT_ROOT
 
@@ -228,3 +228,23 @@ def test_a_quiet_shape_silences_the_model_never_a_rule(engine):
     assert own.detect("він мене б'є, чи є притулок") == {"violence"}
     assert own.detect("сусід кричить за стіною") == {"violence"}
     assert set(engine.catalogue.shared.triage.quiet) == {"asks_for_a_service", "says_all_is_well"}
+
+
+@pytest.mark.parametrize("text,kind", [
+    ("дідупавнеможевстати допоможіть", "helpless"),
+    ("малий3рокисамвдомімамапоїхала", "child"),
+    ("янехочужить", "suicide"),
+])
+def test_words_typed_without_spaces_are_read_apart(triage, text, kind):
+    assert kind in triage.assess(text).danger
+
+
+def test_a_misspelt_long_word_is_not_cut_into_pieces(engine):
+    reader = engine.triage.reader
+    for word in ("гуманитарку", "сурдоперевотчик", "виховательниця", "девятиэтажки", "пенсеонерів"):
+        assert reader.read(word).words == (word,)
+
+
+def test_a_pattern_cannot_hold_a_word_the_reader_splits():
+    with pytest.raises(ValueError, match="more than one word"):
+        compile_pattern("=колись|=когда-то")
