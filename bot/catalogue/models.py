@@ -355,6 +355,7 @@ class DangerRule(Strict):
     not_before: list[str] = []  # the first pattern's match is void right after one of these words
     not_after: list[str] = []  # ... or right before one of these
     unless: list[str] = []  # any of these patterns anywhere voids the rule
+    after: list[str] = []  # kinds found by the other rules first («мені 14 і не хочу жити»: a child, too)
 
     @model_validator(mode="before")
     @classmethod

@@ -237,6 +237,7 @@ class CompiledRule:
     not_after: frozenset[str]
     unless: tuple[tuple[Step, ...], ...]
     source: str = ""  # the rule's patterns as written, to tell which rule fired
+    after: frozenset[str] = frozenset()  # kinds that must be found first
 
     @classmethod
     def of(cls, rule: DangerRule, groups: dict[str, list[str]]) -> "CompiledRule":
@@ -247,7 +248,8 @@ class CompiledRule:
             return frozenset(w.lstrip("=") for w in out)
 
         return cls(tuple(compile_pattern(p, groups) for p in rule.all), expand(rule.not_before),
-                   expand(rule.not_after), tuple(compile_pattern(p, groups) for p in rule.unless), " + ".join(rule.all))
+                   expand(rule.not_after), tuple(compile_pattern(p, groups) for p in rule.unless), " + ".join(rule.all),
+                   frozenset(rule.after))
 
     def fires(self, reading: Reading, frames: Sequence[CompiledFrame] = ()) -> bool:
         first, *others = self.patterns
@@ -299,6 +301,7 @@ class Triage:
         self.calm = {kind.id: [compile_pattern(p, rules.groups) for p in kind.calm] for kind in rules.kinds}
         self.needs = {kind.id: [compile_pattern(p, rules.groups) for p in kind.needs] for kind in rules.kinds}
         unknown = {k for frame in rules.frames.values() for k in frame.kinds} - set(self.kinds)
+        unknown |= {k for kind in rules.kinds for rule in kind.rules for k in rule.after} - set(self.kinds)
         if unknown:
             raise ValueError(f"frames name unknown kinds: {sorted(unknown)}")
         frames = [(frame.kinds, CompiledFrame.of(name, frame, rules.groups)) for name, frame in rules.frames.items()]
@@ -321,14 +324,22 @@ class Triage:
         return Assessment(language, tuple(found), self.lines_for(found))
 
     def _found(self, reading: Reading) -> list[str]:
-        """The kinds a rule finds in this reading, then those the model adds."""
+        """The kinds a rule finds in this reading, then those the model adds, then the rules that need a kind found
+        first (`after`)."""
         found: list[str] = []
+        later = []
         for kind, at in sorted(self._firsts.candidates(reading)):  # the order is the file's; assess() sorts kinds
-            if kind not in found and self.rules[kind][at].fires(reading, self.frames[kind]):
+            rule = self.rules[kind][at]
+            if rule.after:
+                later.append((kind, rule))
+            elif kind not in found and rule.fires(reading, self.frames[kind]):
                 found.append(kind)
         if self.model is not None:
             found += [kind for kind in self.model.raised(reading, self.context(reading))
                       if kind in self.kinds and kind not in found and not self._calm(kind, reading)]
+        for kind, rule in later:
+            if kind not in found and rule.after <= set(found) and rule.fires(reading, self.frames[kind]):
+                found.append(kind)
         return found
 
     def context(self, reading: Reading) -> set[str]:
