@@ -248,3 +248,10 @@ def test_a_misspelt_long_word_is_not_cut_into_pieces(engine):
 def test_a_pattern_cannot_hold_a_word_the_reader_splits():
     with pytest.raises(ValueError, match="more than one word"):
         compile_pattern("=колись|=когда-то")
+
+
+def test_a_childs_own_thoughts_of_suicide_show_the_childrens_line_too(triage):
+    child = triage.assess("мені 14 і я більше не хочу жити")
+    adult = triage.assess("мені 40 і я більше не хочу жити")
+    assert child.lines[0] == adult.lines[0] == "7333"
+    assert "116 111" in child.lines and "116 111" not in adult.lines
