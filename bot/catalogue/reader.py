@@ -130,6 +130,7 @@ class Reader:
         self.ru_corrections = lru_cache(maxsize=50_000)(self._ru_corrections)
         self.ru_edits = KnownEdits(self._ru, RU_ALPHABET, {"е": "ё"})
         self._split = lru_cache(maxsize=20_000)(self._glued)
+        self._last: Optional[tuple[str, Reading]] = None
 
     def _pieces(self, word: str) -> tuple[str, ...]:
         """Digits apart from letters («3роки»), then each run of letters through `_glued`."""
@@ -141,6 +142,14 @@ class Reader:
         self.identifier._langid()
 
     def read(self, text: str) -> Reading:
+        last = self._last
+        if last is not None and last[0] == text:
+            return last[1]  # the search and the triage read the same query one after the other
+        reading = self._read(text)
+        self._last = (text, reading)
+        return reading
+
+    def _read(self, text: str) -> Reading:
         language = self.identifier.identify(text)
         plain = normalise(text)
         words: list[str] = []

@@ -307,6 +307,8 @@ class Triage:
         frames = [(frame.kinds, CompiledFrame.of(name, frame, rules.groups)) for name, frame in rules.frames.items()]
         self.frames = {kind: [frame for kinds, frame in frames if not kinds or kind in kinds] for kind in self.kinds}
         self._all_frames = [frame for _, frame in frames]
+        self._frame_firsts = FirstWords(((at, pattern), pattern[0]) for at, (_, frame) in enumerate(frames)
+                                        for pattern in frame.patterns)
         self.quiet = {name: (tuple(compile_pattern(p, rules.groups) for p in shape.patterns),
                              tuple(compile_pattern(p, rules.groups) for p in shape.but))
                       for name, shape in rules.quiet.items()}
@@ -345,8 +347,12 @@ class Triage:
     def context(self, reading: Reading) -> set[str]:
         """The frames the text has, as features for the model («frame:sport»): a frame next to a rule's match
         voids it, and the model learns what the same words weigh when no rule fired."""
-        return {"frame:" + frame.name for frame in self._all_frames
-                if any(any(True for _ in matches(pattern, reading)) for pattern in frame.patterns)}
+        out: set[str] = set()
+        for at, pattern in self._frame_firsts.candidates(reading):
+            name = self._all_frames[at].name
+            if "frame:" + name not in out and any(True for _ in matches(pattern, reading)):
+                out.add("frame:" + name)
+        return out
 
     def quiet_shape(self, reading: Reading) -> Optional[str]:
         """The ordinary shape the text has («чи є група продовженого дня», «це нормально?») with nothing of now or

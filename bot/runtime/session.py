@@ -117,11 +117,16 @@ class JsonSession(AiohttpSession):
             raise TelegramNetworkError(method=method, message="Request timeout error") from exc
         except ClientError as exc:
             raise TelegramNetworkError(method=method, message=f"{type(exc).__name__}: {exc}") from exc
-        if response.status == 200 and isinstance(method, UNREAD):
-            result = _ok_result(raw_result)
+        return self.read_answer(bot, method, response.status, raw_result)
+
+    def read_answer(self, bot: Bot, method: TelegramMethod[TelegramType], status: int, content: str) -> TelegramType:
+        """Telegram's answer to a call: a message sent or edited stays unread until used; the rest (and every
+        refusal) goes aiogram's way."""
+        if status == 200 and isinstance(method, UNREAD):
+            result = _ok_result(content)
             if isinstance(result, dict):
                 return cast(TelegramType, unread_message(result, bot))
-        answer = self.check_response(bot=bot, method=method, status_code=response.status, content=raw_result)
+        answer = self.check_response(bot=bot, method=method, status_code=status, content=content)
         return cast(TelegramType, answer.result)
 
 
