@@ -96,6 +96,14 @@ async def test_sent_and_edited_messages_come_back_unread_and_errors_still_raise(
         edited = await bot.edit_message_text("Друге", chat_id=user["id"], message_id=sent.message_id)
         assert type(sent) is UnreadMessage and type(edited) is UnreadMessage
         assert (edited.message_id, edited.text, edited.chat.id) == (sent.message_id, "Друге", user["id"])
+        assert await bot.send_chat_action(user["id"], "typing") is True
+        assert await bot.delete_message(user["id"], sent.message_id) is True
+        try:
+            await bot.delete_message(user["id"], sent.message_id)
+        except TelegramBadRequest:
+            pass
+        else:
+            raise AssertionError("deleting a message that is gone must fail as before")
         try:
             await bot.edit_message_text("Третє", chat_id=user["id"], message_id=sent.message_id + 100)
         except TelegramBadRequest:

@@ -120,12 +120,14 @@ class JsonSession(AiohttpSession):
         return self.read_answer(bot, method, response.status, raw_result)
 
     def read_answer(self, bot: Bot, method: TelegramMethod[TelegramType], status: int, content: str) -> TelegramType:
-        """Telegram's answer to a call: a message sent or edited stays unread until used; the rest (and every
-        refusal) goes aiogram's way."""
-        if status == 200 and isinstance(method, UNREAD):
+        """Telegram's answer to a call: a message sent or edited stays unread until used, a plain `true` is True;
+        the rest (and every refusal) goes aiogram's way."""
+        if status == 200 and (isinstance(method, UNREAD) or getattr(method, "__returning__", None) is bool):
             result = _ok_result(content)
-            if isinstance(result, dict):
+            if isinstance(result, dict) and isinstance(method, UNREAD):
                 return cast(TelegramType, unread_message(result, bot))
+            if result is True:  # answerCallbackQuery, sendChatAction, deleteMessage…: nothing more to read
+                return cast(TelegramType, True)
         answer = self.check_response(bot=bot, method=method, status_code=status, content=content)
         return cast(TelegramType, answer.result)
 
