@@ -14,7 +14,7 @@ benchmarks/triage_tuning/measure_only/: the half of a tuning set that is only me
 never listed, and the model never learns from it).
 benchmarks/search_fresh/: search phrasings written after all of the above, split when written into tuning/ (may be
 tuned on; "fresh-tuning") and measure_only/ (only measured, its misses never listed; "fresh-measure"), printed with
---sets or --verbose fresh-tuning.
+--sets or --verbose fresh-tuning; later sets in search_fresh2/, ... ("fresh2-tuning", "fresh2-measure").
 Per community <slug>.yaml: {query, expect: [service ids], tags}; expect [] means the catalogue has nothing
 for it and the honest answer is "nothing here, ask ...". danger.yaml and ordinary.yaml: {text, danger: [kinds]}.
 """
@@ -41,8 +41,10 @@ from bot.config import load_settings  # noqa: E402
 QUERIES = ROOT / "benchmarks" / "search_queries"
 TUNING = ROOT / "benchmarks" / "triage_tuning"
 MEASURE_ONLY = TUNING / "measure_only"
-FRESH = ROOT / "benchmarks" / "search_fresh"
-FRESH_HALVES = {"fresh-tuning": FRESH / "tuning", "fresh-measure": FRESH / "measure_only"}
+# search_fresh/ is "fresh-tuning" and "fresh-measure"; a later set search_fresh2/ is "fresh2-tuning", ...
+FRESH_HALVES = {f"{folder.name.replace('search_', '')}-{label}": folder / half
+                for folder in sorted((ROOT / "benchmarks").glob("search_fresh*"))
+                for label, half in (("tuning", "tuning"), ("measure", "measure_only"))}
 HALVES = ("dev", "test")
 KINDS = ("helpless", "suicide", "violence", "child", "trafficking")
 GROUPS = ("all", "ru", "uk", "en", "typo", "short", "long")
@@ -237,7 +239,7 @@ def main() -> int:
     built = time.perf_counter() - started
     report = {}
     fresh = [name for name, folder in FRESH_HALVES.items() if folder.is_dir()
-             and (args.sets or args.verbose == name or args.verbose == "fresh-tuning")]
+             and (args.sets or args.verbose == name or (args.verbose or "").startswith("fresh"))]
     for name in (*HALVES, "tuned", "tuning", *fresh):
         if args.no_test and name == "test":
             continue
@@ -246,7 +248,7 @@ def main() -> int:
         report[name] = figures
         if not args.json:
             print_half(half, figures["search"], figures["triage"], figures["time"])
-        if args.verbose == name and name == "fresh-measure":
+        if args.verbose == name and name.endswith("-measure"):
             print("  (a measure-only half: its misses are not listed)")
         elif args.verbose == name:
             print_misses(half)
