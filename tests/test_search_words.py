@@ -100,3 +100,20 @@ def test_what_social_services_do_not_do_is_answered_honestly(engine, community, 
 )
 def test_a_topic_word_in_what_the_community_serves_is_served(engine, community, text):
     assert engine.answer(community, text).served
+
+
+@pytest.mark.parametrize(
+    "community,text,service",
+    [
+        ("kakhovka", "usynovlennya", "family-placement"),  # Ukrainian without a Cyrillic keyboard
+        ("lutsk", "babusi potriben doglyad vdoma", "home-care"),
+        ("lutsk", "de pogritys vzymku, svitla nema", "heating-point"),
+    ],
+)
+def test_ukrainian_or_russian_in_latin_letters_finds_the_service(engine, community, text, service):
+    assert service in ids(engine, community, text)
+
+
+def test_english_is_not_read_as_latin_letters_of_ukrainian(engine):
+    answer = engine.answer("lutsk", "my grandmother needs help at home")
+    assert "home-care" in [hit.service.id for hit in answer.hits[:3]]

@@ -33,6 +33,7 @@ from bot.catalogue.models import OutOfScopeTopic, Referral, Service
 from bot.catalogue.reader import LATIN, RU_STOPWORDS, Reader, reader_for
 from bot.catalogue.search_index import EN_STOPWORDS, CommunityIndex, Query, QueryWord, Scored, en_stem
 from bot.catalogue.text import APOSTROPHES, STOPWORDS, Morphology, morphology, tokens
+from bot.catalogue.translit import in_latin, to_cyrillic
 from bot.catalogue.triage import Triage
 
 ALTERNATIVE_WEIGHT = 0.85  # another lemma the same word may stand for
@@ -278,7 +279,21 @@ class SearchEngine:
         if index is None or not text.strip():
             return index, Query([], set()), []
         query = self.read(text[:500])
-        return index, query, index.score(query)
+        ranked = index.score(query)
+        if in_latin(text) and self._reads_as_cyrillic(to_cyrillic(text[:500])):
+            # «usynovlennya», «gde pogretsa zimoy»: Ukrainian or Russian without a Cyrillic keyboard
+            cyrillic = self.read(to_cyrillic(text[:500]))
+            also = index.score(cyrillic)
+            if also and (not ranked or also[0].score > ranked[0].score):
+                return index, cyrillic, also
+        return index, query, ranked
+
+    def _reads_as_cyrillic(self, text: str) -> bool:
+        """Whether most words of a text turned into Cyrillic are Ukrainian or Russian words (an English text so
+        turned is not: «фрее тоотх імплантс»)."""
+        words = [w for w in tokens(text) if len(w) >= 3 and not w.isdigit()]
+        known = sum(self.reader.morph.known(w) or self.reader.ru_known(w) for w in words)
+        return bool(words) and known * 2 >= len(words)
 
     def answer(self, community: str, text: str, limit: int = 5) -> Answer:
         index, query, ranked = self._ranked(community, text)
