@@ -255,3 +255,14 @@ def test_a_childs_own_thoughts_of_suicide_show_the_childrens_line_too(triage):
     adult = triage.assess("мені 40 і я більше не хочу жити")
     assert child.lines[0] == adult.lines[0] == "7333"
     assert "116 111" in child.lines and "116 111" not in adult.lines
+
+
+def test_an_age_written_in_words_counts_as_one_in_digits(triage):
+    assert "child" in triage.assess("мне пятнадцать, я нашла у мамы снотворное и сегодня ночью выпью всё").danger
+    assert "child" in triage.assess("мені чотирнадцять і я більше не хочу жити").danger
+    # «шістдесят вісім» is 68, not an eight-year-old
+    assert "child" not in triage.assess("мамі шістдесят вісім років, вона сама вдома і не хоче жити").danger
+
+
+def test_number_words_in_rules_still_match_once_read_as_digits(triage):
+    assert not triage.assess("вбив дві години, щоб знайти бланк заяви на компенсацію").danger

@@ -36,6 +36,18 @@ WORD = re.compile(r"[a-zа-яіїєґёыэъ0-9']+")
 JOKE_FACES = "😂🤣😄😅😆🙄😁😀😉😜🙃😹"
 CLAUSE = re.compile(r"([a-zа-яіїєґёыэъ0-9']+|[" + JOKE_FACES + r"])|[.,!?;:()\n…—]")
 SENTENCE_END = frozenset(".!?\n…")
+# Numbers written as words, by their lemmas in either language, read as digits («мені чотирнадцять», «ему десять»):
+# an age in a danger rule is written in digits. «один»/«одна» also mean «alone» and stay words.
+NUMERALS = {lemma: str(n) for n, lemmas in enumerate((
+    (), (), ("два", "дві"), ("три",), ("чотири", "четыре"), ("п'ять", "пять"), ("шість", "шесть"), ("сім", "семь"),
+    ("вісім", "восемь"), ("дев'ять", "девять"), ("десять",), ("одинадцять", "одиннадцать"),
+    ("дванадцять", "двенадцать"), ("тринадцять", "тринадцать"), ("чотирнадцять", "четырнадцать"),
+    ("п'ятнадцять", "пятнадцать"), ("шістнадцять", "шестнадцать"), ("сімнадцять", "семнадцать"),
+)) for lemma in lemmas}
+TENS = {lemma: 10 * n for n, lemmas in enumerate((
+    (), (), ("двадцять", "двадцать"), ("тридцять", "тридцать"), ("сорок",), ("п'ятдесят", "пятьдесят"),
+    ("шістдесят", "шестьдесят"), ("сімдесят", "семьдесят"), ("вісімдесят", "восемьдесят"), ("дев'яносто", "девяносто"),
+)) for lemma in lemmas}
 GLUED = 11  # a word this long or longer that no dictionary knows may be several typed without spaces
 DIGITS_OR_LETTERS = re.compile(r"[0-9]+|[^0-9]+")
 # Words of one or two letters a glued text may hold; other pieces need three letters at least.
@@ -167,8 +179,9 @@ class Reader:
         if words:
             ends.add(len(words) - 1)
             stops.add(len(words) - 1)
-        lemmas = tuple(self._word(w, language == "ru") for w in words)
-        return Reading(language, tuple(words), lemmas, frozenset(ends), frozenset(stops))
+        lemmas = [self._word(w, language == "ru") for w in words]
+        _numbers(words, lemmas)
+        return Reading(language, tuple(words), tuple(lemmas), frozenset(ends), frozenset(stops))
 
     def lemmas(self, text: str) -> list[str]:
         """The main Ukrainian lemma of each word (the first option), for indexing Ukrainian text."""
@@ -279,6 +292,27 @@ class Reader:
             if len(found) >= 2:
                 break
         return found
+
+
+def _numbers(words: list[str], lemmas: list) -> None:
+    """Numbers written as words become digits, in place: «чотирнадцять» is 14, «шістдесят вісім» 68 in both places
+    (a unit after a tens word is never an age of its own)."""
+    at = 0
+    while at < len(words):
+        tens = next((TENS[o] for o in lemmas[at] if o in TENS), None)
+        unit = next((NUMERALS[o] for o in lemmas[at] if o in NUMERALS), None)
+        if tens is not None:
+            following = lemmas[at + 1] if at + 1 < len(words) else ()
+            extra = next((int(NUMERALS[o]) for o in following if o in NUMERALS),
+                         1 if {"один", "одна"} & set(following) else 0)
+            number = str(tens + extra)
+            for place in (at, at + 1) if extra else (at,):
+                words[place], lemmas[place] = number, (number,)
+            at += 2 if extra else 1
+            continue
+        if unit is not None:
+            words[at], lemmas[at] = unit, (unit,)
+        at += 1
 
 
 RU_ALPHABET = "абвгдежзийклмнопрстуфхцчшщъыьэюя"

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional, Sequence
 
 from bot.catalogue.models import DangerFrame, DangerRule, TriageRules
-from bot.catalogue.reader import Reader, Reading
+from bot.catalogue.reader import NUMERALS, TENS, Reader, Reading
 from bot.catalogue.translit import in_latin, to_cyrillic
 from bot.catalogue.triage_model import TriageModel
 
@@ -86,10 +86,14 @@ def compile_pattern(pattern: str, groups: Optional[dict[str, list[str]]] = None)
                     prefixes.append(option.lstrip("=")[:-1])
                 elif option.startswith("="):
                     exact.add(option[1:])
+                    if option[1:] in NUMERALS or option[1:] in TENS:  # the reader reads «п'ять» as «5»
+                        exact.add(NUMERALS.get(option[1:]) or str(TENS[option[1:]]))
                 elif option.endswith("*"):
                     prefixes.append(option[:-1])
                 else:
                     lemmas.add(option)
+                    if option in NUMERALS or option in TENS:
+                        lemmas.add(NUMERALS.get(option) or str(TENS[option]))
             steps.append(Step("word", frozenset(lemmas), frozenset(exact), tuple(prefixes)))
     if not steps or steps[0].kind != "word":
         raise ValueError(f"a pattern starts with a word: {pattern!r}")
@@ -245,7 +249,8 @@ class CompiledRule:
             out: set[str] = set()
             for word in words:
                 out.update(groups[word[1:]] if word.startswith("@") else [word])
-            return frozenset(w.lstrip("=") for w in out)
+            plain = {w.lstrip("=") for w in out}
+            return frozenset(plain | {NUMERALS.get(w) or str(TENS[w]) for w in plain if w in NUMERALS or w in TENS})
 
         return cls(tuple(compile_pattern(p, groups) for p in rule.all), expand(rule.not_before),
                    expand(rule.not_after), tuple(compile_pattern(p, groups) for p in rule.unless), " + ".join(rule.all),
@@ -375,8 +380,9 @@ class Triage:
     def explain(self, text: str) -> list[str]:
         """Which rules fired and what the model says, one line each (for `python -m bot triage --explain`)."""
         reading = self.reader.read(text[:4000])
+        found = set(self._found(reading))
         out = [f"rule {kind}: {rule.source}" for kind, rules in self.rules.items() for rule in rules
-               if rule.fires(reading, self.frames[kind])]
+               if rule.after <= found and rule.fires(reading, self.frames[kind])]
         out += [f"rule {kind} voided by frame {frame.name}: {rule.source}"
                 for kind, rules in self.rules.items() for rule in rules
                 if rule.fires(reading) and not rule.fires(reading, self.frames[kind])
