@@ -48,6 +48,11 @@ TENS = {lemma: 10 * n for n, lemmas in enumerate((
     (), (), ("двадцять", "двадцать"), ("тридцять", "тридцать"), ("сорок",), ("п'ятдесят", "пятьдесят"),
     ("шістдесят", "шестьдесят"), ("сімдесят", "семьдесят"), ("вісімдесят", "восемьдесят"), ("дев'яносто", "девяносто"),
 )) for lemma in lemmas}
+LONGEST_WORD = 40
+# Unknown words of one text that get their corrections: a resident's typos are a few, and a pasted page of
+# gibberish would otherwise cost about a millisecond a word
+CORRECTED_WORDS = 60
+GLUED_AT_MOST = 60  # a longer run of letters is not a sentence typed without spaces (and would cost seconds)
 GLUED = 11  # a word this long or longer that no dictionary knows may be several typed without spaces
 DIGITS_OR_LETTERS = re.compile(r"[0-9]+|[^0-9]+")
 # Words of one or two letters a glued text may hold; other pieces need three letters at least.
@@ -147,7 +152,8 @@ class Reader:
     def _pieces(self, word: str) -> tuple[str, ...]:
         """Digits apart from letters («3роки»), then each run of letters through `_glued`."""
         return tuple(piece for run in DIGITS_OR_LETTERS.findall(word)
-                     for piece in (self._split(run) if len(run) >= GLUED and not run.isdigit() else (run,)))
+                     for piece in (self._split(run) if GLUED <= len(run) <= GLUED_AT_MOST and not run.isdigit()
+                                   else (run,)))
 
     def warm_up(self) -> None:
         """Load what is otherwise loaded on the first text that needs it (the language identifier's model)."""
@@ -179,7 +185,14 @@ class Reader:
         if words:
             ends.add(len(words) - 1)
             stops.add(len(words) - 1)
-        lemmas = [self._word(w, language == "ru") for w in words]
+        lemmas = []
+        unknown = 0
+        for word in words:
+            correct = unknown < CORRECTED_WORDS
+            options = self._word(word, language == "ru", correct)
+            unknown += correct and not word.isdigit() and not LATIN.search(word) \
+                and not self.morph.known(word.replace("ё", "е")) and not self.ru_known(word)
+            lemmas.append(options)
         _numbers(words, lemmas)
         return Reading(language, tuple(words), tuple(lemmas), frozenset(ends), frozenset(stops))
 
@@ -228,9 +241,10 @@ class Reader:
             cost += 1.1
         return cost
 
-    def _word_lemmas(self, word: str, russian_text: bool) -> tuple[str, ...]:
-        if word.isdigit():
-            return (word,)
+    def _word_lemmas(self, word: str, russian_text: bool, correct: bool = True) -> tuple[str, ...]:
+        """The Ukrainian lemmas a word may stand for; an unknown word's corrections only when `correct`."""
+        if word.isdigit() or len(word) > LONGEST_WORD:
+            return (word,)  # no dictionary word is longer; its corrections alone took seconds for 4,000 letters
         if LATIN.search(word):
             return (word,)
         plain = word.replace("ё", "е")
@@ -244,7 +258,7 @@ class Reader:
             out += self._from_russian(self._ru_lemma(word))
         if uk_known:
             out += self.morph.lemma_options(plain)
-        if not out:
+        if not out and correct:
             out += self.morph.corrections(plain)[:3] if not has_ru else []
             if not has_uk and len(word) > 3:
                 out += [lemma for lemma in self.ru_corrections(word)[:2] if lemma not in out]
