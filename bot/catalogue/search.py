@@ -12,7 +12,9 @@ query the service covers. Running services come before planned ones unless the p
 better.
 
 `answer` also says whether the catalogue has anything for the words at all (`served`): it does not when the
-best service shares only words nearly every service has with a query it barely covers, or when the query is
+best service shares only words nearly every service has with a query it barely covers, when a short query's first
+services share only who it is for or how it asks with it and this community's services never use most of its other
+words ("хоспіс для мами, рак" where there is no hospice: `_asks_for_missing`), or when the query is
 about a topic social services do not handle (data/shared/out_of_scope.yaml: a passport to be made, a pension,
 a dentist, a roof to mend, a care home where the community has none) and none of the first three services is
 about that topic, nor does the best one fit the rest of the query. Then the answer names whom to ask
@@ -26,7 +28,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from bot.catalogue.loader import Catalogue
 from bot.catalogue.models import OutOfScopeTopic, Referral, Service
@@ -45,6 +47,7 @@ RELATIVE_FLOOR = 0.2
 YOUNG_CHILD_TERMS = ("малюк", "раннє", "рання", "розвиток")
 AGE_UNITS = frozenset("рік роки років року год года лет годик годика годиків місяць місяці місяців місяця "
                       "месяц месяца месяцев".split())
+SHORT_QUERY = 4  # words that say something; a query no longer asks for one thing (see _asks_for_missing)
 LONG_QUERY = 8  # words that say something; a longer query is a story, where a topic may come up in passing
 # Words a resident's query is full of that say nothing about which service fits (Ukrainian and Russian,
 # as written and as lemmas); text.STOPWORDS and reader.RU_STOPWORDS hold the function words.
@@ -55,7 +58,7 @@ QUERY_STOPWORDS = frozenset(
     ось вот ну адже ж же лише просто взагалі вообще зовсім совсем ще еще вже уже знову снова опять завжди всегда
     часто іноді інколи иногда постійно постоянно кожний каждый цілий целый весь увесь усе інший другой свій свой
     собі себе себя мен знати знать сказати сказать підказати подсказать робити делать зробити сделать шо чтоб
-    щоб чтобы ласка пожалуйста здравствуйте добрий добре доброго вечір дякувати привіт привет то таки
+    щоб чтобы нема ласка пожалуйста здравствуйте добрий добре доброго вечір дякувати привіт привет то таки
     який какой хто кто де где коли когда чи ли якщо если тому поэтому вона воно бути
     """.replace("ё", "е").split()
 )
@@ -63,9 +66,10 @@ QUERY_STOPWORDS = frozenset(
 NEUTRAL_WORDS = frozenset(
     """
     мама мати тато батько батьки син донька дочка дитина діти онук онука онучка дід дідусь баба бабуся чоловік
-    дружина брат сестра сім'я родина людина особа сусід сусідка оформити отримати зробити записати записатися
-    взяти дати шукати знайти дізнатися влаштувати потрібний безкоштовно безкоштовний платно терміново допомога
-    допомогти можна треба де куди як хто сам самий один
+    дружина брат сестра сім'я родина людина особа сусід сусідка пенсіонер пенсіонерка оформити отримати зробити
+    записати записатися взяти дати шукати знайти дізнатися влаштувати потрібний безкоштовно безкоштовний платно
+    терміново допомога допомогти можна треба де куди як хто сам самий один хотіти почати йти піти погано
+    free get back find help where who pensioner
     """.split()
 )
 # Words that help a little: most services are some kind of help, and most queries ask where to turn.
@@ -298,7 +302,7 @@ class SearchEngine:
     def answer(self, community: str, text: str, limit: int = 5) -> Answer:
         index, query, ranked = self._ranked(community, text)
         found = self.topics_of(query)
-        served = bool(index and query.words and ranked) and self._serves(index, query, ranked[0], found)
+        served = bool(index and query.words and ranked) and self._serves(index, query, ranked, found)
         if not served and found and ranked:
             # the service about the topic may be second or third ("сурдоперекладач до лікаря"): it goes first
             floor = ranked[0].score * RELATIVE_FLOOR
@@ -335,11 +339,14 @@ class SearchEngine:
         rest = self._rest(query, topics)
         return not rest or any(i in candidate.specific_words for i in rest)
 
-    def _serves(self, index: CommunityIndex, query: Query, best: Scored,
+    def _serves(self, index: CommunityIndex, query: Query, ranked: list[Scored],
                 topics: list[tuple[OutOfScopeTopic, list[list[frozenset[str]]]]]) -> bool:
         """Whether the best service is about what was asked, not only about some of its common words."""
+        best = ranked[0]
         if best.specific <= 0 and best.covered < 0.5:
             return False  # it matched little, and only words nearly every service has ("допомога", "дитина")
+        if _asks_for_missing(index, query, ranked, self._names):
+            return False
         if not topics:
             return True
         # The query is about something social services do not do (a topic's pattern): served when this
@@ -353,6 +360,17 @@ class SearchEngine:
         if len(covered) >= 2 and len(covered) * 2 >= len(rest):
             return True
         return len(query.words) >= LONG_QUERY and bool(covered)
+
+    def _names(self, word: QueryWord) -> bool:
+        """Whether a word, a real one and not a guess at a typo, names a thing ("хоспіс", "tooth"), or is a word the
+        catalogue knows residents ask for a service with ("усиновити"): not a word of a situation ("справлятися")."""
+        if not word.known:
+            return False
+        if LATIN.search(word.text):
+            # the services' English text is short (no keywords): only a word no community's text has counts
+            return all(term not in self.known_terms for term in word.terms)
+        lemma = max(word.terms, key=word.terms.get)
+        return lemma in self.synonyms or any(p.tag.POS == "NOUN" for p in self.morph._morph.parse(lemma)[:1])
 
     def _hits(self, index: Optional[CommunityIndex], ranked: list[Scored], limit: int) -> list[Hit]:
         if index is None or not ranked:
@@ -382,6 +400,24 @@ def _letter_variants(word: str, limit: int = 64) -> list[str]:
         if len(out) >= limit:
             break
     return out
+
+
+def _asks_for_missing(index: CommunityIndex, query: Query, ranked: list[Scored],
+                      names: Callable[[QueryWord], bool]) -> bool:
+    """A short query whose first services matched only who it is for or how it asks ("хоспіс для мами": «мама»,
+    "free tooth implants for pensioners": «free»), and whose other words all name something (`names`) this
+    community's services never use: nothing here is about it."""
+    if len(query.words) > SHORT_QUERY or ranked[0].covered >= 0.5:
+        return False
+    content = [word for word in query.words if _says_what(word)]
+    return bool(content) and all(names(word) and all(term not in index.idf for term in word.terms) for word in content)
+
+
+def _says_what(word: QueryWord) -> bool:
+    """Whether a query word says what is asked about, not for whom or how ("мама", "free", "get", "80")."""
+    if word.text.isdigit():
+        return len(word.terms) > 1  # an age that reads as a young child's ("2 роки")
+    return word.text not in AGE_UNITS and NEUTRAL_WORDS.isdisjoint(word.lemmas)
 
 
 def _stopword(lemma: str) -> bool:
