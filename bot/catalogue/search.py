@@ -36,6 +36,7 @@ from bot.catalogue.reader import LATIN, RU_STOPWORDS, Reader, reader_for
 from bot.catalogue.search_index import EN_STOPWORDS, CommunityIndex, Query, QueryWord, Scored, en_stem
 from bot.catalogue.text import APOSTROPHES, STOPWORDS, Morphology, morphology, tokens
 from bot.catalogue.translit import in_latin, to_cyrillic
+from bot.catalogue.translit_ru import to_russian
 from bot.catalogue.triage import Triage
 
 ALTERNATIVE_WEIGHT = 0.85  # another lemma the same word may stand for
@@ -159,6 +160,12 @@ class SearchEngine:
         for variant in _letter_variants(word):
             if self.morph.known(variant):
                 found += [f for f in self._forms(variant) if f in self.known_terms]
+        if not found:
+            # Russian written as it sounds: an unstressed «о» as «а» («саабщить»), «ться» as «ца» («пагреца»)
+            for variant in _spoken_variants(word):
+                if self.reader.ru_known(variant):
+                    found += [f for f in self.reader._from_russian(self.reader._ru_lemma(variant))
+                              if f in self.known_terms]
         if not found:
             found += sorted(f for f in self.morph.corrections(word) if f in self.known_terms)
         if not found and len(word) > 3:
@@ -284,12 +291,18 @@ class SearchEngine:
             return index, Query([], set()), []
         query = self.read(text[:500])
         ranked = index.score(query)
-        if in_latin(text) and self._reads_as_cyrillic(to_cyrillic(text[:500])):
-            # «usynovlennya», «gde pogretsa zimoy»: Ukrainian or Russian without a Cyrillic keyboard
-            cyrillic = self.read(to_cyrillic(text[:500]))
-            also = index.score(cyrillic)
-            if also and (not ranked or also[0].score > ranked[0].score):
-                return index, cyrillic, also
+        if not in_latin(text):
+            return index, query, ranked
+        # «usynovlennya», «gde pogretsa zimoy»: Ukrainian or Russian without a Cyrillic keyboard, read both ways
+        readings = [to_cyrillic(text[:500])]
+        english = [word for word in query.words if any(term in self.known_terms for term in word.terms)]
+        if len(english) * 2 < len(query.words):
+            readings.append(to_russian(text[:500]))  # not English words the services' English text has
+        for cyrillic in dict.fromkeys(readings):
+            if self._reads_as_cyrillic(cyrillic):
+                also = index.score(other := self.read(cyrillic))
+                if also and (not ranked or also[0].score > ranked[0].score):
+                    query, ranked = other, also
         return index, query, ranked
 
     def _reads_as_cyrillic(self, text: str) -> bool:
@@ -418,6 +431,23 @@ def _says_what(word: QueryWord) -> bool:
     if word.text.isdigit():
         return len(word.terms) > 1  # an age that reads as a young child's ("2 роки")
     return word.text not in AGE_UNITS and NEUTRAL_WORDS.isdisjoint(word.lemmas)
+
+
+def _spoken_variants(word: str, limit: int = 16) -> list[str]:
+    """The word with some of its «а» turned into «о», and a final «ца» into «ться» or «тся» («пагреца»), the word
+    itself left out."""
+    stems = [word] + ([word[:-2] + "ться", word[:-2] + "тся"] if word.endswith("ца") else [])
+    out: list[str] = []
+    for stem in stems:
+        spots = [i for i, ch in enumerate(stem) if ch == "а"][:4]
+        for combo in itertools.product("ао", repeat=len(spots)):
+            chars = list(stem)
+            for i, ch in zip(spots, combo):
+                chars[i] = ch
+            variant = "".join(chars)
+            if variant != word:
+                out.append(variant)
+    return out[:limit]
 
 
 def _stopword(lemma: str) -> bool:
