@@ -13,8 +13,9 @@ better.
 
 `answer` also says whether the catalogue has anything for the words at all (`served`): it does not when the
 best service shares only words nearly every service has with a query it barely covers, when a short query's first
-services share only who it is for or how it asks with it and this community's services never use most of its other
-words ("хоспіс для мами, рак" where there is no hospice: `_asks_for_missing`), or when the query is
+services share only who it is for or how it asks with it and its other words name things this community's services
+never mention ("хоспіс для мами, рак" where there is no hospice, "усиновити дитину" where there is no adoption:
+`_asks_for_missing`), or when the query is
 about a topic social services do not handle (data/shared/out_of_scope.yaml: a passport to be made, a pension,
 a dentist, a roof to mend, a care home where the community has none) and none of the first three services is
 about that topic, nor does the best one fit the rest of the query. Then the answer names whom to ask
@@ -358,7 +359,7 @@ class SearchEngine:
         best = ranked[0]
         if best.specific <= 0 and best.covered < 0.5:
             return False  # it matched little, and only words nearly every service has ("допомога", "дитина")
-        if _asks_for_missing(index, query, ranked, self._names):
+        if _asks_for_missing(index, query, ranked, self._names, self.known_terms):
             return False
         if not topics:
             return True
@@ -416,14 +417,18 @@ def _letter_variants(word: str, limit: int = 64) -> list[str]:
 
 
 def _asks_for_missing(index: CommunityIndex, query: Query, ranked: list[Scored],
-                      names: Callable[[QueryWord], bool]) -> bool:
+                      names: Callable[[QueryWord], bool], known: set[str]) -> bool:
     """A short query whose first services matched only who it is for or how it asks ("хоспіс для мами": «мама»,
     "free tooth implants for pensioners": «free»), and whose other words all name something (`names`) this
     community's services never use: nothing here is about it."""
     if len(query.words) > SHORT_QUERY or ranked[0].covered >= 0.5:
         return False
     content = [word for word in query.words if _says_what(word)]
-    return bool(content) and all(names(word) and all(term not in index.idf for term in word.terms) for word in content)
+    if not all(names(word) and all(term not in index.idf for term in word.terms) for word in content):
+        return False
+    # one such word alone may be this community's way of not saying it; two, or one that other communities'
+    # services use ("усиновити"), are not
+    return len(content) >= 2 or any(term in known for word in content for term in word.terms)
 
 
 def _says_what(word: QueryWord) -> bool:
