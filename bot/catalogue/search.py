@@ -15,7 +15,7 @@ better.
 best service shares only words nearly every service has with a query it barely covers, when a short query's first
 services share only who it is for or how it asks with it and its other words name things this community's services
 never mention ("хоспіс для мами, рак" where there is no hospice, "усиновити дитину" where there is no adoption:
-`_asks_for_missing`), or when the query is
+bot/catalogue/search_served.py), or when the query is
 about a topic social services do not handle (data/shared/out_of_scope.yaml: a passport to be made, a pension,
 a dentist, a roof to mend, a care home where the community has none) and none of the first three services is
 about that topic, nor does the best one fit the rest of the query. Then the answer names whom to ask
@@ -29,12 +29,13 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Iterable, Optional
+from typing import Iterable, Optional
 
 from bot.catalogue.loader import Catalogue
 from bot.catalogue.models import OutOfScopeTopic, Referral, Service
 from bot.catalogue.reader import LATIN, RU_STOPWORDS, Reader, reader_for
 from bot.catalogue.search_index import EN_STOPWORDS, CommunityIndex, Query, QueryWord, Scored, en_stem
+from bot.catalogue.search_served import AGE_UNITS, NEUTRAL_WORDS, asks_for_missing
 from bot.catalogue.text import APOSTROPHES, STOPWORDS, Morphology, morphology, tokens
 from bot.catalogue.translit import in_latin, to_cyrillic
 from bot.catalogue.translit_ru import to_russian
@@ -47,9 +48,6 @@ TYPO_WEIGHT = 0.8
 # Hits scoring below this share of the best are dropped.
 RELATIVE_FLOOR = 0.2
 YOUNG_CHILD_TERMS = ("малюк", "раннє", "рання", "розвиток")
-AGE_UNITS = frozenset("рік роки років року год года лет годик годика годиків місяць місяці місяців місяця "
-                      "месяц месяца месяцев".split())
-SHORT_QUERY = 4  # words that say something; a query no longer asks for one thing (see _asks_for_missing)
 LONG_QUERY = 8  # words that say something; a longer query is a story, where a topic may come up in passing
 # Words a resident's query is full of that say nothing about which service fits (Ukrainian and Russian,
 # as written and as lemmas); text.STOPWORDS and reader.RU_STOPWORDS hold the function words.
@@ -63,16 +61,6 @@ QUERY_STOPWORDS = frozenset(
     щоб чтобы нема ласка пожалуйста здравствуйте добрий добре доброго вечір дякувати привіт привет то таки
     який какой хто кто де где коли когда чи ли якщо если тому поэтому вона воно бути
     """.replace("ё", "е").split()
-)
-# Who the query is for and how it asks: not what it is about (see SearchEngine._serves).
-NEUTRAL_WORDS = frozenset(
-    """
-    мама мати тато батько батьки син донька дочка дитина діти онук онука онучка дід дідусь баба бабуся чоловік
-    дружина брат сестра сім'я родина людина особа сусід сусідка пенсіонер пенсіонерка оформити отримати зробити
-    записати записатися взяти дати шукати знайти дізнатися влаштувати потрібний безкоштовно безкоштовний платно
-    терміново допомога допомогти можна треба де куди як хто сам самий один хотіти почати йти піти погано
-    free get back find help where who pensioner
-    """.split()
 )
 # Words that help a little: most services are some kind of help, and most queries ask where to turn.
 WEAK_WORDS = {"допомога": 0.5, "допомогти": 0.5, "звернутися": 0.5, "звертатися": 0.5, "послуга": 0.5}
@@ -359,7 +347,7 @@ class SearchEngine:
         best = ranked[0]
         if best.specific <= 0 and best.covered < 0.5:
             return False  # it matched little, and only words nearly every service has ("допомога", "дитина")
-        if _asks_for_missing(index, query, ranked, self._names, self.known_terms):
+        if asks_for_missing(index, query, ranked, self._names, self.known_terms):
             return False
         if not topics:
             return True
@@ -414,28 +402,6 @@ def _letter_variants(word: str, limit: int = 64) -> list[str]:
         if len(out) >= limit:
             break
     return out
-
-
-def _asks_for_missing(index: CommunityIndex, query: Query, ranked: list[Scored],
-                      names: Callable[[QueryWord], bool], known: set[str]) -> bool:
-    """A short query whose first services matched only who it is for or how it asks ("хоспіс для мами": «мама»,
-    "free tooth implants for pensioners": «free»), and whose other words all name something (`names`) this
-    community's services never use: nothing here is about it."""
-    if len(query.words) > SHORT_QUERY or ranked[0].covered >= 0.5:
-        return False
-    content = [word for word in query.words if _says_what(word)]
-    if not all(names(word) and all(term not in index.idf for term in word.terms) for word in content):
-        return False
-    # one such word alone may be this community's way of not saying it; two, or one that other communities'
-    # services use ("усиновити"), are not
-    return len(content) >= 2 or any(term in known for word in content for term in word.terms)
-
-
-def _says_what(word: QueryWord) -> bool:
-    """Whether a query word says what is asked about, not for whom or how ("мама", "free", "get", "80")."""
-    if word.text.isdigit():
-        return len(word.terms) > 1  # an age that reads as a young child's ("2 роки")
-    return word.text not in AGE_UNITS and NEUTRAL_WORDS.isdisjoint(word.lemmas)
 
 
 def _spoken_variants(word: str, limit: int = 16) -> list[str]:
