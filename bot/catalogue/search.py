@@ -388,15 +388,20 @@ class SearchEngine:
 LETTER_SWAPS = {"и": "иі", "і": "іи", "ї": "їі", "е": "еє", "є": "єе", "ы": "иі", "э": "еє", "ъ": "'", "ё": "е"}
 
 
+def _substituted(word: str, spots: list[int], choices: list[str]) -> Iterable[str]:
+    """The word with each of its letters at `spots` replaced by each of that spot's `choices` in turn."""
+    for combo in itertools.product(*choices):
+        chars = list(word)
+        for i, ch in zip(spots, combo):
+            chars[i] = ch
+        yield "".join(chars)
+
+
 def _letter_variants(word: str, limit: int = 64) -> list[str]:
     """The word with the letters people confuse swapped for their neighbours, the word itself left out."""
     spots = [i for i, ch in enumerate(word) if ch in LETTER_SWAPS][:6]
     out: list[str] = []
-    for combo in itertools.product(*(LETTER_SWAPS[word[i]] for i in spots)):
-        chars = list(word)
-        for i, ch in zip(spots, combo):
-            chars[i] = ch
-        variant = "".join(chars)
+    for variant in _substituted(word, spots, [LETTER_SWAPS[word[i]] for i in spots]):
         if variant != word:
             out.append(variant)
         if len(out) >= limit:
@@ -411,13 +416,7 @@ def _spoken_variants(word: str, limit: int = 16) -> list[str]:
     out: list[str] = []
     for stem in stems:
         spots = [i for i, ch in enumerate(stem) if ch == "а"][:4]
-        for combo in itertools.product("ао", repeat=len(spots)):
-            chars = list(stem)
-            for i, ch in zip(spots, combo):
-                chars[i] = ch
-            variant = "".join(chars)
-            if variant != word:
-                out.append(variant)
+        out += [variant for variant in _substituted(stem, spots, ["ао"] * len(spots)) if variant != word]
     return out[:limit]
 
 
