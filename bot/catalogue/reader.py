@@ -48,6 +48,13 @@ TENS = {lemma: 10 * n for n, lemmas in enumerate((
     (), (), ("двадцять", "двадцать"), ("тридцять", "тридцать"), ("сорок",), ("п'ятдесят", "пятьдесят"),
     ("шістдесят", "шестьдесят"), ("сімдесят", "семьдесят"), ("вісімдесят", "восемьдесят"), ("дев'яносто", "девяносто"),
 )) for lemma in lemmas}
+
+
+def number_of(lemma: str) -> Optional[str]:
+    """The digits a number word stands for («п'ять» → «5», «сорок» → «40»), or None."""
+    return NUMERALS.get(lemma) or (str(TENS[lemma]) if lemma in TENS else None)
+
+
 LONGEST_WORD = 40
 # Unknown words of one text that get their corrections: a resident's typos are a few, and a pasted page of
 # gibberish would otherwise cost about a millisecond a word
@@ -190,8 +197,7 @@ class Reader:
         for word in words:
             correct = unknown < CORRECTED_WORDS
             options = self._word(word, language == "ru", correct)
-            unknown += correct and not word.isdigit() and not LATIN.search(word) \
-                and not self.morph.known(word.replace("ё", "е")) and not self.ru_known(word)
+            unknown += correct and not word.isdigit() and not LATIN.search(word) and not self.known(word)
             lemmas.append(options)
         _numbers(words, lemmas)
         return Reading(language, tuple(words), tuple(lemmas), frozenset(ends), frozenset(stops))
@@ -202,13 +208,21 @@ class Reader:
 
     # --- one word ---
 
+    def known(self, word: str) -> bool:
+        """Whether the Ukrainian or the Russian dictionary knows the word."""
+        return self.morph.known(word.replace("ё", "е")) or self.ru_known(word)
+
+    def russian_lemmas(self, word: str) -> list[str]:
+        """The Ukrainian lemmas a Russian word stands for (the lexicon, else a cognate, else its Russian lemma)."""
+        return self._from_russian(self._ru_lemma(word))
+
     def _glued(self, word: str) -> tuple[str, ...]:
         """A long word neither dictionary knows, typed without spaces («дідупавнеможевстати», «малий3рокисамвдома»):
         the known words it is made of, or the word itself. Each piece costs one, a little more when it has three
         letters or only the other language's dictionary knows it, and a negation glued to a known word («неможе»)
         more than the two words; every piece but the short function words has three letters at least, so a
         misspelt long word is left to the corrections."""
-        if self.morph.known(word.replace("ё", "е")) or self.ru_known(word):
+        if self.known(word):
             return (word,)
         ukrainian = any(ch in UK_ONLY for ch in word)
         best: list[Optional[tuple[float, tuple[str, ...]]]] = [(0.0, ())] + [None] * len(word)

@@ -134,7 +134,7 @@ class SearchEngine:
         if token.isdigit() or not self.morph.known(token):
             return (token,)
         main = self.morph.lemma(token)
-        others = {p.normal_form.translate(APOSTROPHES) for p in self.morph._morph.parse(token)} - {main}
+        others = {p.normal_form.translate(APOSTROPHES) for p in self.morph.parses(token)} - {main}
         return (main, *sorted(others))
 
     def _synonym_forms(self, token: str) -> tuple[str, ...]:
@@ -153,7 +153,7 @@ class SearchEngine:
             # Russian written as it sounds: an unstressed «о» as «а» («саабщить»), «ться» as «ца» («пагреца»)
             for variant in _spoken_variants(word):
                 if self.reader.ru_known(variant):
-                    found += [f for f in self.reader._from_russian(self.reader._ru_lemma(variant))
+                    found += [f for f in self.reader.russian_lemmas(variant)
                               if f in self.known_terms]
         if not found:
             found += sorted(f for f in self.morph.corrections(word) if f in self.known_terms)
@@ -298,7 +298,7 @@ class SearchEngine:
         """Whether most words of a text turned into Cyrillic are Ukrainian or Russian words (an English text so
         turned is not: «фрее тоотх імплантс»)."""
         words = [w for w in tokens(text) if len(w) >= 3 and not w.isdigit()]
-        known = sum(self.reader.morph.known(w) or self.reader.ru_known(w) for w in words)
+        known = sum(map(self.reader.known, words))
         return bool(words) and known * 2 >= len(words)
 
     def answer(self, community: str, text: str, limit: int = 5) -> Answer:
@@ -372,7 +372,7 @@ class SearchEngine:
             # the services' English text is short (no keywords): only a word no community's text has counts
             return all(term not in self.known_terms for term in word.terms)
         lemma = max(word.terms, key=word.terms.get)
-        return lemma in self.synonyms or any(p.tag.POS == "NOUN" for p in self.morph._morph.parse(lemma)[:1])
+        return lemma in self.synonyms or any(p.tag.POS == "NOUN" for p in self.morph.parses(lemma)[:1])
 
     def _hits(self, index: Optional[CommunityIndex], ranked: list[Scored], limit: int) -> list[Hit]:
         if index is None or not ranked:

@@ -49,6 +49,10 @@ class Morphology:
         self.edits = KnownEdits(self._morph, ALPHABET)
         self.lemma_options = lru_cache(maxsize=200_000)(self._lemma_options)
 
+    def parses(self, word: str) -> list:
+        """pymorphy3's parses of the word, the likeliest first."""
+        return self._morph.parse(word)
+
     def common(self, word: str) -> bool:
         """Whether the dictionary knows the word as something other than a name, an abbreviation or a distorted
         form («імама» yes, «неможе» no)."""

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional, Sequence
 
 from bot.catalogue.models import DangerFrame, DangerRule, TriageRules
-from bot.catalogue.reader import NUMERALS, TENS, Reader, Reading
+from bot.catalogue.reader import Reader, Reading, number_of
 from bot.catalogue.translit import in_latin, to_cyrillic
 from bot.catalogue.triage_model import TriageModel
 
@@ -85,15 +85,11 @@ def compile_pattern(pattern: str, groups: Optional[dict[str, list[str]]] = None)
                 if option.endswith("*") and len(option.lstrip("=")) > 1:  # «=секрет*» is a prefix too
                     prefixes.append(option.lstrip("=")[:-1])
                 elif option.startswith("="):
-                    exact.add(option[1:])
-                    if option[1:] in NUMERALS or option[1:] in TENS:  # the reader reads «п'ять» as «5»
-                        exact.add(NUMERALS.get(option[1:]) or str(TENS[option[1:]]))
+                    exact.update(filter(None, (option[1:], number_of(option[1:]))))  # «п'ять» is read as «5»
                 elif option.endswith("*"):
                     prefixes.append(option[:-1])
                 else:
-                    lemmas.add(option)
-                    if option in NUMERALS or option in TENS:
-                        lemmas.add(NUMERALS.get(option) or str(TENS[option]))
+                    lemmas.update(filter(None, (option, number_of(option))))
             steps.append(Step("word", frozenset(lemmas), frozenset(exact), tuple(prefixes)))
     if not steps or steps[0].kind != "word":
         raise ValueError(f"a pattern starts with a word: {pattern!r}")
@@ -250,7 +246,7 @@ class CompiledRule:
             for word in words:
                 out.update(groups[word[1:]] if word.startswith("@") else [word])
             plain = {w.lstrip("=") for w in out}
-            return frozenset(plain | {NUMERALS.get(w) or str(TENS[w]) for w in plain if w in NUMERALS or w in TENS})
+            return frozenset(plain | set(filter(None, map(number_of, plain))))
 
         return cls(tuple(compile_pattern(p, groups) for p in rule.all), expand(rule.not_before),
                    expand(rule.not_after), tuple(compile_pattern(p, groups) for p in rule.unless), " + ".join(rule.all),
@@ -312,8 +308,8 @@ class Triage:
         frames = [(frame.kinds, CompiledFrame.of(name, frame, rules.groups)) for name, frame in rules.frames.items()]
         self.frames = {kind: [frame for kinds, frame in frames if not kinds or kind in kinds] for kind in self.kinds}
         self._all_frames = [frame for _, frame in frames]
-        self._frame_firsts = FirstWords(((at, pattern), pattern[0]) for at, (_, frame) in enumerate(frames)
-                                        for pattern in frame.patterns)
+        self._frame_firsts = FirstWords(((at, which), pattern[0]) for at, (_, frame) in enumerate(frames)
+                                        for which, pattern in enumerate(frame.patterns))
         self.quiet = {name: (tuple(compile_pattern(p, rules.groups) for p in shape.patterns),
                              tuple(compile_pattern(p, rules.groups) for p in shape.but))
                       for name, shape in rules.quiet.items()}
@@ -353,9 +349,10 @@ class Triage:
         """The frames the text has, as features for the model («frame:sport»): a frame next to a rule's match
         voids it, and the model learns what the same words weigh when no rule fired."""
         out: set[str] = set()
-        for at, pattern in self._frame_firsts.candidates(reading):
-            name = self._all_frames[at].name
-            if "frame:" + name not in out and any(True for _ in matches(pattern, reading)):
+        for at, which in self._frame_firsts.candidates(reading):
+            frame = self._all_frames[at]
+            name = frame.name
+            if "frame:" + name not in out and any(True for _ in matches(frame.patterns[which], reading)):
                 out.add("frame:" + name)
         return out
 
