@@ -64,3 +64,19 @@ async def test_a_question_the_catalogue_cannot_serve_gets_an_honest_answer(world
     assert "Департамент соціальної та ветеранської політики" in text  # the community's intake institution
     assert "📝 Попросити допомогу без заяви" in buttons(answer)
     assert "Я знайшов" not in text
+
+
+async def test_a_search_typed_in_latin_letters_finds_help_at_home(world: World) -> None:
+    person = await world.resident("lutsk", name="Оля")
+    [answer] = await person.say("babusi potriben doglyad vdoma")
+    text = message_text(answer)
+    assert "Я знайшов" in text
+    assert "Допомога вдома" in text or any("Допомога вдома" in b for b in buttons(answer))
+
+
+async def test_a_teenager_writing_her_age_in_words_gets_7333_and_the_childrens_line(world: World) -> None:
+    person = await world.resident("volodymyr", name="Аня")
+    messages = await person.say("мне пятнадцать, я нашла у мамы снотворное и сегодня ночью выпью всё", count=2)
+    text = message_text(messages[0])
+    assert "7333" in text.splitlines()[0]
+    assert "116 111" in text
