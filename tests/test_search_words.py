@@ -80,6 +80,9 @@ def test_words_of_asking_and_for_whom_do_not_decide(engine):
         ("pervomaiskyi", "як оформити пенсію за віком", "pension"),
         ("druzhkivka", "місце в садочку для сина", "kindergarten"),
         ("volodymyr", "нужен сурдопереводчик к врачу", "sign-language"),
+        # Druzhkivka and Volodymyr have no home care: the intake institution is named, not a children's day centre
+        ("druzhkivka", "бабушке 87, нужна сиделка на дом хотя бы на пару часов", "home-care"),
+        ("volodymyr", "мамі 85, живе сама, треба щоб хтось приходив прибирати і готувати", "home-care"),
     ],
 )
 def test_what_social_services_do_not_do_is_answered_honestly(engine, community, text, topic):
@@ -94,6 +97,7 @@ def test_what_social_services_do_not_do_is_answered_honestly(engine, community, 
     [
         ("lutsk", "нужен сурдопереводчик к врачу"),  # Lutsk has sign language interpreting
         ("lutsk", "дом престарелых"),  # and a care home
+        ("pervomaiskyi", "бабусі потрібна доглядальниця, сама не встигаю до неї їздити"),  # home care, other words
         ("volodymyr", "на заробітках у Польщі забрали паспорт і не платять"),  # a passport taken away
         ("volodymyr", "згорів будинок, ми з дітьми без даху над головою"),  # without a roof, not one to mend
     ],

@@ -225,6 +225,7 @@ def _out_of_scope_problems(path: Path, shared: SharedData) -> list[str]:
     scope = shared.out_of_scope
     lines = {line.id for line in shared.hotlines}
     referrals = {r.id for r in scope.referrals}
+    service_types = {t.id for t in shared.service_types}
     for dup in sorted(_duplicates(r.id for r in scope.referrals)):
         problems.append(f"{path}: referrals[{dup}]: duplicate id")
     for dup in sorted(_duplicates(t.id for t in scope.topics)):
@@ -236,6 +237,9 @@ def _out_of_scope_problems(path: Path, shared: SharedData) -> list[str]:
         for rid in topic.refer:
             if rid not in referrals:
                 problems.append(f"{path}: topics[{topic.id}].refer: unknown referral '{rid}'")
+        for kind in topic.types:
+            if kind not in service_types:
+                problems.append(f"{path}: topics[{topic.id}].types: unknown service type '{kind}'")
         for pattern in topic.when:
             if not pattern.split() or any(not part.strip("|") for part in pattern.split()):
                 problems.append(f"{path}: topics[{topic.id}].when: empty word in '{pattern}'")

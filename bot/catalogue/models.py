@@ -414,12 +414,14 @@ class OutOfScopeTopic(Strict):
     """Something residents ask the bot about that social services do not provide (a passport, a loan, a dentist).
 
     `when`: patterns over the lemmas of the query; a pattern is words separated by spaces that must all occur
-    (in any order), each word one lemma or several joined by | ("пенсія вік|підвищити")."""
+    (in any order), each word one lemma or several joined by | ("пенсія вік|підвищити"). `types`: service types
+    (service_types.yaml) whose services are about the topic whatever their words (home care for «доглядальниця»)."""
 
     id: str = Field(pattern=ID_PATTERN)
     name: Text
     when: list[str] = Field(min_length=1)
     refer: list[str] = Field(min_length=1)  # ids of referrals, in the order the resident sees them
+    types: list[str] = []
 
 
 class OutOfScope(Strict):

@@ -334,7 +334,9 @@ class SearchEngine:
         """The service is about the query's topic (its name has a pattern's first word, or its name and keywords
         have all of a pattern's words) and has some of the rest of the query, if there is a rest."""
         strong, name = index.strong[candidate.index], index.names[candidate.index]
-        _, patterns = topics[0]
+        topic, patterns = topics[0]
+        if index.docs[candidate.index][0].service_type in topic.types:
+            return True  # a service of the kind the topic is about («доглядальниця»: home care), whatever its words
         if not any(not name.isdisjoint(_terms_of(pattern[0]))
                    or all(not strong.isdisjoint(_terms_of(options)) for options in pattern) for pattern in patterns):
             return False
