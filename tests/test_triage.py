@@ -8,6 +8,7 @@ import yaml
 
 from bot.catalogue.models import DangerRule, TriageRules
 from bot.catalogue.triage import Triage, compile_pattern
+from bot.catalogue.translit import to_cyrillic
 from bot.catalogue.triage_model import training_examples
 from bot.config import PROJECT_ROOT
 
@@ -136,6 +137,13 @@ def test_latin_letters_are_read_as_cyrillic(triage):
     assert assessment.danger == ("suicide",) and assessment.language == "uk"
     assert "violence" in triage.detect("cholovik znovu b'ye mene")
     assert triage.assess("I need help with my pension").danger == ()
+
+
+def test_latin_letters_of_the_national_system_are_read_as_they_were_meant(triage):
+    # ia, iu, ie for я, ю, є after a consonant: «дякую, все в порядку» is an all-clear, not a farewell
+    assert triage.detect("dyakuiu, vse v poriadku, prosto khotila utochnyty hrafik") == set()
+    assert to_cyrillic("mama ne vstaie z lizhka tretii den", triage.reader.known) == "мама не встає з ліжка третій ден"
+    assert to_cyrillic("Mariia i Liudmyla, novyi", triage.reader.known) == "марія і людмила, новий"
 
 
 @pytest.mark.parametrize(

@@ -283,7 +283,7 @@ class SearchEngine:
         if not in_latin(text):
             return index, query, ranked
         # «usynovlennya», «gde pogretsa zimoy»: Ukrainian or Russian without a Cyrillic keyboard, read both ways
-        readings = [to_cyrillic(text[:500])]
+        readings = [to_cyrillic(text[:500], self.reader.known)]
         english = [word for word in query.words if any(term in self.known_terms for term in word.terms)]
         if len(english) * 2 < len(query.words):
             readings.append(to_russian(text[:500]))  # not English words the services' English text has

@@ -3,11 +3,14 @@
 
 The spelling is the usual one of the national transliteration and of chat (zh, kh, ts, ch, sh, shch, ya, yu,
 ye, yi; j for й; y for и, i for і). What it cannot know (a soft sign, г or х for h) is left to the reader, which
-takes an unknown word for a typo of a known one.
+takes an unknown word for a typo of a known one. The national system writes я, ю, є after a consonant as ia, iu, ie
+(«dyakuiu», «vstaie», «poriadku»), which chat spelling reads as іа, іу, іе («sotsialnyi»): given the words a
+dictionary knows, a word is read the national way when only that way gives a known word.
 """
 from __future__ import annotations
 
 import re
+from typing import Callable, Optional
 
 _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
 _CYRILLIC = re.compile(r"[а-яіїєґё]", re.IGNORECASE)
@@ -22,6 +25,12 @@ _PAIRS = (
 )
 _TABLE = dict(_PAIRS)
 _TOKEN = re.compile("|".join(re.escape(latin) for latin, _ in _PAIRS))
+_NATIONAL = (("iu", "ю"), ("ia", "я"), ("ie", "є"))  # after a consonant, in the national system
+_NATIONAL_TABLE = {**_TABLE, **dict(_NATIONAL)}
+_NATIONAL_TOKEN = re.compile("|".join(re.escape(latin) for latin, _ in (*_PAIRS[:11], *_NATIONAL, *_PAIRS[11:])))
+_WORD = re.compile(r"[a-z]+")
+_ENDING = re.compile("(?:yi|ii)$")  # «-yi», «-ii» at a word's end: -ий, -ій («sotsialnyi», «tretii»)
+_ENDINGS = {"yi": "ий", "ii": "ій"}
 
 
 def in_latin(text: str) -> bool:
@@ -29,6 +38,30 @@ def in_latin(text: str) -> bool:
     return bool(_LATIN.search(text)) and not _CYRILLIC.search(text)
 
 
-def to_cyrillic(text: str) -> str:
-    """The text with every Latin letter turned into Cyrillic; anything else stays as it is."""
-    return _TOKEN.sub(lambda m: _TABLE[m.group(0)], text.lower())
+def to_cyrillic(text: str, known: Optional[Callable[[str], bool]] = None) -> str:
+    """The text with every Latin letter turned into Cyrillic; anything else stays as it is. With `known` (does a
+    dictionary know this Cyrillic word), ia, iu and ie are also tried as я, ю and є (see the module's docstring)."""
+    if known is None:
+        return _cyrillic(text.lower())
+
+    def word(match: re.Match[str]) -> str:
+        latin = match.group(0)
+        plain = _cyrillic(latin)
+        if known(plain):
+            return plain
+        ending = _ENDING.search(latin)
+        stem, tail = (latin[:ending.start()], _ENDINGS[ending.group(0)]) if ending else (latin, "")
+        for option in (_national(latin), _cyrillic(stem) + tail, _national(stem) + tail):
+            if option != plain and known(option):
+                return option
+        return plain
+
+    return _WORD.sub(word, text.lower())
+
+
+def _cyrillic(text: str) -> str:
+    return _TOKEN.sub(lambda m: _TABLE[m.group(0)], text)
+
+
+def _national(text: str) -> str:
+    return _NATIONAL_TOKEN.sub(lambda m: _NATIONAL_TABLE[m.group(0)], text)

@@ -318,7 +318,7 @@ class Triage:
         reading = reading or self.reader.read(text[:4000])
         found, language = self._found(reading), reading.language
         if in_latin(text):  # «ne hochu bilshe zhyty»: read once more as Cyrillic
-            cyrillic = self.reader.read(to_cyrillic(text[:4000]))
+            cyrillic = self.reader.read(to_cyrillic(text[:4000], self.reader.known))
             also = self._found(cyrillic)
             if also and set(found) <= set(also):  # it was Ukrainian or Russian after all
                 language = cyrillic.language
