@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from bot.catalogue.models import DangerRule, TriageRules
-from bot.catalogue.triage import Triage, compile_pattern
 from bot.catalogue.translit import to_cyrillic
+from bot.catalogue.triage import Triage, compile_pattern
 from bot.catalogue.triage_model import training_examples
 from bot.config import PROJECT_ROOT
 
