@@ -252,6 +252,24 @@ def test_errors_name_file_and_field(data_copy):
     assert any("duplicate id" in p for p in problems)
 
 
+def test_a_triage_pattern_the_bot_would_refuse_is_named_when_the_data_is_checked(data_copy):
+    # a reviewer's edit of triage.yaml: a hyphenated word, a capital and a group that does not exist; the bot
+    # would stop at start, so loading the data names each place
+    path = data_copy / "shared" / "triage.yaml"
+
+    def break_it(raw):
+        raw["kinds"][0]["rules"].append("=когда-то ~2 =впал")
+        raw["kinds"][1]["calm"].append("=ШВЛ")
+        raw["frames"][next(iter(raw["frames"]))]["patterns"].append("@nowhere")
+
+    edit(path, break_it)
+    with pytest.raises(CatalogueError) as info:
+        load_catalogue(data_copy)
+    problems = [p for p in info.value.problems if p.startswith(str(path))]
+    assert len(problems) == 3
+    assert "more than one word" in problems[0] and "capital letters" in problems[1] and "'@nowhere'" in problems[2]
+
+
 def test_check_data_command(data_copy):
     run = lambda *args: subprocess.run(  # noqa: E731
         [sys.executable, "-m", "bot", "check-data", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,

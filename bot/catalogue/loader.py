@@ -20,7 +20,9 @@ from bot.catalogue.models import (
     SharedData,
     Situation,
     TargetGroup,
+    TriageRules,
 )
+from bot.catalogue.triage import compile_pattern
 
 SHARED_FILES = {
     "target_groups": "target_groups.yaml",
@@ -217,7 +219,28 @@ def load_shared(data_dir: Path, problems: list[str]) -> Optional[SharedData]:
         for dup in sorted(_duplicates(item.id for item in getattr(shared, key))):
             problems.append(f"{shared_dir / SHARED_FILES[key]}: [{dup}]: duplicate id")
     problems.extend(_out_of_scope_problems(shared_dir / SHARED_FILES["out_of_scope"], shared))
+    problems.extend(_triage_problems(shared_dir / SHARED_FILES["triage"], shared.triage))
     return shared
+
+
+def _triage_problems(path: Path, rules: TriageRules) -> list[str]:
+    """Every pattern of the triage's rules, calm and needs patterns, frames and quiet shapes, compiled as the bot
+    will: a pattern it would refuse at start (a hyphenated or capitalised option, an unknown @group) is a problem."""
+    places: list[tuple[str, str]] = []
+    for kind in rules.kinds:
+        places += [(f"{kind.id}.rules", p) for rule in kind.rules for p in (*rule.all, *rule.unless)]
+        places += [(f"{kind.id}.calm", p) for p in kind.calm] + [(f"{kind.id}.needs", p) for p in kind.needs]
+    for name, frame in rules.frames.items():
+        places += [(f"frames.{name}", p) for p in (*frame.patterns, *frame.but)]
+    for name, shape in rules.quiet.items():
+        places += [(f"quiet.{name}", p) for p in (*shape.patterns, *shape.but)]
+    problems = []
+    for where, pattern in places:
+        try:
+            compile_pattern(pattern, rules.groups)
+        except ValueError as exc:
+            problems.append(f"{path}: {where}: {exc}")
+    return problems
 
 
 def _out_of_scope_problems(path: Path, shared: SharedData) -> list[str]:

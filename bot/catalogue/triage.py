@@ -82,6 +82,8 @@ def compile_pattern(pattern: str, groups: Optional[dict[str, list[str]]] = None)
                 option = option.replace("’", "'").replace("ʼ", "'")
                 if "-" in option or " " in option:  # the reader reads «когда-то» as two words: one never matched
                     raise ValueError(f"{option!r} in {pattern!r} is more than one word: write its words as steps")
+                if option != option.lower():  # the reader lowers every word: «=ШВЛ» would never match
+                    raise ValueError(f"{option!r} in {pattern!r} has capital letters: write it in lower case")
                 if option.endswith("*") and len(option.lstrip("=")) > 1:  # «=секрет*» is a prefix too
                     prefixes.append(option.lstrip("=")[:-1])
                 elif option.startswith("="):
