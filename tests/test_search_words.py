@@ -83,6 +83,9 @@ def test_words_of_asking_and_for_whom_do_not_decide(engine):
         # Druzhkivka and Volodymyr have no home care: the intake institution is named, not a children's day centre
         ("druzhkivka", "бабушке 87, нужна сиделка на дом хотя бы на пару часов", "home-care"),
         ("volodymyr", "мамі 85, живе сама, треба щоб хтось приходив прибирати і готувати", "home-care"),
+        # a job search is for the employment centre, not for a service against trafficking
+        ("lutsk", "шукаю роботу продавцем", "job"),
+        ("volodymyr", "looking for a job as a driver", "job"),
     ],
 )
 def test_what_social_services_do_not_do_is_answered_honestly(engine, community, text, topic):
@@ -98,6 +101,8 @@ def test_what_social_services_do_not_do_is_answered_honestly(engine, community, 
         ("lutsk", "нужен сурдопереводчик к врачу"),  # Lutsk has sign language interpreting
         ("lutsk", "дом престарелых"),  # and a care home
         ("pervomaiskyi", "бабусі потрібна доглядальниця, сама не встигаю до неї їздити"),  # home care, other words
+        ("pervomaiskyi", "шукаю роботу для сина з інвалідністю"),  # supported employment
+        ("kakhovka", "чоловік не може знайти роботу і п'є"),  # a family in crisis, not a job search
         ("volodymyr", "на заробітках у Польщі забрали паспорт і не платять"),  # a passport taken away
         ("volodymyr", "згорів будинок, ми з дітьми без даху над головою"),  # without a roof, not one to mend
     ],
