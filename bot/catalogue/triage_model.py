@@ -131,7 +131,8 @@ def train(reader, examples: Iterable[tuple[str, set[str]]], kinds: Iterable[str]
 
 def training_examples(root: Path, dangerous: Optional[Callable[[str], bool]] = None) -> list[tuple[str, set[str]]]:
     """The phrasings the triage may be tuned on: the dev half and the tuning sets (never the test half, nor
-    benchmarks/triage_tuning/measure_only/, which is only measured: the glob does not go into it).
+    benchmarks/triage_tuning/measure_only/, which is only measured: the glob does not go into it, and a phrasing
+    of theirs written again in a tuning set is left out).
 
     Service searches count as ordinary phrasings, except those `dangerous` says signal danger (the rules'
     verdict): «чоловік бʼє» or «дитина втекла з дому» is a search for a service and a danger too, and taught
@@ -151,4 +152,16 @@ def training_examples(root: Path, dangerous: Optional[Callable[[str], bool]] = N
             for case in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
                 if dangerous is None or not dangerous(case["query"]):
                     examples.append((case["query"], set()))
-    return examples
+    measured = measured_texts(root)
+    return [(text, kinds) for text, kinds in examples if text not in measured]
+
+
+def measured_texts(root: Path) -> set[str]:
+    """Every phrasing of the halves that are only measured (the test half, benchmarks/triage_tuning/measure_only/):
+    a short one written again, word for word, in a later tuning set («хочу вмерти», «психолог») is not learnt."""
+    import yaml
+
+    paths = [*(root / "benchmarks" / "search_queries" / "test").glob("*.yaml"),
+             *(root / "benchmarks" / "triage_tuning" / "measure_only").glob("*.yaml")]
+    return {case.get("text") or case.get("query") for path in paths
+            for case in yaml.safe_load(path.read_text(encoding="utf-8")) or []}
