@@ -27,7 +27,9 @@ _TABLE = dict(_PAIRS)
 _TOKEN = re.compile("|".join(re.escape(latin) for latin, _ in _PAIRS))
 _NATIONAL = (("iu", "ю"), ("ia", "я"), ("ie", "є"))  # after a consonant, in the national system
 _NATIONAL_TABLE = {**_TABLE, **dict(_NATIONAL)}
-_NATIONAL_TOKEN = re.compile("|".join(re.escape(latin) for latin, _ in (*_PAIRS[:11], *_NATIONAL, *_PAIRS[11:])))
+# ia, iu, ie tried before the pairs: no other pair starts with «i» but «i» itself
+_NATIONAL_TOKEN = re.compile("|".join(re.escape(latin) for latin, _ in (*_NATIONAL, *_PAIRS)))
+_IOTATED = re.compile("i[uae]")
 _WORD = re.compile(r"[a-z]+")
 _ENDING = re.compile("(?:yi|ii)$")  # «-yi», «-ii» at a word's end: -ий, -ій («sotsialnyi», «tretii»)
 _ENDINGS = {"yi": "ий", "ii": "ій"}
@@ -47,9 +49,9 @@ def to_cyrillic(text: str, known: Optional[Callable[[str], bool]] = None) -> str
     def word(match: re.Match[str]) -> str:
         latin = match.group(0)
         plain = _cyrillic(latin)
-        if known(plain):
-            return plain
         ending = _ENDING.search(latin)
+        if not (ending or _IOTATED.search(latin)) or known(plain):
+            return plain  # no other reading to try, or none needed
         stem, tail = (latin[:ending.start()], _ENDINGS[ending.group(0)]) if ending else (latin, "")
         for option in (_national(latin), _cyrillic(stem) + tail, _national(stem) + tail):
             if option != plain and known(option):
