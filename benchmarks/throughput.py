@@ -708,8 +708,10 @@ def limit_between(points: Sequence[tuple[float, bool]]) -> tuple[Optional[float]
 
 
 async def open_loop(client: SandboxClient, script: Any, rate: float, seconds: float, *, timeout: float,
-                    seed: int) -> OpenLoad:
-    """Steps arrive at `rate` a second (Poisson) for `seconds`; the latency of every one that was due."""
+                    seed: int, think: float = 0.0) -> OpenLoad:
+    """Steps arrive at `rate` a second (Poisson) for `seconds`; the latency of every one that was due. With
+    `think` (seconds, 0.5–1.5 times it at random) a resident reads each answer that long before taking another
+    step, as a person does: more residents share the rate, each writing less often."""
     load = OpenLoad(rate, seconds)
     schedule = poisson_schedule(rate, seconds, random.Random(seed))
     load.offered = len(schedule)
@@ -731,7 +733,7 @@ async def open_loop(client: SandboxClient, script: Any, rate: float, seconds: fl
         return when
 
     async def live(index: int, ready: asyncio.Event) -> None:
-        person = Resident(client, seed * 1_000_000 + index, load, timeout, 0.0, None)  # type: ignore[arg-type]
+        person = Resident(client, seed * 1_000_000 + index, load, timeout, think, None)  # type: ignore[arg-type]
         person.gate = due
         round_number = 0
         while True:
@@ -760,7 +762,7 @@ async def open_loop(client: SandboxClient, script: Any, rate: float, seconds: fl
         return ready
 
     # enough people for what is in flight at a low latency; more join if every one is waiting for an answer
-    pool = max(8, math.ceil(rate * 0.1))
+    pool = max(8, math.ceil(rate * (0.1 + think * 1.5)))
     await asyncio.gather(*(grow().wait() for _ in range(pool)))
     origin[0] = time.perf_counter()
     for moment in schedule:

@@ -16,9 +16,12 @@ class FloodLimits:
     per_chat_per_sec: int = 1
     per_group_per_min: int = 20
     global_per_sec: int = 30
+    # Telegram "may allow short bursts" to one chat: up to this many messages at once, still one a second
+    # over time (at most `per_chat_burst` in any `per_chat_burst / per_chat_per_sec` seconds); 1: no burst.
+    per_chat_burst: int = 1
 
     def update(self, values: dict[str, Any]) -> None:
-        for key in ("per_chat_per_sec", "per_group_per_min", "global_per_sec"):
+        for key in ("per_chat_per_sec", "per_group_per_min", "global_per_sec", "per_chat_burst"):
             if values.get(key) is not None:
                 setattr(self, key, max(1, int(values[key])))
         if values.get("enabled") is not None:
@@ -29,7 +32,7 @@ class FloodLimits:
 
 
 class FloodControl:
-    """Sliding windows per private chat (1 s), per group (60 s) and per bot overall (1 s)."""
+    """Sliding windows per private chat (1 s, or longer for a burst), per group (60 s) and per bot overall (1 s)."""
 
     def __init__(self, limits: FloodLimits, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
@@ -54,8 +57,9 @@ class FloodControl:
 
     def _windows(self, bot_id: int, chat_id: int) -> list[tuple[tuple[Any, ...], int, float]]:
         limits = self.limits
+        burst = max(limits.per_chat_burst, limits.per_chat_per_sec)
         chat_window = (
-            ((bot_id, "chat", chat_id), limits.per_chat_per_sec, 1.0)
+            ((bot_id, "chat", chat_id), burst, burst / limits.per_chat_per_sec)
             if chat_id > 0
             else ((bot_id, "group", chat_id), limits.per_group_per_min, 60.0)
         )

@@ -149,8 +149,10 @@ async def test_flood_control_answers_429_with_retry_after(raw: RawCall, client: 
         "description": "Too Many Requests: retry after 1",
         "parameters": {"retry_after": 1},
     }
+    await client.set_flood(True, per_chat_burst=3)  # a short burst to one chat, then one a second again
+    assert [(await raw("sendMessage", chat_id=user_id, text=str(n)))[0] for n in range(4)] == [200, 200, 200, 429]
     group = await client.create_group("Працівники", members=[user_id])
-    await client.set_flood(True, per_group_per_min=2)
+    await client.set_flood(True, per_group_per_min=2, per_chat_burst=1)
     assert (await raw("sendMessage", chat_id=group["id"], text="a"))[0] == 200
     assert (await raw("sendMessage", chat_id=group["id"], text="b"))[0] == 200
     status, body = await raw("sendMessage", chat_id=group["id"], text="c")
