@@ -212,6 +212,8 @@ def print_misses(half: Half) -> None:
         if o.expect and not o.hit(3):
             print(f"  miss [{o.community}] {o.query!r} {o.tags}: expected {o.expect}, got {o.got}"
                   f"{'' if o.served else ' (told nothing)'}")
+        if o.expect and o.hit(3) and not o.served:
+            print(f"  told nothing [{o.community}] {o.query!r}: though a fitting one ranked in {o.got}")
         if not o.expect and o.served:
             print(f"  not honest [{o.community}] {o.query!r}: got {o.got}")
     for case, got, _ in half.danger:

@@ -83,6 +83,12 @@ def test_words_of_asking_and_for_whom_do_not_decide(engine):
         # Druzhkivka and Volodymyr have no home care: the intake institution is named, not a children's day centre
         ("druzhkivka", "бабушке 87, нужна сиделка на дом хотя бы на пару часов", "home-care"),
         ("volodymyr", "мамі 85, живе сама, треба щоб хтось приходив прибирати і готувати", "home-care"),
+        # a long story asking for it is still about care at home, though another service shares a word of it
+        ("volodymyr", "бабуся в мене старенька, 89 років, живе сама в селі під містом, я працюю і не встигаю, "
+                      "треба людину щоб заходила двічі на тиждень, прибрала і купила продукти", "home-care"),
+        ("druzhkivka", "дедушке 90, один остался, нужен соцработник который будет продукты приносить", "home-care"),
+        ("lutsk", "заміна паспорта в 45 років", "documents"),
+        ("pervomaiskyi", "need someone to fix the roof after the shelling", "housing-repair"),
         # a job search is for the employment centre, not for a service against trafficking
         ("lutsk", "шукаю роботу продавцем", "job"),
         ("volodymyr", "looking for a job as a driver", "job"),
@@ -105,6 +111,10 @@ def test_what_social_services_do_not_do_is_answered_honestly(engine, community, 
         ("kakhovka", "чоловік не може знайти роботу і п'є"),  # a family in crisis, not a job search
         ("volodymyr", "на заробітках у Польщі забрали паспорт і не платять"),  # a passport taken away
         ("volodymyr", "згорів будинок, ми з дітьми без даху над головою"),  # without a roof, not one to mend
+        ("lutsk", "my grandma can't go out anymore, could someone help her with shopping and cleaning"),  # home care
+        # a long story that names a social worker who used to come is a question about support, not about home care
+        ("kakhovka", "Ми прийомна сім'я, п'ятеро дітей. Раніше до нас приходила соціальна працівниця, а тепер "
+                     "ніхто, а молодший після інтернату досі не звик. Чи нам належить якийсь супровід?"),
     ],
 )
 def test_a_topic_word_in_what_the_community_serves_is_served(engine, community, text):

@@ -415,13 +415,16 @@ class OutOfScopeTopic(Strict):
 
     `when`: patterns over the lemmas of the query; a pattern is words separated by spaces that must all occur
     (in any order), each word one lemma or several joined by | ("пенсія вік|підвищити"). `types`: service types
-    (service_types.yaml) whose services are about the topic whatever their words (home care for «доглядальниця»)."""
+    (service_types.yaml) whose services are about the topic whatever their words (home care for «доглядальниця»).
+    `whole_story`: a long query with one of the patterns asks for the topic, not for something it mentions in
+    passing; where the community has no service of `types`, a word of the story in some other service is no answer."""
 
     id: str = Field(pattern=ID_PATTERN)
     name: Text
     when: list[str] = Field(min_length=1)
     refer: list[str] = Field(min_length=1)  # ids of referrals, in the order the resident sees them
     types: list[str] = []
+    whole_story: bool = False
 
 
 class OutOfScope(Strict):
