@@ -139,6 +139,40 @@ def test_latin_letters_are_read_as_cyrillic(triage):
     assert triage.assess("I need help with my pension").danger == ()
 
 
+def test_russian_in_latin_letters_is_read_the_russian_way_when_it_is_russian(triage):
+    # chat leaves out the soft sign: «zhit» is «жить», not the rye of «жит»
+    assert triage.detect("vse, net sil zhit bolshe") == {"suicide"}
+    assert triage.detect("ne hochu zhit, vse nadoelo") == {"suicide"}
+    assert triage.detect("spasibo, vse horosho, zavtra pridu v centr") == set()
+
+
+@pytest.mark.parametrize(
+    "text,kind",
+    [
+        ("дедушке 90, соцработник не приходил уже неделю, он сам не ходит", "helpless"),
+        ("жінка в лікарні, а я лежачий і ніхто не приходить третій день", "helpless"),
+        ("опять режусь и не могу остановиться", "suicide"),
+        ("син вчора сказав, що краще б його взагалі не було", "suicide"),
+        ("у сусідів діти без їжі, батьків нема вже другий день", "child"),
+        ("my 14 year old ran away last night and isn't picking up", "child"),
+        ("хозяин сказал отрабатывать долг, работаю бесплатно, паспорт у него", "trafficking"),
+    ],
+)
+def test_plain_words_of_danger_are_caught(triage, text, kind):
+    assert kind in triage.detect(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "взяла кредит, по выходным работаю бесплатно волонтером в приюте для животных",
+        "соцпрацівниця приходить по вівторках, мама лежача, чи можна записатися на візок",
+    ],
+)
+def test_plain_words_of_everyday_life_raise_nothing(triage, text):
+    assert triage.detect(text) == set()
+
+
 def test_latin_letters_of_the_national_system_are_read_as_they_were_meant(triage):
     # ia, iu, ie for я, ю, є after a consonant: «дякую, все в порядку» is an all-clear, not a farewell
     assert triage.detect("dyakuiu, vse v poriadku, prosto khotila utochnyty hrafik") == set()

@@ -212,6 +212,10 @@ class Reader:
         """Whether the Ukrainian or the Russian dictionary knows the word."""
         return self.morph.known(word.replace("ё", "е")) or self.ru_known(word)
 
+    def russian_infinitive(self, word: str) -> bool:
+        """Whether the Russian dictionary reads the word first as an infinitive («жить»)."""
+        return bool(self.ru_known(word)) and self._ru.parse(word)[0].tag.POS == "INFN"
+
     def russian_lemmas(self, word: str) -> list[str]:
         """The Ukrainian lemmas a Russian word stands for (the lexicon, else a cognate, else its Russian lemma)."""
         return self._from_russian(self._ru_lemma(word))

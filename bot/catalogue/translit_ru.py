@@ -7,6 +7,7 @@ readings of a Latin query and keeps the one that ranks better.
 from __future__ import annotations
 
 import re
+from typing import Callable, Optional
 
 _VOWELS = "aeiouy"
 # longest first; the order of the alternatives decides
@@ -19,10 +20,13 @@ _PAIRS = (
 )
 _TABLE = dict(_PAIRS)
 _TOKEN = re.compile("|".join(re.escape(latin) for latin, _ in _PAIRS) + "|y")
+_ENDS_IN_T = re.compile(r"[а-яё]+т(?![а-яёa-z'’ʼ])")
 
 
-def to_russian(text: str) -> str:
-    """The text with every Latin letter turned into Cyrillic as Russian; anything else stays as it is."""
+def to_russian(text: str, infinitive: Optional[Callable[[str], bool]] = None) -> str:
+    """The text with every Latin letter turned into Cyrillic as Russian; anything else stays as it is. With
+    `infinitive` (whether a Cyrillic word is a Russian infinitive), a word ending in т gets the soft sign chat
+    leaves out when that makes it one: «net sil zhit» is «нет сил жить», not the rye of «жит»."""
     text = text.lower()
 
     def letter(match: re.Match[str]) -> str:
@@ -32,4 +36,7 @@ def to_russian(text: str) -> str:
         before = text[match.start() - 1] if match.start() else ""
         return "й" if before and before in _VOWELS else "ы"
 
-    return _TOKEN.sub(letter, text)
+    out = _TOKEN.sub(letter, text)
+    if infinitive is None:
+        return out
+    return _ENDS_IN_T.sub(lambda m: m.group(0) + "ь" if infinitive(m.group(0) + "ь") else m.group(0), out)

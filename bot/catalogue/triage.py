@@ -29,12 +29,14 @@ A text in Latin letters only («ne hochu bilshe zhyty») is read a second time t
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Optional, Sequence
+from typing import Callable, Iterable, Mapping, Optional, Sequence
 
 from bot.catalogue.models import DangerFrame, DangerRule, TriageRules
 from bot.catalogue.reader import Reader, Reading, number_of
 from bot.catalogue.translit import in_latin, to_cyrillic
+from bot.catalogue.translit_ru import to_russian
 from bot.catalogue.triage_model import TriageModel
 
 # When kinds come together, the line for the most urgent comes first.
@@ -319,14 +321,30 @@ class Triage:
     def assess(self, text: str, reading: Optional[Reading] = None) -> Assessment:
         reading = reading or self.reader.read(text[:4000])
         found, language = self._found(reading), reading.language
-        if in_latin(text):  # «ne hochu bilshe zhyty»: read once more as Cyrillic
-            cyrillic = self.reader.read(to_cyrillic(text[:4000], self.reader.known))
-            also = self._found(cyrillic)
-            if also and set(found) <= set(also):  # it was Ukrainian or Russian after all
-                language = cyrillic.language
-            found += [kind for kind in also if kind not in found]
+        if in_latin(text):  # «ne hochu bilshe zhyty», «net sil zhit»: read once more as Cyrillic
+            for converted in self._cyrillic_readings(text[:4000]):
+                cyrillic = self.reader.read(converted)
+                also = self._found(cyrillic)
+                if also and set(found) <= set(also):  # it was Ukrainian or Russian after all
+                    language = cyrillic.language
+                found += [kind for kind in also if kind not in found]
         found.sort(key=lambda kind: (PRIORITY.index(kind) if kind in PRIORITY else len(PRIORITY), kind))
         return Assessment(language, tuple(found), self.lines_for(found))
+
+    def _cyrillic_readings(self, text: str) -> list[str]:
+        """Latin letters read the Ukrainian way, or the Russian way when more of its words are Russian words than
+        the Ukrainian reading's are Ukrainian ones («net sil zhit»; read the Ukrainian way «vse horosho» is
+        «все горошо», words that mean nothing there)."""
+        ukrainian = to_cyrillic(text, self.reader.known)
+        russian = to_russian(text, self.reader.russian_infinitive)
+
+        def share(converted: str, known: Callable[[str], bool]) -> float:
+            words = [w for w in re.findall(r"[а-яёіїєґ']+", converted) if len(w) >= 2]
+            return sum(map(known, words)) / len(words) if words else 0.0
+
+        if russian != ukrainian and share(russian, self.reader.ru_known) > share(ukrainian, self.reader.morph.known):
+            return [russian]
+        return [ukrainian]
 
     def _found(self, reading: Reading) -> list[str]:
         """The kinds a rule finds in this reading, then those the model adds, then the rules that need a kind found
