@@ -167,6 +167,9 @@ def test_plain_words_of_danger_are_caught(triage, text, kind):
     [
         "взяла кредит, по выходным работаю бесплатно волонтером в приюте для животных",
         "соцпрацівниця приходить по вівторках, мама лежача, чи можна записатися на візок",
+        "колишній не платить аліменти вже рік, ніяких погроз, просто не платить. Як стягнути?",
+        "запишіть мене до психіатра, треба продовжити рецепт, я давно на обліку, все стабільно",
+        "our class is doing a project about human trafficking, who could speak to the students?",
     ],
 )
 def test_plain_words_of_everyday_life_raise_nothing(triage, text):
