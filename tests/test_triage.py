@@ -170,6 +170,8 @@ def test_plain_words_of_danger_are_caught(triage, text, kind):
         "колишній не платить аліменти вже рік, ніяких погроз, просто не платить. Як стягнути?",
         "запишіть мене до психіатра, треба продовжити рецепт, я давно на обліку, все стабільно",
         "our class is doing a project about human trafficking, who could speak to the students?",
+        "донька ночує у бабусі сьогодні, як завжди по п'ятницях; чи є продовжена група в садку?",
+        "аж жаба душить стільки платити за газ, чи є якісь пільги",
     ],
 )
 def test_plain_words_of_everyday_life_raise_nothing(triage, text):
