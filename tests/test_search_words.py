@@ -87,6 +87,7 @@ def test_words_of_asking_and_for_whom_do_not_decide(engine):
         ("volodymyr", "бабуся в мене старенька, 89 років, живе сама в селі під містом, я працюю і не встигаю, "
                       "треба людину щоб заходила двічі на тиждень, прибрала і купила продукти", "home-care"),
         ("druzhkivka", "дедушке 90, один остался, нужен соцработник который будет продукты приносить", "home-care"),
+        ("kakhovka", "мамі 80, лежача, потрібна доглядальниця хоч на кілька годин на день", "home-care"),
         ("lutsk", "заміна паспорта в 45 років", "documents"),
         ("pervomaiskyi", "need someone to fix the roof after the shelling", "housing-repair"),
         # a job search is for the employment centre, not for a service against trafficking

@@ -416,8 +416,9 @@ class OutOfScopeTopic(Strict):
     `when`: patterns over the lemmas of the query; a pattern is words separated by spaces that must all occur
     (in any order), each word one lemma or several joined by | ("пенсія вік|підвищити"). `types`: service types
     (service_types.yaml) whose services are about the topic whatever their words (home care for «доглядальниця»).
-    `whole_story`: a long query with one of the patterns asks for the topic, not for something it mentions in
-    passing; where the community has no service of `types`, a word of the story in some other service is no answer."""
+    `whole_story`: a query with one of the patterns asks for the topic, however long, not for something it mentions
+    in passing; where the community has no service of `types`, words of the rest in some other service are no
+    answer."""
 
     id: str = Field(pattern=ID_PATTERN)
     name: Text

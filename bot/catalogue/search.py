@@ -359,13 +359,13 @@ class SearchEngine:
             return True
         # ... or fits most of the rest (the topic is not all the query is about), or the query is a long story
         # the topic comes up in.
+        topic = topics[0][0]
+        if topic.whole_story and not any(doc[0].service_type in topic.types for doc in index.docs):
+            return False  # care at home asked where there is none: words of the rest in another service are no answer
         rest = self._rest(query, topics)
         covered = [i for i in rest if i in best.specific_words]
         if len(covered) >= 2 and len(covered) * 2 >= len(rest):
             return True
-        topic = topics[0][0]
-        if topic.whole_story and not any(doc[0].service_type in topic.types for doc in index.docs):
-            return False  # care at home asked in a long story where there is none: a word of it elsewhere is no answer
         return len(query.words) >= LONG_QUERY and bool(covered)
 
     def _names(self, word: QueryWord) -> bool:
