@@ -66,6 +66,21 @@ async def test_a_question_the_catalogue_cannot_serve_gets_an_honest_answer(world
     assert "Я знайшов" not in text
 
 
+async def test_care_at_home_where_there_is_none_names_the_intake_institution(world: World) -> None:
+    person = await world.resident("volodymyr", name="Оксана")
+    [answer] = await person.say("мамі 86, лежача, потрібна доглядальниця хоч на кілька годин на день")
+    text = message_text(answer)
+    assert "Я знайшов" not in text  # not a children's service for «лежача» and «день»
+    assert "Центр соціальних служб" in text  # the community's intake institution (its short name)
+    assert "📝 Попросити допомогу без заяви" in buttons(answer)
+
+
+async def test_russian_typed_in_latin_letters_about_ending_life_gets_7333_first(world: World) -> None:
+    person = await world.resident("kakhovka", name="Ira")
+    messages = await person.say("vse, net sil zhit bolshe", count=2)
+    assert "7333" in message_text(messages[0]).splitlines()[0]
+
+
 async def test_a_search_typed_in_latin_letters_finds_help_at_home(world: World) -> None:
     person = await world.resident("lutsk", name="Оля")
     [answer] = await person.say("babusi potriben doglyad vdoma")
