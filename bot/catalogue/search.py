@@ -357,11 +357,11 @@ class SearchEngine:
         # community's service is about the topic too ...
         if self._about_topic(index, query, best, topics):
             return True
-        # ... or fits most of the rest (the topic is not all the query is about), or the query is a long story
-        # the topic comes up in.
         topic = topics[0][0]
         if topic.whole_story and not any(doc[0].service_type in topic.types for doc in index.docs):
             return False  # care at home asked where there is none: words of the rest in another service are no answer
+        # ... or fits most of the rest (the topic is not all the query is about), or the query is a long story
+        # the topic comes up in.
         rest = self._rest(query, topics)
         covered = [i for i in rest if i in best.specific_words]
         if len(covered) >= 2 and len(covered) * 2 >= len(rest):

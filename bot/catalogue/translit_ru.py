@@ -2,7 +2,7 @@
 into Cyrillic the Russian way: y is ы, or й after a vowel; i is и; ye, yo are е; h is х.
 
 bot/catalogue/translit.py reads Latin letters the Ukrainian way (y is и, i is і, ye is є); the search tries both
-readings of a Latin query and keeps the one that ranks better.
+readings of a Latin query and keeps the one that ranks better, the danger triage the one with more known words.
 """
 from __future__ import annotations
 

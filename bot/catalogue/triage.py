@@ -24,8 +24,10 @@ The learned model's guess of a kind (bot/catalogue/triage_model.py) stands down 
 frames, and for every kind in a `quiet` shape: a text that asks for an ordinary service or says all is well, with
 nothing of now, fear or a call for help in it («чи є група продовженого дня», «це нормально?»); a rule never does.
 
-A text in Latin letters only («ne hochu bilshe zhyty») is read a second time turned into Cyrillic
-(bot/catalogue/translit.py). A pattern whose first word is nowhere in the text is skipped before any matching.
+A text in Latin letters only («ne hochu bilshe zhyty») is read a second time turned into Cyrillic the Ukrainian
+way (bot/catalogue/translit.py), or the Russian way (translit_ru.py) when that reading has more Russian words than
+the Ukrainian one has Ukrainian words («net sil zhit»). A pattern whose first word is nowhere in the text is skipped
+before any matching.
 """
 from __future__ import annotations
 
