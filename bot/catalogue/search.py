@@ -37,7 +37,7 @@ from bot.catalogue.reader import LATIN, RU_STOPWORDS, Reader, reader_for
 from bot.catalogue.search_index import EN_STOPWORDS, CommunityIndex, Query, QueryWord, Scored, en_stem
 from bot.catalogue.search_served import AGE_UNITS, NEUTRAL_WORDS, asks_for_missing
 from bot.catalogue.text import APOSTROPHES, STOPWORDS, Morphology, morphology, tokens
-from bot.catalogue.translit import in_latin, to_cyrillic
+from bot.catalogue.translit import in_latin, known_share, to_cyrillic
 from bot.catalogue.translit_ru import to_russian
 from bot.catalogue.triage import Triage
 
@@ -288,18 +288,11 @@ class SearchEngine:
         if len(english) * 2 < len(query.words):
             readings.append(to_russian(text[:500]))  # not English words the services' English text has
         for cyrillic in dict.fromkeys(readings):
-            if self._reads_as_cyrillic(cyrillic):
+            if known_share(cyrillic, self.reader.known, shortest=3) >= 0.5:  # not English so turned
                 also = index.score(other := self.read(cyrillic))
                 if also and (not ranked or also[0].score > ranked[0].score):
                     query, ranked = other, also
         return index, query, ranked
-
-    def _reads_as_cyrillic(self, text: str) -> bool:
-        """Whether most words of a text turned into Cyrillic are Ukrainian or Russian words (an English text so
-        turned is not: «фрее тоотх імплантс»)."""
-        words = [w for w in tokens(text) if len(w) >= 3 and not w.isdigit()]
-        known = sum(map(self.reader.known, words))
-        return bool(words) and known * 2 >= len(words)
 
     def answer(self, community: str, text: str, limit: int = 5) -> Answer:
         index, query, ranked = self._ranked(community, text)
@@ -358,7 +351,7 @@ class SearchEngine:
         if self._about_topic(index, query, best, topics):
             return True
         topic = topics[0][0]
-        if topic.whole_story and not any(doc[0].service_type in topic.types for doc in index.docs):
+        if topic.whole_story and index.service_types.isdisjoint(topic.types):
             return False  # care at home asked where there is none: words of the rest in another service are no answer
         # ... or fits most of the rest (the topic is not all the query is about), or the query is a long story
         # the topic comes up in.

@@ -124,6 +124,7 @@ class CommunityIndex:
             self.docs.append((service, tf, length))
             df.update(tf.keys())
         self.vocabulary = set(df)
+        self.service_types = frozenset(service.service_type for service, _, _ in self.docs)
         n = max(len(self.docs), 1)
         self.df = df
         self.size = n

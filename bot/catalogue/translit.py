@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Callable, Optional
 
+from bot.catalogue.text import tokens
+
 _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
 _CYRILLIC = re.compile(r"[а-яіїєґё]", re.IGNORECASE)
 # longest first; the order of the alternatives decides
@@ -59,6 +61,13 @@ def to_cyrillic(text: str, known: Optional[Callable[[str], bool]] = None) -> str
         return plain
 
     return _WORD.sub(word, text.lower())
+
+
+def known_share(text: str, known: Callable[[str], bool], shortest: int = 2) -> float:
+    """The share of a text's words (of at least `shortest` letters, not numbers) that a dictionary knows: how well a
+    text turned into Cyrillic reads as a language («фрее тоотх імплантс», English so turned, reads as none)."""
+    words = [word for word in tokens(text) if len(word) >= shortest and not word.isdigit()]
+    return sum(map(known, words)) / len(words) if words else 0.0
 
 
 def _cyrillic(text: str) -> str:

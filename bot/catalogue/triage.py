@@ -31,13 +31,12 @@ before any matching.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, Optional, Sequence
+from typing import Iterable, Mapping, Optional, Sequence
 
 from bot.catalogue.models import DangerFrame, DangerRule, TriageRules
 from bot.catalogue.reader import Reader, Reading, number_of
-from bot.catalogue.translit import in_latin, to_cyrillic
+from bot.catalogue.translit import in_latin, known_share, to_cyrillic
 from bot.catalogue.translit_ru import to_russian
 from bot.catalogue.triage_model import TriageModel
 
@@ -340,11 +339,8 @@ class Triage:
         ukrainian = to_cyrillic(text, self.reader.known)
         russian = to_russian(text, self.reader.russian_infinitive)
 
-        def share(converted: str, known: Callable[[str], bool]) -> float:
-            words = [w for w in re.findall(r"[а-яёіїєґ']+", converted) if len(w) >= 2]
-            return sum(map(known, words)) / len(words) if words else 0.0
-
-        if russian != ukrainian and share(russian, self.reader.ru_known) > share(ukrainian, self.reader.morph.known):
+        if russian != ukrainian and (known_share(russian, self.reader.ru_known)
+                                     > known_share(ukrainian, self.reader.morph.known)):
             return [russian]
         return [ukrainian]
 
