@@ -115,7 +115,8 @@ def cmd_triage(settings: Settings, args: argparse.Namespace) -> int:
     from bot.catalogue.triage import Triage
 
     catalogue = load_catalogue(settings.data_dir, settings.communities or None)
-    triage = Triage(catalogue.shared.triage, reader_for(catalogue.shared.ru_uk), catalogue.shared.triage_weights)
+    reader = reader_for(catalogue.shared.ru_uk, catalogue.shared.en_uk)
+    triage = Triage(catalogue.shared.triage, reader, catalogue.shared.triage_weights)
     assessment = triage.assess(" ".join(args.text))
     if args.json:
         print(json.dumps(assessment.as_dict(), ensure_ascii=False))
@@ -139,7 +140,7 @@ def cmd_triage_train(settings: Settings, args: argparse.Namespace) -> int:
     from bot.catalogue.triage_model import train, training_examples
 
     catalogue = load_catalogue(settings.data_dir, settings.communities or None)
-    reader = reader_for(catalogue.shared.ru_uk)
+    reader = reader_for(catalogue.shared.ru_uk, catalogue.shared.en_uk)
     rules = Triage(catalogue.shared.triage, reader)  # a search the rules alone find danger in is not ordinary
     examples = training_examples(PROJECT_ROOT, lambda text: bool(rules.assess(text)))
     kinds = [kind.id for kind in catalogue.shared.triage.kinds]

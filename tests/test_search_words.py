@@ -1,4 +1,7 @@
-"""The words search reads with: the Russian lexicon's forms, typo correction, readers shared across reloads."""
+"""The words search and the triage read with: the Russian and English lexicons' forms, typo correction, readers shared
+across reloads."""
+import re
+
 import pymorphy3
 import pytest
 
@@ -24,6 +27,25 @@ def test_lexicon_keys_are_russian_dictionary_forms_and_values_ukrainian_ones(cat
     assert not bad, bad
 
 
+def test_english_lexicon_keys_are_ukrainian_lemmas_and_values_single_english_words(catalogue):
+    morph = morphology()
+    bad = [f"{key}: not a Ukrainian lemma as the bot reads it" for key in catalogue.shared.en_uk
+           if key not in morph.lemma_options(key)]
+    bad += [f"{key}: {word!r} is not one lower-case English word" for key, words in catalogue.shared.en_uk.items()
+            for word in words if not re.fullmatch(r"[a-z'-]+", word)]
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("text, word, lemma", [
+    ("he keeps punching her", "punching", "бити"), ("my stepdad threatens us", "threatens", "погрожувати"),
+    ("granny fell in the bathroom", "fell", "впасти"), ("they took my passport", "passport", "паспорт"),
+])
+def test_english_words_of_danger_are_read_as_their_ukrainian_lemmas(catalogue, text, word, lemma):
+    reading = reader_for(catalogue.shared.ru_uk, catalogue.shared.en_uk).read(text)
+    assert lemma in reading.lemmas[reading.words.index(word)]
+    assert word in reading.lemmas[reading.words.index(word)]  # and as itself
+
+
 @pytest.mark.parametrize("word", ["инвалиднистю", "перекладачь", "замынити", "допомга", "сусдами", "пвліативна"])
 def test_known_edits_find_what_a_lookup_of_every_edit_finds(word):
     morph = morphology()
@@ -42,6 +64,9 @@ def test_a_reloaded_catalogue_reads_with_the_same_reader(catalogue):
     same = dict(catalogue.shared.ru_uk)
     assert reader_for(same) is reader_for(catalogue.shared.ru_uk)
     assert reader_for({**same, "тест": ["тест"]}) is not reader_for(catalogue.shared.ru_uk)
+    english = dict(catalogue.shared.en_uk)
+    assert reader_for(same, english) is reader_for(catalogue.shared.ru_uk, catalogue.shared.en_uk)
+    assert reader_for(same, {**english, "тест": ["test"]}) is not reader_for(same, english)
 
 
 def ids(engine, community, text):

@@ -31,6 +31,7 @@ SHARED_FILES = {
     "hotlines": "hotlines.yaml",
     "synonyms": "synonyms.yaml",
     "ru_uk": "ru_uk.yaml",
+    "en_uk": "en_uk.yaml",
     "out_of_scope": "out_of_scope.yaml",
     "triage": "triage.yaml",
     "consultation_topics": "consultation_topics.yaml",

@@ -440,6 +440,7 @@ class SharedData(Strict):
     hotlines: list[Hotline]
     synonyms: dict[str, list[str]] = {}
     ru_uk: dict[str, list[str]] = {}
+    en_uk: dict[str, list[str]] = {}  # a Ukrainian lemma: the English words that mean it
     out_of_scope: OutOfScope = OutOfScope()
     triage: TriageRules = TriageRules()
     triage_weights: dict[str, dict[str, Any]] = {}  # data/shared/triage_weights.json, see triage_model.py

@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Mapping, Optional
 import pymorphy3
 
 from bot.catalogue.langid_model import load as load_language_identifier
-from bot.catalogue.text import APOSTROPHES, KnownEdits, Morphology, _edits1, common_parse, morphology
+from bot.catalogue.text import APOSTROPHES, KnownEdits, Morphology, _edits1, common_parse, en_stem, morphology
 
 UK_ONLY = set("іїєґ")
 RU_ONLY = set("ыэъё")
@@ -143,10 +143,12 @@ class LanguageIdentifier:
 class Reader:
     """Turns text into `Reading`s. One per process, built with the lexicon from data/."""
 
-    def __init__(self, lexicon: Mapping[str, Iterable[str]] | None = None, morph: Optional[Morphology] = None):
+    def __init__(self, lexicon: Mapping[str, Iterable[str]] | None = None, morph: Optional[Morphology] = None,
+                 english: Mapping[str, Iterable[str]] | None = None):
         self.morph = morph or morphology()
         self._ru = _russian()
         self.lexicon = {key.replace("ё", "е"): tuple(values) for key, values in (lexicon or {}).items()}
+        self.english = english_lexicon(english or {})
         self.ru_known = lru_cache(maxsize=100_000)(self._ru.word_is_known)
         self.identifier = LanguageIdentifier(lambda word: (self.morph.known(word), self.ru_known(word)))
         self._ru_lemma = lru_cache(maxsize=100_000)(self._ru_lemma_of)
@@ -264,7 +266,7 @@ class Reader:
         if word.isdigit() or len(word) > LONGEST_WORD:
             return (word,)  # no dictionary word is longer; its corrections alone took seconds for 4,000 letters
         if LATIN.search(word):
-            return (word,)
+            return (word, *self.english.get(word, self.english.get(en_stem(word), ())))
         plain = word.replace("ё", "е")
         has_uk = any(ch in UK_ONLY for ch in word) or "'" in word
         has_ru = any(ch in RU_ONLY for ch in word)
@@ -398,14 +400,28 @@ def load_language_model() -> None:
     _langid_model()
 
 
+def english_lexicon(by_lemma: Mapping[str, Iterable[str]]) -> dict[str, tuple[str, ...]]:
+    """data/shared/en_uk.yaml turned round: each English word, and its stem («punch» for «punches»,
+    «punching»), with the Ukrainian lemmas it is read as."""
+    out: dict[str, list[str]] = {}
+    for lemma, words in by_lemma.items():
+        for word in words:
+            for form in dict.fromkeys((word.lower(), en_stem(word.lower()))):
+                out.setdefault(form, [])
+                if lemma not in out[form]:
+                    out[form].append(lemma)
+    return {form: tuple(lemmas) for form, lemmas in out.items()}
+
+
 _shared: dict[tuple, Reader] = {}
 
 
-def reader_for(lexicon: Mapping[str, Iterable[str]] | None) -> Reader:
-    """One reader per lexicon (the catalogue's), so a reloaded catalogue with the same lexicon reads with the
-    same reader and its caches; a changed lexicon gets a new reader, and only the last two are kept."""
-    key = tuple(sorted((k, tuple(v)) for k, v in (lexicon or {}).items()))
-    reader = _shared.pop(key, None) or Reader(lexicon)
+def reader_for(lexicon: Mapping[str, Iterable[str]] | None,
+               english: Mapping[str, Iterable[str]] | None = None) -> Reader:
+    """One reader per pair of lexicons (the catalogue's), so a reloaded catalogue with the same lexicons reads with
+    the same reader and its caches; a changed lexicon gets a new reader, and only the last two are kept."""
+    key = tuple(tuple(sorted((k, tuple(v)) for k, v in (words or {}).items())) for words in (lexicon, english))
+    reader = _shared.pop(key, None) or Reader(lexicon, english=english)
     _shared[key] = reader  # the most recent last
     while len(_shared) > 2:
         del _shared[next(iter(_shared))]

@@ -94,7 +94,7 @@ class SearchEngine:
     def __init__(self, catalogue: Catalogue, morph: Optional[Morphology] = None):
         self.catalogue = catalogue
         self.morph = morph or morphology()
-        self.reader: Reader = reader_for(catalogue.shared.ru_uk)
+        self.reader: Reader = reader_for(catalogue.shared.ru_uk, catalogue.shared.en_uk)
         self._forms = lru_cache(maxsize=200_000)(self._forms_of)
         self._fixes = lru_cache(maxsize=50_000)(self._corrections_of)
         self._en_fixes = lru_cache(maxsize=20_000)(self._en_corrections_of)
