@@ -315,6 +315,10 @@ class Triage:
         self._all_frames = [frame for _, frame in frames]
         self._frame_firsts = FirstWords(((at, which), pattern[0]) for at, (_, frame) in enumerate(frames)
                                         for which, pattern in enumerate(frame.patterns))
+        # every group of words is a feature of the model too («group:near_person»): a word of the group it never
+        # saw in training weighs as the group's words it did
+        self._groups = [(name, compile_pattern("@" + name, rules.groups)) for name in rules.groups]
+        self._group_firsts = FirstWords((at, steps[0]) for at, (_, steps) in enumerate(self._groups))
         self.quiet = {name: (tuple(compile_pattern(p, rules.groups) for p in shape.patterns),
                              tuple(compile_pattern(p, rules.groups) for p in shape.but))
                       for name, shape in rules.quiet.items()}
@@ -365,13 +369,18 @@ class Triage:
 
     def context(self, reading: Reading) -> set[str]:
         """The frames the text has, as features for the model («frame:sport»): a frame next to a rule's match
-        voids it, and the model learns what the same words weigh when no rule fired."""
+        voids it, and the model learns what the same words weigh when no rule fired; and the groups of words it has
+        («group:near_person»)."""
         out: set[str] = set()
         for at, which in self._frame_firsts.candidates(reading):
             frame = self._all_frames[at]
             name = frame.name
             if "frame:" + name not in out and any(True for _ in matches(frame.patterns[which], reading)):
                 out.add("frame:" + name)
+        for at in self._group_firsts.candidates(reading):
+            name, steps = self._groups[at]
+            if any(True for _ in matches(steps, reading)):
+                out.add("group:" + name)
         return out
 
     def quiet_shape(self, reading: Reading) -> Optional[str]:
