@@ -146,6 +146,24 @@ def test_russian_in_latin_letters_is_read_the_russian_way_when_it_is_russian(tri
     assert triage.detect("spasibo, vse horosho, zavtra pridu v centr") == set()
 
 
+@pytest.mark.parametrize("text", [
+    "the suspense is killing me, when are the results of the housing queue out",
+    "my uncle was killed in action last spring, which office handles the family payments",
+    "where can I donate warm clothes for evacuated families",
+])
+def test_english_is_not_misread_as_cyrillic(triage, text):
+    # turned into Cyrillic, English is no words at all («тхе суспенсе ис киллинг ме»): read as English only
+    assert triage.assess(text).danger == () and triage.assess(text).language == "en"
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("my stepdad keeps punching my mum and he threatened to kill her", "violence"),
+    ("granny fell in the bathroom and cannot get up, she is alone", "helpless"),
+])
+def test_english_danger_is_caught(triage, text, kind):
+    assert kind in triage.detect(text)
+
+
 @pytest.mark.parametrize(
     "text,kind",
     [

@@ -339,14 +339,14 @@ class Triage:
     def _cyrillic_readings(self, text: str) -> list[str]:
         """Latin letters read the Ukrainian way, or the Russian way when more of its words are Russian words than
         the Ukrainian reading's are Ukrainian ones («net sil zhit»; read the Ukrainian way «vse horosho» is
-        «все горошо», words that mean nothing there)."""
+        «все горошо», words that mean nothing there). None when most of its words are no words at all: English so
+        turned («тхис хеат ис киллинг ме») is read as English only, not as typos of Cyrillic words."""
         ukrainian = to_cyrillic(text, self.reader.known)
         russian = to_russian(text, self.reader.russian_infinitive)
-
         if russian != ukrainian and (known_share(russian, self.reader.ru_known)
                                      > known_share(ukrainian, self.reader.morph.known)):
-            return [russian]
-        return [ukrainian]
+            ukrainian = russian
+        return [ukrainian] if known_share(ukrainian, self.reader.known, shortest=3) >= 0.5 else []
 
     def _found(self, reading: Reading) -> list[str]:
         """The kinds a rule finds in this reading, then those the model adds, then the rules that need a kind found
