@@ -35,6 +35,9 @@ _IOTATED = re.compile("i[uae]")
 _WORD = re.compile(r"[a-z]+")
 _ENDING = re.compile("(?:yi|ii)$")  # «-yi», «-ii» at a word's end: -ий, -ій («sotsialnyi», «tretii»)
 _ENDINGS = {"yi": "ий", "ii": "ій"}
+# chat writes the soft sign as an apostrophe («kolys'», «pam'iat'»): after a consonant and not before я, ю, є, ї (where
+# it is the apostrophe: «b'ye», «sim'ji»)
+_SOFT_SIGN = re.compile(r"(?<=[бвгґджзклмнпрстфхцчшщ])'(?![яюєї])")
 
 
 def in_latin(text: str) -> bool:
@@ -46,7 +49,7 @@ def to_cyrillic(text: str, known: Optional[Callable[[str], bool]] = None) -> str
     """The text with every Latin letter turned into Cyrillic; anything else stays as it is. With `known` (does a
     dictionary know this Cyrillic word), ia, iu and ie are also tried as я, ю and є (see the module's docstring)."""
     if known is None:
-        return _cyrillic(text.lower())
+        return _SOFT_SIGN.sub("ь", _cyrillic(text.lower()))
 
     def word(match: re.Match[str]) -> str:
         latin = match.group(0)
@@ -60,7 +63,7 @@ def to_cyrillic(text: str, known: Optional[Callable[[str], bool]] = None) -> str
                 return option
         return plain
 
-    return _WORD.sub(word, text.lower())
+    return _SOFT_SIGN.sub("ь", _WORD.sub(word, text.lower()))
 
 
 def known_share(text: str, known: Callable[[str], bool], shortest: int = 2) -> float:

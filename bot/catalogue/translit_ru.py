@@ -21,6 +21,7 @@ _PAIRS = (
 _TABLE = dict(_PAIRS)
 _TOKEN = re.compile("|".join(re.escape(latin) for latin, _ in _PAIRS) + "|y")
 _ENDS_IN_T = re.compile(r"[а-яё]+т(?![а-яёa-z'’ʼ])")
+_SOFT_SIGN = re.compile(r"(?<=[бвгджзклмнпрстфхцчшщ])'")  # «zhit'», «b'yet»: Russian has no apostrophe
 
 
 def to_russian(text: str, infinitive: Optional[Callable[[str], bool]] = None) -> str:
@@ -36,7 +37,7 @@ def to_russian(text: str, infinitive: Optional[Callable[[str], bool]] = None) ->
         before = text[match.start() - 1] if match.start() else ""
         return "й" if before and before in _VOWELS else "ы"
 
-    out = _TOKEN.sub(letter, text)
+    out = _SOFT_SIGN.sub("ь", _TOKEN.sub(letter, text))
     if infinitive is None:
         return out
     return _ENDS_IN_T.sub(lambda m: m.group(0) + "ь" if infinitive(m.group(0) + "ь") else m.group(0), out)
