@@ -190,6 +190,10 @@ def test_plain_words_of_danger_are_caught(triage, text, kind):
         "our class is doing a project about human trafficking, who could speak to the students?",
         "донька ночує у бабусі сьогодні, як завжди по п'ятницях; чи є продовжена група в садку?",
         "аж жаба душить стільки платити за газ, чи є якісь пільги",
+        # the plainest description of a request for care (the form's «Опишіть ситуацію»)
+        "Батько після інсульту",
+        "мама після інсульту, потрібна доглядальниця на кілька годин",
+        "kolys' mene byv cholovik, zaraz rozluchena, treba dovidka pro sklad sim'ji",
     ],
 )
 def test_plain_words_of_everyday_life_raise_nothing(triage, text):

@@ -35,9 +35,9 @@ _IOTATED = re.compile("i[uae]")
 _WORD = re.compile(r"[a-z]+")
 _ENDING = re.compile("(?:yi|ii)$")  # «-yi», «-ii» at a word's end: -ий, -ій («sotsialnyi», «tretii»)
 _ENDINGS = {"yi": "ий", "ii": "ій"}
-# chat writes the soft sign as an apostrophe («kolys'», «pam'iat'»): after a consonant and not before я, ю, є, ї (where
-# it is the apostrophe: «b'ye», «sim'ji»)
-_SOFT_SIGN = re.compile(r"(?<=[бвгґджзклмнпрстфхцчшщ])'(?![яюєї])")
+# chat writes the soft sign as an apostrophe («kolys'», «s'ogodni»): after a consonant, at a word's end or before a
+# consonant or о; before any other vowel it is the apostrophe («b'ye», «sim'ji», «sim'i» for сім'ї)
+_SOFT_SIGN = re.compile(r"(?<=[бвгґджзклмнпрстфхцчшщ])'(?![аеєиіїуюя])")
 
 
 def in_latin(text: str) -> bool:

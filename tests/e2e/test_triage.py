@@ -95,3 +95,18 @@ async def test_a_teenager_writing_her_age_in_words_gets_7333_and_the_childrens_l
     text = message_text(messages[0])
     assert "7333" in text.splitlines()[0]
     assert "116 111" in text
+
+
+async def test_violence_written_in_english_brings_the_emergency_screen_first(world: World) -> None:
+    person = await world.resident("lutsk", name="Olena")
+    first, _ = await person.say("my stepdad keeps punching my mum and threatened to kill her", count=2)
+    text = message_text(first)
+    assert text.index("102") < text.index("1545")
+    assert "116 123" in text
+
+
+async def test_an_english_idiom_of_killing_brings_no_emergency_screen(world: World) -> None:
+    person = await world.resident("lutsk", name="Mark")
+    [answer] = await person.say("the heat is killing me, are there any cooling points open in town")
+    text = message_text(answer)
+    assert "102" not in text and "7333" not in text
