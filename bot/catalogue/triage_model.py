@@ -4,9 +4,10 @@ The rules in data/shared/triage.yaml say exactly which words signal danger; they
 a rule for. This model scores a text by the Ukrainian lemmas it contains (whatever language it was written
 in: the reader turns Russian and misspelled words into them), pairs of neighbouring lemmas, words after
 a negation, pieces of 3 to 5 letters of the words as written (they carry word forms, typos and
-surzhyk the dictionaries do not know) and the triage's frames the text has («frame:sport»: the rules' context,
-so the model learns what the same words weigh next to a film, a gym or a question about leaflets), one logistic
-regression per kind of danger.
+surzhyk the dictionaries do not know), the triage's frames the text has («frame:sport»: the rules' context,
+so the model learns what the same words weigh next to a film, a gym or a question about leaflets) and its groups of
+words («group:alone»: a word it never saw weighs as its group's words did), one logistic regression per kind of
+danger.
 Measured on phrasings written in other styles than those it learned from, letter pieces and lemmas
 together caught more than either alone. A kind is raised when a rule fires or the model's probability
 passes the kind's threshold, chosen so that few of the ordinary phrasings it learned from pass it.
