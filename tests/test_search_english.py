@@ -1,6 +1,6 @@
 """English queries: everyday English words reach the services' English text through English synonyms, and a
 misspelled English word is read as the known word one letter away."""
-from bot.catalogue.search_index import en_stem
+from bot.catalogue.text import en_stem
 
 
 def test_english_synonym_finds_the_service_its_words_do_not_name(engine):

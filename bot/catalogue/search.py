@@ -34,10 +34,10 @@ from typing import Iterable, Optional
 from bot.catalogue.loader import Catalogue
 from bot.catalogue.models import OutOfScopeTopic, Referral, Service
 from bot.catalogue.reader import LATIN, RU_STOPWORDS, Reader, reader_for
-from bot.catalogue.search_index import EN_STOPWORDS, CommunityIndex, Query, QueryWord, Scored, en_stem
+from bot.catalogue.search_index import EN_STOPWORDS, CommunityIndex, Query, QueryWord, Scored
 from bot.catalogue.search_served import AGE_UNITS, NEUTRAL_WORDS, asks_for_missing
-from bot.catalogue.text import APOSTROPHES, STOPWORDS, Morphology, morphology, tokens
-from bot.catalogue.translit import in_latin, known_share, to_cyrillic
+from bot.catalogue.text import APOSTROPHES, STOPWORDS, Morphology, en_stem, morphology, tokens
+from bot.catalogue.translit import in_latin, reads_as_words, to_cyrillic
 from bot.catalogue.translit_ru import to_russian
 from bot.catalogue.triage import Triage
 
@@ -288,7 +288,7 @@ class SearchEngine:
         if len(english) * 2 < len(query.words):
             readings.append(to_russian(text[:500]))  # not English words the services' English text has
         for cyrillic in dict.fromkeys(readings):
-            if known_share(cyrillic, self.reader.known, shortest=3) >= 0.5:  # not English so turned
+            if reads_as_words(cyrillic, self.reader.known):  # not English so turned
                 also = index.score(other := self.read(cyrillic))
                 if also and (not ranked or also[0].score > ranked[0].score):
                     query, ranked = other, also

@@ -73,6 +73,12 @@ def known_share(text: str, known: Callable[[str], bool], shortest: int = 2) -> f
     return sum(map(known, words)) / len(words) if words else 0.0
 
 
+def reads_as_words(text: str, known: Callable[[str], bool]) -> bool:
+    """Whether most words of three letters or more of a text turned into Cyrillic are words a dictionary knows: a
+    Ukrainian or Russian text typed in Latin letters does, an English one so turned does not."""
+    return known_share(text, known, shortest=3) >= 0.5
+
+
 def _cyrillic(text: str) -> str:
     return _TOKEN.sub(lambda m: _TABLE[m.group(0)], text)
 

@@ -36,7 +36,7 @@ from typing import Iterable, Mapping, Optional, Sequence
 
 from bot.catalogue.models import DangerFrame, DangerRule, TriageRules
 from bot.catalogue.reader import Reader, Reading, number_of
-from bot.catalogue.translit import in_latin, known_share, to_cyrillic
+from bot.catalogue.translit import in_latin, known_share, reads_as_words, to_cyrillic
 from bot.catalogue.translit_ru import to_russian
 from bot.catalogue.triage_model import TriageModel
 
@@ -346,7 +346,7 @@ class Triage:
         if russian != ukrainian and (known_share(russian, self.reader.ru_known)
                                      > known_share(ukrainian, self.reader.morph.known)):
             ukrainian = russian
-        return [ukrainian] if known_share(ukrainian, self.reader.known, shortest=3) >= 0.5 else []
+        return [ukrainian] if reads_as_words(ukrainian, self.reader.known) else []
 
     def _found(self, reading: Reading) -> list[str]:
         """The kinds a rule finds in this reading, then those the model adds, then the rules that need a kind found
