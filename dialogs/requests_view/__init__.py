@@ -13,7 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.catalogue.loader import Catalogue
-from bot.dates import human_date, human_datetime
+from bot.dates import human_date, human_datetime, local
 from bot.requests.clean import clean_text, ukrainian_phone
 from bot.requests.models import Event, Request, Status
 from bot.storage.residents import is_web
@@ -105,6 +105,12 @@ def finish_sentence(reason: str, words: Optional[str] = None, sep: str = " ") ->
     return _(FINISH_TO_RESIDENT[reason]) + (f"{sep}«{h(words)}»" if words else "")
 
 
+def due_day(request: Request, tz) -> str:
+    """The day an answer is due, as the resident and staff count days: in the services' time zone (a request sent
+    at 01:20 Kyiv time is due on a Kyiv day, not on the day it still was in UTC)."""
+    return human_date(local(datetime.fromisoformat(request.due_at), tz), locale())
+
+
 def due_text(request: Request, now: datetime, tz) -> str:
     """The due clock: «Answer by 09.12, 2 days left», «…, today», «…, overdue by 1 day» (calendar days in the
     services' time zone)."""
@@ -181,7 +187,7 @@ def staff_card(catalogue: Catalogue, request: Request, files: int, tz, now: Opti
     if request.status.open and now is not None:
         lines.append("⏳ " + due_text(request, now, tz))
     elif request.status.open:
-        lines.append(_("Answer by: {when}").format(when=human_date(datetime.fromisoformat(request.due_at), locale())))
+        lines.append(_("Answer by: {when}").format(when=due_day(request, tz)))
     lines.append("")
     lines.append("<b>" + _("Description") + "</b>")
     after = ["", contact_line(request)]
@@ -273,8 +279,7 @@ def resident_history(catalogue: Catalogue, request: Request, events: list[Event]
         _("Institution: {name}").format(name=h(institution_name(catalogue, request, short=False))),
     ]
     if request.status.open:
-        lines.append(_("Answer expected by: {day}").format(
-            day=human_date(datetime.fromisoformat(request.due_at), locale())))
+        lines.append(_("Answer expected by: {day}").format(day=due_day(request, tz)))
     entries = []
     sent = next((event for event in events if event.kind == "created"), None)
     if request.description or (sent and sent.files):  # what the resident wrote, until the data are deleted

@@ -2,7 +2,6 @@
 summary's «change» and «send», and cancelling the form."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Optional
 
 from aiogram import F
@@ -12,14 +11,13 @@ from aiogram.types import CallbackQuery, Message, Update
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.dates import human_date
 from bot.requests.clean import clean_text
 from bot.requests.models import MAX_DESCRIPTION, MAX_FILE_BYTES, MAX_FILES, Attachment, Draft
 from bot.requests.service import RequestError
 from bot.services import Services
 from bot.storage.residents import Resident
-from dialogs.common import MenuButton, Routes, h, keyboard, locale, main_menu, too_long
-from dialogs.requests_view import institution_name
+from dialogs.common import MenuButton, Routes, h, keyboard, main_menu, too_long
+from dialogs.requests_view import due_day, institution_name
 from dialogs.resident import render
 from dialogs.resident.caps import cap_text
 from dialogs.resident.form import (
@@ -272,7 +270,7 @@ async def send(query: CallbackQuery, state: FSMContext, services: Services, even
     await query.answer(_("Sent"))
     await query.message.edit_reply_markup(reply_markup=None)
     days = services.requests.response_days(request.community, request.institution_id)
-    due = human_date(datetime.fromisoformat(request.due_at), locale())
+    due = due_day(request, services.settings.tz)
     text = "✅ " + _("Your request No. <b>{number}</b> is accepted.").format(number=request.public_id)
     text += "\n" + _("It went to: {institution}.").format(
         institution=h(institution_name(services.catalogue, request, short=False)))

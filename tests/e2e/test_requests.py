@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 
 import pytest
 
@@ -292,3 +293,25 @@ async def test_an_administrator_binds_a_group_through_the_bot(world: World) -> N
     stranger = await world.resident("volodymyr", name="Не адмін")
     [refused] = await stranger.say("/bind_code volodymyr css")
     assert "для адміністраторів громади" in message_text(refused)
+
+
+async def test_a_request_sent_after_midnight_is_due_on_a_kyiv_day(world: World) -> None:
+    """At 01:20 on a Tuesday in Kyiv it is still Monday in UTC: three working days are counted, and the day is
+    told, in Kyiv time (Friday the 11th), not the UTC day before. The requests' clock is put in a December far
+    ahead, so that the request is due after every other test and the wall clock plays no part."""
+    group_id, _ = await staff_group(world, "tcso")
+    requests = world.services.requests
+    original = requests.clock
+    requests.clock = lambda: datetime(2099, 12, 7, 23, 20, tzinfo=timezone.utc)  # Tue 8 Dec 2099, 01:20 in Kyiv
+    try:
+        person = await world.resident("lutsk", name="Ольга")
+        after = await world.client.last_id(group_id)
+        accepted = await file_request(person, situation="Літня людина потребує догляду", contact="chat")
+        assert "Відповідь очікуйте до 11 грудня 2099" in message_text(accepted), message_text(accepted)
+        [card] = await group_messages(world, group_id, after)
+        assert "11.12" in message_text(card) and "10.12" not in message_text(card)
+        [listing] = await person.say("📂 Мої звернення")
+        [history] = await person.tap(next(b for b in buttons(listing) if number_of(accepted) in b), new=1)
+        assert "Відповідь очікується до: 11 грудня 2099" in message_text(history)
+    finally:
+        requests.clock = original
