@@ -65,6 +65,23 @@ def test_honest_answer_for_what_social_services_do_not_do(engine):
     assert engine.answer("lutsk", "психолог").served
 
 
+def test_a_need_one_community_serves_and_another_does_not(engine):
+    """Free meals and a walker on loan: where the community has the service it comes first, however much else the
+    resident tells; where it has none, the honest answer, not a service that only shares the story's words."""
+    walker = "где взять ходунки на время, после операции на бедре, муж сам не дойдёт"
+    assert engine.answer("pervomaiskyi", walker).hits[0].service.id == "rehab-equipment"
+    elsewhere = engine.answer("kakhovka", walker)
+    assert not elsewhere.served and elsewhere.topic == "rehab-aids" and elsewhere.referrals
+    meals = ("Я одинокая пенсионерка, руки трясутся, самой у плиты стоять тяжело. Есть ли в городе бесплатные "
+             "обеды для стариков?")
+    assert engine.answer("lutsk", meals).hits[0].service.id == "hot-meals"
+    assert engine.answer("druzhkivka", meals).topic == "meals"
+    # a wheelchair named in passing is not a request for one
+    assert engine.answer("volodymyr", "Are there any events where my daughter, who uses a wheelchair, can meet "
+                                      "other young people?").served
+    assert not engine.answer("kakhovka", "хотим ипотеку как молодая семья, помогает ли город").served
+
+
 def test_running_services_come_before_planned_ones(engine):
     planned = {s.id for s in engine.catalogue.communities["lutsk"].services.values() if s.status.value == "planned"}
     # the only fit is planned: it still comes first

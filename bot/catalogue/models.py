@@ -418,7 +418,8 @@ class OutOfScopeTopic(Strict):
     (service_types.yaml) whose services are about the topic whatever their words (home care for «доглядальниця»).
     `whole_story`: a query with one of the patterns asks for the topic, however long, not for something it mentions
     in passing; where the community has no service of `types`, words of the rest in some other service are no
-    answer."""
+    answer. Without `types` (free meals, a wheelchair on loan), the answer is a service whose name has a pattern's
+    first word, whatever else the query tells, and where there is none, the honest answer."""
 
     id: str = Field(pattern=ID_PATTERN)
     name: Text

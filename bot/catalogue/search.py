@@ -330,8 +330,13 @@ class SearchEngine:
         topic, patterns = topics[0]
         if index.docs[candidate.index][0].service_type in topic.types:
             return True  # a service of the kind the topic is about («доглядальниця»: home care), whatever its words
-        if not any(not name.isdisjoint(_terms_of(pattern[0]))
-                   or all(not strong.isdisjoint(_terms_of(options)) for options in pattern) for pattern in patterns):
+        named = any(not name.isdisjoint(_terms_of(pattern[0])) for pattern in patterns)
+        if topic.whole_story and not topic.types and named:
+            # a topic no service type stands for (free meals, a wheelchair on loan): a service whose name says it
+            # is the answer, whatever else the query tells («ходунки на час після операції»)
+            return True
+        if not named and not any(all(not strong.isdisjoint(_terms_of(options)) for options in pattern)
+                                 for pattern in patterns):
             return False
         rest = self._rest(query, topics)
         return not rest or any(i in candidate.specific_words for i in rest)
