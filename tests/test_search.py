@@ -68,7 +68,7 @@ def test_honest_answer_for_what_social_services_do_not_do(engine):
 def test_a_need_one_community_serves_and_another_does_not(engine):
     """Free meals and a walker on loan: where the community has the service it comes first, however much else the
     resident tells; where it has none, the honest answer, not a service that only shares the story's words."""
-    walker = "где взять ходунки на время, после операции на бедре, муж сам не дойдёт"
+    walker = "где взять ходунки напрокат на время, после операции на бедре, муж сам не дойдёт"
     assert engine.answer("pervomaiskyi", walker).hits[0].service.id == "rehab-equipment"
     elsewhere = engine.answer("kakhovka", walker)
     assert not elsewhere.served and elsewhere.topic == "rehab-aids" and elsewhere.referrals
