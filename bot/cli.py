@@ -88,7 +88,8 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
     catalogue = load_catalogue(settings.data_dir, [args.community])
     engine = SearchEngine(catalogue)
     view = catalogue.communities[args.community]
-    hits = engine.search(args.community, " ".join(args.query), limit=args.limit)
+    answer = engine.answer(args.community, " ".join(args.query), limit=args.limit)
+    hits = answer.hits
     rows = [
         {
             "id": hit.service.id,
@@ -101,11 +102,19 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
     ]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
-    elif not rows:
+        return 0
+    if not answer.served:
+        # what the resident is told instead of services: the catalogue has nothing for it, and whom to ask
+        topic = next((t.name.uk for t in catalogue.shared.out_of_scope.topics if t.id == answer.topic), None)
+        print(f"у каталозі громади немає послуги для цього{f' ({topic})' if topic else ''}")
+        for referral in answer.referrals:
+            print(f"  куди звернутися: {referral.name.uk}")
+        if rows:
+            print("найближчі за словами (мешканцю їх не показано):")
+    if not rows and answer.served:
         print("нічого не знайдено")
-    else:
-        for number, row in enumerate(rows, 1):
-            print(f"{number}. {row['name']} — {row['provider']} [{row['id']}, {row['score']}]")
+    for number, row in enumerate(rows, 1):
+        print(f"{number}. {row['name']} — {row['provider']} [{row['id']}, {row['score']}]")
     return 0
 
 

@@ -125,6 +125,22 @@ def test_search_command_json():
     assert rows[0]["id"] == "hot-meals"
 
 
+def test_search_command_says_when_the_catalogue_has_nothing():
+    """The plain output says what the resident is told: nothing here, and whom to ask; a served query lists services."""
+    honest = subprocess.run(
+        [sys.executable, "-m", "bot", "search", "--community", "druzhkivka", "бесплатные обеды для пенсионеров"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert honest.returncode == 0, honest.stderr
+    assert honest.stdout.startswith("у каталозі громади немає послуги для цього")
+    assert "куди звернутися:" in honest.stdout
+    served = subprocess.run(
+        [sys.executable, "-m", "bot", "search", "--community", "lutsk", "бесплатные обеды для пенсионеров"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert served.stdout.startswith("1. Безоплатне гаряче харчування"), served.stdout
+
+
 def test_search_command_unknown_community():
     result = subprocess.run(
         [sys.executable, "-m", "bot", "search", "--community", "atlantis", "догляд"],
