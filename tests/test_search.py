@@ -76,6 +76,10 @@ def test_a_need_one_community_serves_and_another_does_not(engine):
              "обеды для стариков?")
     assert engine.answer("lutsk", meals).hits[0].service.id == "hot-meals"
     assert engine.answer("druzhkivka", meals).topic == "meals"
+    # care at home that mentions a hot lunch asks for care at home, not for free meals
+    carer = "Мама лежача, потрібна доглядальниця, бо сама не може навіть приготувати гарячий обід"
+    assert engine.answer("lutsk", carer).hits[0].service.id != "hot-meals"
+    assert engine.answer("druzhkivka", carer).topic == "home-care"
     # a wheelchair named in passing is not a request for one
     assert engine.answer("volodymyr", "Are there any events where my daughter, who uses a wheelchair, can meet "
                                       "other young people?").served
