@@ -105,16 +105,20 @@ def finish_sentence(reason: str, words: Optional[str] = None, sep: str = " ") ->
     return _(FINISH_TO_RESIDENT[reason]) + (f"{sep}«{h(words)}»" if words else "")
 
 
+def _due(request: Request, tz) -> datetime:
+    """The moment an answer is due, in the services' time zone: the day residents and staff count by (a request
+    sent at 01:20 Kyiv time is due on a Kyiv day, not on the day it still was in UTC)."""
+    return local(datetime.fromisoformat(request.due_at), tz)
+
+
 def due_day(request: Request, tz) -> str:
-    """The day an answer is due, as the resident and staff count days: in the services' time zone (a request sent
-    at 01:20 Kyiv time is due on a Kyiv day, not on the day it still was in UTC)."""
-    return human_date(local(datetime.fromisoformat(request.due_at), tz), locale())
+    return human_date(_due(request, tz), locale())
 
 
 def due_text(request: Request, now: datetime, tz) -> str:
     """The due clock: «Answer by 09.12, 2 days left», «…, today», «…, overdue by 1 day» (calendar days in the
     services' time zone)."""
-    due = datetime.fromisoformat(request.due_at).astimezone(tz)
+    due = _due(request, tz)
     days = (due.date() - now.astimezone(tz).date()).days
     day = due.strftime("%d.%m")
     if now >= due:
